@@ -1,0 +1,395 @@
+//! zc.buildout's global argument grammar, tokenised by hand.
+//!
+//! Walks the arguments the way zc.buildout's `main()` does: `-` words are
+//! groups of one-letter flags (`c` and `t` take a value and end the group),
+//! words containing `=` are assignments, and the first other word is the
+//! command, whose own arguments clap parses. Our long options (`--store`,
+//! `--json`, `--no-progress`, `--color`) are accepted in the same position.
+
+use super::{Cli, Command, InstallArgs};
+use clap::{FromArgMatches, Parser, Subcommand, ValueEnum};
+use std::fmt;
+use std::path::PathBuf;
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// A `[section:]option[+|-]=value` command-line assignment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    pub section: String,
+    /// The option name without the `+`/`-` operator.
+    pub option: String,
+    pub op: AssignOp,
+    pub value: String,
+}
+
+/// How an assignment combines with the value beneath it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssignOp {
+    Set,
+    Add,
+    Remove,
+}
+
+/// Everything the global part of the command line said.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GlobalOptions {
+    /// `-c`: configuration file or URL; `None` means `buildout.cfg`.
+    pub config: Option<String>,
+    /// Net verbosity: +10 per `-v`, -10 per `-q` (zc.buildout's units).
+    pub verbosity: i32,
+    pub use_user_defaults: bool,
+    pub debug: bool,
+    pub store: Option<PathBuf>,
+    pub json: bool,
+    pub no_progress: bool,
+    pub color: ColorChoice,
+    /// Assignments in command-line order, including those the flags imply
+    /// (`-o` → `buildout:offline=true`, `-t 5` → `buildout:socket-timeout=5`).
+    pub assignments: Vec<Assignment>,
+}
+
+/// A fully parsed command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invocation {
+    Help,
+    Version,
+    Run {
+        global: GlobalOptions,
+        command: Command,
+    },
+}
+
+/// A command line that cannot be run; rendered as `Error: <message>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UsageError {
+    /// zc.buildout's own wording, printed after `Error: `.
+    Message(String),
+    /// clap's rendering of a bad command argument (already formatted).
+    Clap(String),
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Message(m) | Self::Clap(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn usage(msg: impl Into<String>) -> UsageError {
+    UsageError::Message(msg.into())
+}
+
+/// Parses `args` (without the program name).
+pub fn parse<I, S>(args: I) -> Result<Invocation, UsageError>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    let mut args: std::collections::VecDeque<String> = args.into_iter().map(Into::into).collect();
+    let mut g = GlobalOptions {
+        use_user_defaults: true,
+        ..GlobalOptions::default()
+    };
+    let implied = |g: &mut GlobalOptions, option: &str, value: &str| {
+        g.assignments.push(Assignment {
+            section: "buildout".into(),
+            option: option.into(),
+            op: AssignOp::Set,
+            value: value.into(),
+        });
+    };
+
+    while let Some(arg) = args.front().cloned() {
+        if let Some(long) = arg.strip_prefix("--") {
+            args.pop_front();
+            let (name, inline) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (long, None),
+            };
+            let value = |args: &mut std::collections::VecDeque<String>| {
+                inline
+                    .clone()
+                    .or_else(|| args.pop_front())
+                    .ok_or_else(|| usage(format!("No value specified for option --{name}")))
+            };
+            match name {
+                "help" => return Ok(Invocation::Help),
+                "version" => return Ok(Invocation::Version),
+                "store" => g.store = Some(PathBuf::from(value(&mut args)?)),
+                "json" => g.json = true,
+                "no-progress" => g.no_progress = true,
+                "color" => {
+                    let v = value(&mut args)?;
+                    g.color = ColorChoice::from_str(&v, true).map_err(|_| {
+                        usage(format!(
+                            "Invalid value for --color: {v} (expected auto, always or never)"
+                        ))
+                    })?;
+                }
+                _ => return Err(usage(format!("Invalid option --{name}"))),
+            }
+            continue;
+        }
+        if arg.starts_with('-') && arg.len() > 1 {
+            args.pop_front();
+            let orig = arg.clone();
+            let mut rest = &arg[1..];
+            while let Some(c) = rest.chars().next() {
+                match c {
+                    'v' => g.verbosity += 10,
+                    'q' => g.verbosity -= 10,
+                    'U' => g.use_user_defaults = false,
+                    'o' => implied(&mut g, "offline", "true"),
+                    'O' => implied(&mut g, "offline", "false"),
+                    'n' => implied(&mut g, "newest", "true"),
+                    'N' => implied(&mut g, "newest", "false"),
+                    'D' => g.debug = true,
+                    'h' | 'W' | 'A' => return Ok(Invocation::Help),
+                    _ => break,
+                }
+                rest = &rest[c.len_utf8()..];
+            }
+            if let Some(value) = rest.strip_prefix('c') {
+                if value.is_empty() {
+                    match args.pop_front() {
+                        Some(file) => g.config = Some(file),
+                        None => {
+                            return Err(usage(format!("No file name specified for option {orig}")));
+                        }
+                    }
+                } else {
+                    g.config = Some(value.to_string());
+                }
+            } else if let Some(value) = rest.strip_prefix('t') {
+                let timeout = if value.is_empty() {
+                    args.pop_front().ok_or_else(|| {
+                        usage(format!("No timeout value specified for option {orig}"))
+                    })?
+                } else {
+                    value.to_string()
+                };
+                if timeout.trim().parse::<i64>().is_err() {
+                    return Err(usage(format!("Timeout value must be numeric {orig}")));
+                }
+                implied(&mut g, "socket-timeout", &timeout);
+            } else if let Some(c) = rest.chars().next() {
+                return Err(usage(format!("Invalid option -{c}")));
+            }
+            continue;
+        }
+        if arg.contains('=') {
+            args.pop_front();
+            g.assignments.push(parse_assignment(&arg)?);
+            continue;
+        }
+        break;
+    }
+
+    let command = match args.pop_front() {
+        None => Command::Install(InstallArgs {
+            dry_run: false,
+            parts: Vec::new(),
+        }),
+        Some(name) => parse_command(&name, args.into_iter().collect())?,
+    };
+    Ok(Invocation::Run { global: g, command })
+}
+
+/// Parses one `[section:]option[+|-]=value` word.
+///
+/// Both spellings of the operators (`k += v` and `k+=v`) mean the same;
+/// zc.buildout's renaming of `k+=v` in new sections is not copied.
+pub fn parse_assignment(arg: &str) -> Result<Assignment, UsageError> {
+    let (lhs, value) = arg.split_once('=').unwrap_or((arg, ""));
+    let parts: Vec<&str> = lhs.split(':').collect();
+    let (section, option) = match parts.as_slice() {
+        [option] => ("buildout", *option),
+        [section, option] => (*section, *option),
+        _ => return Err(usage(format!("Invalid option: {lhs}"))),
+    };
+    let option = option.trim();
+    let (option, op) = if let Some(o) = option.strip_suffix('+') {
+        (o.trim_end(), AssignOp::Add)
+    } else if let Some(o) = option.strip_suffix('-') {
+        (o.trim_end(), AssignOp::Remove)
+    } else {
+        (option, AssignOp::Set)
+    };
+    Ok(Assignment {
+        section: section.trim().to_string(),
+        option: option.to_string(),
+        op,
+        value: value.trim().to_string(),
+    })
+}
+
+/// Parses the command word and its arguments with clap.
+fn parse_command(name: &str, rest: Vec<String>) -> Result<Command, UsageError> {
+    let cmd = Cli::command_for_subcommands();
+    if cmd.find_subcommand(name).is_none() {
+        return Err(usage(format!("invalid command: {name}")));
+    }
+    let argv = std::iter::once("buildout".to_string())
+        .chain(std::iter::once(name.to_string()))
+        .chain(rest);
+    let matches = cmd
+        .try_get_matches_from(argv)
+        .map_err(|e| UsageError::Clap(e.render().to_string()))?;
+    Command::from_arg_matches(&matches).map_err(|e| UsageError::Clap(e.render().to_string()))
+}
+
+impl Cli {
+    /// The clap command with only the subcommands (globals are ours).
+    fn command_for_subcommands() -> clap::Command {
+        let cmd = clap::Command::new("buildout")
+            .subcommand_required(true)
+            .disable_help_subcommand(true);
+        Command::augment_subcommands(cmd)
+    }
+
+    /// Parses as clap would; only used to check the definitions.
+    #[doc(hidden)]
+    pub fn parse_for_test<I: IntoIterator<Item = String>>(args: I) -> Result<Self, clap::Error> {
+        Self::try_parse_from(args)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{GcArgs, StoreCommand};
+
+    fn run(args: &[&str]) -> (GlobalOptions, Command) {
+        match parse(args.iter().copied()).unwrap() {
+            Invocation::Run { global, command } => (global, command),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    fn err(args: &[&str]) -> String {
+        parse(args.iter().copied()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn combined_flags_and_attached_config() {
+        let (g, cmd) = run(&["-vvN", "-cother.cfg", "annotate"]);
+        assert_eq!(g.verbosity, 20);
+        assert_eq!(g.config.as_deref(), Some("other.cfg"));
+        assert_eq!(g.assignments[0].option, "newest");
+        assert_eq!(g.assignments[0].value, "false");
+        assert!(matches!(cmd, Command::Annotate(_)));
+    }
+
+    #[test]
+    fn flag_group_ending_in_c_takes_next_word() {
+        let (g, _) = run(&["-qc", "x.cfg"]);
+        assert_eq!(g.verbosity, -10);
+        assert_eq!(g.config.as_deref(), Some("x.cfg"));
+    }
+
+    #[test]
+    fn default_command_is_install() {
+        let (_, cmd) = run(&["-U"]);
+        assert_eq!(
+            cmd,
+            Command::Install(InstallArgs {
+                dry_run: false,
+                parts: vec![]
+            })
+        );
+    }
+
+    #[test]
+    fn assignments_interleave_with_options() {
+        let (g, _) = run(&["a=1", "-o", "versions:foo=", "parts+=p2", "x:y -= z"]);
+        let got: Vec<_> = g
+            .assignments
+            .iter()
+            .map(|a| {
+                (
+                    a.section.as_str(),
+                    a.option.as_str(),
+                    a.op,
+                    a.value.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("buildout", "a", AssignOp::Set, "1"),
+                ("buildout", "offline", AssignOp::Set, "true"),
+                ("versions", "foo", AssignOp::Set, ""),
+                ("buildout", "parts", AssignOp::Add, "p2"),
+                ("x", "y", AssignOp::Remove, "z"),
+            ]
+        );
+    }
+
+    #[test]
+    fn zc_buildout_error_texts() {
+        assert_eq!(err(&["-c"]), "No file name specified for option -c");
+        assert_eq!(err(&["-t"]), "No timeout value specified for option -t");
+        assert_eq!(err(&["-t", "5s"]), "Timeout value must be numeric -t");
+        assert_eq!(err(&["-x"]), "Invalid option -x");
+        assert_eq!(err(&["-vx"]), "Invalid option -x");
+        assert_eq!(err(&["frobnicate"]), "invalid command: frobnicate");
+        assert_eq!(err(&["a:b:c=1"]), "Invalid option: a:b:c");
+    }
+
+    #[test]
+    fn help_and_version() {
+        assert_eq!(parse(["-h"]).unwrap(), Invocation::Help);
+        assert_eq!(parse(["-vh"]).unwrap(), Invocation::Help);
+        assert_eq!(parse(["--help"]).unwrap(), Invocation::Help);
+        assert_eq!(parse(["--version"]).unwrap(), Invocation::Version);
+    }
+
+    #[test]
+    fn our_long_options_and_subcommand_args() {
+        let (g, cmd) = run(&["--store", "/s", "--json", "gc", "--dry-run"]);
+        assert_eq!(g.store, Some(PathBuf::from("/s")));
+        assert!(g.json);
+        assert_eq!(
+            cmd,
+            Command::Gc(GcArgs {
+                dry_run: true,
+                max_freed: None
+            })
+        );
+        let (_, cmd) = run(&["store", "verify", "--check-contents"]);
+        assert_eq!(
+            cmd,
+            Command::Store(StoreCommand::Verify {
+                check_contents: true,
+                repair: false
+            })
+        );
+    }
+
+    #[test]
+    fn clap_sees_the_same_globals() {
+        // Every global flag in the clap definition parses there too, so help
+        // and man page describe what the hand-written walker accepts.
+        let cli = Cli::parse_for_test(
+            [
+                "buildout", "-vvU", "-c", "x.cfg", "-t", "3", "-oN", "--store", "/s", "annotate",
+            ]
+            .map(String::from),
+        )
+        .unwrap();
+        assert_eq!(cli.global.verbose, 2);
+        assert!(cli.global.no_user_defaults && cli.global.offline && cli.global.not_newest);
+    }
+}

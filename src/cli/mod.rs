@@ -1,0 +1,249 @@
+//! The command line: clap definitions and zc.buildout's own argument grammar.
+//!
+//! zc.buildout's form is `buildout [options] [assignments] [command [args]]`,
+//! where short flags combine (`-vvN`, `-cother.cfg`), assignments
+//! (`section:option=value`) may be interleaved with options, and the first
+//! word that is neither an option nor an assignment is the command. clap
+//! cannot express that grammar with zc.buildout's exact error texts, so the
+//! global part is tokenised here by hand ([`parse`]) while clap parses each
+//! command's own arguments and renders `--help` and the man page from the
+//! same definitions ([`Cli`]). This module holds no logic beyond parsing.
+
+mod args;
+
+pub use args::{Assignment, ColorChoice, GlobalOptions, Invocation, UsageError, parse};
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Assemble Python applications from zc.buildout configurations, on an
+/// immutable, hash-addressed store with atomic generations.
+///
+/// The default command is `install`. Options and `section:option=value`
+/// assignments come before the command; short options can be combined
+/// (`-vvN`, `-cother.cfg`).
+#[derive(Debug, Parser)]
+#[command(
+    name = "buildout",
+    version,
+    disable_version_flag = true,
+    disable_help_flag = true,
+    disable_help_subcommand = true,
+    after_help = "Assignments: section:option=value sets an option (section defaults to \
+buildout); option+=value and option-=value add or remove lines."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// Assignments `[section:]option=value` (also `+=` and `-=`), applied over
+    /// every configuration file.
+    #[arg(value_name = "SECTION:OPTION=VALUE")]
+    pub assignments: Vec<String>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options that come before the command, as in zc.buildout.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Configuration file or URL to read (default: buildout.cfg).
+    #[arg(short = 'c', value_name = "FILE")]
+    pub config: Option<String>,
+
+    /// Socket timeout in seconds (sets buildout:socket-timeout).
+    #[arg(short = 't', value_name = "SECONDS")]
+    pub timeout: Option<String>,
+
+    /// More output; repeat for more (-vv prints configuration data).
+    #[arg(short = 'v', action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Less output; repeat for less.
+    #[arg(short = 'q', action = clap::ArgAction::Count)]
+    pub quiet: u8,
+
+    /// Do not read user defaults (~/.buildout/default.cfg or $BUILDOUT_HOME/default.cfg).
+    #[arg(short = 'U')]
+    pub no_user_defaults: bool,
+
+    /// Offline mode: never touch the network (buildout:offline=true).
+    #[arg(short = 'o')]
+    pub offline: bool,
+
+    /// Online mode (buildout:offline=false).
+    #[arg(short = 'O')]
+    pub online: bool,
+
+    /// Look for newer distributions (buildout:newest=true, the default).
+    #[arg(short = 'n')]
+    pub newest: bool,
+
+    /// Do not look for newer distributions when installed ones satisfy the
+    /// requirements (buildout:newest=false).
+    #[arg(short = 'N')]
+    pub not_newest: bool,
+
+    /// Debug: show the full error chain and internal detail on failure.
+    #[arg(short = 'D')]
+    pub debug: bool,
+
+    /// Store directory (also [buildout] store and BUILDOUT_STORE; default ~/.buildout/store).
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+
+    /// Print listings as JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Hide progress bars.
+    #[arg(long)]
+    pub no_progress: bool,
+
+    /// When to use colour.
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Print help.
+    #[arg(short = 'h', long = "help")]
+    pub help: bool,
+
+    /// Print the version.
+    #[arg(long = "version")]
+    pub version: bool,
+}
+
+/// The commands. `install` is the default.
+#[derive(Debug, Subcommand, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Assemble the parts into a new generation (the default command).
+    Install(InstallArgs),
+    /// Print the effective configuration with where each value came from.
+    Annotate(AnnotateArgs),
+    /// Print the raw value of one option.
+    Query(QueryArgs),
+    /// Create a buildout.cfg (and the buildout directories).
+    Init(InitArgs),
+    /// Create the buildout directories (bin, parts, develop-eggs).
+    Bootstrap,
+    /// List, compare and delete generations of this buildout.
+    Generations(GenerationsArgs),
+    /// Switch back to the previous generation (or generation N).
+    Rollback(RollbackArgs),
+    /// Delete store objects that no kept generation references.
+    Gc(GcArgs),
+    /// Inspect and check the store.
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+#[derive(Debug, Args, Clone, PartialEq, Eq)]
+pub struct InstallArgs {
+    /// Print the plan (objects to download, build, reuse) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Install only these parts.
+    #[arg(value_name = "PART")]
+    pub parts: Vec<String>,
+}
+
+#[derive(Debug, Args, Clone, PartialEq, Eq)]
+pub struct AnnotateArgs {
+    /// Sections to show (default: all).
+    #[arg(value_name = "SECTION")]
+    pub sections: Vec<String>,
+}
+
+#[derive(Debug, Args, Clone, PartialEq, Eq)]
+pub struct QueryArgs {
+    /// The option, as `[section:]option` (section defaults to buildout).
+    #[arg(value_name = "[SECTION:]OPTION", num_args = 0..)]
+    pub keys: Vec<String>,
+}
+
+#[derive(Debug, Args, Clone, PartialEq, Eq)]
+pub struct InitArgs {
+    /// Requirements for a `py` interpreter part; arguments containing a path
+    /// separator become extra paths.
+    #[arg(value_name = "REQUIREMENT")]
+    pub requirements: Vec<String>,
+}
+
+#[derive(Debug, Args, Clone, PartialEq, Eq)]
+pub struct GenerationsArgs {
+    #[command(subcommand)]
+    pub command: Option<GenerationsCommand>,
+}
+
+#[derive(Debug, Subcommand, Clone, PartialEq, Eq)]
+pub enum GenerationsCommand {
+    /// List generations: number, date, current marker, what changed.
+    List,
+    /// Delete generations: `N...`, `old`, `+K` (keep the last K), `30d`.
+    Delete {
+        #[arg(value_name = "SPEC", required = true)]
+        specs: Vec<String>,
+    },
+    /// Parts, distributions and versions that differ between two generations.
+    Diff {
+        /// Older generation (default: the previous one).
+        a: Option<String>,
+        /// Newer generation (default: the current one).
+        b: Option<String>,
+    },
+}
+
+#[derive(Debug, Args, Clone, PartialEq, Eq)]
+pub struct RollbackArgs {
+    /// Generation to switch to (default: the one before the current).
+    pub generation: Option<String>,
+}
+
+#[derive(Debug, Args, Clone, PartialEq, Eq)]
+pub struct GcArgs {
+    /// Print what would be deleted, delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Stop after freeing this much (e.g. 500M, 2G).
+    #[arg(long, value_name = "SIZE")]
+    pub max_freed: Option<String>,
+}
+
+#[derive(Debug, Subcommand, Clone, PartialEq, Eq)]
+pub enum StoreCommand {
+    /// Check the database against the disk.
+    Verify {
+        /// Also re-hash every object's contents.
+        #[arg(long)]
+        check_contents: bool,
+        /// Repair what can be repaired (re-fetch or rebuild damaged objects).
+        #[arg(long)]
+        repair: bool,
+    },
+    /// Show an object's metadata.
+    Info {
+        #[arg(value_name = "PATH")]
+        path: String,
+    },
+    /// List the objects in the store.
+    Ls,
+    /// Show why an object is alive: a chain of references from a root.
+    Why {
+        #[arg(value_name = "PATH")]
+        path: String,
+    },
+    /// Deduplicate identical files across objects with hard links.
+    Optimise,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

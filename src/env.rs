@@ -1,0 +1,42 @@
+//! Every environment variable `buildout` reads, in one place.
+//!
+//! Other modules call the accessors here instead of `std::env::var`, so the
+//! list below is complete.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// Directory holding `default.cfg` (zc.buildout's `BUILDOUT_HOME`).
+pub const BUILDOUT_HOME: &str = "BUILDOUT_HOME";
+/// The store directory (overridden by `--store`, overrides `[buildout] store`).
+pub const BUILDOUT_STORE: &str = "BUILDOUT_STORE";
+/// Names a fault-injection point at which the process aborts (tests only).
+pub const BUILDOUT_FAILPOINT: &str = "BUILDOUT_FAILPOINT";
+/// Disables colour when set (https://no-color.org).
+pub const NO_COLOR: &str = "NO_COLOR";
+/// Hides progress bars when set.
+pub const BUILDOUT_NO_PROGRESS: &str = "BUILDOUT_NO_PROGRESS";
+/// The user's home directory.
+pub const HOME: &str = "HOME";
+/// Search path for executables (to find `python3`).
+pub const PATH: &str = "PATH";
+
+/// Reads a variable as a string; `None` when unset or not Unicode.
+pub fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Reads a variable as an OS string; `None` when unset.
+pub fn var_os(name: &str) -> Option<OsString> {
+    std::env::var_os(name)
+}
+
+/// The user's home directory, from `HOME`.
+pub fn home_dir() -> Option<PathBuf> {
+    var_os(HOME).filter(|h| !h.is_empty()).map(PathBuf::from)
+}
+
+/// A snapshot of the whole environment, for `os.environ` in conditions.
+pub fn vars() -> Vec<(String, String)> {
+    std::env::vars().collect()
+}

@@ -1,0 +1,100 @@
+//! The only module that prints.
+//!
+//! zc.buildout sends its log (progress, warnings) to stdout and failures to
+//! stderr as a `While:` block of context lines followed by `Error: <message>`,
+//! exit status 1. [`Printer`] is the stdout channel handed to every
+//! operation; [`exit`] renders the final outcome.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use crate::ops::Failure;
+use std::io::Write;
+use std::process::ExitCode;
+
+/// The stdout channel, filtered by verbosity (zc.buildout's log levels:
+/// `-q` hides info, `-qq` hides warnings too).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Printer {
+    /// Net verbosity in zc.buildout's units (+10 per `-v`, -10 per `-q`).
+    pub verbosity: i32,
+}
+
+impl Printer {
+    pub fn new(verbosity: i32) -> Self {
+        Self { verbosity }
+    }
+
+    /// Data the user asked for (annotate, query, listings): always printed.
+    pub fn data(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        // A closed pipe (`buildout annotate | head`) is not an error.
+        let _ = out.write_all(text.as_bytes());
+    }
+
+    /// An informational log line (hidden by `-q`).
+    pub fn info(&self, line: &str) {
+        if self.verbosity > -10 {
+            self.data(&format!("{line}\n"));
+        }
+    }
+
+    /// A detail shown with `-v`.
+    pub fn verbose(&self, line: &str) {
+        if self.verbosity >= 10 {
+            self.data(&format!("{line}\n"));
+        }
+    }
+
+    /// A warning (hidden by `-qq`).
+    pub fn warn(&self, line: &str) {
+        if self.verbosity > -20 {
+            self.data(&format!("{line}\n"));
+        }
+    }
+}
+
+/// Renders help text (from clap) on stdout.
+pub fn help(text: &str) {
+    Printer::default().data(text);
+}
+
+/// Renders the outcome of a run and turns it into the exit status.
+pub fn exit(result: Result<(), Failure>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            let mut err = std::io::stderr().lock();
+            let _ = err.write_all(render_failure(&failure).as_bytes());
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}
+
+/// zc.buildout's failure shape: `While:` and indented context lines, then
+/// `Error: ` and the message.
+pub fn render_failure(failure: &Failure) -> String {
+    let mut text = String::new();
+    let context = failure.context();
+    if !context.is_empty() {
+        text.push_str("While:\n");
+        for line in &context {
+            text.push_str("  ");
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    if let Some(raw) = failure.preformatted() {
+        text.push_str(raw);
+        return text;
+    }
+    text.push_str("Error: ");
+    text.push_str(&failure.message());
+    text.push('\n');
+    if failure.debug {
+        let mut source = std::error::Error::source(&failure.error);
+        while let Some(cause) = source {
+            text.push_str(&format!("  caused by: {cause}\n"));
+            source = cause.source();
+        }
+    }
+    text
+}

@@ -1,0 +1,3 @@
+//! The integration test binary: runs the real `buildout` executable.
+
+mod common;

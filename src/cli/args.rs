@@ -7,6 +7,7 @@
 //! `--json`, `--no-progress`, `--color`) are accepted in the same position.
 
 use super::{Cli, Command, InstallArgs};
+pub use crate::config::{AssignOp, Assignment};
 use clap::{FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::fmt;
 use std::path::PathBuf;
@@ -18,24 +19,6 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
-}
-
-/// A `[section:]option[+|-]=value` command-line assignment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Assignment {
-    pub section: String,
-    /// The option name without the `+`/`-` operator.
-    pub option: String,
-    pub op: AssignOp,
-    pub value: String,
-}
-
-/// How an assignment combines with the value beneath it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AssignOp {
-    Set,
-    Add,
-    Remove,
 }
 
 /// Everything the global part of the command line said.

@@ -11,7 +11,7 @@
 
 mod args;
 
-pub use args::{Assignment, ColorChoice, GlobalOptions, Invocation, UsageError, parse};
+pub use args::{AssignOp, Assignment, ColorChoice, GlobalOptions, Invocation, UsageError, parse};
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;

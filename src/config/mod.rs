@@ -1,16 +1,81 @@
 //! The zc.buildout configuration language.
 //!
-//! (Being built: parsing, extends, macros, conditional sections,
-//! substitution and annotations.)
+//! [`Config::load`] composes the layers ([`load`]), parsing each file
+//! ([`parse`]; conditional sections via [`condition`]), merging them with
+//! their histories ([`annotated`]), then initialises `[buildout]` and the
+//! versions section with substitution ([`sections`]) and applies
+//! zc.buildout's checks of the `[buildout]` options. `annotate` output is
+//! rendered by [`annotate`]. Remote `extends` are fetched by [`fetch`].
+//!
+//! Error texts are zc.buildout's own (they are part of the compatibility
+//! contract), so unlike the rest of the crate they are capitalised
+//! sentences; every error carries the `While:` context lines zc.buildout
+//! would print.
 
+pub mod annotate;
+pub mod annotated;
 pub mod condition;
+pub mod fetch;
+pub mod load;
+pub mod parse;
+pub mod pystr;
+pub mod sections;
 
-/// A configuration error, with zc.buildout's context lines.
+pub use annotated::Data;
+pub use sections::Buildout;
+
+use crate::python::LazyFacts;
+use annotated::{COMPUTED_VALUE, DEFAULT_VALUE, SectionKey};
+use std::collections::HashSet;
+use std::path::Path;
+
+/// A `[section:]option[+|-]=value` command-line assignment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    pub section: String,
+    /// The option name without the `+`/`-` operator.
+    pub option: String,
+    pub op: AssignOp,
+    pub value: String,
+}
+
+/// How an assignment combines with the value beneath it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssignOp {
+    Set,
+    Add,
+    Remove,
+}
+
+/// What went wrong, in zc.buildout's words.
 #[derive(Debug, thiserror::Error)]
-#[error("{message}")]
+pub enum ErrorKind {
+    /// A user error (`zc.buildout.UserError`): printed as `Error: <text>`.
+    #[error("{0}")]
+    User(String),
+    #[error("The referenced section, {}, was not defined.", pystr::repr(.0))]
+    MissingSection(String),
+    #[error(transparent)]
+    Parse(#[from] parse::ParseError),
+    #[error("cannot read `{path}`: {message}")]
+    Io { path: String, message: String },
+}
+
+/// A configuration error with the `While:` lines of where it happened.
+#[derive(Debug, thiserror::Error)]
+#[error("{kind}")]
 pub struct Error {
-    context: Vec<String>,
-    message: String,
+    pub(crate) context: Vec<String>,
+    pub(crate) kind: ErrorKind,
+}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Self {
+        Self {
+            context: Vec::new(),
+            kind,
+        }
+    }
 }
 
 impl Error {
@@ -21,6 +86,442 @@ impl Error {
 
     /// The `Error:` text.
     pub fn message(&self) -> String {
-        self.message.clone()
+        self.kind.to_string()
     }
+
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Log levels, as zc.buildout's logging uses them.
+pub mod level {
+    pub const DEBUG: i32 = 10;
+    pub const INFO: i32 = 20;
+    pub const WARNING: i32 = 30;
+    pub const ERROR: i32 = 40;
+    pub const CRITICAL: i32 = 50;
+    /// Printed whatever the level (zc.buildout's bare `print`).
+    pub const ALWAYS: i32 = i32::MAX;
+}
+
+/// Receives the messages printed while loading.
+pub trait Reporter {
+    /// `level` is one of [`level`]; the receiver filters by its threshold.
+    fn message(&mut self, level: i32, text: &str);
+    /// The log threshold is known (after `log-level` and verbosity are read).
+    fn set_threshold(&mut self, threshold: i32);
+}
+
+/// The command being run, where it changes how loading behaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Purpose {
+    /// `init [requirements]`: write the configuration file if it is missing.
+    Init(Vec<String>),
+    Other,
+}
+
+/// Inputs of [`Config::load`].
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// `-c`; `None` means `buildout.cfg`.
+    pub config_file: Option<String>,
+    pub cwd: String,
+    pub assignments: Vec<Assignment>,
+    /// zc.buildout units: +10 per `-v`.
+    pub verbosity: i32,
+    pub use_user_defaults: bool,
+    pub purpose: Purpose,
+    /// The `executable` default; `None` finds `python3` on PATH.
+    pub executable: Option<String>,
+}
+
+/// A loaded configuration.
+#[derive(Debug)]
+pub struct Config {
+    /// Every option with its history, as `annotate` shows it.
+    pub annotated: Data,
+    /// The evaluated configuration: `[buildout]` and the versions section
+    /// are initialised; others initialise on first access.
+    pub buildout: Buildout,
+    /// `${buildout:directory}`.
+    pub directory: String,
+    /// The effective log threshold (`log-level` minus verbosity).
+    pub log_level: i32,
+    /// The file that was read (absolute), or the URL.
+    pub config_file: Option<String>,
+}
+
+impl Config {
+    /// Loads the configuration the way `zc.buildout.buildout.Buildout()` does.
+    pub fn load(opts: &LoadOptions, reporter: &mut dyn Reporter) -> Result<Self> {
+        let initializing = "Initializing.".to_string();
+        Self::load_inner(opts, reporter).map_err(|mut e| {
+            e.context.insert(0, initializing);
+            e
+        })
+    }
+
+    fn load_inner(opts: &LoadOptions, reporter: &mut dyn Reporter) -> Result<Self> {
+        let cwd = opts.cwd.clone();
+        let executable = opts.executable.clone().unwrap_or_else(default_executable);
+        let mut data = Data::new();
+        data.insert("buildout".into(), load::default_options(&executable));
+
+        let mut config_file = Some(
+            opts.config_file
+                .clone()
+                .unwrap_or_else(|| "buildout.cfg".into()),
+        );
+        if let Some(cf) = config_file.clone().filter(|c| !load::is_url(c)) {
+            let abs = pystr::abspath(&cf, &cwd);
+            let exists = Path::new(&abs).exists();
+            match (&opts.purpose, exists) {
+                (Purpose::Init(args), false) => {
+                    reporter.message(level::ALWAYS, &format!("Creating {}.", pystr::repr(&abs)));
+                    write_init_config(&abs, args, &cwd)?;
+                }
+                (Purpose::Init(_), true) => {
+                    return Err(
+                        ErrorKind::User(format!("{} already exists.", pystr::repr(&abs))).into(),
+                    );
+                }
+                (Purpose::Other, false) => {
+                    return Err(ErrorKind::User(format!("Couldn't open {abs}")).into());
+                }
+                (Purpose::Other, true) => {}
+            }
+            data.get_mut("buildout").expect("defaults").insert(
+                "directory".into(),
+                SectionKey::new(pystr::dirname(&abs), COMPUTED_VALUE),
+            );
+            config_file = Some(abs);
+        }
+
+        let mut assignments = opts.assignments.clone();
+        if opts.verbosity != 0 {
+            assignments.push(Assignment {
+                section: "buildout".into(),
+                option: "verbosity".into(),
+                op: AssignOp::Set,
+                value: opts.verbosity.to_string(),
+            });
+        }
+        let mut cloptions = load::group_assignments(&assignments);
+        let override_ = cloptions.get("buildout").cloned().unwrap_or_default();
+
+        let mut facts = LazyFacts::default();
+        let mut loader = load::Loader {
+            cwd: cwd.clone(),
+            facts: &mut facts,
+            notices: Vec::new(),
+        };
+
+        let user_config = load::user_config_path(&cwd);
+        let (user_defaults, for_download) =
+            if opts.use_user_defaults && Path::new(&user_config).exists() {
+                let (mut ud, _) = loader.open(
+                    &pystr::dirname(&user_config),
+                    &user_config,
+                    &mut Vec::new(),
+                    &data["buildout"],
+                    &override_,
+                    &mut HashSet::new(),
+                    Data::new(),
+                )?;
+                let ud = ud.pop().unwrap_or_default();
+                let fd = annotated::update(&data, &ud);
+                (ud, fd)
+            } else {
+                (Data::new(), data.clone())
+            };
+        flush_notices(&mut loader, reporter);
+        let download_options = for_download.get("buildout").cloned().unwrap_or_default();
+
+        if let Some(cf) = &config_file {
+            let (mut cfg, _) = loader.open(
+                &pystr::dirname(cf),
+                cf,
+                &mut Vec::new(),
+                &download_options,
+                &override_,
+                &mut HashSet::new(),
+                user_defaults.clone(),
+            )?;
+            flush_notices(&mut loader, reporter);
+            data = annotated::update(&data, &cfg.pop().unwrap_or_default());
+        }
+
+        if let Some(extends) = cloptions
+            .get_mut("buildout")
+            .and_then(|b| b.remove("extends"))
+        {
+            for ext in extends.value.split_whitespace() {
+                let (mut cfg, _) = loader.open(
+                    &pystr::dirname(ext),
+                    pystr::basename(ext),
+                    &mut Vec::new(),
+                    &download_options,
+                    &override_,
+                    &mut HashSet::new(),
+                    user_defaults.clone(),
+                )?;
+                flush_notices(&mut loader, reporter);
+                data = annotated::update(&data, &cfg.pop().unwrap_or_default());
+            }
+        }
+        data = annotated::update(&data, &cloptions);
+
+        // The versions section, and the minimum pins zc.buildout injects.
+        let buildout = data.get_mut("buildout").expect("defaults");
+        if !buildout.contains_key("versions") {
+            buildout.insert(
+                "versions".into(),
+                SectionKey::new("versions", DEFAULT_VALUE),
+            );
+            data.entry("versions".into()).or_default();
+        }
+        let versions_name = data["buildout"]["versions"].value.clone();
+        if !versions_name.is_empty() {
+            let Some(versions) = data.get_mut(&versions_name) else {
+                return Err(ErrorKind::MissingSection(versions_name).into());
+            };
+            versions.entry("zc.buildout".into()).or_insert_with(|| {
+                SectionKey::new(format!(">={}", ZC_BUILDOUT_COMPAT), DEFAULT_VALUE)
+            });
+            versions
+                .entry("zc.recipe.egg".into())
+                .or_insert_with(|| SectionKey::new(">=2.0.6", DEFAULT_VALUE));
+        }
+
+        load::absolutize_cache_dirs(&mut data, &cwd)?;
+
+        let annotated = data.clone();
+        let raw = load::unannotate(&data);
+        let mut buildout = Buildout::new(raw);
+        let raw_buildout = buildout
+            .raw_section("buildout")
+            .cloned()
+            .unwrap_or_default();
+        let mut buildout_dir = cwd.clone();
+        if let Some(dir) = raw_buildout.get("directory") {
+            buildout_dir.clone_from(dir);
+            for name in ["bin", "parts", "eggs", "develop-eggs"] {
+                let key = format!("{name}-directory");
+                if let Some(v) = raw_buildout.get(&key) {
+                    buildout.set_raw("buildout", &key, buildout_path(&buildout_dir, v));
+                }
+            }
+        }
+        let offline = load::bool_option(raw_value(&raw_buildout, "offline"), "offline")?;
+        if !offline {
+            load::bool_option(raw_value(&raw_buildout, "newest"), "newest")?;
+        }
+
+        buildout.section("buildout")?;
+        let mut config = Config {
+            annotated,
+            buildout,
+            directory: buildout_dir,
+            log_level: level::INFO,
+            config_file,
+        };
+        config.finish(&versions_name, reporter)?;
+        Ok(config)
+    }
+
+    /// The rest of zc.buildout's initialisation: directories, logging,
+    /// socket timeout, the versions section and the boolean options.
+    fn finish(&mut self, versions_name: &str, reporter: &mut dyn Reporter) -> Result<()> {
+        let b = &mut self.buildout;
+        b.get("buildout", "find-links", None)?;
+        b.require("buildout", "allow-hosts")?;
+        self.directory = b.require("buildout", "directory")?;
+        for name in ["bin", "parts", "eggs", "develop-eggs"] {
+            let key = format!("{name}-directory");
+            let v = b.require("buildout", &key)?;
+            b.set("buildout", &key, buildout_path(&self.directory, &v));
+        }
+        let installed = b.require("buildout", "installed")?;
+        if !installed.is_empty() {
+            b.set(
+                "buildout",
+                "installed",
+                pystr::join(&self.directory, &installed),
+            );
+        }
+
+        b.require("buildout", "log-format")?;
+        let log_level = b.require("buildout", "log-level")?;
+        let mut level = match log_level.as_str() {
+            "DEBUG" => level::DEBUG,
+            "INFO" => level::INFO,
+            "WARNING" => level::WARNING,
+            "ERROR" => level::ERROR,
+            "CRITICAL" => level::CRITICAL,
+            other => other.trim().parse::<i32>().map_err(|_| {
+                Error::from(ErrorKind::User(format!("Invalid logging level {other}")))
+            })?,
+        };
+        let verbosity = b
+            .get("buildout", "verbosity", None)?
+            .unwrap_or_else(|| "0".into());
+        let verbosity: i32 = verbosity
+            .trim()
+            .parse()
+            .map_err(|_| Error::from(ErrorKind::User(format!("Invalid verbosity {verbosity}"))))?;
+        level -= verbosity;
+        self.log_level = level;
+        reporter.set_threshold(level);
+
+        let timeout = b.require("buildout", "socket-timeout")?;
+        if !timeout.is_empty() {
+            match timeout.trim().parse::<i64>() {
+                Ok(n) => reporter.message(level::INFO, &format!("Setting socket time out to {n} seconds.")),
+                Err(_) => reporter.message(
+                    level::WARNING,
+                    &format!("Default socket timeout is used !\nValue in configuration is not numeric: [{timeout}].\n"),
+                ),
+            }
+        }
+
+        if !versions_name.is_empty() {
+            b.section(versions_name)?;
+        }
+        b.require("buildout", "versions")?;
+        for name in ["prefer-final", "use-dependency-links"] {
+            let v = b.require("buildout", name)?;
+            load::bool_option(&v, name)?;
+        }
+        b.get("buildout", "index", None)?;
+        for name in ["allow-picked-versions", "show-picked-versions"] {
+            let v = b.require("buildout", name)?;
+            load::bool_option(&v, name)?;
+        }
+        b.require("buildout", "update-versions-file")?;
+        b.get("buildout", "download-cache", None)?;
+        b.get("buildout", "extends-cache", None)?;
+        let eggs_version = b.require("buildout", "eggs-directory-version")?;
+        if !eggs_version.is_empty() {
+            let eggs = b.require("buildout", "eggs-directory")?;
+            b.set(
+                "buildout",
+                "eggs-directory",
+                pystr::join(&eggs, &eggs_version),
+            );
+        }
+        let abi = b
+            .get("buildout", "abi-tag-eggs", None)?
+            .unwrap_or_else(|| "false".into());
+        load::bool_option(&abi, "abi-tag-eggs")?;
+
+        let install_from_cache = b.require("buildout", "install-from-cache")?;
+        let offline = b.require("buildout", "offline")?;
+        if load::bool_option(&install_from_cache, "install-from-cache")? && offline == "true" {
+            return Err(ErrorKind::User(
+                "install-from-cache can't be used with offline mode.\nNothing is installed, even from cache, in offline\nmode, which might better be called 'no-install mode'.\n".into(),
+            )
+            .into());
+        }
+        for (name, _) in load::default_options("") {
+            b.get("buildout", &name, None)?;
+        }
+        Ok(())
+    }
+
+    /// Whether `-v` (or a `verbosity` option) is in effect, as `annotate`
+    /// and `query` decide it.
+    pub fn verbose(&mut self) -> Result<bool> {
+        Ok(self.buildout.get("buildout", "verbosity", None)?.is_some())
+    }
+
+    /// The raw (unsubstituted) value of an option, as `query` prints it.
+    pub fn raw_value(&self, section: &str, option: &str) -> Option<Option<&String>> {
+        self.buildout.raw_section(section).map(|s| s.get(option))
+    }
+}
+
+/// The zc.buildout version whose behaviour and recipe API this release
+/// reproduces (injected as the minimum `zc.buildout` pin, as zc.buildout does
+/// with its own version).
+pub const ZC_BUILDOUT_COMPAT: &str = "6.0.1";
+
+fn raw_value<'a>(section: &'a sections::Options, key: &str) -> &'a str {
+    section.get(key).map_or("", String::as_str)
+}
+
+fn buildout_path(dir: &str, name: &str) -> String {
+    if name.contains("${") {
+        name.to_string()
+    } else {
+        pystr::join(dir, name)
+    }
+}
+
+fn flush_notices(loader: &mut load::Loader<'_>, reporter: &mut dyn Reporter) {
+    for notice in loader.notices.drain(..) {
+        reporter.message(level::ALWAYS, &notice);
+    }
+}
+
+/// The `python3` found on PATH, resolved to its real path.
+pub fn default_executable() -> String {
+    let path = crate::env::var_os(crate::env::PATH).unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        let candidate = dir.join("python3");
+        if candidate.is_file() {
+            return std::fs::canonicalize(&candidate)
+                .unwrap_or(candidate)
+                .to_string_lossy()
+                .into_owned();
+        }
+    }
+    "python3".into()
+}
+
+/// Writes the configuration `buildout init [args]` creates.
+fn write_init_config(path: &str, args: &[String], cwd: &str) -> Result<()> {
+    let is_path = |a: &String| a.contains('/') || a.contains('\\');
+    let text = if args.is_empty() {
+        "[buildout]\nparts =\n".to_string()
+    } else {
+        let eggs: Vec<&str> = args
+            .iter()
+            .filter(|a| !is_path(a))
+            .map(String::as_str)
+            .collect();
+        let paths: Vec<String> = args
+            .iter()
+            .filter(|a| is_path(a))
+            .map(|a| a.replace('\\', "/"))
+            .collect();
+        let mut text = String::from(
+            "[buildout]\nparts = py\n\n[py]\nrecipe = zc.recipe.egg\ninterpreter = py\neggs =\n",
+        );
+        if !eggs.is_empty() {
+            text.push_str(&format!("  {}\n", eggs.join("\n  ")));
+        }
+        if !paths.is_empty() {
+            text.push_str(&format!("extra-paths =\n  {}\n", paths.join("\n  ")));
+            for p in &paths {
+                let abs = pystr::abspath(p, cwd);
+                if !Path::new(&abs).exists() {
+                    std::fs::create_dir(&abs).map_err(|e| ErrorKind::Io {
+                        path: abs.clone(),
+                        message: e.to_string(),
+                    })?;
+                }
+            }
+        }
+        text
+    };
+    std::fs::write(path, text).map_err(|e| {
+        ErrorKind::Io {
+            path: path.to_string(),
+            message: e.to_string(),
+        }
+        .into()
+    })
 }

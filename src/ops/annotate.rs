@@ -1,7 +1,17 @@
-//! `buildout annotate`.
+//! `buildout annotate [sections]`: the effective configuration, sorted, with
+//! the origin of every value (its whole history with `-v`).
 
-use super::{Context, Error, Result};
+use super::{Context, Result, load};
+use crate::config::{Purpose, annotate};
 
-pub fn annotate(_ctx: &Context, _sections: &[String]) -> Result<()> {
-    Err(Error::NotAvailable("annotate: being built".into()).into())
+pub fn annotate(ctx: &Context, sections: &[String]) -> Result<()> {
+    let (mut config, _) = load::load(ctx, Purpose::Other)?;
+    let verbose = config.verbose()?;
+    ctx.printer.data(&annotate::render(
+        &config.annotated,
+        verbose,
+        sections,
+        &config.directory,
+    ));
+    Ok(())
 }

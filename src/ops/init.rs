@@ -1,7 +1,21 @@
-//! `buildout init`.
+//! `buildout init [requirements]`: write a `buildout.cfg`, bootstrap, and
+//! install when requirements were given.
 
-use super::{Context, Error, Result};
+use super::{Context, Result, bootstrap, install, load};
+use crate::cli::InstallArgs;
+use crate::config::Purpose;
 
-pub fn init(_ctx: &Context, _reqs: &[String]) -> Result<()> {
-    Err(Error::NotAvailable("init: being built".into()).into())
+pub fn init(ctx: &Context, requirements: &[String]) -> Result<()> {
+    let (mut config, _) = load::load(ctx, Purpose::Init(requirements.to_vec()))?;
+    bootstrap::setup_directories(ctx, &mut config)?;
+    if !requirements.is_empty() {
+        install::install(
+            ctx,
+            &InstallArgs {
+                dry_run: false,
+                parts: Vec::new(),
+            },
+        )?;
+    }
+    Ok(())
 }

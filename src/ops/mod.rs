@@ -8,6 +8,7 @@ mod annotate;
 mod bootstrap;
 mod init;
 mod install;
+mod load;
 mod query;
 
 use crate::cli::{self, Command, GlobalOptions, Invocation};

@@ -1,0 +1,192 @@
+//! Fetching remote configuration files (`extends = https://...`).
+//!
+//! zc.buildout's `Download` rules for extends: with an `extends-cache`, the
+//! file is cached under the MD5 of its URL; in newest mode it is fetched
+//! again (once per run) and the cached copy is the fallback; otherwise a
+//! cached copy is used without touching the network. Offline mode never
+//! touches the network. Credentials in URLs are sent but never printed.
+
+use super::{Error, ErrorKind};
+use md5::{Digest, Md5};
+use std::path::Path;
+use std::time::Duration;
+
+/// How one download behaves.
+#[derive(Debug, Clone)]
+pub struct FetchOptions {
+    /// `buildout:directory`, the base of a relative cache.
+    pub directory: String,
+    /// `extends-cache`, if set.
+    pub cache: Option<String>,
+    pub offline: bool,
+    /// Try the network first and fall back to the cached copy.
+    pub fallback: bool,
+    pub cwd: String,
+}
+
+/// Removes `user:password@` from a URL for messages.
+pub fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}://{}", &url[..scheme_end], &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
+/// Downloads `url` and returns its text.
+pub fn download(url: &str, options: &FetchOptions) -> Result<String, Error> {
+    let bytes = match &options.cache {
+        Some(cache) => download_cached(url, cache, options)?,
+        None => download_direct(url, options)?,
+    };
+    String::from_utf8(bytes).map_err(|_| {
+        ErrorKind::Io {
+            path: redact(url),
+            message: "the file is not valid UTF-8".into(),
+        }
+        .into()
+    })
+}
+
+fn download_cached(url: &str, cache: &str, options: &FetchOptions) -> Result<Vec<u8>, Error> {
+    let joined = super::pystr::join(&options.directory, cache);
+    let cache_dir = super::pystr::abspath(&joined, &options.cwd);
+    let cache_dir = std::fs::canonicalize(&cache_dir)
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or(cache_dir);
+    if !Path::new(&cache_dir).exists() {
+        return Err(ErrorKind::User(format!(
+            "The directory:\n{}\nto be used as a download cache doesn't exist.\n",
+            super::pystr::repr(&cache_dir)
+        ))
+        .into());
+    }
+    let key = hex(&Md5::digest(url.as_bytes()));
+    let cached = Path::new(&cache_dir).join(key);
+    if cached.exists() {
+        if options.fallback {
+            if let Ok(fresh) = download_direct(url, options) {
+                write_atomically(&cached, &fresh)?;
+                return Ok(fresh);
+            }
+        }
+        return std::fs::read(&cached).map_err(|e| {
+            ErrorKind::Io {
+                path: cached.to_string_lossy().into_owned(),
+                message: e.to_string(),
+            }
+            .into()
+        });
+    }
+    let fresh = download_direct(url, options)?;
+    write_atomically(&cached, &fresh)?;
+    Ok(fresh)
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let io = |e: std::io::Error| -> Error {
+        ErrorKind::Io {
+            path: path.to_string_lossy().into_owned(),
+            message: e.to_string(),
+        }
+        .into()
+    };
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+fn download_direct(url: &str, options: &FetchOptions) -> Result<Vec<u8>, Error> {
+    if let Some(path) = url.strip_prefix("file://") {
+        return std::fs::read(path).map_err(|e| {
+            ErrorKind::User(format!(
+                "Error downloading extends for URL {}: {e}",
+                redact(url)
+            ))
+            .into()
+        });
+    }
+    if options.offline {
+        return Err(ErrorKind::User(format!(
+            "Couldn't download {} in offline mode.",
+            super::pystr::repr(&redact(url))
+        ))
+        .into());
+    }
+    let failed = |reason: String| -> Error {
+        ErrorKind::User(format!(
+            "Error downloading extends for URL {}: {reason}",
+            redact(url)
+        ))
+        .into()
+    };
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| failed(e.to_string()))?;
+    let response = client
+        .get(url)
+        .send()
+        .map_err(|e| failed(without_url(&e)))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(failed(format!(
+            "HTTP Error {}: {}",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("")
+        )));
+    }
+    response
+        .bytes()
+        .map(|b| b.to_vec())
+        .map_err(|e| failed(without_url(&e)))
+}
+
+/// reqwest's message without the URL it embeds (which may hold credentials).
+fn without_url(e: &reqwest::Error) -> String {
+    let mut message = e.without_url_ref_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        message = format!("{message}: {s}");
+        source = s.source();
+    }
+    message
+}
+
+trait WithoutUrl {
+    fn without_url_ref_string(&self) -> String;
+}
+
+impl WithoutUrl for reqwest::Error {
+    fn without_url_ref_string(&self) -> String {
+        if self.is_timeout() {
+            "timed out".into()
+        } else if self.is_connect() {
+            "connection failed".into()
+        } else {
+            "request failed".into()
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_redacted() {
+        assert_eq!(
+            redact("https://user:secret@example.org/a/b.cfg"),
+            "https://example.org/a/b.cfg"
+        );
+        assert_eq!(redact("https://example.org/x@y"), "https://example.org/x@y");
+    }
+}

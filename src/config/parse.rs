@@ -1,0 +1,307 @@
+//! The line syntax of one configuration file.
+//!
+//! Same rules as zc.buildout's `configparser.parse`: column-0 `#`/`;`
+//! comments, `[name]` and `[name:condition]` headers, `name = value` option
+//! lines (no `:` form), `=>` part dependencies, continuation lines in line
+//! mode (first line has data: each line stripped, blank lines dropped) or
+//! block mode (empty first line: dedented, blank lines kept). Every bad line
+//! is collected and reported together.
+//!
+//! One deliberate difference: `k+=v` and `k += v` are the same operator (the
+//! key is stored as `"k +"` for both), which fixes zc.buildout renaming the
+//! option to `egg` for `eggs+=x` in a new section.
+
+use super::condition;
+use super::pystr;
+use crate::python::LazyFacts;
+use regex::Regex;
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+/// Options of one section: key (with `" +"`/`" -"` suffix for operators) to value.
+pub type RawSection = BTreeMap<String, String>;
+/// Sections of one file.
+pub type RawSections = BTreeMap<String, RawSection>;
+
+/// Why a file could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// Lines that are neither comments, headers, options nor continuations.
+    #[error("File contains parsing errors: {file}{}", render_bad_lines(.lines))]
+    Syntax {
+        file: String,
+        /// Line number and the line as Python's `repr` shows it.
+        lines: Vec<(usize, String)>,
+    },
+    /// An option before any section header.
+    #[error("File contains no section headers.\nfile: {file}, line: {line}\n{text}")]
+    NoSectionHeader {
+        file: String,
+        line: usize,
+        /// The line as Python's `repr` shows it.
+        text: String,
+    },
+    /// A `[name:condition]` that could not be evaluated.
+    #[error("{file}, line {line}: cannot evaluate the condition of section [{section}]: {message}")]
+    Condition {
+        file: String,
+        line: usize,
+        section: String,
+        message: String,
+    },
+}
+
+fn render_bad_lines(lines: &[(usize, String)]) -> String {
+    lines
+        .iter()
+        .map(|(n, l)| format!("\n\t[line {n:>2}]: {l}"))
+        .collect()
+}
+
+static SECTION_HEADER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(?P<head>\[)\s*(?P<name>[^\s#\[\]:;{}]+)\s*(:(?P<expression>[^#;]*))?\s*(?P<tail>\]\s*([#;].*)?)$",
+    )
+    .expect("valid regex")
+});
+
+static OPTION_START: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?P<name>[^\s{}\[\]=:]+\s*[-+]?)=(?P<value>.*)$").expect("valid regex")
+});
+
+static LEADING_BLANK_LINES: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(\s*\n)+").expect("valid regex"));
+
+/// Normalises an option name as written before `=`: strips it and spells
+/// operators as `"name +"` / `"name -"` whatever the spacing.
+fn option_key(name: &str) -> String {
+    let name = pystr::rstrip(name);
+    if let Some(base) = name.strip_suffix('+') {
+        format!("{} +", pystr::rstrip(base))
+    } else if let Some(base) = name.strip_suffix('-') {
+        format!("{} -", pystr::rstrip(base))
+    } else {
+        name.to_string()
+    }
+}
+
+/// Splits an option key into its name and operator (`'='`, `'+'`, `'-'`).
+pub fn split_key(key: &str) -> (&str, char) {
+    if let Some(base) = key.strip_suffix(" +") {
+        (base, '+')
+    } else if let Some(base) = key.strip_suffix(" -") {
+        (base, '-')
+    } else {
+        (key, '=')
+    }
+}
+
+/// Parses one file's text. `file` is the name used in messages.
+pub fn parse(text: &str, file: &str, facts: &mut LazyFacts) -> Result<RawSections, ParseError> {
+    // Universal newlines, as Python's text mode reads files.
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let mut sections = RawSections::new();
+    let mut section_condition = true;
+    let mut cursect: Option<String> = None;
+    let mut optname: Option<String> = None;
+    let mut blockmode = false;
+    let mut bad: Vec<(usize, String)> = Vec::new();
+
+    for (index, raw_line) in text.split_inclusive('\n').enumerate() {
+        let lineno = index + 1;
+        let line = raw_line.strip_suffix('\n').unwrap_or(raw_line);
+        let first = raw_line.chars().next().unwrap_or('\n');
+        if first == '#' || first == ';' {
+            continue;
+        }
+        if pystr::is_space(first) && cursect.is_some() && optname.is_some() {
+            if !section_condition {
+                continue;
+            }
+            let piece = if blockmode {
+                pystr::rstrip(line)
+            } else {
+                let s = pystr::strip(line);
+                if s.is_empty() {
+                    continue;
+                }
+                s
+            };
+            let sect = sections
+                .get_mut(cursect.as_deref().unwrap_or_default())
+                .expect("current section exists");
+            let key = optname.as_deref().unwrap_or_default();
+            let value = sect.entry(key.to_string()).or_default();
+            value.push('\n');
+            value.push_str(piece);
+            continue;
+        }
+        if let Some(header) = SECTION_HEADER.captures(line) {
+            section_condition = true;
+            let name = header["name"].to_string();
+            let expression = header.name("expression").map_or("", |m| m.as_str());
+            if !expression.is_empty() {
+                let tail = header.name("tail").map_or("", |m| m.as_str());
+                section_condition = condition::evaluate(expression, tail, facts).map_err(|e| {
+                    ParseError::Condition {
+                        file: file.to_string(),
+                        line: lineno,
+                        section: format!("{name}:{}", expression.trim()),
+                        message: e.to_string(),
+                    }
+                })?;
+                if !section_condition {
+                    continue;
+                }
+            }
+            sections.entry(name.clone()).or_default();
+            cursect = Some(name);
+            optname = None;
+            continue;
+        }
+        let Some(current) = cursect.clone() else {
+            if pystr::strip(line).is_empty() {
+                continue;
+            }
+            return Err(ParseError::NoSectionHeader {
+                file: file.to_string(),
+                line: lineno,
+                text: pystr::repr(raw_line),
+            });
+        };
+        let rewritten;
+        let line = if let Some(rest) = line.strip_prefix("=>") {
+            rewritten = format!("<part-dependencies> = {rest}");
+            rewritten.as_str()
+        } else {
+            line
+        };
+        if let Some(m) = OPTION_START.captures(line) {
+            if !section_condition {
+                continue;
+            }
+            let key = option_key(&m["name"]);
+            let value = pystr::strip(&m["value"]).to_string();
+            let (base, op) = split_key(&key);
+            let sect = sections.get_mut(&current).expect("current section exists");
+            if op != '=' && sect.contains_key(&key) {
+                // A repeated operator in one file (possible with conditional
+                // sections) adds its lines to the pending one.
+                let pending = sect.get_mut(&key).expect("checked");
+                let trimmed = pystr::rstrip(pending).len();
+                pending.truncate(trimmed);
+                if !value.is_empty() {
+                    pending.push('\n');
+                    pending.push_str(&value);
+                }
+            } else {
+                if op == '=' {
+                    sect.remove(&format!("{base} +"));
+                    sect.remove(&format!("{base} -"));
+                }
+                sect.insert(key.clone(), value.clone());
+            }
+            blockmode = value.is_empty();
+            optname = Some(key);
+        } else if optname.is_none() && pystr::strip(line).is_empty() {
+            continue;
+        } else {
+            bad.push((lineno, pystr::repr(raw_line)));
+        }
+    }
+
+    if !bad.is_empty() {
+        return Err(ParseError::Syntax {
+            file: file.to_string(),
+            lines: bad,
+        });
+    }
+
+    for section in sections.values_mut() {
+        for value in section.values_mut() {
+            if value.chars().next().is_some_and(pystr::is_space) {
+                let dedented = pystr::dedent(pystr::rstrip(value));
+                *value = LEADING_BLANK_LINES.replace(&dedented, "").into_owned();
+            }
+        }
+    }
+    Ok(sections)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(text: &str) -> RawSections {
+        parse(text, "t.cfg", &mut LazyFacts::default()).unwrap()
+    }
+
+    fn get<'a>(s: &'a RawSections, sec: &str, key: &str) -> &'a str {
+        &s[sec][key]
+    }
+
+    #[test]
+    fn line_mode_strips_and_drops_blank_lines() {
+        let s = p("[a]\nbaz = a\n  b\n\n  c\n");
+        assert_eq!(get(&s, "a", "baz"), "a\nb\nc");
+    }
+
+    #[test]
+    fn block_mode_dedents_and_keeps_blank_lines() {
+        let s = p("[a]\nbaz =\n\n  a\n    b\n\n  c\n");
+        assert_eq!(get(&s, "a", "baz"), "a\n  b\n\nc");
+    }
+
+    #[test]
+    fn comments_values_and_operators() {
+        let s = p("# c\n[a] # hdr\nk = v # not a comment\n; c\nx += 1\ny+=2\nz -= 3\n=> p q\n");
+        assert_eq!(get(&s, "a", "k"), "v # not a comment");
+        assert_eq!(get(&s, "a", "x +"), "1");
+        assert_eq!(get(&s, "a", "y +"), "2");
+        assert_eq!(get(&s, "a", "z -"), "3");
+        assert_eq!(get(&s, "a", "<part-dependencies>"), "p q");
+    }
+
+    #[test]
+    fn indented_hash_is_a_value_line() {
+        let s = p("[a]\nk = 1\n  # two\n");
+        assert_eq!(get(&s, "a", "k"), "1\n# two");
+    }
+
+    #[test]
+    fn every_bad_line_is_reported() {
+        let e = parse(
+            "[a]\nk: v\nok = 1\nbad\n",
+            "/x/b.cfg",
+            &mut LazyFacts::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "File contains parsing errors: /x/b.cfg\n\t[line  2]: 'k: v\\n'\n\t[line  4]: 'bad\\n'"
+        );
+    }
+
+    #[test]
+    fn text_before_header() {
+        let e = parse("k = v\n", "/x/b.cfg", &mut LazyFacts::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "File contains no section headers.\nfile: /x/b.cfg, line: 1\n'k = v\\n'"
+        );
+    }
+
+    #[test]
+    fn repeated_sections_merge_and_assignment_cancels_operators() {
+        let s = p("[a]\nx += 1\n[b]\n[a]\nx += 2\ny -= 1\ny = 5\n");
+        assert_eq!(get(&s, "a", "x +"), "1\n2");
+        assert_eq!(get(&s, "a", "y"), "5");
+        assert!(!s["a"].contains_key("y -"));
+    }
+
+    #[test]
+    fn empty_condition_is_unconditional() {
+        let s = p("[a:]\nk = v\n");
+        assert_eq!(get(&s, "a", "k"), "v");
+    }
+}

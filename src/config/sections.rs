@@ -1,0 +1,365 @@
+//! Lazy section initialisation: macros (`<=`) and `${section:option}`
+//! substitution.
+//!
+//! Mirrors zc.buildout's `Buildout.__getitem__` / `Options`: a section is
+//! initialised on first access (macro expansion, then every option holding
+//! `${` substituted in sorted key order, which pulls referenced sections in,
+//! then its `=>` dependencies); a section with a non-empty `recipe` that is
+//! initialised becomes a part, in depth-first post-order. Values are memoised.
+//! `$$` only protects from substitution; it is not unescaped. The stack of
+//! what is being done is kept so errors carry zc.buildout's `While:` lines.
+
+use super::annotated::{self, Section, SectionKey};
+use super::pystr;
+use super::{Error, ErrorKind};
+use regex::Regex;
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+/// Plain options of one section.
+pub type Options = BTreeMap<String, String>;
+
+static TEMPLATE_REF: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[$]\{[^}]*\}").expect("valid regex"));
+static VALID_REF: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\$\{[-a-zA-Z0-9 ._]*:[-a-zA-Z0-9 ._]+\}$").expect("valid regex")
+});
+static SIMPLE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[-a-zA-Z0-9 ._]+$").expect("valid regex"));
+
+#[derive(Debug, Clone, Default)]
+struct SectionState {
+    /// Raw options after macro expansion.
+    raw: Options,
+    /// Substituted values of the options that held `${` at initialisation.
+    cooked: Options,
+    /// Final values, as read (and as set by recipes).
+    data: Options,
+}
+
+/// The evaluated configuration (zc.buildout's `Buildout` mapping).
+#[derive(Debug, Clone, Default)]
+pub struct Buildout {
+    /// Raw sections as composed from all layers (before macros).
+    raw: BTreeMap<String, Options>,
+    sections: BTreeMap<String, SectionState>,
+    /// Sections with a recipe, in initialisation order.
+    parts: Vec<String>,
+    doing: Vec<String>,
+}
+
+type Seen = Vec<(String, String)>;
+
+impl Buildout {
+    pub fn new(raw: BTreeMap<String, Options>) -> Self {
+        Self {
+            raw,
+            ..Self::default()
+        }
+    }
+
+    /// Names of all sections.
+    pub fn section_names(&self) -> impl Iterator<Item = &String> {
+        self.raw.keys()
+    }
+
+    /// The raw (unsubstituted) options of a section as composed.
+    pub fn raw_section(&self, name: &str) -> Option<&Options> {
+        self.raw.get(name)
+    }
+
+    /// Overrides a raw value before initialisation (directory absolutising).
+    pub fn set_raw(&mut self, section: &str, option: &str, value: String) {
+        self.raw
+            .entry(section.to_string())
+            .or_default()
+            .insert(option.to_string(), value);
+    }
+
+    /// Sections that have a recipe, in install order (depth-first post-order).
+    pub fn parts(&self) -> &[String] {
+        &self.parts
+    }
+
+    fn fail(&self, kind: ErrorKind) -> Error {
+        Error {
+            context: self.doing.clone(),
+            kind,
+        }
+    }
+
+    /// Runs `f` with `line` on the doing stack.
+    fn doing<T>(
+        &mut self,
+        line: String,
+        f: impl FnOnce(&mut Self) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.doing.push(line);
+        let result = f(self);
+        self.doing.pop();
+        result
+    }
+
+    /// Initialises `name` if needed (`buildout[name]`).
+    pub fn section(&mut self, name: &str) -> Result<(), Error> {
+        self.doing(format!("Getting section {name}."), |b| {
+            if b.sections.contains_key(name) {
+                return Ok(());
+            }
+            let Some(raw) = b.raw.get(name).cloned() else {
+                return Err(b.fail(ErrorKind::MissingSection(name.to_string())));
+            };
+            b.sections.insert(
+                name.to_string(),
+                SectionState {
+                    raw,
+                    ..SectionState::default()
+                },
+            );
+            b.initialize(name)
+        })
+    }
+
+    fn initialize(&mut self, name: &str) -> Result<(), Error> {
+        self.doing(format!("Initializing section {name}."), |b| {
+            let raw = b.sections[name].raw.clone();
+            if raw.contains_key("<") {
+                let mut stack = Vec::new();
+                let expanded = b.extend_raw(name, raw, &mut stack)?;
+                b.state(name).raw = expanded;
+            }
+            let raw = b.sections[name].raw.clone();
+            for (k, v) in &raw {
+                if v.contains("${") {
+                    b.dosub(name, k, v)?;
+                }
+            }
+            if name == "buildout" {
+                return Ok(());
+            }
+            let deps = b
+                .get(name, "<part-dependencies>", None)?
+                .unwrap_or_default();
+            for dep in deps.split_whitespace() {
+                b.section(dep)?;
+            }
+            if b.get(name, "recipe", None)?.is_some_and(|r| !r.is_empty()) {
+                b.parts.push(name.to_string());
+            }
+            Ok(())
+        })
+    }
+
+    fn state(&mut self, name: &str) -> &mut SectionState {
+        self.sections.get_mut(name).expect("section initialised")
+    }
+
+    fn extend_raw(
+        &mut self,
+        name: &str,
+        data: Options,
+        stack: &mut Vec<String>,
+    ) -> Result<Options, Error> {
+        if name == "buildout" {
+            return Ok(data);
+        }
+        if stack.iter().any(|s| s == name) {
+            return Err(self.fail(ErrorKind::User(format!(
+                "Infinite extending loop {}",
+                pystr::repr(name)
+            ))));
+        }
+        stack.push(name.to_string());
+        let result = (|| {
+            let Some(to_do) = data.get("<").cloned() else {
+                return Ok(data.clone());
+            };
+            self.doing(
+                format!("Loading input sections for {}", pystr::repr(name)),
+                |b| {
+                    let mut result = Options::new();
+                    for iname in to_do.split('\n') {
+                        let iname = pystr::strip(iname);
+                        if iname.is_empty() {
+                            continue;
+                        }
+                        let Some(raw) = b.raw.get(iname).cloned() else {
+                            return Err(b.fail(ErrorKind::User(format!(
+                                "No section named {}",
+                                pystr::repr(iname)
+                            ))));
+                        };
+                        result.extend(b.extend_raw(iname, raw, stack)?);
+                    }
+                    let annotate = |o: &Options| -> Section {
+                        o.iter()
+                            .map(|(k, v)| (k.clone(), SectionKey::new(v.clone(), "")))
+                            .collect()
+                    };
+                    let merged = annotated::update_section(&annotate(&result), &annotate(&data));
+                    let mut plain = annotated::unannotate_section(&merged);
+                    plain.remove("<");
+                    Ok(plain)
+                },
+            )
+        })();
+        stack.pop();
+        result
+    }
+
+    fn dosub(&mut self, section: &str, option: &str, value: &str) -> Result<(), Error> {
+        self.doing(format!("Getting option {section}:{option}."), |b| {
+            let mut seen = vec![(section.to_string(), option.to_string())];
+            let v = b.sub_escaped(section, value, &mut seen)?;
+            b.state(section).cooked.insert(option.to_string(), v);
+            Ok(())
+        })
+    }
+
+    fn sub_escaped(
+        &mut self,
+        section: &str,
+        value: &str,
+        seen: &mut Seen,
+    ) -> Result<String, Error> {
+        let mut pieces = Vec::new();
+        for piece in value.split("$$") {
+            pieces.push(self.sub(section, piece, seen)?);
+        }
+        Ok(pieces.join("$$"))
+    }
+
+    /// Reads an option with substitution (`options.get`); `None` if absent.
+    pub fn get(
+        &mut self,
+        section: &str,
+        option: &str,
+        seen: Option<&mut Seen>,
+    ) -> Result<Option<String>, Error> {
+        let state = &self.sections[section];
+        if let Some(v) = state.data.get(option) {
+            return Ok(Some(v.clone()));
+        }
+        let Some(v) = state
+            .cooked
+            .get(option)
+            .or_else(|| state.raw.get(option))
+            .cloned()
+        else {
+            return Ok(None);
+        };
+        self.doing(format!("Getting option {section}:{option}."), |b| {
+            let mut v = v;
+            if v.contains("${") {
+                let key = (section.to_string(), option.to_string());
+                let mut own = Vec::new();
+                let seen = match seen {
+                    None => {
+                        own.push(key);
+                        &mut own
+                    }
+                    Some(seen) => {
+                        if seen.contains(&key) {
+                            return Err(b.fail(ErrorKind::User(
+                                "Circular reference in substitutions.\n".into(),
+                            )));
+                        }
+                        seen.push(key);
+                        seen
+                    }
+                };
+                v = b.sub_escaped(section, &v, seen)?;
+                seen.pop();
+            }
+            b.state(section).data.insert(option.to_string(), v.clone());
+            Ok(Some(v))
+        })
+    }
+
+    /// `options[key]`: like [`Self::get`] but a missing option is an error.
+    pub fn require(&mut self, section: &str, option: &str) -> Result<String, Error> {
+        match self.get(section, option, None)? {
+            Some(v) => Ok(v),
+            None => Err(self.fail(ErrorKind::User(format!(
+                "Missing option: {section}:{option}"
+            )))),
+        }
+    }
+
+    /// Sets a computed value (`options[key] = value`).
+    pub fn set(&mut self, section: &str, option: &str, value: String) {
+        self.state(section).data.insert(option.to_string(), value);
+    }
+
+    fn sub(&mut self, current: &str, template: &str, seen: &mut Seen) -> Result<String, Error> {
+        let mut out = String::new();
+        let mut last = 0;
+        let refs: Vec<(usize, usize)> = TEMPLATE_REF
+            .find_iter(template)
+            .map(|m| (m.start(), m.end()))
+            .collect();
+        for (start, end) in refs {
+            out.push_str(&template[last..start]);
+            last = end;
+            let reference = &template[start..end];
+            let inner = &reference[2..reference.len() - 1];
+            let parts: Vec<&str> = inner.split(':').collect();
+            if !VALID_REF.is_match(reference) {
+                let message = if parts.len() < 2 {
+                    format!("The substitution, {reference},\ndoesn't contain a colon.")
+                } else if parts.len() > 2 {
+                    format!("The substitution, {reference},\nhas too many colons.")
+                } else if !SIMPLE.is_match(parts[0]) {
+                    format!(
+                        "The section name in substitution, {reference},\nhas invalid characters."
+                    )
+                } else if !SIMPLE.is_match(parts[1]) {
+                    format!(
+                        "The option name in substitution, {reference},\nhas invalid characters."
+                    )
+                } else {
+                    String::new()
+                };
+                if !message.is_empty() {
+                    return Err(self.fail(ErrorKind::User(message)));
+                }
+            }
+            let section = if parts[0].is_empty() {
+                current
+            } else {
+                parts[0]
+            };
+            let option = parts[1];
+            self.section(section)?;
+            let value = self.get(section, option, Some(seen))?;
+            let value = match value {
+                Some(v) => v,
+                None if option == "_buildout_section_name_" => current.to_string(),
+                None => {
+                    return Err(self.fail(ErrorKind::User(format!(
+                        "Referenced option does not exist: {section} {option}"
+                    ))));
+                }
+            };
+            out.push_str(&value);
+        }
+        out.push_str(&template[last..]);
+        Ok(out)
+    }
+
+    /// All final values of an initialised section.
+    pub fn options(&mut self, section: &str) -> Result<Options, Error> {
+        self.section(section)?;
+        let keys: Vec<String> = {
+            let s = &self.sections[section];
+            s.raw.keys().chain(s.data.keys()).cloned().collect()
+        };
+        let mut out = Options::new();
+        for k in keys {
+            if let Some(v) = self.get(section, &k, None)? {
+                out.insert(k, v);
+            }
+        }
+        Ok(out)
+    }
+}

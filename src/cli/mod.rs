@@ -10,6 +10,7 @@
 //! same definitions ([`Cli`]). This module holds no logic beyond parsing.
 
 mod args;
+pub mod man;
 
 pub use args::{AssignOp, Assignment, ColorChoice, GlobalOptions, Invocation, UsageError, parse};
 
@@ -123,9 +124,11 @@ pub enum Command {
     Annotate(AnnotateArgs),
     /// Print the raw value of one option.
     Query(QueryArgs),
-    /// Create a buildout.cfg (and the buildout directories).
+    /// Create a buildout.cfg, prepare the directory, and install when
+    /// requirements are given.
     Init(InitArgs),
-    /// Create the buildout directories (bin, parts, develop-eggs).
+    /// Prepare the buildout directory (creates develop-eggs; bin and parts
+    /// become links into the current generation at the first install).
     Bootstrap,
     /// List, compare and delete generations of this buildout.
     Generations(GenerationsArgs),

@@ -1,3 +1,7 @@
 //! The integration test binary: runs the real `buildout` executable.
 
+mod cli;
 mod common;
+mod examples;
+mod man;
+mod readme;

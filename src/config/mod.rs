@@ -525,3 +525,89 @@ fn write_init_config(path: &str, args: &[String], cwd: &str) -> Result<()> {
         .into()
     })
 }
+
+#[cfg(test)]
+mod robustness {
+    //! Random and mutated configurations: nothing panics, and every failure
+    //! is an error that says where (file and line, or the section/option
+    //! being evaluated).
+    use super::*;
+    use proptest::prelude::*;
+
+    fn fragment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-c]{1,2}".prop_map(|s| format!("[{s}]")),
+            Just("[buildout]".to_string()),
+            "[a-c]{1,2}".prop_map(|s| format!("[{s}] # c")),
+            ("[a-d]{1,3}", "[ -~]{0,12}").prop_map(|(k, v)| format!("{k} = {v}")),
+            ("[a-d]{1,3}", "[a-c]{0,2}", "[a-d]{1,3}")
+                .prop_map(|(k, s, o)| format!("{k} = x ${{{s}:{o}}} y")),
+            ("[a-d]{1,3}", "[a-d]{1,3}").prop_map(|(k, v)| format!("{k} += {v}")),
+            ("[a-d]{1,3}", "[a-d]{1,3}").prop_map(|(k, v)| format!("{k}-={v}")),
+            "[a-c]{1,2}".prop_map(|s| format!("<= {s}")),
+            "[a-c]{1,2}".prop_map(|s| format!("=> {s}")),
+            "[ -~]{0,10}".prop_map(|v| format!("  {v}")),
+            Just(String::new()),
+            Just("# comment".to_string()),
+            "[ -~]{1,16}",
+            Just("k = $${a:b} ${:_buildout_section_name_}".to_string()),
+            Just("k = ${a:b:c} ${bad$:x} ${nocolon}".to_string()),
+        ]
+    }
+
+    /// Parses, merges and initialises every section, like a load does.
+    fn evaluate(text: &str) -> Result<()> {
+        let mut facts = LazyFacts::default();
+        let parsed = parse::parse(text, "fuzz.cfg", &mut facts).map_err(ErrorKind::Parse)?;
+        let mut data = Data::new();
+        data.insert("buildout".into(), load::default_options("python3"));
+        data = annotated::update(&data, &annotated::annotate(parsed, "fuzz.cfg"));
+        let _ = annotate::render(&data, true, &[], "/");
+        let mut b = Buildout::new(load::unannotate(&data));
+        let names: Vec<String> = b.section_names().cloned().collect();
+        for name in names {
+            b.options(&name)?;
+        }
+        Ok(())
+    }
+
+    fn check(text: &str) {
+        if let Err(e) = evaluate(text) {
+            let located = match e.kind() {
+                ErrorKind::Parse(p) => p.to_string().contains("fuzz.cfg"),
+                _ => e.context().iter().any(|l| {
+                    l.starts_with("Getting option")
+                        || l.starts_with("Getting section")
+                        || l.starts_with("Initializing section")
+                }),
+            };
+            assert!(located, "error without a location: {e:?}\ninput:\n{text}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn generated_configs_never_panic(lines in prop::collection::vec(fragment(), 0..24)) {
+            check(&lines.join("\n"));
+        }
+
+        #[test]
+        fn mutated_configs_never_panic(
+            cuts in prop::collection::vec((0usize..400, "[\\[\\]$:{}=+<>\n -~]{0,3}"), 1..6)
+        ) {
+            let mut text = String::from(
+                "[buildout]\nparts = a\nx = ${a:y}\n[a]\n<= m\ny = ${:z} $${q}\nz += 1\n=> m\n[m]\nz = 0\n  1\nblock =\n\n  a\n    b\n",
+            );
+            for (at, insert) in cuts {
+                let mut at = at.min(text.len());
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                text.insert_str(at, &insert);
+            }
+            check(&text);
+        }
+    }
+}

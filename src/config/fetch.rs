@@ -68,11 +68,11 @@ fn download_cached(url: &str, cache: &str, options: &FetchOptions) -> Result<Vec
     let key = hex(&Md5::digest(url.as_bytes()));
     let cached = Path::new(&cache_dir).join(key);
     if cached.exists() {
-        if options.fallback {
-            if let Ok(fresh) = download_direct(url, options) {
-                write_atomically(&cached, &fresh)?;
-                return Ok(fresh);
-            }
+        if options.fallback
+            && let Ok(fresh) = download_direct(url, options)
+        {
+            write_atomically(&cached, &fresh)?;
+            return Ok(fresh);
         }
         return std::fs::read(&cached).map_err(|e| {
             ErrorKind::Io {

@@ -131,13 +131,13 @@ impl Loader<'_> {
         )?;
         let fallback = newest && !downloaded.contains(filename);
         let extends_cache = raw_download.get("extends-cache").cloned();
-        if let Some(cache) = &extends_cache {
-            if VARIABLE.is_match(cache) {
-                return Err(ErrorKind::User(format!(
-                    "extends-cache '{cache}' may not contain ${{section:variable}} to expand."
-                ))
-                .into());
-            }
+        if let Some(cache) = &extends_cache
+            && VARIABLE.is_match(cache)
+        {
+            return Err(ErrorKind::User(format!(
+                "extends-cache '{cache}' may not contain ${{section:variable}} to expand."
+            ))
+            .into());
         }
         let fetch_options = FetchOptions {
             directory: raw_download.get("directory").cloned().unwrap_or_default(),
@@ -200,10 +200,8 @@ impl Loader<'_> {
             .and_then(|o| o.remove("optional-extends"));
         let mut result = annotated::annotate(parsed, &filename);
 
-        if root {
-            if let Some(b) = result.get("buildout") {
-                download_options = annotated::update_section(&download_options, b);
-            }
+        if root && let Some(b) = result.get("buildout") {
+            download_options = annotated::update_section(&download_options, b);
         }
 
         let mut eresults: Vec<Data> = Vec::new();

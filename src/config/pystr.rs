@@ -40,11 +40,11 @@ pub fn splitlines(s: &str) -> Vec<&str> {
         if brk {
             lines.push(&s[start..i]);
             let mut end = i + c.len_utf8();
-            if c == '\r' {
-                if let Some(&(j, '\n')) = chars.peek() {
-                    chars.next();
-                    end = j + 1;
-                }
+            if c == '\r'
+                && let Some(&(j, '\n')) = chars.peek()
+            {
+                chars.next();
+                end = j + 1;
             }
             start = end;
         }
@@ -223,16 +223,16 @@ pub fn relpath(path: &str, start: &str) -> String {
 /// `os.path.expanduser` for `~` and `~/...` (other users' homes are left
 /// alone, as on a system without them).
 pub fn expanduser(p: &str) -> String {
-    if p == "~" || p.starts_with("~/") {
-        if let Some(home) = crate::env::home_dir() {
-            let home = home.to_string_lossy().trim_end_matches('/').to_string();
-            let home = if home.is_empty() {
-                "/".to_string()
-            } else {
-                home
-            };
-            return format!("{home}{}", &p[1..]);
-        }
+    if (p == "~" || p.starts_with("~/"))
+        && let Some(home) = crate::env::home_dir()
+    {
+        let home = home.to_string_lossy().trim_end_matches('/').to_string();
+        let home = if home.is_empty() {
+            "/".to_string()
+        } else {
+            home
+        };
+        return format!("{home}{}", &p[1..]);
     }
     p.to_string()
 }

@@ -52,7 +52,7 @@ pub enum Error {
 #[derive(Debug)]
 pub struct Failure {
     pub doing: Vec<String>,
-    pub error: Error,
+    pub error: Box<Error>,
     pub debug: bool,
 }
 
@@ -60,7 +60,7 @@ impl Failure {
     pub fn new(error: impl Into<Error>) -> Self {
         Self {
             doing: Vec::new(),
-            error: error.into(),
+            error: Box::new(error.into()),
             debug: false,
         }
     }
@@ -75,7 +75,7 @@ impl Failure {
     /// All context lines, outermost first: ours, then the error's own.
     pub fn context(&self) -> Vec<String> {
         let mut lines = self.doing.clone();
-        if let Error::Config(e) = &self.error {
+        if let Error::Config(e) = self.error.as_ref() {
             lines.extend(e.context().iter().cloned());
         }
         lines
@@ -83,7 +83,7 @@ impl Failure {
 
     /// The `Error:` message.
     pub fn message(&self) -> String {
-        match &self.error {
+        match self.error.as_ref() {
             Error::Config(e) => e.message(),
             other => other.to_string(),
         }
@@ -91,14 +91,14 @@ impl Failure {
 
     /// Output that is already fully formatted (clap's usage errors).
     pub fn preformatted(&self) -> Option<&str> {
-        match &self.error {
+        match self.error.as_ref() {
             Error::Usage(cli::UsageError::Clap(text)) => Some(text),
             _ => None,
         }
     }
 
     pub fn exit_code(&self) -> u8 {
-        match &self.error {
+        match self.error.as_ref() {
             Error::Usage(cli::UsageError::Clap(_)) => 2,
             _ => 1,
         }

@@ -90,7 +90,7 @@ pub fn render_failure(failure: &Failure) -> String {
     text.push_str(&failure.message());
     text.push('\n');
     if failure.debug {
-        let mut source = std::error::Error::source(&failure.error);
+        let mut source = std::error::Error::source(failure.error.as_ref());
         while let Some(cause) = source {
             text.push_str(&format!("  caused by: {cause}\n"));
             source = cause.source();

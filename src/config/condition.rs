@@ -1127,11 +1127,11 @@ const MINOR_VERSIONS: [&str; 24] = [
 ];
 
 /// Python builtins this evaluator implements.
-const BUILTINS: [&str; 6] = ["len", "int", "str", "bool", "tuple", "list"];
+const BUILTINS: [&str; 8] = ["len", "int", "str", "bool", "tuple", "list", "chr", "ord"];
 
 /// Python builtins outside the subset: using them is "unsupported", not a
 /// `NameError`, because zc.buildout would find them.
-const OTHER_BUILTINS: [&str; 52] = [
+const OTHER_BUILTINS: [&str; 50] = [
     "abs",
     "all",
     "any",
@@ -1141,7 +1141,6 @@ const OTHER_BUILTINS: [&str; 52] = [
     "bytearray",
     "bytes",
     "callable",
-    "chr",
     "classmethod",
     "compile",
     "complex",
@@ -1175,7 +1174,6 @@ const OTHER_BUILTINS: [&str; 52] = [
     "object",
     "oct",
     "open",
-    "ord",
     "pow",
     "print",
     "range",
@@ -1560,6 +1558,26 @@ impl Eval<'_> {
                             other.type_name()
                         )),
                     },
+                }
+            }
+            "chr" => {
+                arity(1, 1)?;
+                let code = args[0].int().and_then(|i| u32::try_from(i).ok());
+                match code.and_then(char::from_u32) {
+                    Some(c) => Ok(Value::Str(c.to_string())),
+                    None => runtime("chr() arg not in range(0x110000)".to_string()),
+                }
+            }
+            "ord" => {
+                arity(1, 1)?;
+                match &args[0] {
+                    Value::Str(s) if s.chars().count() == 1 => Ok(Value::Int(i64::from(
+                        u32::from(s.chars().next().unwrap_or('\0')),
+                    ))),
+                    other => runtime(format!(
+                        "ord() expected a character, but got {}",
+                        other.type_name()
+                    )),
                 }
             }
             "str" => {

@@ -166,7 +166,11 @@ impl Config {
 
     fn load_inner(opts: &LoadOptions, reporter: &mut dyn Reporter) -> Result<Self> {
         let cwd = opts.cwd.clone();
-        let executable = opts.executable.clone().unwrap_or_else(default_executable);
+        let mut facts = LazyFacts::default();
+        let executable = opts
+            .executable
+            .clone()
+            .unwrap_or_else(|| default_executable(&mut facts));
         let mut data = Data::new();
         data.insert("buildout".into(), load::default_options(&executable));
 
@@ -212,7 +216,6 @@ impl Config {
         let mut cloptions = load::group_assignments(&assignments);
         let override_ = cloptions.get("buildout").cloned().unwrap_or_default();
 
-        let mut facts = LazyFacts::default();
         let mut loader = load::Loader {
             cwd: cwd.clone(),
             facts: &mut facts,
@@ -466,19 +469,13 @@ fn flush_notices(loader: &mut load::Loader<'_>, reporter: &mut dyn Reporter) {
     }
 }
 
-/// The `python3` found on PATH, resolved to its real path.
-pub fn default_executable() -> String {
-    let path = crate::env::var_os(crate::env::PATH).unwrap_or_default();
-    for dir in std::env::split_paths(&path) {
-        let candidate = dir.join("python3");
-        if candidate.is_file() {
-            return std::fs::canonicalize(&candidate)
-                .unwrap_or(candidate)
-                .to_string_lossy()
-                .into_owned();
-        }
-    }
-    "python3".into()
+/// The interpreter that `python3` on PATH really is (`sys.executable`, so
+/// that a pyenv shim or a wrapper script resolves to the real binary).
+/// Probed once and cached; `python3` when there is none.
+pub fn default_executable(facts: &mut LazyFacts) -> String {
+    facts
+        .get()
+        .map_or_else(|_| "python3".to_string(), |f| f.executable.clone())
 }
 
 /// Writes the configuration `buildout init [args]` creates.

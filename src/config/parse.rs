@@ -146,7 +146,7 @@ pub fn parse(text: &str, file: &str, facts: &mut LazyFacts) -> Result<RawSection
                     ParseError::Condition {
                         file: file.to_string(),
                         line: lineno,
-                        section: format!("{name}:{}", expression.trim()),
+                        section: name.clone(),
                         message: e.to_string(),
                     }
                 })?;

@@ -1,1 +1,3 @@
 //! Shared test harness.
+
+pub mod http;

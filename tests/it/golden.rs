@@ -42,9 +42,14 @@ fn name(case: &Path) -> String {
 #[test]
 fn golden_cases() {
     let filter = std::env::var("GOLDEN_FILTER").unwrap_or_default();
-    let cases: Vec<PathBuf> =
-        all_cases().into_iter().filter(|c| name(c).contains(&filter)).collect();
-    assert!(!cases.is_empty(), "no golden case matches GOLDEN_FILTER={filter:?}");
+    let cases: Vec<PathBuf> = all_cases()
+        .into_iter()
+        .filter(|c| name(c).contains(&filter))
+        .collect();
+    assert!(
+        !cases.is_empty(),
+        "no golden case matches GOLDEN_FILTER={filter:?}"
+    );
     let python = python3_real_path();
     let mut failures = Vec::new();
     for case in &cases {
@@ -55,15 +60,23 @@ fn golden_cases() {
         };
         if got != want {
             failures.push(format!(
-                "--- golden case {} differs ({}):\n{}",
+                "--- golden case {} differs (- {}, + actual):\n{}",
                 name(case),
-                if case.join("ours").exists() { "vs ours" } else { "vs expected" },
+                if case.join("ours").exists() {
+                    "ours"
+                } else {
+                    "expected"
+                },
                 line_diff(&want, &got)
             ));
         }
     }
     if !failures.is_empty() {
-        eprintln!("{}", failures.join("\n"));
+        // The diffs are the point of this test; the test harness captures stderr.
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("{}", failures.join("\n"));
+        }
         panic!("{} of {} golden cases differ", failures.len(), cases.len());
     }
 }
@@ -80,7 +93,9 @@ fn golden_cases_are_well_formed() {
         }
         match fs::read_to_string(case.join("expected")) {
             Ok(text) if text.starts_with(HEADER) => {}
-            Ok(_) => problems.push(format!("{n}: expected does not start with the generated header")),
+            Ok(_) => problems.push(format!(
+                "{n}: expected does not start with the generated header"
+            )),
             Err(_) => problems.push(format!("{n}: no expected (run tests/golden/regenerate.py)")),
         }
         if let Ok(ours) = fs::read_to_string(case.join("ours")) {
@@ -96,12 +111,20 @@ fn golden_cases_are_well_formed() {
             problems.push(format!("{n}: name is not NNN-what"));
         }
     }
-    assert!(problems.is_empty(), "malformed golden cases:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "malformed golden cases:\n{}",
+        problems.join("\n")
+    );
 }
 
 /// `ours` if present, else `expected`, without the leading `#` lines.
 fn expected_output(case: &Path) -> String {
-    let file = if case.join("ours").exists() { "ours" } else { "expected" };
+    let file = if case.join("ours").exists() {
+        "ours"
+    } else {
+        "expected"
+    };
     let text = fs::read_to_string(case.join(file))
         .unwrap_or_else(|_| format!("(no {file}: run tests/golden/regenerate.py)\n"));
     strip_comments(&text)
@@ -120,14 +143,23 @@ fn strip_comments(text: &str) -> String {
 
 fn run_case(case: &Path, python: &str) -> Result<String, String> {
     let cmd_line = fs::read_to_string(case.join("cmd")).map_err(|e| format!("cmd: {e}"))?;
-    let tmp = tempfile::Builder::new().prefix("golden-").tempdir().map_err(|e| e.to_string())?;
+    let tmp = tempfile::Builder::new()
+        .prefix("golden-")
+        .tempdir()
+        .map_err(|e| e.to_string())?;
     let real = tmp.path().to_string_lossy().into_owned();
     let dir = fs::canonicalize(tmp.path()).map_err(|e| e.to_string())?;
     let canon = dir.to_string_lossy().into_owned();
 
     // The server (if any) starts first: its URL goes into the input files.
-    let http_root = tempfile::Builder::new().prefix("golden-http-").tempdir().map_err(|e| e.to_string())?;
-    let server = case.join("http").is_dir().then(|| http::Server::start(http_root.path()));
+    let http_root = tempfile::Builder::new()
+        .prefix("golden-http-")
+        .tempdir()
+        .map_err(|e| e.to_string())?;
+    let server = case
+        .join("http")
+        .is_dir()
+        .then(|| http::Server::start(http_root.path()));
     let url = server.as_ref().map(http::Server::url);
     copy_inputs(case, &dir, url.as_deref(), true)?;
     if server.is_some() {
@@ -159,7 +191,9 @@ fn run_case(case: &Path, python: &str) -> Result<String, String> {
         Err(_) => dir.clone(),
     };
     let args = shell_split(cmd_line.trim())?;
-    command.args(args.iter().map(|a| subst(a))).current_dir(&cwd);
+    command
+        .args(args.iter().map(|a| subst(a)))
+        .current_dir(&cwd);
     let (code, stdout, stderr) = run_with_timeout(command)?;
 
     let norm = |bytes: &[u8]| {
@@ -202,7 +236,12 @@ fn push_block(out: &mut String, text: &str) {
 }
 
 /// Copies a case's input files, replacing `{URL}` in text files.
-fn copy_inputs(src: &Path, dst: &Path, url: Option<&str>, skip_special: bool) -> Result<(), String> {
+fn copy_inputs(
+    src: &Path,
+    dst: &Path,
+    url: Option<&str>,
+    skip_special: bool,
+) -> Result<(), String> {
     let mut entries: Vec<_> = fs::read_dir(src)
         .map_err(|e| format!("{}: {e}", src.display()))?
         .map(|e| e.map(|e| e.path()))
@@ -226,7 +265,9 @@ fn copy_inputs(src: &Path, dst: &Path, url: Option<&str>, skip_special: bool) ->
                 (Err(e), _) => e.into_bytes(),
             };
             fs::write(&target, bytes).map_err(|e| e.to_string())?;
-            let perms = fs::metadata(&entry).map_err(|e| e.to_string())?.permissions();
+            let perms = fs::metadata(&entry)
+                .map_err(|e| e.to_string())?
+                .permissions();
             fs::set_permissions(&target, perms).map_err(|e| e.to_string())?;
         }
     }
@@ -356,8 +397,11 @@ fn line_diff(want: &str, got: &str) -> String {
     let mut lcs = vec![vec![0usize; m + 1]; n + 1];
     for i in (0..n).rev() {
         for j in (0..m).rev() {
-            lcs[i][j] =
-                if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
         }
     }
     let mut out = String::new();
@@ -367,12 +411,12 @@ fn line_diff(want: &str, got: &str) -> String {
             let _ = writeln!(out, "   {}", a[i]);
             i += 1;
             j += 1;
-        } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            let _ = writeln!(out, "  +{}", b[j]);
-            j += 1;
-        } else {
+        } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
             let _ = writeln!(out, "  -{}", a[i]);
             i += 1;
+        } else {
+            let _ = writeln!(out, "  +{}", b[j]);
+            j += 1;
         }
     }
     if want.ends_with('\n') != got.ends_with('\n') {
@@ -383,8 +427,14 @@ fn line_diff(want: &str, got: &str) -> String {
 
 #[test]
 fn shell_split_matches_shlex() {
-    assert_eq!(shell_split("a 'b c' \"d\\\"e\" f\\ g").unwrap(), ["a", "b c", "d\"e", "f g"]);
-    assert_eq!(shell_split("\" x : a =  v  \" q").unwrap(), [" x : a =  v  ", "q"]);
+    assert_eq!(
+        shell_split("a 'b c' \"d\\\"e\" f\\ g").unwrap(),
+        ["a", "b c", "d\"e", "f g"]
+    );
+    assert_eq!(
+        shell_split("\" x : a =  v  \" q").unwrap(),
+        [" x : a =  v  ", "q"]
+    );
     assert!(shell_split("'open").is_err());
 }
 
@@ -395,7 +445,8 @@ fn http_server_serves_files_and_counts_requests() {
     let server = http::Server::start(root.path());
     let get = |path: &str| {
         use std::io::Write;
-        let mut s = std::net::TcpStream::connect(server.url().trim_start_matches("http://")).unwrap();
+        let mut s =
+            std::net::TcpStream::connect(server.url().trim_start_matches("http://")).unwrap();
         write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
         let mut r = String::new();
         s.read_to_string(&mut r).unwrap();
@@ -403,7 +454,10 @@ fn http_server_serves_files_and_counts_requests() {
     };
     let ok = get("/a.cfg");
     assert!(ok.starts_with("HTTP/1.1 200 OK\r\n"), "{ok}");
-    assert!(ok.contains("Content-Length: 4\r\n") && ok.ends_with("\r\n\r\n[x]\n"), "{ok}");
+    assert!(
+        ok.contains("Content-Length: 4\r\n") && ok.ends_with("\r\n\r\n[x]\n"),
+        "{ok}"
+    );
     assert!(get("/missing.cfg").starts_with("HTTP/1.1 404 File not found\r\n"));
     assert!(get("/../etc/passwd").starts_with("HTTP/1.1 404"));
     assert_eq!(server.requests("/a.cfg"), 1);

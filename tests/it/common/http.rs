@@ -44,7 +44,12 @@ impl Server {
                 }
             })
         };
-        Server { addr, counts, stop, thread: Some(thread) }
+        Server {
+            addr,
+            counts,
+            stop,
+            thread: Some(thread),
+        }
     }
 
     /// `http://127.0.0.1:PORT` (no trailing slash).
@@ -99,7 +104,11 @@ fn serve(
 
     let mut stream = stream;
     if method != "GET" {
-        return respond(&mut stream, "405 Method Not Allowed", b"Method Not Allowed\n");
+        return respond(
+            &mut stream,
+            "405 Method Not Allowed",
+            b"Method Not Allowed\n",
+        );
     }
     match resolve(root, &path).and_then(|p| std::fs::read(p).ok()) {
         Some(body) => respond(&mut stream, "200 OK", &body),
@@ -110,7 +119,10 @@ fn serve(
 
 fn resolve(root: &Path, path: &str) -> Option<PathBuf> {
     let relative = Path::new(path.trim_start_matches('/'));
-    if relative.components().any(|c| !matches!(c, Component::Normal(_))) {
+    if relative
+        .components()
+        .any(|c| !matches!(c, Component::Normal(_)))
+    {
         return None;
     }
     let full = root.join(relative);

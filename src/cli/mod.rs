@@ -30,6 +30,7 @@ use std::path::PathBuf;
     disable_version_flag = true,
     disable_help_flag = true,
     disable_help_subcommand = true,
+    term_width = 100,
     after_help = "Assignments: section:option=value sets an option (section defaults to \
 buildout); option+=value and option-=value add or remove lines."
 )]

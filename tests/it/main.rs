@@ -3,5 +3,6 @@
 mod cli;
 mod common;
 mod examples;
+mod golden;
 mod man;
 mod readme;

@@ -4,14 +4,17 @@
 //! * [`interpreter`]: facts probed from a Python interpreter ([`Facts`]),
 //!   cached on disk, and [`LazyFacts`], which probes at most once and only
 //!   when first asked.
+//! * [`name`]: [`PackageName`], normalised distribution names.
 
 pub mod interpreter;
 pub mod marker;
+pub mod name;
 
 use std::path::PathBuf;
 
 pub use interpreter::{Facts, VersionInfo};
 pub use marker::{Marker, MarkerEnvironment};
+pub use name::PackageName;
 
 /// Why interpreter facts could not be obtained.
 #[derive(Debug, thiserror::Error)]

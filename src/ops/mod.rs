@@ -6,9 +6,11 @@
 
 mod annotate;
 mod bootstrap;
+mod gc;
 mod init;
 mod install;
 mod query;
+mod store;
 
 use crate::cli::{self, Command, GlobalOptions, Invocation};
 use crate::output::{self, Printer};
@@ -154,9 +156,7 @@ fn dispatch(ctx: &Context, command: Command) -> Result<()> {
             "generations are not available yet: this build has no generation support".into(),
         )
         .into()),
-        Command::Gc(_) | Command::Store(_) => Err(Error::NotAvailable(
-            "the store commands are not available yet in this build".into(),
-        )
-        .into()),
+        Command::Gc(args) => gc::gc(ctx, &args),
+        Command::Store(command) => store::store(ctx, command),
     }
 }

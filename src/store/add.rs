@@ -245,3 +245,62 @@ impl Store {
 fn stage_dir(out: &Path) -> std::path::PathBuf {
     out.parent().map(Path::to_path_buf).unwrap_or_default()
 }
+
+impl Store {
+    /// Fills the store with `count` small objects for benchmarks: chains of
+    /// ten (each object references the previous one), every `root_every`-th
+    /// chain head pinned. Skips per-object fsyncs and locks (one sync at the
+    /// end): for benchmarks on a store nobody else uses, never for real data.
+    pub fn debug_populate(&self, count: usize, root_every: usize) -> Result<Vec<StorePath>> {
+        let stage = Stage::new(&self.dir().join(".staging"))?;
+        let mut made = Vec::with_capacity(count);
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db::err("starting a registration"))?;
+        let salt = fsutil::random_suffix();
+        let mut prev: Option<(StorePath, i64)> = None;
+        let mut heads = Vec::new();
+        for i in 0..count {
+            let out = stage.out();
+            std::fs::write(&out, format!("{salt} object {i}\n")).map_err(fsutil::err("write", &out))?;
+            fsutil::canonicalise(&out)?;
+            let (nar, size) = super::nar::hash_path(&out).map_err(fsutil::err("hash", &out))?;
+            let refs: Vec<StorePath> = prev.iter().map(|(p, _)| p.clone()).collect();
+            let p = path::source_path(&format!("bench-{i}"), &nar, &refs, false, self.dir_str())?;
+            std::fs::rename(&out, self.real_path(&p)).map_err(fsutil::err("move", &out))?;
+            tx.execute(
+                "INSERT INTO Objects (base_name, hash_part, kind, nar_sha256, nar_size, registered_at)
+                 VALUES (?1, ?2, 'source', ?3, ?4, 0)",
+                rusqlite::params![p.to_string(), p.hash_part(), &nar[..], i64::try_from(size).unwrap_or(0)],
+            )
+            .map_err(db::err("registering"))?;
+            let id = tx.last_insert_rowid();
+            if let Some((_, prev_id)) = &prev {
+                tx.execute("INSERT INTO Refs VALUES (?1, ?2)", [id, *prev_id])
+                    .map_err(db::err("registering"))?;
+            }
+            prev = if (i + 1) % 10 == 0 {
+                heads.push(p.clone());
+                None
+            } else {
+                Some((p.clone(), id))
+            };
+            made.push(p);
+        }
+        tx.commit().map_err(db::err("committing"))?;
+        drop(conn);
+        let f = std::fs::File::open(self.dir()).map_err(fsutil::err("open", self.dir()))?;
+        nix::unistd::syncfs(&f).map_err(|e| Error::Io {
+            action: "sync".into(),
+            path: self.dir().to_path_buf(),
+            source: e.into(),
+        })?;
+        if root_every > 0 {
+            for (n, head) in heads.iter().enumerate().filter(|(n, _)| n % root_every == 0) {
+                self.add_pin(&format!("bench-{n}"), head)?;
+            }
+        }
+        Ok(made)
+    }
+}

@@ -22,8 +22,8 @@ use super::failpoint;
 use super::fsutil;
 use super::lock::{self, PathLock};
 use super::path::StorePath;
-use super::roots::Root;
-use super::{Result, Store, db};
+use super::roots::{Root, RootSource};
+use super::{Error, Result, Store, db};
 use rusqlite::TransactionBehavior;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
@@ -186,7 +186,7 @@ impl Store {
         }
         let _gc = lock::gc_lock(&self.gc_lock_path(), true)?;
         let started = Instant::now();
-        let temp = lock::read_temp_roots(&self.dir().join(".temproots"))?;
+        let temp = lock::read_temp_roots(&self.dir().join(".temproots"), true)?;
         let (roots, dangling) = self.find_roots(!opts.dry_run)?;
         report.dangling_roots = dangling;
         let graph = Graph::load(self)?;
@@ -300,4 +300,58 @@ fn empty_dir(dir: &std::path::Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Why an object is alive (`store why`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Why {
+    /// A root reaches it: the root, then the chain of objects from the
+    /// root's object down to it.
+    Root {
+        source: RootSource,
+        chain: Vec<StorePath>,
+    },
+    /// Only a running process's temporary root keeps it.
+    InUse,
+    /// Nothing keeps it: the next gc deletes it.
+    Unreachable,
+}
+
+impl Store {
+    /// Finds a chain of references from a root to `p` (shortest, by BFS).
+    pub fn why(&self, p: &StorePath) -> Result<Why> {
+        if !self.is_valid(p)? {
+            return Err(Error::NotValid(self.real_path(p).display().to_string()));
+        }
+        let (roots, _) = self.find_roots(false)?;
+        let temp = lock::read_temp_roots(&self.dir().join(".temproots"), false)?;
+        let graph = Graph::load(self)?;
+        let Some(&target) = graph.by_hash.get(&p.hash_part()) else {
+            return Err(Error::NotValid(self.real_path(p).display().to_string()));
+        };
+        let (live, parent) = graph.mark(&root_indices(&graph, &roots, &HashSet::new()));
+        if live[target] {
+            let mut chain = vec![target];
+            while let Some(up) = parent[*chain.last().expect("non-empty")] {
+                chain.push(up);
+            }
+            chain.reverse();
+            let head = &graph.names[chain[0]];
+            let source = roots
+                .iter()
+                .find(|r| &r.path == head)
+                .map(|r| r.source.clone())
+                .expect("a chain starts at a root");
+            return Ok(Why::Root {
+                source,
+                chain: chain.into_iter().map(|i| graph.names[i].clone()).collect(),
+            });
+        }
+        let (in_use, _) = graph.mark(&root_indices(&graph, &[], &temp));
+        Ok(if in_use[target] {
+            Why::InUse
+        } else {
+            Why::Unreachable
+        })
+    }
 }

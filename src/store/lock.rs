@@ -170,9 +170,10 @@ impl Drop for TempRoots {
     }
 }
 
-/// Reads every live process's temporary roots; removes the files of dead
-/// processes. The caller holds the gc lock exclusive.
-pub fn read_temp_roots(dir: &Path) -> Result<HashSet<String>> {
+/// Reads every live process's temporary roots. With `remove_dead` (only
+/// while holding the gc lock exclusive) the files of dead processes are
+/// removed.
+pub fn read_temp_roots(dir: &Path, remove_dead: bool) -> Result<HashSet<String>> {
     let mut roots = HashSet::new();
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
@@ -186,7 +187,9 @@ pub fn read_temp_roots(dir: &Path) -> Result<HashSet<String>> {
         };
         match flock(file, FlockArg::LockExclusiveNonblock, &path)? {
             Some(_dead) => {
-                let _ = std::fs::remove_file(&path);
+                if remove_dead {
+                    let _ = std::fs::remove_file(&path);
+                }
             }
             None => {
                 let text = std::fs::read_to_string(&path).unwrap_or_default();

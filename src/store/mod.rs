@@ -34,7 +34,7 @@ pub mod roots;
 pub mod verify;
 
 pub use add::{Added, Address, NewObject};
-pub use gc::{GcOptions, GcReport};
+pub use gc::{GcOptions, GcReport, Why};
 pub use path::StorePath;
 pub use roots::{Root, RootSource};
 pub use verify::{Finding, VerifyOptions, VerifyReport};

@@ -148,36 +148,40 @@ impl Store {
         }
         let writable =
             fsutil::find_non_canonical(&real).map_err(fsutil::err("inspect", &real))?;
-        let needs_hash = opts.check_contents || (writable.is_some() && opts.repair);
-        let contents_ok = if needs_hash {
+        let made_writable = |file: &std::path::Path| format!("`{}` has been made writable", file.display());
+        if opts.check_contents || (writable.is_some() && opts.repair) {
             let (h, size) = nar::hash_path(&real).map_err(fsutil::err("hash", &real))?;
-            if h == obj.nar_sha256 && size == obj.nar_size {
-                true
-            } else {
+            if h != obj.nar_sha256 || size != obj.nar_size {
+                let mut message = format!(
+                    "contents were modified: expected hash sha256:{}, got sha256:{}",
+                    nix32_encode(&obj.nar_sha256),
+                    nix32_encode(&h)
+                );
+                if let Some(file) = &writable {
+                    message = format!("{message} ({})", made_writable(file));
+                }
                 report.findings.push(Finding {
-                    path: shown.clone(),
-                    message: format!(
-                        "contents were modified: expected hash sha256:{}, got sha256:{}",
-                        nix32_encode(&obj.nar_sha256),
-                        nix32_encode(&h)
-                    ),
+                    path: shown,
+                    message,
                     problem: true,
                     repair: opts.repair.then(|| Err(self.why_unrepairable(obj))),
                 });
-                false
+                return Ok(());
             }
-        } else {
-            true
-        };
+        }
         if let Some(file) = writable {
-            let repair = (opts.repair && contents_ok).then(|| {
+            let mut message = made_writable(&file);
+            if !opts.check_contents {
+                message.push_str(" (`--check-contents` tells whether its contents changed)");
+            }
+            let repair = opts.repair.then(|| {
                 fsutil::restore_modes(&real)
                     .map(|()| "restored read-only modes (contents are intact)".into())
                     .map_err(|e| e.to_string())
             });
             report.findings.push(Finding {
                 path: shown,
-                message: format!("`{}` has been made writable", file.display()),
+                message,
                 problem: true,
                 repair,
             });

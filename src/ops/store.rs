@@ -3,7 +3,7 @@
 
 use super::gc::open_store;
 use super::{Context, Error, Result};
-use crate::cli::StoreCommand;
+use crate::cli::{DebugAddArgs, StoreCommand};
 use crate::store::{self, Address, Kind, NewObject, ObjectInfo, RootSource, Store, StorePath};
 use std::path::Path;
 
@@ -26,27 +26,7 @@ pub fn store(ctx: &Context, command: StoreCommand) -> Result<()> {
             ));
             Ok(())
         }
-        StoreCommand::DebugAdd {
-            name,
-            file,
-            dir,
-            text,
-            refs,
-            root,
-            build_delay_ms,
-        } => debug_add(
-            ctx,
-            &store,
-            &name,
-            Source {
-                file: file.as_deref(),
-                dir: dir.as_deref(),
-                text: text.as_deref(),
-            },
-            &refs,
-            root.as_deref(),
-            build_delay_ms,
-        ),
+        StoreCommand::DebugAdd(args) => debug_add(ctx, &store, &args),
         StoreCommand::DebugUnpin { name } => {
             if !store.remove_pin(&name)? {
                 ctx.printer.warn(&format!("no pin named `{name}`"));
@@ -125,12 +105,15 @@ fn ls(ctx: &Context, store: &Store) -> Result<()> {
     let objects = store.list()?;
     if ctx.global.json {
         let all: Vec<_> = objects.iter().map(|o| json_of(store, o)).collect();
-        ctx.printer.data(&format!("{}\n", serde_json::Value::Array(all)));
+        ctx.printer
+            .data(&format!("{}\n", serde_json::Value::Array(all)));
         return Ok(());
     }
     if objects.is_empty() {
-        ctx.printer
-            .info(&format!("the store `{}` has no objects", store.dir().display()));
+        ctx.printer.info(&format!(
+            "the store `{}` has no objects",
+            store.dir().display()
+        ));
         return Ok(());
     }
     let width = objects
@@ -233,15 +216,14 @@ struct Source<'a> {
     text: Option<&'a str>,
 }
 
-fn debug_add(
-    ctx: &Context,
-    store: &Store,
-    name: &str,
-    src: Source<'_>,
-    refs: &[String],
-    root: Option<&str>,
-    delay: Option<u64>,
-) -> Result<()> {
+fn debug_add(ctx: &Context, store: &Store, args: &DebugAddArgs) -> Result<()> {
+    let name = args.name.as_str();
+    let src = Source {
+        file: args.file.as_deref(),
+        dir: args.dir.as_deref(),
+        text: args.text.as_deref(),
+    };
+    let (refs, root, delay) = (&args.refs, args.root.as_deref(), args.build_delay_ms);
     let references = refs
         .iter()
         .map(|r| store.parse_user_path(r))
@@ -259,14 +241,10 @@ fn debug_add(
         // known before "building", like a download with a known hash.
         Some(bytes) if references.is_empty() && src.dir.is_none() => {
             let digest = store::path::sha256(bytes);
-            Address::Known(store::path::fixed_path(
-                name,
-                "sha256",
-                &digest,
-                false,
-                store.dir_str(),
+            Address::Known(
+                store::path::fixed_path(name, "sha256", &digest, false, store.dir_str())
+                    .map_err(store::Error::from)?,
             )
-            .map_err(store::Error::from)?)
         }
         _ => Address::Content {
             name: name.to_string(),
@@ -297,7 +275,9 @@ fn debug_add(
             let exec = src
                 .file
                 .and_then(|f| std::fs::metadata(f).ok())
-                .is_some_and(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o100 != 0);
+                .is_some_and(|m| {
+                    std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o100 != 0
+                });
             std::fs::write(out, bytes).map_err(store::fsutil::err("write", out))?;
             if exec {
                 use std::os::unix::fs::PermissionsExt;

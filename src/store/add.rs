@@ -263,7 +263,8 @@ impl Store {
         let mut heads = Vec::new();
         for i in 0..count {
             let out = stage.out();
-            std::fs::write(&out, format!("{salt} object {i}\n")).map_err(fsutil::err("write", &out))?;
+            std::fs::write(&out, format!("{salt} object {i}\n"))
+                .map_err(fsutil::err("write", &out))?;
             fsutil::canonicalise(&out)?;
             let (nar, size) = super::nar::hash_path(&out).map_err(fsutil::err("hash", &out))?;
             let refs: Vec<StorePath> = prev.iter().map(|(p, _)| p.clone()).collect();
@@ -297,7 +298,11 @@ impl Store {
             source: e.into(),
         })?;
         if root_every > 0 {
-            for (n, head) in heads.iter().enumerate().filter(|(n, _)| n % root_every == 0) {
+            for (n, head) in heads
+                .iter()
+                .enumerate()
+                .filter(|(n, _)| n % root_every == 0)
+            {
                 self.add_pin(&format!("bench-{n}"), head)?;
             }
         }

@@ -20,7 +20,6 @@ pub(crate) fn err(what: &str) -> impl FnOnce(rusqlite::Error) -> Error {
     move |source| Error::Db { what, source }
 }
 
-
 /// Opens (creating if needed) and migrates the database at `path`.
 pub fn open(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path).map_err(|source| Error::Db {
@@ -43,8 +42,13 @@ pub fn open_in_memory() -> Result<Connection> {
 fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(Duration::from_secs(3600))
         .map_err(err("setting the busy timeout"))?;
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(err("enabling WAL"))?;
+    let mode: String = conn
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .map_err(err("reading the journal mode"))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err("enabling WAL"))?;
+    }
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(err("setting synchronous=FULL"))?;
     conn.pragma_update(None, "foreign_keys", "ON")
@@ -76,8 +80,12 @@ pub fn migrate(conn: &Connection) -> Result<()> {
         if v < MIGRATIONS.len() {
             tx.execute_batch(MIGRATIONS[v])
                 .map_err(err(&format!("applying schema migration {}", v + 1)))?;
-            tx.pragma_update(None, "user_version", i64::try_from(v + 1).unwrap_or(i64::MAX))
-                .map_err(err("recording the schema version"))?;
+            tx.pragma_update(
+                None,
+                "user_version",
+                i64::try_from(v + 1).unwrap_or(i64::MAX),
+            )
+            .map_err(err("recording the schema version"))?;
         }
         tx.commit().map_err(err("committing a migration"))?;
     }
@@ -143,8 +151,13 @@ mod tests {
         conn.execute("INSERT INTO Refs VALUES (2, 1)", []).unwrap();
         conn.execute("INSERT INTO Refs VALUES (2, 2)", []).unwrap();
         assert!(conn.execute("INSERT INTO Refs VALUES (1, 3)", []).is_err());
-        assert!(conn.execute("DELETE FROM Objects WHERE id = 1", []).is_err());
-        conn.execute("DELETE FROM Objects WHERE id = 2", []).unwrap();
-        conn.execute("DELETE FROM Objects WHERE id = 1", []).unwrap();
+        assert!(
+            conn.execute("DELETE FROM Objects WHERE id = 1", [])
+                .is_err()
+        );
+        conn.execute("DELETE FROM Objects WHERE id = 2", [])
+            .unwrap();
+        conn.execute("DELETE FROM Objects WHERE id = 1", [])
+            .unwrap();
     }
 }

@@ -21,7 +21,6 @@ pub(crate) fn err(action: &str, path: &Path) -> impl FnOnce(io::Error) -> Error 
     }
 }
 
-
 fn set_mtime_1(path: &Path) -> Result<()> {
     let one = TimeSpec::new(1, 0);
     utimensat(

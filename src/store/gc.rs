@@ -139,7 +139,7 @@ impl Graph {
         for (i, rs) in self.refs.iter().enumerate() {
             if !live[i] {
                 for &j in rs {
-                    if j != i {
+                    if j != i && !live[j] {
                         indeg[j] += 1;
                     }
                 }
@@ -152,7 +152,7 @@ impl Graph {
         while let Some(i) = queue.pop_front() {
             order.push(i);
             for &j in &self.refs[i] {
-                if j != i {
+                if j != i && !live[j] {
                     indeg[j] -= 1;
                     if indeg[j] == 0 {
                         queue.push_back(j);
@@ -175,6 +175,50 @@ pub(crate) fn root_indices(graph: &Graph, roots: &[Root], temp: &HashSet<String>
 }
 
 const BATCH: usize = 1000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graph(refs: Vec<Vec<usize>>) -> Graph {
+        let names: Vec<StorePath> = (0..refs.len())
+            .map(|i| StorePath::new([u8::try_from(i).unwrap(); 20], &format!("o{i}")).unwrap())
+            .collect();
+        let by_hash = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.hash_part(), i))
+            .collect();
+        Graph {
+            ids: (0..refs.len() as i64).collect(),
+            names,
+            refs,
+            by_hash,
+        }
+    }
+
+    #[test]
+    fn dead_objects_are_ordered_referrers_first_and_never_include_live_ones() {
+        // 0 -> 1 -> 2 (0 is a root); 3 -> 4 -> 2; 5 -> 3; 6 -> 6 (self).
+        let g = graph(vec![
+            vec![1],
+            vec![2],
+            vec![],
+            vec![4, 2],
+            vec![2],
+            vec![3],
+            vec![6],
+        ]);
+        let (live, parent) = g.mark(&[0]);
+        assert_eq!(live, vec![true, true, true, false, false, false, false]);
+        assert_eq!(parent[2], Some(1));
+        let order = g.dead_in_order(&live);
+        let pos = |i| order.iter().position(|&x| x == i).unwrap();
+        assert_eq!(order.len(), 4);
+        assert!(pos(5) < pos(3) && pos(3) < pos(4));
+        assert!(order.contains(&6));
+    }
+}
 
 impl Store {
     /// Deletes every object no root reaches (see the module docs).
@@ -268,12 +312,12 @@ impl Store {
             if temp.contains(&sp.hash_part()) {
                 continue;
             }
-            if let Some(_lock) = PathLock::acquire(&self.lock_path(&sp), false)? {
-                if !self.is_valid(&sp)? {
-                    report.bytes_freed += fsutil::freeable_size(&entry.path());
-                    fsutil::delete_tree(&entry.path())?;
-                    report.leftovers.push(entry.path());
-                }
+            if let Some(_lock) = PathLock::acquire(&self.lock_path(&sp), false)?
+                && !self.is_valid(&sp)?
+            {
+                report.bytes_freed += fsutil::freeable_size(&entry.path());
+                fsutil::delete_tree(&entry.path())?;
+                report.leftovers.push(entry.path());
             }
         }
         lock::clean_staging(&self.dir().join(".staging"))?;

@@ -37,21 +37,15 @@ fn open_lock_file(path: &Path) -> Result<File> {
 
 /// Locks an open file; `Ok(None)` if `wait` is false and it is held.
 pub fn flock(file: File, arg: FlockArg, path: &Path) -> Result<Option<Flock<File>>> {
-    loop {
-        match Flock::lock(file, arg) {
-            Ok(l) => return Ok(Some(l)),
-            Err((_, Errno::EWOULDBLOCK)) => return Ok(None),
-            Err((f, Errno::EINTR)) => {
-                return flock(f, arg, path);
-            }
-            Err((_, e)) => {
-                return Err(Error::Io {
-                    action: "lock".into(),
-                    path: path.to_path_buf(),
-                    source: e.into(),
-                });
-            }
-        }
+    match Flock::lock(file, arg) {
+        Ok(l) => Ok(Some(l)),
+        Err((_, Errno::EWOULDBLOCK)) => Ok(None),
+        Err((f, Errno::EINTR)) => flock(f, arg, path),
+        Err((_, e)) => Err(Error::Io {
+            action: "lock".into(),
+            path: path.to_path_buf(),
+            source: e.into(),
+        }),
     }
 }
 
@@ -217,7 +211,11 @@ impl Stage {
                 .mode(0o700)
                 .create(&dir)
                 .map_err(err("create staging directory", &dir))?;
-            let f = File::open(&dir).map_err(err("open", &dir))?;
+            let f = match File::open(&dir) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(err("open", &dir)(e)),
+            };
             let lock = flock(f, FlockArg::LockExclusive, &dir)?.expect("blocking lock");
             // A concurrent cleanup may have taken it for a leftover between
             // mkdir and flock: then it is gone, and we try another name.

@@ -8,6 +8,7 @@
 //! |---|---|---|
 //! | `.db/db.sqlite` | [`db`] | the registry of valid objects and their references |
 //! | `.db/gc.lock` | [`lock`] | exclusive while gc runs |
+//! | `.db/big-lock` | [`lock`] | exclusive while a process opens and migrates the database |
 //! | `.staging/<random>/` | [`add`] | where new objects are built before the rename |
 //! | `.locks/<base>.lock` | [`lock`] | per-object build/delete locks |
 //! | `.temproots/<pid>` | [`lock`] | objects in use by running processes |
@@ -74,7 +75,9 @@ pub enum Error {
          paths hash the directory, so a moved store cannot be used"
     )]
     StoreDirMismatch { recorded: String, actual: String },
-    #[error("the store database has schema version {found}, newer than this buildout knows ({known})")]
+    #[error(
+        "the store database has schema version {found}, newer than this buildout knows ({known})"
+    )]
     SchemaTooNew { found: usize, known: usize },
     #[error("`{0}` is not inside the store `{1}`")]
     NotInStore(String, String),
@@ -184,7 +187,12 @@ pub fn locate(
 
 /// [`locate`] with the real environment.
 pub fn locate_from_env(cli: Option<&Path>, config: Option<&str>) -> Result<PathBuf> {
-    locate(cli, env::var_os(env::BUILDOUT_STORE), config, env::home_dir())
+    locate(
+        cli,
+        env::var_os(env::BUILDOUT_STORE),
+        config,
+        env::home_dir(),
+    )
 }
 
 /// Formats a byte count for people: `0 B`, `512 B`, `12.3 KiB`, `1.5 GiB`.
@@ -230,7 +238,15 @@ pub struct Store {
     temp_roots: Mutex<Option<lock::TempRoots>>,
 }
 
-const HIDDEN: &[&str] = &[".db", ".staging", ".locks", ".temproots", ".roots", ".trash", ".links"];
+const HIDDEN: &[&str] = &[
+    ".db",
+    ".staging",
+    ".locks",
+    ".temproots",
+    ".roots",
+    ".trash",
+    ".links",
+];
 
 impl Store {
     /// Opens the store at `dir`, creating it if needed, and removes stale
@@ -256,9 +272,15 @@ impl Store {
         std::fs::create_dir_all(dir.join(".roots/pins"))
             .and_then(|()| std::fs::create_dir_all(dir.join(".roots/auto")))
             .map_err(fsutil::err("create", &dir.join(".roots")))?;
+        // Opening and migrating is serialised between processes: changing
+        // the journal mode and migrating need the database to themselves.
+        let big_lock = lock::gc_lock(&dir.join(".db/big-lock"), true)?;
         let conn = db::open(&dir.join(".db/db.sqlite"))?;
+        drop(big_lock);
         let recorded: Option<String> = conn
-            .query_row("SELECT value FROM Meta WHERE key = 'store_dir'", [], |r| r.get(0))
+            .query_row("SELECT value FROM Meta WHERE key = 'store_dir'", [], |r| {
+                r.get(0)
+            })
             .optional()
             .map_err(db::err("reading the store directory"))?;
         match recorded {
@@ -303,7 +325,9 @@ impl Store {
     }
 
     pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(crate) fn lock_path(&self, p: &StorePath) -> PathBuf {
@@ -431,7 +455,9 @@ impl Store {
         let references = stmt
             .query_map([id], |r| r.get::<_, String>(0))
             .map_err(db::err("reading references"))?
-            .map(|r| -> Result<StorePath> { Ok(r.map_err(db::err("reading references"))?.parse()?) })
+            .map(|r| -> Result<StorePath> {
+                Ok(r.map_err(db::err("reading references"))?.parse()?)
+            })
             .collect::<Result<Vec<_>>>()?;
         Ok(ObjectInfo {
             path: p.clone(),

@@ -73,7 +73,10 @@ impl<W: Write> NarWriter<W> {
         } else {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("`{}` is not a regular file, directory or symlink", path.display()),
+                format!(
+                    "`{}` is not a regular file, directory or symlink",
+                    path.display()
+                ),
             ));
         }
         self.bytes(b")")
@@ -169,7 +172,9 @@ mod tests {
         let mut nar = Vec::new();
         dump(&root, &mut nar).unwrap();
         let text = String::from_utf8_lossy(&nar);
-        assert!(text.find("\u{1}\0\0\0\0\0\0\0a").unwrap() < text.find("\u{1}\0\0\0\0\0\0\0b").unwrap());
+        assert!(
+            text.find("\u{1}\0\0\0\0\0\0\0a").unwrap() < text.find("\u{1}\0\0\0\0\0\0\0b").unwrap()
+        );
         let (before, _) = hash_path(&root).unwrap();
         std::fs::set_permissions(root.join("b"), std::fs::Permissions::from_mode(0o755)).unwrap();
         let (after, _) = hash_path(&root).unwrap();

@@ -31,7 +31,10 @@ impl Store {
         let _gc = lock::gc_lock(&self.gc_lock_path(), false)?;
         let links = self.dir().join(".links");
         let mut seen: HashSet<u64> = HashSet::new();
-        for e in std::fs::read_dir(&links).map_err(err("read", &links))?.flatten() {
+        for e in std::fs::read_dir(&links)
+            .map_err(err("read", &links))?
+            .flatten()
+        {
             if let Ok(m) = e.metadata() {
                 seen.insert(m.ino());
             }
@@ -54,7 +57,10 @@ impl Store {
             return Ok(());
         };
         if meta.is_dir() {
-            for e in std::fs::read_dir(path).map_err(err("read", path))?.flatten() {
+            for e in std::fs::read_dir(path)
+                .map_err(err("read", path))?
+                .flatten()
+            {
                 self.optimise_tree(&e.path(), links, seen, report)?;
             }
             return Ok(());
@@ -114,7 +120,10 @@ impl Store {
 pub(crate) fn sweep_unused_links(store: &Store) -> Result<u64> {
     let links = store.dir().join(".links");
     let mut freed = 0;
-    for e in std::fs::read_dir(&links).map_err(err("read", &links))?.flatten() {
+    for e in std::fs::read_dir(&links)
+        .map_err(err("read", &links))?
+        .flatten()
+    {
         if let Ok(m) = e.metadata()
             && m.nlink() == 1
         {
@@ -128,7 +137,10 @@ pub(crate) fn sweep_unused_links(store: &Store) -> Result<u64> {
 /// Re-hashes every `.links` entry against its name (verify --check-contents).
 pub(crate) fn check_links(store: &Store, repair: bool, report: &mut VerifyReport) -> Result<()> {
     let links = store.dir().join(".links");
-    for e in std::fs::read_dir(&links).map_err(err("read", &links))?.flatten() {
+    for e in std::fs::read_dir(&links)
+        .map_err(err("read", &links))?
+        .flatten()
+    {
         let name = e.file_name().to_string_lossy().into_owned();
         let Some(expected) = nix32_decode(&name, 32) else {
             continue;

@@ -383,11 +383,31 @@ mod tests {
         assert_eq!(p.name(), "foo");
         assert_eq!(p.to_string().parse::<StorePath>().unwrap(), p);
         assert!("short-foo".parse::<StorePath>().is_err());
-        assert!("vxjiwkjkn7x4079qvh1jkl5pn05j2aw0foo".parse::<StorePath>().is_err());
-        assert!("exjiwkjkn7x4079qvh1jkl5pn05j2aw0-foo".parse::<StorePath>().is_err());
-        assert!("vxjiwkjkn7x4079qvh1jkl5pn05j2aw0-f/o".parse::<StorePath>().is_err());
-        assert!("vxjiwkjkn7x4079qvh1jkl5pn05j2aw0-..-x".parse::<StorePath>().is_err());
-        assert!("vxjiwkjkn7x4079qvh1jkl5pn05j2aw0-.foo".parse::<StorePath>().is_ok());
+        assert!(
+            "vxjiwkjkn7x4079qvh1jkl5pn05j2aw0foo"
+                .parse::<StorePath>()
+                .is_err()
+        );
+        assert!(
+            "exjiwkjkn7x4079qvh1jkl5pn05j2aw0-foo"
+                .parse::<StorePath>()
+                .is_err()
+        );
+        assert!(
+            "vxjiwkjkn7x4079qvh1jkl5pn05j2aw0-f/o"
+                .parse::<StorePath>()
+                .is_err()
+        );
+        assert!(
+            "vxjiwkjkn7x4079qvh1jkl5pn05j2aw0-..-x"
+                .parse::<StorePath>()
+                .is_err()
+        );
+        assert!(
+            "vxjiwkjkn7x4079qvh1jkl5pn05j2aw0-.foo"
+                .parse::<StorePath>()
+                .is_ok()
+        );
         assert!(check_name(&"a".repeat(212)).is_err());
         assert!(check_name("1!2.0").is_err());
     }

@@ -89,7 +89,10 @@ impl Store {
         if !self.is_valid(p)? {
             return Err(Error::NotValid(self.real_path(p).display().to_string()));
         }
-        replace_symlink(&self.real_path(p), &self.dir().join(".roots/pins").join(name))
+        replace_symlink(
+            &self.real_path(p),
+            &self.dir().join(".roots/pins").join(name),
+        )
     }
 
     /// Removes a pin; returns whether it existed.

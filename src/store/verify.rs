@@ -127,7 +127,9 @@ impl Store {
             let repair = opts.repair.then(|| {
                 if referrers.is_empty() {
                     self.forget(&obj.path)
-                        .map(|()| "unregistered it; the next run that needs it builds it again".into())
+                        .map(|()| {
+                            "unregistered it; the next run that needs it builds it again".into()
+                        })
                         .map_err(|e| e.to_string())
                 } else {
                     Err(format!(
@@ -146,9 +148,9 @@ impl Store {
             });
             return Ok(());
         }
-        let writable =
-            fsutil::find_non_canonical(&real).map_err(fsutil::err("inspect", &real))?;
-        let made_writable = |file: &std::path::Path| format!("`{}` has been made writable", file.display());
+        let writable = fsutil::find_non_canonical(&real).map_err(fsutil::err("inspect", &real))?;
+        let made_writable =
+            |file: &std::path::Path| format!("`{}` has been made writable", file.display());
         if opts.check_contents || (writable.is_some() && opts.repair) {
             let (h, size) = nar::hash_path(&real).map_err(fsutil::err("hash", &real))?;
             if h != obj.nar_sha256 || size != obj.nar_size {

@@ -1,3 +1,4 @@
 //! The integration test binary: runs the real `buildout` executable.
 
 mod common;
+mod store;

@@ -1,1 +1,125 @@
-//! Shared test harness.
+//! Shared test harness: [`TestContext`] runs the real `buildout` binary with
+//! a cleared environment, a temporary HOME and a temporary store.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A sandbox: `<tmp>/home`, `<tmp>/store`, `<tmp>/work` (the cwd).
+pub struct TestContext {
+    pub tmp: tempfile::TempDir,
+    pub home: PathBuf,
+    pub store: PathBuf,
+    pub work: PathBuf,
+}
+
+impl Default for TestContext {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestContext {
+    pub fn new() -> Self {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let root = std::fs::canonicalize(tmp.path()).expect("canonical temp dir");
+        let home = root.join("home");
+        let work = root.join("work");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(&work).unwrap();
+        Self {
+            tmp,
+            home,
+            store: root.join("store"),
+            work,
+        }
+    }
+
+    /// The binary with a clean environment pointing at this sandbox.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_buildout"));
+        cmd.env_clear()
+            .env("HOME", &self.home)
+            .env("BUILDOUT_STORE", &self.store)
+            .env("NO_COLOR", "1")
+            .env("BUILDOUT_NO_PROGRESS", "1")
+            .current_dir(&self.work);
+        cmd
+    }
+
+    /// Runs with `args`, returning the raw output.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().expect("run buildout")
+    }
+
+    /// Runs and asserts success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "buildout {args:?} failed: {}\nstdout:\n{}\nstderr:\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    /// Runs and asserts failure; returns (stdout, stderr).
+    pub fn fails(&self, args: &[&str]) -> (String, String) {
+        let out = self.run(args);
+        assert!(
+            !out.status.success(),
+            "buildout {args:?} unexpectedly succeeded"
+        );
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Replaces the store directory with `[STORE]` and hash parts with
+    /// `[HASH]`, so output can be compared exactly.
+    pub fn filter(&self, text: &str) -> String {
+        let s = text.replace(self.store.to_str().unwrap(), "[STORE]");
+        let mut out = String::new();
+        let mut rest = s.as_str();
+        while let Some(i) = rest.find("[STORE]/") {
+            let (head, tail) = rest.split_at(i + "[STORE]/".len());
+            out.push_str(head);
+            if tail.len() > 32 && tail.as_bytes()[32] == b'-' {
+                out.push_str("[HASH]");
+                rest = &tail[32..];
+            } else {
+                rest = tail;
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// Writes a file under the work directory and returns its path.
+    pub fn write(&self, rel: &str, contents: &str) -> PathBuf {
+        let p = self.work.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, contents).unwrap();
+        p
+    }
+}
+
+/// The path printed by `store debug-add` (`added <path>` / `reused <path>`).
+pub fn added_path(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("added ")
+                .or_else(|| l.strip_prefix("reused "))
+        })
+        .unwrap_or_else(|| panic!("no path in {stdout:?}"))
+        .to_string()
+}
+
+pub fn exists(p: impl AsRef<Path>) -> bool {
+    std::fs::symlink_metadata(p).is_ok()
+}

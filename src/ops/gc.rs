@@ -58,14 +58,14 @@ pub fn gc(ctx: &Context, args: &GcArgs) -> Result<()> {
     for l in &report.leftovers {
         p.verbose(&format!("removed unregistered leftover {}", l.display()));
     }
-    let mut line = format!("deleted {n} store {objects}, freed {size}");
-    if !report.leftovers.is_empty() {
-        line.push_str(&format!(
-            " (including {} leftover(s) of interrupted runs)",
-            report.leftovers.len()
-        ));
-    }
-    p.info(&line);
+    let leftovers = match report.leftovers.len() {
+        0 => String::new(),
+        1 => " and 1 leftover of an interrupted run".to_string(),
+        k => format!(" and {k} leftovers of interrupted runs"),
+    };
+    p.info(&format!(
+        "deleted {n} store {objects}{leftovers}, freed {size}"
+    ));
     if report.stopped_early {
         p.info("stopped early: --max-freed reached");
     }

@@ -261,7 +261,14 @@ impl Store {
             for &i in batch {
                 let from = self.real_path(&graph.names[i]);
                 let to = trash.join(format!("{}-{}", graph.names[i], fsutil::random_suffix()));
-                if std::fs::symlink_metadata(&from).is_ok() {
+                if let Ok(meta) = std::fs::symlink_metadata(&from) {
+                    // A non-root process cannot move a read-only directory
+                    // to another parent (its `..` entry changes).
+                    if meta.is_dir() {
+                        use std::os::unix::fs::PermissionsExt;
+                        std::fs::set_permissions(&from, std::fs::Permissions::from_mode(0o755))
+                            .map_err(fsutil::err("change the mode of", &from))?;
+                    }
                     std::fs::rename(&from, &to).map_err(fsutil::err("move to trash", &from))?;
                 }
             }

@@ -17,7 +17,30 @@
 //! | `.links/` | [`optimise`] | one hard link per distinct file content |
 //!
 //! [`Store::open`] is the only way in; [`Store::add`] is the one write path
-//! every object goes through. The store directory string is hashed into
+//! every object goes through:
+//!
+//! ```no_run
+//! # use buildout::store::{self, Kind, NewObject, Store};
+//! # fn f(dep: store::StorePath) -> store::Result<()> {
+//! let store = Store::open(&store::locate_from_env(None, None)?)?;
+//! // Input-addressed (path known before building: built at most once).
+//! let recipe_digest = store::path::sha256(b"canonical recipe json");
+//! let path = store::path::output_path("app-1.0", "out", &recipe_digest, store.dir_str())?;
+//! let mut obj = NewObject::known(path, Kind::Part);
+//! obj.references = vec![dep];
+//! let added = store.add(&obj, |out| {
+//!     std::fs::create_dir(out).map_err(store::fsutil::err("create", out))
+//!     // ... write the part's files under `out` ...
+//! })?;
+//! // Only now may a root point at it.
+//! store.add_pin("app", &added.path)?;
+//! # Ok(()) }
+//! ```
+//!
+//! Roots: [`Store::add_indirect_root`] registers a buildout's
+//! `.buildout/generations` directory once; [`Store::add_pin`] names an
+//! object. [`Store::add_temp_root`] protects an object this process is about
+//! to use (call it before checking that the object is valid). The store directory string is hashed into
 //! every path ([`path`]), so it is resolved to its real path once, recorded
 //! in the database, and a store that was moved is refused. The store must
 //! be on a local file system (`flock`, WAL).

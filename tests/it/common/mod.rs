@@ -123,3 +123,25 @@ pub fn added_path(stdout: &str) -> String {
 pub fn exists(p: impl AsRef<Path>) -> bool {
     std::fs::symlink_metadata(p).is_ok()
 }
+
+impl Drop for TestContext {
+    /// Store objects are read-only: give directories back `u+w` so the
+    /// temporary directory can be removed by a non-root user.
+    fn drop(&mut self) {
+        fn writable(p: &Path) {
+            use std::os::unix::fs::PermissionsExt;
+            let Ok(meta) = std::fs::symlink_metadata(p) else {
+                return;
+            };
+            if meta.is_dir() {
+                let _ = std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755));
+                if let Ok(entries) = std::fs::read_dir(p) {
+                    for e in entries.flatten() {
+                        writable(&e.path());
+                    }
+                }
+            }
+        }
+        writable(self.tmp.path());
+    }
+}

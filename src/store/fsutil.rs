@@ -11,7 +11,8 @@ use std::io;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
-pub(crate) fn err(action: &str, path: &Path) -> impl FnOnce(io::Error) -> Error {
+/// Maps an I/O error to [`Error::Io`] naming the action and path (for builders).
+pub fn err(action: &str, path: &Path) -> impl FnOnce(io::Error) -> Error {
     let action = action.to_string();
     let path = path.to_path_buf();
     move |source| Error::Io {

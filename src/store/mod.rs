@@ -280,7 +280,9 @@ impl Store {
         let dir = std::fs::canonicalize(dir).map_err(fsutil::err("resolve", dir))?;
         if !fresh && !dir.join(".db").exists() {
             let mut entries = std::fs::read_dir(&dir).map_err(fsutil::err("read", &dir))?;
-            if entries.next().is_some() {
+            // `.db` is created first, so a store being created concurrently
+            // has it by the time it has any other entry: check it again.
+            if entries.next().is_some() && !dir.join(".db").exists() {
                 return Err(Error::NotAStore(dir));
             }
         }

@@ -8,11 +8,11 @@ use clap::CommandFactory;
 pub fn pages() -> Vec<(String, Vec<u8>)> {
     let cmd = Cli::command();
     let mut pages = vec![("buildout.1".to_string(), render(cmd.clone()))];
-    for sub in cmd.get_subcommands() {
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = format!("buildout-{}", sub.get_name());
         let page = sub.clone().name(name.clone());
         pages.push((format!("{name}.1"), render(page)));
-        for nested in sub.get_subcommands() {
+        for nested in sub.get_subcommands().filter(|s| !s.is_hide_set()) {
             let nested_name = format!("{name}-{}", nested.get_name());
             pages.push((
                 format!("{nested_name}.1"),

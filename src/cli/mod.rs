@@ -239,6 +239,49 @@ pub enum StoreCommand {
     },
     /// Deduplicate identical files across objects with hard links.
     Optimise,
+    /// Add an object from a file, directory or text (debugging and tests,
+    /// until recipes add objects).
+    #[command(hide = true)]
+    DebugAdd(Box<DebugAddArgs>),
+    /// Remove a pin made with `debug-add --root`.
+    #[command(hide = true)]
+    DebugUnpin { name: String },
+    /// Register a symlink (or a directory of symlinks) as an indirect root.
+    #[command(hide = true)]
+    DebugIndirectRoot { link: PathBuf },
+    /// Fill the store with COUNT small objects in chains (benchmarks).
+    #[command(hide = true)]
+    DebugPopulate {
+        count: usize,
+        /// Pin every Nth chain head (0: no roots).
+        #[arg(long, default_value_t = 2)]
+        root_every: usize,
+    },
+}
+
+/// `store debug-add` (hidden).
+#[derive(Debug, Args, Clone, PartialEq, Eq)]
+pub struct DebugAddArgs {
+    /// The object's name (the part after the hash).
+    pub name: String,
+    /// Copy this file.
+    #[arg(long, conflicts_with_all = ["dir", "text"])]
+    pub file: Option<PathBuf>,
+    /// Copy this directory tree.
+    #[arg(long, conflicts_with = "text")]
+    pub dir: Option<PathBuf>,
+    /// Make a file with this text.
+    #[arg(long)]
+    pub text: Option<String>,
+    /// A store object this one references (repeatable).
+    #[arg(long = "ref", value_name = "PATH")]
+    pub refs: Vec<String>,
+    /// Pin the object under this name once it is registered.
+    #[arg(long, value_name = "NAME")]
+    pub root: Option<String>,
+    /// Sleep this long while "building" (tests of concurrent adders).
+    #[arg(long, value_name = "MS")]
+    pub build_delay_ms: Option<u64>,
 }
 
 #[cfg(test)]

@@ -6,10 +6,12 @@
 
 mod annotate;
 mod bootstrap;
+mod gc;
 mod init;
 mod install;
 mod load;
 mod query;
+mod store;
 
 use crate::cli::{self, Command, GlobalOptions, Invocation};
 use crate::output::{self, Printer};
@@ -155,9 +157,7 @@ fn dispatch(ctx: &Context, command: Command) -> Result<()> {
             "generations are not available yet: this build has no generation support".into(),
         )
         .into()),
-        Command::Gc(_) | Command::Store(_) => Err(Error::NotAvailable(
-            "the store commands are not available yet in this build".into(),
-        )
-        .into()),
+        Command::Gc(args) => gc::gc(ctx, &args),
+        Command::Store(command) => store::store(ctx, command),
     }
 }

@@ -1,6 +1,578 @@
-//! The immutable, hash-addressed store. (Being built.)
+//! The immutable, hash-addressed store.
+//!
+//! Objects are `<store>/<32-char nix32 digest>-<name>`, read-only and never
+//! modified after registration. Everything else lives in hidden entries of
+//! the same directory (one file system, so renames are atomic):
+//!
+//! | entry | owner | what |
+//! |---|---|---|
+//! | `.db/db.sqlite` | [`db`] | the registry of valid objects and their references |
+//! | `.db/gc.lock` | [`lock`] | exclusive while gc runs |
+//! | `.db/big-lock` | [`lock`] | exclusive while a process opens and migrates the database |
+//! | `.staging/<random>/` | [`add`] | where new objects are built before the rename |
+//! | `.locks/<base>.lock` | [`lock`] | per-object build/delete locks |
+//! | `.temproots/<pid>` | [`lock`] | objects in use by running processes |
+//! | `.roots/pins/<name>`, `.roots/auto/<hash>` | [`roots`] | the GC-root registry |
+//! | `.trash/` | [`gc`] | objects being deleted |
+//! | `.links/` | [`optimise`] | one hard link per distinct file content |
+//!
+//! [`Store::open`] is the only way in; [`Store::add`] is the one write path
+//! every object goes through:
+//!
+//! ```no_run
+//! # use buildout::store::{self, Kind, NewObject, Store};
+//! # fn f(dep: store::StorePath) -> store::Result<()> {
+//! let store = Store::open(&store::locate_from_env(None, None)?)?;
+//! // Input-addressed (path known before building: built at most once).
+//! let recipe_digest = store::path::sha256(b"canonical recipe json");
+//! let path = store::path::output_path("app-1.0", "out", &recipe_digest, store.dir_str())?;
+//! let mut obj = NewObject::known(path, Kind::Part);
+//! obj.references = vec![dep];
+//! let added = store.add(&obj, |out| {
+//!     std::fs::create_dir(out).map_err(store::fsutil::err("create", out))
+//!     // ... write the part's files under `out` ...
+//! })?;
+//! // Only now may a root point at it.
+//! store.add_pin("app", &added.path)?;
+//! # Ok(()) }
+//! ```
+//!
+//! Roots: [`Store::add_indirect_root`] registers a buildout's
+//! `.buildout/generations` directory once; [`Store::add_pin`] names an
+//! object. [`Store::add_temp_root`] protects an object this process is about
+//! to use (call it before checking that the object is valid). The store directory string is hashed into
+//! every path ([`path`]), so it is resolved to its real path once, recorded
+//! in the database, and a store that was moved is refused. The store must
+//! be on a local file system (`flock`, WAL).
+
+pub mod add;
+pub mod db;
+pub mod failpoint;
+pub mod fsutil;
+pub mod gc;
+pub mod lock;
+pub mod nar;
+pub mod optimise;
+pub mod path;
+pub mod roots;
+pub mod verify;
+
+pub use add::{Added, Address, NewObject};
+pub use gc::{GcOptions, GcReport, Why};
+pub use path::StorePath;
+pub use roots::{Root, RootSource};
+pub use verify::{Finding, VerifyOptions, VerifyReport};
+
+use crate::env;
+use rusqlite::{Connection, OptionalExtension};
+use std::path::{Component, Path, PathBuf};
+use std::str::FromStr;
+use std::sync::{Mutex, MutexGuard};
 
 /// A store error.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Error(pub String);
+pub enum Error {
+    #[error("cannot {action} `{path}`: {source}")]
+    Io {
+        action: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("store database error while {what}: {source}")]
+    Db {
+        what: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(transparent)]
+    Path(#[from] path::PathError),
+    #[error("cannot find the store: HOME is not set (use --store DIR or BUILDOUT_STORE)")]
+    NoHome,
+    #[error("`{0}` is not a buildout store: it is not empty and has no `.db` directory")]
+    NotAStore(PathBuf),
+    #[error("the store path `{0}` is not valid UTF-8")]
+    NonUtf8Dir(PathBuf),
+    #[error(
+        "the store database belongs to store directory `{recorded}`, not `{actual}`: store \
+         paths hash the directory, so a moved store cannot be used"
+    )]
+    StoreDirMismatch { recorded: String, actual: String },
+    #[error(
+        "the store database has schema version {found}, newer than this buildout knows ({known})"
+    )]
+    SchemaTooNew { found: usize, known: usize },
+    #[error("`{0}` is not inside the store `{1}`")]
+    NotInStore(String, String),
+    #[error("`{0}` is not a registered store object")]
+    NotValid(String),
+    #[error("cannot register `{object}`: it references `{reference}`, which is not in the store")]
+    MissingReference { object: String, reference: String },
+    #[error("cannot add `{path}` to the store: it is not a regular file, directory or symlink")]
+    SpecialFile { path: PathBuf },
+    #[error("the builder of `{0}` did not create its output")]
+    NothingBuilt(String),
+    #[error("cannot add `{0}`: another file already exists at its path")]
+    Clobber(PathBuf),
+    #[error("invalid store object kind `{0}`")]
+    BadKind(String),
+    #[error("invalid root name `{0}`: use letters, digits and `+-._`")]
+    BadRootName(String),
+    #[error("invalid size `{0}`: expected a number with an optional K, M, G or T suffix")]
+    BadSize(String),
+    #[error("{0}")]
+    Build(String),
+    #[error("store verification found {0} unrepaired problem(s)")]
+    VerifyFailed(usize),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What an object is. Stored as text; new kinds need no schema change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// An imported tree with no recipe (content-addressed).
+    Source,
+    /// A downloaded file (wheel, sdist, archive).
+    Artifact,
+    /// An installed distribution.
+    Dist,
+    /// A part's output.
+    Part,
+    /// An assembled generation.
+    Generation,
+    /// A recipe: the canonical description of how to build outputs.
+    Recipe,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Source => "source",
+            Kind::Artifact => "artifact",
+            Kind::Dist => "dist",
+            Kind::Part => "part",
+            Kind::Generation => "generation",
+            Kind::Recipe => "recipe",
+        }
+    }
+}
+
+impl FromStr for Kind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s {
+            "source" => Kind::Source,
+            "artifact" => Kind::Artifact,
+            "dist" => Kind::Dist,
+            "part" => Kind::Part,
+            "generation" => Kind::Generation,
+            "recipe" => Kind::Recipe,
+            _ => return Err(Error::BadKind(s.to_string())),
+        })
+    }
+}
+
+/// Everything the database knows about one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub path: StorePath,
+    pub kind: Kind,
+    pub nar_sha256: [u8; 32],
+    pub nar_size: u64,
+    pub ca: Option<String>,
+    pub deriver: Option<String>,
+    pub origin: Option<String>,
+    pub registered_at: i64,
+    pub references: Vec<StorePath>,
+}
+
+/// Resolves the store directory: `--store` > `BUILDOUT_STORE` >
+/// `[buildout] store` > `~/.buildout/store`.
+pub fn locate(
+    cli: Option<&Path>,
+    env_value: Option<std::ffi::OsString>,
+    config: Option<&str>,
+    home: Option<PathBuf>,
+) -> Result<PathBuf> {
+    if let Some(p) = cli {
+        return Ok(p.to_path_buf());
+    }
+    if let Some(v) = env_value.filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(v));
+    }
+    if let Some(c) = config.filter(|c| !c.trim().is_empty()) {
+        return Ok(PathBuf::from(c.trim()));
+    }
+    home.map(|h| h.join(".buildout").join("store"))
+        .ok_or(Error::NoHome)
+}
+
+/// [`locate`] with the real environment.
+pub fn locate_from_env(cli: Option<&Path>, config: Option<&str>) -> Result<PathBuf> {
+    locate(
+        cli,
+        env::var_os(env::BUILDOUT_STORE),
+        config,
+        env::home_dir(),
+    )
+}
+
+/// Formats a byte count for people: `0 B`, `512 B`, `12.3 KiB`, `1.5 GiB`.
+pub fn format_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut v = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
+/// Parses `500M`, `2G`, `1024`, `10KiB` (powers of 1024).
+pub fn parse_size(text: &str) -> Result<u64> {
+    let t = text.trim();
+    let digits = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, suffix) = t.split_at(digits);
+    let mult: u64 = match suffix.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1 << 10,
+        "M" | "MB" | "MIB" => 1 << 20,
+        "G" | "GB" | "GIB" => 1 << 30,
+        "T" | "TB" | "TIB" => 1 << 40,
+        _ => return Err(Error::BadSize(text.to_string())),
+    };
+    let n: f64 = num.parse().map_err(|_| Error::BadSize(text.to_string()))?;
+    Ok((n * mult as f64) as u64)
+}
+
+/// An open store.
+#[derive(Debug)]
+pub struct Store {
+    dir: PathBuf,
+    dir_str: String,
+    conn: Mutex<Connection>,
+    temp_roots: Mutex<Option<lock::TempRoots>>,
+}
+
+const HIDDEN: &[&str] = &[
+    ".db",
+    ".staging",
+    ".locks",
+    ".temproots",
+    ".roots",
+    ".trash",
+    ".links",
+];
+
+impl Store {
+    /// Opens the store at `dir`, creating it if needed, and removes stale
+    /// staging directories left by crashed processes.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let fresh = !dir.exists();
+        std::fs::create_dir_all(dir).map_err(fsutil::err("create store directory", dir))?;
+        let dir = std::fs::canonicalize(dir).map_err(fsutil::err("resolve", dir))?;
+        if !fresh && !dir.join(".db").exists() {
+            let mut entries = std::fs::read_dir(&dir).map_err(fsutil::err("read", &dir))?;
+            // `.db` is created first, so a store being created concurrently
+            // has it by the time it has any other entry: check it again.
+            if entries.next().is_some() && !dir.join(".db").exists() {
+                return Err(Error::NotAStore(dir));
+            }
+        }
+        let dir_str = dir
+            .to_str()
+            .ok_or_else(|| Error::NonUtf8Dir(dir.clone()))?
+            .to_string();
+        for sub in HIDDEN {
+            let p = dir.join(sub);
+            std::fs::create_dir_all(&p).map_err(fsutil::err("create", &p))?;
+        }
+        std::fs::create_dir_all(dir.join(".roots/pins"))
+            .and_then(|()| std::fs::create_dir_all(dir.join(".roots/auto")))
+            .map_err(fsutil::err("create", &dir.join(".roots")))?;
+        // Opening and migrating is serialised between processes: changing
+        // the journal mode and migrating need the database to themselves.
+        let big_lock = lock::gc_lock(&dir.join(".db/big-lock"), true)?;
+        let conn = db::open(&dir.join(".db/db.sqlite"))?;
+        drop(big_lock);
+        let recorded: Option<String> = conn
+            .query_row("SELECT value FROM Meta WHERE key = 'store_dir'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(db::err("reading the store directory"))?;
+        match recorded {
+            Some(r) if r != dir_str => {
+                return Err(Error::StoreDirMismatch {
+                    recorded: r,
+                    actual: dir_str,
+                });
+            }
+            Some(_) => {}
+            None => {
+                conn.execute(
+                    "INSERT OR IGNORE INTO Meta (key, value) VALUES ('store_dir', ?1)",
+                    [&dir_str],
+                )
+                .map_err(db::err("recording the store directory"))?;
+            }
+        }
+        let store = Self {
+            dir,
+            dir_str,
+            conn: Mutex::new(conn),
+            temp_roots: Mutex::new(None),
+        };
+        lock::clean_staging(&store.dir.join(".staging"))?;
+        Ok(store)
+    }
+
+    /// The store directory (its real path).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The store directory string hashed into every path.
+    pub fn dir_str(&self) -> &str {
+        &self.dir_str
+    }
+
+    /// The absolute path of an object.
+    pub fn real_path(&self, p: &StorePath) -> PathBuf {
+        self.dir.join(p.to_string())
+    }
+
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn lock_path(&self, p: &StorePath) -> PathBuf {
+        self.dir.join(".locks").join(format!("{p}.lock"))
+    }
+
+    pub(crate) fn gc_lock_path(&self) -> PathBuf {
+        self.dir.join(".db/gc.lock")
+    }
+
+    /// Protects `p` from gc for as long as this process runs (waits while a
+    /// gc is running).
+    pub fn add_temp_root(&self, p: &StorePath) -> Result<()> {
+        let mut guard = self
+            .temp_roots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if guard.is_none() {
+            *guard = Some(lock::TempRoots::create(
+                &self.dir.join(".temproots"),
+                &self.gc_lock_path(),
+            )?);
+        }
+        guard.as_mut().expect("created above").add(&p.hash_part())
+    }
+
+    /// The object a user-given path names: a full path (or a path inside an
+    /// object, or a symlink into the store), a base name, or a hash part.
+    pub fn parse_user_path(&self, text: &str) -> Result<StorePath> {
+        if let Ok(p) = StorePath::from_str(text) {
+            return Ok(p);
+        }
+        if text.len() == path::HASH_CHARS && !text.contains('/') {
+            let base: Option<String> = self
+                .conn()
+                .query_row(
+                    "SELECT base_name FROM Objects WHERE hash_part = ?1",
+                    [text],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db::err("looking up a hash"))?;
+            return match base {
+                Some(b) => Ok(b.parse()?),
+                None => Err(Error::NotValid(text.to_string())),
+            };
+        }
+        let p = Path::new(text);
+        if let Some(sp) = self.object_of(p) {
+            return Ok(sp);
+        }
+        if let Some(sp) = roots::resolve_link_chain(self, p) {
+            return Ok(sp);
+        }
+        Err(Error::NotInStore(text.to_string(), self.dir_str.clone()))
+    }
+
+    /// If `p` is `<store>/<base>` or inside it, the object (lexically).
+    pub fn object_of(&self, p: &Path) -> Option<StorePath> {
+        let abs = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            std::env::current_dir().ok()?.join(p)
+        };
+        let mut norm = PathBuf::new();
+        for c in abs.components() {
+            match c {
+                Component::ParentDir => {
+                    norm.pop();
+                }
+                Component::CurDir => {}
+                other => norm.push(other),
+            }
+        }
+        let rest = norm.strip_prefix(&self.dir).ok()?;
+        let first = rest.components().next()?;
+        first.as_os_str().to_str()?.parse().ok()
+    }
+
+    /// Whether `p` is registered.
+    pub fn is_valid(&self, p: &StorePath) -> Result<bool> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT 1 FROM Objects WHERE base_name = ?1",
+                [p.to_string()],
+                |_| Ok(()),
+            )
+            .optional()
+            .map_err(db::err("checking validity"))?
+            .is_some())
+    }
+
+    /// The database record of `p`, or `NotValid`.
+    pub fn info(&self, p: &StorePath) -> Result<ObjectInfo> {
+        let conn = self.conn();
+        let row = conn
+            .query_row(
+                "SELECT id, kind, nar_sha256, nar_size, ca, deriver, origin, registered_at
+                 FROM Objects WHERE base_name = ?1",
+                [p.to_string()],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Vec<u8>>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                        r.get::<_, Option<String>>(5)?,
+                        r.get::<_, Option<String>>(6)?,
+                        r.get::<_, i64>(7)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(db::err("reading an object"))?
+            .ok_or_else(|| Error::NotValid(self.real_path(p).display().to_string()))?;
+        let (id, kind, nar, size, ca, deriver, origin, registered_at) = row;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT o.base_name FROM Refs r JOIN Objects o ON o.id = r.reference
+                 WHERE r.referrer = ?1 ORDER BY o.base_name",
+            )
+            .map_err(db::err("reading references"))?;
+        let references = stmt
+            .query_map([id], |r| r.get::<_, String>(0))
+            .map_err(db::err("reading references"))?
+            .map(|r| -> Result<StorePath> {
+                Ok(r.map_err(db::err("reading references"))?.parse()?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ObjectInfo {
+            path: p.clone(),
+            kind: kind.parse()?,
+            nar_sha256: nar.try_into().unwrap_or([0; 32]),
+            nar_size: u64::try_from(size).unwrap_or(0),
+            ca,
+            deriver,
+            origin,
+            registered_at,
+            references,
+        })
+    }
+
+    /// The objects that reference `p`.
+    pub fn referrers(&self, p: &StorePath) -> Result<Vec<StorePath>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT o.base_name FROM Refs r JOIN Objects o ON o.id = r.referrer
+                 WHERE r.reference = (SELECT id FROM Objects WHERE base_name = ?1)
+                 ORDER BY o.base_name",
+            )
+            .map_err(db::err("reading referrers"))?;
+        stmt.query_map([p.to_string()], |r| r.get::<_, String>(0))
+            .map_err(db::err("reading referrers"))?
+            .map(|r| -> Result<StorePath> { Ok(r.map_err(db::err("reading referrers"))?.parse()?) })
+            .collect()
+    }
+
+    /// Every registered object, sorted by name then hash.
+    pub fn list(&self) -> Result<Vec<ObjectInfo>> {
+        let names: Vec<String> = {
+            let conn = self.conn();
+            let mut stmt = conn
+                .prepare("SELECT base_name FROM Objects")
+                .map_err(db::err("listing objects"))?;
+            stmt.query_map([], |r| r.get(0))
+                .map_err(db::err("listing objects"))?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(db::err("listing objects"))?
+        };
+        let mut out = names
+            .iter()
+            .map(|n| self.info(&n.parse()?))
+            .collect::<Result<Vec<_>>>()?;
+        out.sort_by(|a, b| {
+            (a.path.name(), a.path.hash_part()).cmp(&(b.path.name(), b.path.hash_part()))
+        });
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locate_follows_precedence() {
+        let home = Some(PathBuf::from("/home/u"));
+        let cli = Path::new("/cli");
+        let env = Some(std::ffi::OsString::from("/env"));
+        assert_eq!(
+            locate(Some(cli), env.clone(), Some("/cfg"), home.clone()).unwrap(),
+            PathBuf::from("/cli")
+        );
+        assert_eq!(
+            locate(None, env, Some("/cfg"), home.clone()).unwrap(),
+            PathBuf::from("/env")
+        );
+        assert_eq!(
+            locate(None, None, Some("/cfg"), home.clone()).unwrap(),
+            PathBuf::from("/cfg")
+        );
+        assert_eq!(
+            locate(None, Some("".into()), None, home).unwrap(),
+            PathBuf::from("/home/u/.buildout/store")
+        );
+        assert!(matches!(locate(None, None, None, None), Err(Error::NoHome)));
+    }
+
+    #[test]
+    fn sizes_parse_and_format() {
+        assert_eq!(parse_size("1024").unwrap(), 1024);
+        assert_eq!(parse_size("10K").unwrap(), 10240);
+        assert_eq!(parse_size("500M").unwrap(), 500 << 20);
+        assert_eq!(parse_size("2GiB").unwrap(), 2 << 30);
+        assert!(parse_size("lots").is_err());
+        assert_eq!(format_size(0), "0 B");
+        assert_eq!(format_size(1536), "1.5 KiB");
+        assert_eq!(format_size(3 << 30), "3.0 GiB");
+    }
+}

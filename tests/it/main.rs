@@ -6,3 +6,4 @@ mod examples;
 mod golden;
 mod man;
 mod readme;
+mod store;

@@ -51,7 +51,7 @@ fn readme_tour_runs() {
         .env("HOME", &ctx.home)
         .env("PATH", path)
         .env("LANG", "C.UTF-8");
-    let out = run(cmd);
+    let out = run(&mut cmd);
     assert_eq!(out.code, 0, "tour failed:\n{}\n{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("Annotated sections"));
     assert!(out.stdout.contains("3.1.0"), "{}", out.stdout);

@@ -1,100 +1,184 @@
-//! Shared test harness: a `TestContext` with its own HOME, store and
-//! project directory, running the real binary with a cleared environment.
+//! Shared test harness: [`TestContext`] runs the real `buildout` binary with
+//! a cleared environment, a temporary HOME and a temporary store.
 
 #![allow(dead_code)]
 
 pub mod http;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
-/// The result of one run of the binary.
+/// The result of one run, decoded.
 #[derive(Debug)]
-pub struct Output {
+pub struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
 }
 
-/// A sandbox: `root/{home,store,project}`.
+/// A sandbox: `<tmp>/home`, `<tmp>/store`, `<tmp>/work` (the cwd, also
+/// called `project`: the buildout directory).
 pub struct TestContext {
-    _tmp: tempfile::TempDir,
+    pub tmp: tempfile::TempDir,
     pub root: PathBuf,
     pub home: PathBuf,
     pub store: PathBuf,
+    pub work: PathBuf,
     pub project: PathBuf,
+}
+
+impl Default for TestContext {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl TestContext {
     pub fn new() -> Self {
         let tmp = tempfile::tempdir().expect("temp dir");
-        let root = tmp.path().canonicalize().expect("canonical temp dir");
+        let root = std::fs::canonicalize(tmp.path()).expect("canonical temp dir");
         let home = root.join("home");
-        let store = root.join("store");
-        let project = root.join("project");
-        for d in [&home, &project] {
-            std::fs::create_dir_all(d).expect("create dir");
-        }
+        let work = root.join("work");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(&work).unwrap();
         Self {
-            _tmp: tmp,
-            root,
+            tmp,
             home,
-            store,
-            project,
+            store: root.join("store"),
+            project: work.clone(),
+            work,
+            root,
         }
     }
 
-    /// Writes a file relative to the project directory.
-    pub fn write(&self, rel: &str, contents: &str) -> PathBuf {
-        let path = self.project.join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).expect("create parent");
-        }
-        std::fs::write(&path, contents).expect("write file");
-        path
-    }
-
-    /// A command for the binary, environment cleared, cwd = project.
-    pub fn command(&self, args: &[&str]) -> Command {
+    /// The binary with a clean environment pointing at this sandbox.
+    pub fn command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_buildout"));
-        cmd.args(args)
-            .current_dir(&self.project)
-            .env_clear()
+        cmd.env_clear()
             .env("HOME", &self.home)
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("LANG", "C.UTF-8")
+            .env("BUILDOUT_STORE", &self.store)
             .env("NO_COLOR", "1")
             .env("BUILDOUT_NO_PROGRESS", "1")
-            .env("BUILDOUT_STORE", &self.store);
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("LANG", "C.UTF-8")
+            .current_dir(&self.work);
         cmd
     }
 
-    /// Runs the binary and captures its output.
-    pub fn buildout(&self, args: &[&str]) -> Output {
-        run(self.command(args))
+    /// Runs with `args`, returning the raw output.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().expect("run buildout")
     }
 
-    /// Replaces the sandbox path with `[ROOT]` for stable assertions.
-    pub fn filter(&self, text: &str) -> String {
-        text.replace(&self.root.to_string_lossy().into_owned(), "[ROOT]")
+    /// Runs with `args` and decodes the output.
+    pub fn buildout(&self, args: &[&str]) -> Run {
+        run(self.command().args(args))
     }
 
+    /// A path relative to the buildout directory.
     pub fn path(&self, rel: &str) -> PathBuf {
-        self.project.join(rel)
+        self.work.join(rel)
+    }
+
+    /// Runs and asserts success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "buildout {args:?} failed: {}\nstdout:\n{}\nstderr:\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    /// Runs and asserts failure; returns (stdout, stderr).
+    pub fn fails(&self, args: &[&str]) -> (String, String) {
+        let out = self.run(args);
+        assert!(
+            !out.status.success(),
+            "buildout {args:?} unexpectedly succeeded"
+        );
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Replaces the store directory with `[STORE]` and hash parts with
+    /// `[HASH]`, so output can be compared exactly.
+    pub fn filter(&self, text: &str) -> String {
+        let s = text.replace(self.store.to_str().unwrap(), "[STORE]");
+        let mut out = String::new();
+        let mut rest = s.as_str();
+        while let Some(i) = rest.find("[STORE]/") {
+            let (head, tail) = rest.split_at(i + "[STORE]/".len());
+            out.push_str(head);
+            if tail.len() > 32 && tail.as_bytes()[32] == b'-' {
+                out.push_str("[HASH]");
+                rest = &tail[32..];
+            } else {
+                rest = tail;
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// Writes a file under the work directory and returns its path.
+    pub fn write(&self, rel: &str, contents: &str) -> PathBuf {
+        let p = self.work.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, contents).unwrap();
+        p
     }
 }
 
-/// Runs a prepared command and captures its output.
-pub fn run(mut cmd: Command) -> Output {
-    let out = cmd.output().expect("run buildout");
-    Output {
+/// Runs a prepared command and decodes its output.
+pub fn run(cmd: &mut Command) -> Run {
+    let out = cmd.output().expect("run command");
+    Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
 
-/// Whether a path exists (tiny helper for assertions).
-pub fn exists(p: &Path) -> bool {
-    p.exists()
+/// The path printed by `store debug-add` (`added <path>` / `reused <path>`).
+pub fn added_path(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("added ")
+                .or_else(|| l.strip_prefix("reused "))
+        })
+        .unwrap_or_else(|| panic!("no path in {stdout:?}"))
+        .to_string()
+}
+
+pub fn exists(p: impl AsRef<Path>) -> bool {
+    std::fs::symlink_metadata(p).is_ok()
+}
+
+impl Drop for TestContext {
+    /// Store objects are read-only: give directories back `u+w` so the
+    /// temporary directory can be removed by a non-root user.
+    fn drop(&mut self) {
+        fn writable(p: &Path) {
+            use std::os::unix::fs::PermissionsExt;
+            let Ok(meta) = std::fs::symlink_metadata(p) else {
+                return;
+            };
+            if meta.is_dir() {
+                let _ = std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755));
+                if let Ok(entries) = std::fs::read_dir(p) {
+                    for e in entries.flatten() {
+                        writable(&e.path());
+                    }
+                }
+            }
+        }
+        writable(self.tmp.path());
+    }
 }

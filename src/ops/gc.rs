@@ -1,0 +1,73 @@
+//! `buildout gc [--dry-run] [--max-freed SIZE]`: delete store objects that
+//! no root (kept generation, pin, running process) reaches.
+
+use super::{Context, Result};
+use crate::cli::GcArgs;
+use crate::store::{self, GcOptions, Store};
+
+/// Opens the store named by `--store`, `BUILDOUT_STORE` or the default.
+pub(super) fn open_store(ctx: &Context) -> Result<Store> {
+    // The lead wires `[buildout] store` here once the config loader exists:
+    // pass the option's value instead of `None`.
+    let dir = store::locate_from_env(ctx.global.store.as_deref(), None)?;
+    Ok(Store::open(&dir)?)
+}
+
+pub fn gc(ctx: &Context, args: &GcArgs) -> Result<()> {
+    let max_freed = args
+        .max_freed
+        .as_deref()
+        .map(store::parse_size)
+        .transpose()?;
+    let store = open_store(ctx)?;
+    let report = store.gc(&GcOptions {
+        dry_run: args.dry_run,
+        max_freed,
+    })?;
+    let p = &ctx.printer;
+    p.verbose(&format!(
+        "marked {} live of {} objects in {:.1} ms",
+        report.live,
+        report.total,
+        report.mark_time.as_secs_f64() * 1000.0
+    ));
+    for d in &report.dangling_roots {
+        if args.dry_run {
+            p.info(&format!("would remove stale root `{}`", d.display()));
+        } else {
+            p.info(&format!("removed stale root `{}`", d.display()));
+        }
+    }
+    let n = report.deleted.len();
+    let objects = if n == 1 { "object" } else { "objects" };
+    let size = store::format_size(report.bytes_freed);
+    if args.dry_run {
+        for (path, _) in &report.deleted {
+            p.data(&format!("{}\n", store.real_path(path).display()));
+        }
+        p.info(&format!("would delete {n} store {objects}, freeing {size}"));
+        return Ok(());
+    }
+    for (path, bytes) in &report.deleted {
+        p.verbose(&format!(
+            "deleted {} ({})",
+            store.real_path(path).display(),
+            store::format_size(*bytes)
+        ));
+    }
+    for l in &report.leftovers {
+        p.verbose(&format!("removed unregistered leftover {}", l.display()));
+    }
+    let leftovers = match report.leftovers.len() {
+        0 => String::new(),
+        1 => " and 1 leftover of an interrupted run".to_string(),
+        k => format!(" and {k} leftovers of interrupted runs"),
+    };
+    p.info(&format!(
+        "deleted {n} store {objects}{leftovers}, freed {size}"
+    ));
+    if report.stopped_early {
+        p.info("stopped early: --max-freed reached");
+    }
+    Ok(())
+}

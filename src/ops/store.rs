@@ -1,0 +1,355 @@
+//! `buildout store verify|info|ls|why|optimise` and the hidden debug
+//! commands that add objects before recipes exist.
+
+use super::gc::open_store;
+use super::{Context, Error, Result};
+use crate::cli::{DebugAddArgs, StoreCommand};
+use crate::store::{self, Address, Kind, NewObject, ObjectInfo, RootSource, Store, StorePath};
+use std::path::Path;
+
+pub fn store(ctx: &Context, command: StoreCommand) -> Result<()> {
+    let store = open_store(ctx)?;
+    match command {
+        StoreCommand::Verify {
+            check_contents,
+            repair,
+        } => verify(ctx, &store, check_contents, repair),
+        StoreCommand::Info { path } => info(ctx, &store, &path),
+        StoreCommand::Ls => ls(ctx, &store),
+        StoreCommand::Why { path } => why(ctx, &store, &path),
+        StoreCommand::Optimise => {
+            let r = store.optimise()?;
+            ctx.printer.info(&format!(
+                "deduplicated {} file(s), saved {}",
+                r.files_linked,
+                store::format_size(r.bytes_saved)
+            ));
+            Ok(())
+        }
+        StoreCommand::DebugAdd(args) => debug_add(ctx, &store, &args),
+        StoreCommand::DebugUnpin { name } => {
+            if !store.remove_pin(&name)? {
+                ctx.printer.warn(&format!("no pin named `{name}`"));
+            }
+            Ok(())
+        }
+        StoreCommand::DebugIndirectRoot { link } => Ok(store.add_indirect_root(&link)?),
+        StoreCommand::DebugPopulate { count, root_every } => {
+            let t = std::time::Instant::now();
+            let made = store.debug_populate(count, root_every)?;
+            ctx.printer.info(&format!(
+                "added {} objects in {:.1} s",
+                made.len(),
+                t.elapsed().as_secs_f64()
+            ));
+            Ok(())
+        }
+    }
+}
+
+fn verify(ctx: &Context, store: &Store, check_contents: bool, repair: bool) -> Result<()> {
+    let report = store.verify(store::VerifyOptions {
+        check_contents,
+        repair,
+    })?;
+    let p = &ctx.printer;
+    for f in &report.findings {
+        let label = if f.problem { "problem" } else { "note" };
+        p.warn(&format!("{label}: {}: {}", f.path, f.message));
+        match &f.repair {
+            Some(Ok(done)) => p.warn(&format!("  repaired: {done}")),
+            Some(Err(why)) => p.warn(&format!("  {why}")),
+            None if f.problem => {}
+            None => {}
+        }
+    }
+    let unrepaired = report.unrepaired();
+    let what = if check_contents {
+        "checked the contents of"
+    } else {
+        "checked"
+    };
+    if unrepaired > 0 {
+        if !repair {
+            p.warn("hint: `buildout store verify --check-contents --repair` repairs what it can");
+        }
+        return Err(store::Error::VerifyFailed(unrepaired).into());
+    }
+    p.info(&format!(
+        "{what} {} store object(s): no problems",
+        report.objects
+    ));
+    Ok(())
+}
+
+fn nar_hash(info: &ObjectInfo) -> String {
+    format!("sha256:{}", store::path::nix32_encode(&info.nar_sha256))
+}
+
+fn json_of(store: &Store, info: &ObjectInfo) -> serde_json::Value {
+    serde_json::json!({
+        "path": store.real_path(&info.path).display().to_string(),
+        "kind": info.kind.as_str(),
+        "nar_hash": nar_hash(info),
+        "nar_size": info.nar_size,
+        "registered_at": info.registered_at,
+        "ca": info.ca,
+        "deriver": info.deriver,
+        "origin": info.origin,
+        "references": info.references.iter()
+            .map(|r| store.real_path(r).display().to_string()).collect::<Vec<_>>(),
+    })
+}
+
+fn ls(ctx: &Context, store: &Store) -> Result<()> {
+    let objects = store.list()?;
+    if ctx.global.json {
+        let all: Vec<_> = objects.iter().map(|o| json_of(store, o)).collect();
+        ctx.printer
+            .data(&format!("{}\n", serde_json::Value::Array(all)));
+        return Ok(());
+    }
+    if objects.is_empty() {
+        ctx.printer.info(&format!(
+            "the store `{}` has no objects",
+            store.dir().display()
+        ));
+        return Ok(());
+    }
+    let width = objects
+        .iter()
+        .map(|o| o.kind.as_str().len())
+        .max()
+        .unwrap_or(0);
+    for o in &objects {
+        ctx.printer.data(&format!(
+            "{:<width$}  {:>10}  {}\n",
+            o.kind.as_str(),
+            store::format_size(o.nar_size),
+            store.real_path(&o.path).display()
+        ));
+    }
+    Ok(())
+}
+
+fn info(ctx: &Context, store: &Store, text: &str) -> Result<()> {
+    let path = store.parse_user_path(text)?;
+    let info = store.info(&path)?;
+    let referrers = store.referrers(&path)?;
+    if ctx.global.json {
+        let mut v = json_of(store, &info);
+        v["referrers"] = referrers
+            .iter()
+            .map(|r| store.real_path(r).display().to_string())
+            .collect();
+        ctx.printer.data(&format!("{v:#}\n"));
+        return Ok(());
+    }
+    let list = |paths: &[StorePath]| {
+        if paths.is_empty() {
+            "none".to_string()
+        } else {
+            paths
+                .iter()
+                .map(|r| store.real_path(r).display().to_string())
+                .collect::<Vec<_>>()
+                .join("\n             ")
+        }
+    };
+    let mut out = String::new();
+    out += &format!("path:        {}\n", store.real_path(&path).display());
+    out += &format!("kind:        {}\n", info.kind.as_str());
+    out += &format!("nar hash:    {}\n", nar_hash(&info));
+    out += &format!(
+        "nar size:    {} ({} bytes)\n",
+        store::format_size(info.nar_size),
+        info.nar_size
+    );
+    out += &format!("registered:  {}\n", format_time(info.registered_at));
+    if let Some(ca) = &info.ca {
+        out += &format!("ca:          {ca}\n");
+    }
+    out += &format!(
+        "deriver:     {}\n",
+        info.deriver
+            .as_deref()
+            .unwrap_or("none recorded (cannot be rebuilt)")
+    );
+    if let Some(origin) = &info.origin {
+        out += &format!("origin:      {origin}\n");
+    }
+    out += &format!("references:  {}\n", list(&info.references));
+    out += &format!("referrers:   {}\n", list(&referrers));
+    ctx.printer.data(&out);
+    Ok(())
+}
+
+fn why(ctx: &Context, store: &Store, text: &str) -> Result<()> {
+    let path = store.parse_user_path(text)?;
+    let shown = store.real_path(&path).display().to_string();
+    match store.why(&path)? {
+        store::Why::Unreachable => ctx.printer.data(&format!(
+            "{shown} is not reachable from any root: the next `buildout gc` deletes it\n"
+        )),
+        store::Why::InUse => ctx.printer.data(&format!(
+            "{shown} is in use by a running buildout process (a temporary root)\n"
+        )),
+        store::Why::Root { source, chain } => {
+            let from = match &source {
+                RootSource::Pin(name) => format!("pin `{name}`"),
+                RootSource::Indirect(link) => format!("root `{}`", link.display()),
+            };
+            let mut out = format!("{shown} is alive, reachable from {from}:\n  {from}\n");
+            for p in chain {
+                out += &format!("  -> {}\n", store.real_path(&p).display());
+            }
+            ctx.printer.data(&out);
+        }
+    }
+    Ok(())
+}
+
+/// What `debug-add` copies into the store.
+struct Source<'a> {
+    file: Option<&'a Path>,
+    dir: Option<&'a Path>,
+    text: Option<&'a str>,
+}
+
+fn debug_add(ctx: &Context, store: &Store, args: &DebugAddArgs) -> Result<()> {
+    let name = args.name.as_str();
+    let src = Source {
+        file: args.file.as_deref(),
+        dir: args.dir.as_deref(),
+        text: args.text.as_deref(),
+    };
+    let (refs, root, delay) = (&args.refs, args.root.as_deref(), args.build_delay_ms);
+    let references = refs
+        .iter()
+        .map(|r| store.parse_user_path(r))
+        .collect::<store::Result<Vec<_>>>()?;
+    let flat: Option<Vec<u8>> = match (&src.file, &src.text) {
+        (Some(f), _) => Some(std::fs::read(f).map_err(|source| Error::Io {
+            what: format!("cannot read `{}`", f.display()),
+            source,
+        })?),
+        (None, Some(t)) => Some(t.as_bytes().to_vec()),
+        _ => None,
+    };
+    let address = match &flat {
+        // A flat file without references: a fixed output whose address is
+        // known before "building", like a download with a known hash.
+        Some(bytes) if references.is_empty() && src.dir.is_none() => {
+            let digest = store::path::sha256(bytes);
+            Address::Known(
+                store::path::fixed_path(name, "sha256", &digest, false, store.dir_str())
+                    .map_err(store::Error::from)?,
+            )
+        }
+        _ => Address::Content {
+            name: name.to_string(),
+        },
+    };
+    let ca = match (&address, &flat) {
+        (Address::Known(_), Some(bytes)) => Some(format!(
+            "fixed:sha256:{}",
+            store::path::nix32_encode(&store::path::sha256(bytes))
+        )),
+        _ => Some("source".to_string()),
+    };
+    let obj = NewObject {
+        address,
+        kind: Kind::Source,
+        references,
+        deriver: None,
+        origin: None,
+        ca,
+    };
+    let added = store.add(&obj, |out| {
+        if let Some(ms) = delay {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
+        if let Some(dir) = src.dir {
+            copy_tree(dir, out)
+        } else if let Some(bytes) = &flat {
+            let exec = src
+                .file
+                .and_then(|f| std::fs::metadata(f).ok())
+                .is_some_and(|m| {
+                    std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o100 != 0
+                });
+            std::fs::write(out, bytes).map_err(store::fsutil::err("write", out))?;
+            if exec {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(out, std::fs::Permissions::from_mode(0o755))
+                    .map_err(store::fsutil::err("change the mode of", out))?;
+            }
+            Ok(())
+        } else {
+            Err(store::Error::Build(
+                "debug-add needs --file, --dir or --text".into(),
+            ))
+        }
+    })?;
+    if let Some(name) = root {
+        store.add_pin(name, &added.path)?;
+    }
+    let verb = if added.reused { "reused" } else { "added" };
+    ctx.printer.data(&format!(
+        "{verb} {}\n",
+        store.real_path(&added.path).display()
+    ));
+    Ok(())
+}
+
+fn copy_tree(from: &Path, to: &Path) -> store::Result<()> {
+    use store::fsutil::err;
+    let meta = std::fs::symlink_metadata(from).map_err(err("read", from))?;
+    if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(from).map_err(err("read", from))?;
+        std::os::unix::fs::symlink(target, to).map_err(err("create symlink", to))
+    } else if meta.is_dir() {
+        std::fs::create_dir(to).map_err(err("create", to))?;
+        for e in std::fs::read_dir(from).map_err(err("read", from))? {
+            let e = e.map_err(err("read", from))?;
+            copy_tree(&e.path(), &to.join(e.file_name()))?;
+        }
+        Ok(())
+    } else if meta.is_file() {
+        std::fs::copy(from, to).map_err(err("copy", from)).map(drop)
+    } else {
+        Err(store::Error::SpecialFile {
+            path: from.to_path_buf(),
+        })
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS UTC` from unix seconds (civil-from-days).
+fn format_time(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn format_time_is_utc_civil_time() {
+        assert_eq!(super::format_time(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(super::format_time(1_764_072_000), "2025-11-25 12:00:00 UTC");
+    }
+}

@@ -1,0 +1,311 @@
+//! The write path: the one operation that puts an object into the store
+//! (spec `store.md` §8.4). Every later module adds objects through
+//! [`Store::add`].
+//!
+//! 1. temp-root the references, then check they are registered;
+//! 2. for an address known in advance, temp-root it and take its lock
+//!    *before* building, so that two processes adding the same object do the
+//!    work once: the second waits, finds it registered and reuses it;
+//! 3. build into `<store>/.staging/<random>/out` (a locked directory on the
+//!    store's file system);
+//! 4. canonicalise (read-only modes, mtime 1, no special files);
+//! 5. NAR-hash (for a content address, the path is now known: temp-root it
+//!    and lock it; if it is already registered, discard the stage);
+//! 6. fsync every file and directory;
+//! 7. rename into place without clobbering, make the top read-only, fsync
+//!    the store directory;
+//! 8. register in one `BEGIN IMMEDIATE` transaction, which fails if a
+//!    reference is not registered (the closure invariant).
+//!
+//! Only after `add` returns may a root point at the object. A crash at any
+//! point leaves either a registered, complete object, or garbage that is
+//! not registered (a staging directory, an unregistered directory) which the
+//! next `add` of that object, `gc` or `store verify --repair` removes.
+
+use super::failpoint;
+use super::fsutil;
+use super::lock::{PathLock, Stage};
+use super::path::{self, StorePath};
+use super::{Error, Kind, Result, Store, db};
+use rusqlite::TransactionBehavior;
+use std::path::Path;
+
+/// How the object's path is determined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address {
+    /// Known before building: an input-addressed output or a fixed-output
+    /// download whose hash is known.
+    Known(StorePath),
+    /// Content-addressed (`source`): computed from the NAR hash and the
+    /// references after building.
+    Content { name: String },
+}
+
+/// What to add.
+#[derive(Debug, Clone)]
+pub struct NewObject {
+    pub address: Address,
+    pub kind: Kind,
+    /// Objects this one refers to; each must be registered.
+    pub references: Vec<StorePath>,
+    /// The recipe object it is built from, so it can be rebuilt (repair).
+    pub deriver: Option<StorePath>,
+    /// Where it can be re-fetched from (downloads).
+    pub origin: Option<String>,
+    /// A content-address claim to record (`fixed:sha256:<nix32>`), if any.
+    pub ca: Option<String>,
+}
+
+impl NewObject {
+    /// A content-addressed object with no references.
+    pub fn content(name: &str, kind: Kind) -> Self {
+        Self {
+            address: Address::Content {
+                name: name.to_string(),
+            },
+            kind,
+            references: Vec::new(),
+            deriver: None,
+            origin: None,
+            ca: None,
+        }
+    }
+
+    /// An object whose path is known in advance.
+    pub fn known(path: StorePath, kind: Kind) -> Self {
+        Self {
+            address: Address::Known(path),
+            ..Self::content("x", kind)
+        }
+    }
+}
+
+/// The result of [`Store::add`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Added {
+    pub path: StorePath,
+    /// True if the object was already registered (nothing was written).
+    pub reused: bool,
+}
+
+impl Store {
+    /// Adds an object. `build` receives the path where it must create the
+    /// object (a file, a directory or a symlink; the path does not exist
+    /// yet). For a [`Address::Known`] object already registered, `build` is
+    /// not called.
+    pub fn add<F>(&self, obj: &NewObject, build: F) -> Result<Added>
+    where
+        F: FnOnce(&Path) -> Result<()>,
+    {
+        for r in &obj.references {
+            self.add_temp_root(r)?;
+        }
+        for r in &obj.references {
+            if !self.is_valid(r)? {
+                return Err(Error::MissingReference {
+                    object: match &obj.address {
+                        Address::Known(p) => p.to_string(),
+                        Address::Content { name } => name.clone(),
+                    },
+                    reference: self.real_path(r).display().to_string(),
+                });
+            }
+        }
+        match &obj.address {
+            Address::Known(p) => {
+                self.add_temp_root(p)?;
+                let _lock = PathLock::acquire(&self.lock_path(p), true)?.expect("blocking");
+                if self.is_valid(p)? {
+                    return Ok(Added {
+                        path: p.clone(),
+                        reused: true,
+                    });
+                }
+                let stage = Stage::new(&self.dir().join(".staging"))?;
+                let (nar, size) = self.build_in(&stage, p.name(), build)?;
+                self.install(&stage, p, obj, &nar, size)?;
+                Ok(Added {
+                    path: p.clone(),
+                    reused: false,
+                })
+            }
+            Address::Content { name } => {
+                path::check_name(name)?;
+                let stage = Stage::new(&self.dir().join(".staging"))?;
+                let (nar, size) = self.build_in(&stage, name, build)?;
+                let p = path::source_path(name, &nar, &obj.references, false, self.dir_str())?;
+                self.add_temp_root(&p)?;
+                let _lock = PathLock::acquire(&self.lock_path(&p), true)?.expect("blocking");
+                if self.is_valid(&p)? {
+                    return Ok(Added {
+                        path: p,
+                        reused: true,
+                    });
+                }
+                self.install(&stage, &p, obj, &nar, size)?;
+                Ok(Added {
+                    path: p,
+                    reused: false,
+                })
+            }
+        }
+    }
+
+    /// Steps 3-5: build, canonicalise, hash.
+    fn build_in<F>(&self, stage: &Stage, name: &str, build: F) -> Result<([u8; 32], u64)>
+    where
+        F: FnOnce(&Path) -> Result<()>,
+    {
+        let out = stage.out();
+        build(&out)?;
+        if std::fs::symlink_metadata(&out).is_err() {
+            return Err(Error::NothingBuilt(name.to_string()));
+        }
+        failpoint::hit("add-staged");
+        fsutil::canonicalise(&out)?;
+        let hashed = super::nar::hash_path(&out).map_err(fsutil::err("hash", &out))?;
+        failpoint::hit("add-hashed");
+        Ok(hashed)
+    }
+
+    /// Steps 6-8, with the object's lock held and the object not registered.
+    fn install(
+        &self,
+        stage: &Stage,
+        p: &StorePath,
+        obj: &NewObject,
+        nar: &[u8; 32],
+        size: u64,
+    ) -> Result<()> {
+        let dest = self.real_path(p);
+        // A leftover of a crashed run (renamed, never registered).
+        fsutil::delete_tree(&dest)?;
+        let out = stage.out();
+        fsutil::fsync_tree(&out)?;
+        fsutil::fsync_dir(&stage_dir(&out))?;
+        failpoint::hit("add-synced");
+        if !fsutil::rename_noreplace(&out, &dest)? {
+            return Err(Error::Clobber(dest));
+        }
+        fsutil::finish_top(&dest)?;
+        fsutil::fsync_dir(self.dir())?;
+        failpoint::hit("add-renamed");
+        self.register(p, obj, nar, size)?;
+        failpoint::hit("add-registered");
+        Ok(())
+    }
+
+    /// Registers one object and its references in one transaction.
+    fn register(&self, p: &StorePath, obj: &NewObject, nar: &[u8; 32], size: u64) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db::err("starting a registration"))?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        tx.execute(
+            "INSERT INTO Objects (base_name, hash_part, kind, nar_sha256, nar_size, ca, deriver,
+                                  origin, registered_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            rusqlite::params![
+                p.to_string(),
+                p.hash_part(),
+                obj.kind.as_str(),
+                &nar[..],
+                i64::try_from(size).unwrap_or(i64::MAX),
+                obj.ca,
+                obj.deriver.as_ref().map(ToString::to_string),
+                obj.origin,
+                i64::try_from(now).unwrap_or(0),
+            ],
+        )
+        .map_err(db::err(&format!("registering `{p}`")))?;
+        let id = tx.last_insert_rowid();
+        let refs: std::collections::BTreeSet<&StorePath> = obj.references.iter().collect();
+        for r in refs {
+            let n = tx
+                .execute(
+                    "INSERT OR IGNORE INTO Refs (referrer, reference)
+                     SELECT ?1, id FROM Objects WHERE base_name = ?2",
+                    rusqlite::params![id, r.to_string()],
+                )
+                .map_err(db::err(&format!("registering the references of `{p}`")))?;
+            if n == 0 {
+                return Err(Error::MissingReference {
+                    object: self.real_path(p).display().to_string(),
+                    reference: self.real_path(r).display().to_string(),
+                });
+            }
+        }
+        tx.commit().map_err(db::err(&format!("committing `{p}`")))
+    }
+}
+
+fn stage_dir(out: &Path) -> std::path::PathBuf {
+    out.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+impl Store {
+    /// Fills the store with `count` small objects for benchmarks: chains of
+    /// ten (each object references the previous one), every `root_every`-th
+    /// chain head pinned. Skips per-object fsyncs and locks (one sync at the
+    /// end): for benchmarks on a store nobody else uses, never for real data.
+    pub fn debug_populate(&self, count: usize, root_every: usize) -> Result<Vec<StorePath>> {
+        let stage = Stage::new(&self.dir().join(".staging"))?;
+        let mut made = Vec::with_capacity(count);
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db::err("starting a registration"))?;
+        let salt = fsutil::random_suffix();
+        let mut prev: Option<(StorePath, i64)> = None;
+        let mut heads = Vec::new();
+        for i in 0..count {
+            let out = stage.out();
+            std::fs::write(&out, format!("{salt} object {i}\n"))
+                .map_err(fsutil::err("write", &out))?;
+            fsutil::canonicalise(&out)?;
+            let (nar, size) = super::nar::hash_path(&out).map_err(fsutil::err("hash", &out))?;
+            let refs: Vec<StorePath> = prev.iter().map(|(p, _)| p.clone()).collect();
+            let p = path::source_path(&format!("bench-{i}"), &nar, &refs, false, self.dir_str())?;
+            std::fs::rename(&out, self.real_path(&p)).map_err(fsutil::err("move", &out))?;
+            tx.execute(
+                "INSERT INTO Objects (base_name, hash_part, kind, nar_sha256, nar_size, registered_at)
+                 VALUES (?1, ?2, 'source', ?3, ?4, 0)",
+                rusqlite::params![p.to_string(), p.hash_part(), &nar[..], i64::try_from(size).unwrap_or(0)],
+            )
+            .map_err(db::err("registering"))?;
+            let id = tx.last_insert_rowid();
+            if let Some((_, prev_id)) = &prev {
+                tx.execute("INSERT INTO Refs VALUES (?1, ?2)", [id, *prev_id])
+                    .map_err(db::err("registering"))?;
+            }
+            prev = if (i + 1) % 10 == 0 {
+                heads.push(p.clone());
+                None
+            } else {
+                Some((p.clone(), id))
+            };
+            made.push(p);
+        }
+        tx.commit().map_err(db::err("committing"))?;
+        drop(conn);
+        let f = std::fs::File::open(self.dir()).map_err(fsutil::err("open", self.dir()))?;
+        nix::unistd::syncfs(&f).map_err(|e| Error::Io {
+            action: "sync".into(),
+            path: self.dir().to_path_buf(),
+            source: e.into(),
+        })?;
+        if root_every > 0 {
+            for (n, head) in heads
+                .iter()
+                .enumerate()
+                .filter(|(n, _)| n % root_every == 0)
+            {
+                self.add_pin(&format!("bench-{n}"), head)?;
+            }
+        }
+        Ok(made)
+    }
+}

@@ -1,0 +1,163 @@
+//! The store database (`<store>/.db/db.sqlite`): connection settings and
+//! schema migrations.
+//!
+//! Settings on every connection: WAL, `synchronous=FULL` (a commit is durable
+//! before any root may point at what it registered), `foreign_keys=ON` (the
+//! closure invariant lives in the schema), a one-hour busy timeout. Writers
+//! use `BEGIN IMMEDIATE`. Migrations are the files of `store-schema/`,
+//! applied in order, keyed on `PRAGMA user_version` (see its README).
+
+use super::{Error, Result};
+use rusqlite::{Connection, TransactionBehavior};
+use std::path::Path;
+use std::time::Duration;
+
+/// The migrations, in order. Append only.
+const MIGRATIONS: &[&str] = &[include_str!("../../store-schema/0001_init.sql")];
+
+pub(crate) fn err(what: &str) -> impl FnOnce(rusqlite::Error) -> Error {
+    let what = what.to_string();
+    move |source| Error::Db { what, source }
+}
+
+/// Opens (creating if needed) and migrates the database at `path`.
+pub fn open(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path).map_err(|source| Error::Db {
+        what: format!("opening `{}`", path.display()),
+        source,
+    })?;
+    configure(&conn)?;
+    migrate(&conn)?;
+    Ok(conn)
+}
+
+/// An in-memory database with the full schema (tests, dry runs).
+pub fn open_in_memory() -> Result<Connection> {
+    let conn = Connection::open_in_memory().map_err(err("opening an in-memory database"))?;
+    configure(&conn)?;
+    migrate(&conn)?;
+    Ok(conn)
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(Duration::from_secs(3600))
+        .map_err(err("setting the busy timeout"))?;
+    let mode: String = conn
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .map_err(err("reading the journal mode"))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err("enabling WAL"))?;
+    }
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(err("setting synchronous=FULL"))?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(err("enabling foreign keys"))?;
+    Ok(())
+}
+
+fn user_version(conn: &Connection) -> Result<usize> {
+    let v: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(err("reading the schema version"))?;
+    Ok(usize::try_from(v).unwrap_or(0))
+}
+
+/// Applies every migration above `user_version`, each in its own exclusive
+/// transaction that re-reads the version first (so concurrent openers apply
+/// each migration once).
+pub fn migrate(conn: &Connection) -> Result<()> {
+    if user_version(conn)? > MIGRATIONS.len() {
+        return Err(Error::SchemaTooNew {
+            found: user_version(conn)?,
+            known: MIGRATIONS.len(),
+        });
+    }
+    while user_version(conn)? < MIGRATIONS.len() {
+        let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Exclusive)
+            .map_err(err("starting a migration"))?;
+        let v = user_version(&tx)?;
+        if v < MIGRATIONS.len() {
+            tx.execute_batch(MIGRATIONS[v])
+                .map_err(err(&format!("applying schema migration {}", v + 1)))?;
+            tx.pragma_update(
+                None,
+                "user_version",
+                i64::try_from(v + 1).unwrap_or(i64::MAX),
+            )
+            .map_err(err("recording the schema version"))?;
+        }
+        tx.commit().map_err(err("committing a migration"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema(conn: &Connection) -> String {
+        let mut stmt = conn
+            .prepare("SELECT type, name, sql FROM sqlite_master ORDER BY type, name")
+            .unwrap();
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(format!(
+                    "-- {} {}\n{}\n",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?.unwrap_or_default()
+                ))
+            })
+            .unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+    }
+
+    #[test]
+    fn schema_snapshot() {
+        let conn = open_in_memory().unwrap();
+        insta::assert_snapshot!(schema(&conn));
+    }
+
+    #[test]
+    fn migrate_twice_is_a_no_op() {
+        let conn = open_in_memory().unwrap();
+        let before = schema(&conn);
+        migrate(&conn).unwrap();
+        assert_eq!(schema(&conn), before);
+        assert_eq!(user_version(&conn).unwrap(), MIGRATIONS.len());
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let conn = open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        assert!(matches!(migrate(&conn), Err(Error::SchemaTooNew { .. })));
+    }
+
+    #[test]
+    fn closure_invariant_is_enforced_by_foreign_keys() {
+        let conn = open_in_memory().unwrap();
+        let insert = |id: i64, name: &str| {
+            conn.execute(
+                "INSERT INTO Objects (id, base_name, hash_part, kind, nar_sha256, nar_size, registered_at)
+                 VALUES (?1, ?2, ?3, 'source', zeroblob(32), 1, 0)",
+                rusqlite::params![id, name, format!("{:032}", id)],
+            )
+            .unwrap();
+        };
+        insert(1, "a");
+        insert(2, "b");
+        conn.execute("INSERT INTO Refs VALUES (2, 1)", []).unwrap();
+        conn.execute("INSERT INTO Refs VALUES (2, 2)", []).unwrap();
+        assert!(conn.execute("INSERT INTO Refs VALUES (1, 3)", []).is_err());
+        assert!(
+            conn.execute("DELETE FROM Objects WHERE id = 1", [])
+                .is_err()
+        );
+        conn.execute("DELETE FROM Objects WHERE id = 2", [])
+            .unwrap();
+        conn.execute("DELETE FROM Objects WHERE id = 1", [])
+            .unwrap();
+    }
+}

@@ -1,0 +1,262 @@
+//! `store verify`: the database against the disk.
+//!
+//! Always: database integrity and foreign keys (the closure invariant),
+//! every registered object present on disk with canonical (read-only) modes.
+//! With `check_contents`: every object's NAR hash against the recorded one,
+//! and every `.links` entry against its name. Crash leftovers (unregistered
+//! directories, stale staging directories) are reported as notes: they are
+//! harmless garbage, not damage.
+//!
+//! With `repair`: leftovers are deleted; an object whose modes were changed
+//! but whose contents are intact gets its modes back; a missing object that
+//! nothing refers to is unregistered. A modified object can only be repaired
+//! by rebuilding it from its recipe (`deriver`) or re-fetching it (`origin`);
+//! when neither is recorded, the report says so and how to get rid of it.
+
+use super::fsutil;
+use super::lock::{self, PathLock};
+use super::path::{StorePath, nix32_encode};
+use super::{Result, Store, db, nar};
+use std::collections::HashSet;
+
+/// Options of a verify run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VerifyOptions {
+    pub check_contents: bool,
+    pub repair: bool,
+}
+
+/// One thing verify found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The object or file concerned.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+    /// Damage (true) or harmless garbage (false).
+    pub problem: bool,
+    /// `Some(Ok(what))` repaired; `Some(Err(why))` could not be repaired.
+    pub repair: Option<std::result::Result<String, String>>,
+}
+
+impl Finding {
+    /// Still wrong after this run.
+    pub fn unrepaired(&self) -> bool {
+        self.problem && !matches!(self.repair, Some(Ok(_)))
+    }
+}
+
+/// What verify found.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyReport {
+    pub objects: usize,
+    pub findings: Vec<Finding>,
+}
+
+impl VerifyReport {
+    pub fn unrepaired(&self) -> usize {
+        self.findings.iter().filter(|f| f.unrepaired()).count()
+    }
+}
+
+impl Store {
+    /// Checks the store (see the module docs).
+    pub fn verify(&self, opts: VerifyOptions) -> Result<VerifyReport> {
+        // Shared: a consistent view while adders keep working; exclusive to
+        // repair, which deletes like gc does.
+        let _gc = lock::gc_lock(&self.gc_lock_path(), opts.repair)?;
+        let mut report = VerifyReport::default();
+        self.check_database(opts, &mut report)?;
+        let objects = self.list()?;
+        report.objects = objects.len();
+        let registered: HashSet<String> = objects.iter().map(|o| o.path.to_string()).collect();
+        for obj in &objects {
+            self.check_object(obj, opts, &mut report)?;
+        }
+        self.check_leftovers(&registered, opts, &mut report)?;
+        if opts.check_contents {
+            super::optimise::check_links(self, opts.repair, &mut report)?;
+        }
+        Ok(report)
+    }
+
+    fn check_database(&self, opts: VerifyOptions, report: &mut VerifyReport) -> Result<()> {
+        let conn = self.conn();
+        let pragma = if opts.check_contents {
+            "integrity_check"
+        } else {
+            "quick_check"
+        };
+        let result: String = conn
+            .pragma_query_value(None, pragma, |r| r.get(0))
+            .map_err(db::err("checking database integrity"))?;
+        if result != "ok" {
+            report.findings.push(Finding {
+                path: self.dir().join(".db/db.sqlite").display().to_string(),
+                message: format!("database integrity check failed: {result}"),
+                problem: true,
+                repair: None,
+            });
+        }
+        let broken: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .map_err(db::err("checking references"))?;
+        if broken > 0 {
+            report.findings.push(Finding {
+                path: self.dir().join(".db/db.sqlite").display().to_string(),
+                message: format!("{broken} reference(s) name objects that are not registered"),
+                problem: true,
+                repair: None,
+            });
+        }
+        Ok(())
+    }
+
+    fn check_object(
+        &self,
+        obj: &super::ObjectInfo,
+        opts: VerifyOptions,
+        report: &mut VerifyReport,
+    ) -> Result<()> {
+        let real = self.real_path(&obj.path);
+        let shown = real.display().to_string();
+        if std::fs::symlink_metadata(&real).is_err() {
+            let referrers = self.referrers(&obj.path)?;
+            let repair = opts.repair.then(|| {
+                if referrers.is_empty() {
+                    self.forget(&obj.path)
+                        .map(|()| {
+                            "unregistered it; the next run that needs it builds it again".into()
+                        })
+                        .map_err(|e| e.to_string())
+                } else {
+                    Err(format!(
+                        "{} registered object(s) refer to it (first: `{}`) and nothing records \
+                         how to rebuild it",
+                        referrers.len(),
+                        self.real_path(&referrers[0]).display()
+                    ))
+                }
+            });
+            report.findings.push(Finding {
+                path: shown,
+                message: "registered but missing on disk".into(),
+                problem: true,
+                repair,
+            });
+            return Ok(());
+        }
+        let writable = fsutil::find_non_canonical(&real).map_err(fsutil::err("inspect", &real))?;
+        let made_writable =
+            |file: &std::path::Path| format!("`{}` has been made writable", file.display());
+        if opts.check_contents || (writable.is_some() && opts.repair) {
+            let (h, size) = nar::hash_path(&real).map_err(fsutil::err("hash", &real))?;
+            if h != obj.nar_sha256 || size != obj.nar_size {
+                let mut message = format!(
+                    "contents were modified: expected hash sha256:{}, got sha256:{}",
+                    nix32_encode(&obj.nar_sha256),
+                    nix32_encode(&h)
+                );
+                if let Some(file) = &writable {
+                    message = format!("{message} ({})", made_writable(file));
+                }
+                report.findings.push(Finding {
+                    path: shown,
+                    message,
+                    problem: true,
+                    repair: opts.repair.then(|| Err(self.why_unrepairable(obj))),
+                });
+                return Ok(());
+            }
+        }
+        if let Some(file) = writable {
+            let mut message = made_writable(&file);
+            if !opts.check_contents {
+                message.push_str(" (`--check-contents` tells whether its contents changed)");
+            }
+            let repair = opts.repair.then(|| {
+                fsutil::restore_modes(&real)
+                    .map(|()| "restored read-only modes (contents are intact)".into())
+                    .map_err(|e| e.to_string())
+            });
+            report.findings.push(Finding {
+                path: shown,
+                message,
+                problem: true,
+                repair,
+            });
+        }
+        Ok(())
+    }
+
+    /// Why a damaged object cannot be repaired, and what to do instead.
+    fn why_unrepairable(&self, obj: &super::ObjectInfo) -> String {
+        let shown = self.real_path(&obj.path).display().to_string();
+        let how = match (&obj.deriver, &obj.origin) {
+            (Some(d), _) => format!("rebuilding from its recipe `{d}` is not implemented yet"),
+            (None, Some(url)) => format!("re-fetching from `{url}` is not implemented yet"),
+            (None, None) => "nothing records how to rebuild or re-fetch it".into(),
+        };
+        format!(
+            "cannot repair: {how}; delete it instead: remove the roots that keep it alive \
+             (`buildout store why {shown}`), run `buildout gc`, then run the build that \
+             created it again"
+        )
+    }
+
+    /// Removes the row of an object that nothing refers to.
+    fn forget(&self, p: &StorePath) -> Result<()> {
+        self.conn()
+            .execute("DELETE FROM Objects WHERE base_name = ?1", [p.to_string()])
+            .map_err(db::err(&format!("unregistering `{p}`")))?;
+        Ok(())
+    }
+
+    fn check_leftovers(
+        &self,
+        registered: &HashSet<String>,
+        opts: VerifyOptions,
+        report: &mut VerifyReport,
+    ) -> Result<()> {
+        for entry in std::fs::read_dir(self.dir()).map_err(fsutil::err("read", self.dir()))? {
+            let entry = entry.map_err(fsutil::err("read", self.dir()))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || registered.contains(&name) {
+                continue;
+            }
+            let Ok(sp) = name.parse::<StorePath>() else {
+                report.findings.push(Finding {
+                    path: entry.path().display().to_string(),
+                    message: "not a store object name; left alone".into(),
+                    problem: false,
+                    repair: None,
+                });
+                continue;
+            };
+            // In progress (locked by an adder) is not a leftover.
+            let Some(_lock) = PathLock::acquire(&self.lock_path(&sp), false)? else {
+                continue;
+            };
+            if self.is_valid(&sp)? {
+                continue;
+            }
+            let repair = opts.repair.then(|| {
+                fsutil::delete_tree(&entry.path())
+                    .map(|()| "deleted".into())
+                    .map_err(|e| e.to_string())
+            });
+            report.findings.push(Finding {
+                path: entry.path().display().to_string(),
+                message: "not registered (left over by an interrupted run; gc removes it)".into(),
+                problem: false,
+                repair,
+            });
+        }
+        if opts.repair {
+            lock::clean_staging(&self.dir().join(".staging"))?;
+        }
+        Ok(())
+    }
+}

@@ -5,11 +5,10 @@ use super::{Context, Result};
 use crate::cli::GcArgs;
 use crate::store::{self, GcOptions, Store};
 
-/// Opens the store named by `--store`, `BUILDOUT_STORE` or the default.
+/// Opens the store named by `--store`, `BUILDOUT_STORE`, `[buildout] store`
+/// or the default (see [`super::load::store_dir`]).
 pub(super) fn open_store(ctx: &Context) -> Result<Store> {
-    // The lead wires `[buildout] store` here once the config loader exists:
-    // pass the option's value instead of `None`.
-    let dir = store::locate_from_env(ctx.global.store.as_deref(), None)?;
+    let dir = super::load::store_dir(ctx)?;
     Ok(Store::open(&dir)?)
 }
 

@@ -41,3 +41,39 @@ pub fn load(ctx: &Context, purpose: Purpose) -> Result<(Config, PrintReporter)> 
     let config = Config::load(&opts, &mut reporter)?;
     Ok((config, reporter))
 }
+
+/// The store directory: `--store` > `BUILDOUT_STORE` > `[buildout] store`
+/// (when a configuration file is present; relative to the buildout
+/// directory, `~` expanded) > `~/.buildout/store`.
+pub fn store_dir(ctx: &Context) -> Result<std::path::PathBuf> {
+    let explicit =
+        ctx.global.store.is_some() || crate::env::var_os(crate::env::BUILDOUT_STORE).is_some();
+    let config_file = ctx
+        .global
+        .config
+        .clone()
+        .unwrap_or_else(|| "buildout.cfg".into());
+    let present = crate::config::load::is_url(&config_file) || ctx.cwd.join(&config_file).exists();
+    let mut configured = None;
+    if !explicit && present {
+        let (mut config, _) = load(ctx, Purpose::Other)?;
+        configured = store_option(&mut config)?;
+    }
+    Ok(crate::store::locate_from_env(
+        ctx.global.store.as_deref(),
+        configured.as_deref(),
+    )?)
+}
+
+/// `[buildout] store`, made absolute relative to the buildout directory.
+pub fn store_option(config: &mut Config) -> Result<Option<String>> {
+    use crate::config::pystr;
+    let Some(value) = config.buildout.get("buildout", "store", None)? else {
+        return Ok(None);
+    };
+    let value = pystr::expanduser(value.trim());
+    if value.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(pystr::abspath(&value, &config.directory)))
+}

@@ -1,7 +1,7 @@
 //! The store through the command line: the new-user flow, gc, roots,
 //! corruption and repair, crashes at every failpoint, concurrent adders.
 
-use crate::common::{TestContext, added_path, exists};
+use crate::common::{TestContext, added_path, exists, run};
 use std::process::{Child, Stdio};
 
 fn add_text(ctx: &TestContext, name: &str, text: &str, extra: &[&str]) -> String {
@@ -576,4 +576,38 @@ fn concurrent_adders_and_gc_keep_every_rooted_object_intact() {
             assert!(listed.contains(p), "rooted {p} lost in round {round}");
         }
     }
+}
+
+#[test]
+fn buildout_store_option_is_used_when_nothing_overrides_it() {
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        "[buildout]\nparts =\nstore = ${:directory}/var/store\n",
+    );
+    let out = run(ctx
+        .command()
+        .env_remove("BUILDOUT_STORE")
+        .args(["store", "ls"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let configured = ctx.work.join("var/store");
+    assert!(
+        out.stdout.contains(configured.to_str().unwrap()),
+        "{}",
+        out.stdout
+    );
+    // BUILDOUT_STORE and then --store win over the configuration.
+    let out = ctx.buildout(&["store", "ls"]);
+    assert!(
+        out.stdout.contains(ctx.store.to_str().unwrap()),
+        "{}",
+        out.stdout
+    );
+    let flag = ctx.root.join("flag-store");
+    let out = ctx.buildout(&["--store", flag.to_str().unwrap(), "store", "ls"]);
+    assert!(
+        out.stdout.contains(flag.to_str().unwrap()),
+        "{}",
+        out.stdout
+    );
 }

@@ -10,6 +10,9 @@
 //! | [`cli`] | clap definitions and zc.buildout's argument grammar |
 //! | [`ops`] | one file per user action (`annotate`, `query`, `init`, `gc`, ...) |
 //! | [`config`] | the configuration language: parsing, `extends`, macros, conditional sections, substitution, annotations |
+//! | [`recipe`] | recipes: built-in implementations (`collective.recipe.template`), constructed per part |
+//! | [`build`] | part objects and generation objects, through the store's write path |
+//! | [`profile`] | the buildout directory's generations (`.buildout/`), the atomic switch, manifests |
 //! | [`store`] | the immutable store: object paths, the SQLite registry (`<store>/.db/`), the write path, GC roots, gc, verify |
 //! | [`python`] | value types and facts about Python: PEP 508 markers, interpreter facts |
 //! | [`output`] | the only module that prints: messages, `While:`/`Error:` rendering, exit codes |
@@ -18,12 +21,15 @@
 //! On disk: the buildout directory (`buildout.cfg`, `bin`, `parts`,
 //! `.buildout/`) and the store (default `~/.buildout/store`). See README.md.
 
+pub mod build;
 pub mod cli;
 pub mod config;
 pub mod env;
 pub mod ops;
 pub mod output;
+pub mod profile;
 pub mod python;
+pub mod recipe;
 pub mod store;
 
 pub use ops::run;

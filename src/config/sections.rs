@@ -347,6 +347,14 @@ impl Buildout {
         Ok(out)
     }
 
+    /// Substitutes a whole text in the context of `section`, the way
+    /// recipes call `options._sub(text, [])` (no `$$` protection: that is
+    /// only applied to option values).
+    pub fn substitute(&mut self, section: &str, text: &str) -> Result<String, Error> {
+        self.section(section)?;
+        self.sub(section, text, &mut Vec::new())
+    }
+
     /// All final values of an initialised section.
     pub fn options(&mut self, section: &str) -> Result<Options, Error> {
         self.section(section)?;

@@ -1,15 +1,189 @@
-//! `buildout install [parts]`: assemble the parts into a new generation.
+//! `buildout install [parts]`: assemble the parts into a new generation and
+//! switch the buildout directory to it.
+//!
+//! load the configuration → order the parts (references and `=>`, as
+//! zc.buildout does) → construct each part's recipe → compute every part's
+//! store path → build what is missing → assemble the generation → record
+//! it (a GC root) → switch `current` atomically → post-switch work. Any
+//! failure before the switch leaves the previous generation current and
+//! untouched; a half-built object is never registered.
 
-use super::{Context, Error, Result};
+use super::{Context, Error, Failure, Result, load};
+use crate::build;
 use crate::cli::InstallArgs;
+use crate::config::Purpose;
+use crate::profile::Profile;
+use crate::profile::manifest::{self, Manifest, PartEntry};
+use crate::recipe::{self, Recipe};
+use crate::store::{self, Store};
+use std::path::Path;
 
-/// Installing needs the store, generations and distributions, which later
-/// releases provide; until then this says so instead of pretending.
-pub fn install(_ctx: &Context, _args: &InstallArgs) -> Result<()> {
-    Err(Error::NotAvailable(
-        "installing parts is not available yet in this build of buildout; \
-         use `buildout annotate` or `buildout query` to inspect the configuration"
-            .into(),
-    )
-    .into())
+pub fn install(ctx: &Context, args: &InstallArgs) -> Result<()> {
+    let (mut config, _) = load::load(ctx, Purpose::Other)?;
+    run(ctx, args, &mut config).map_err(|f| f.doing("Installing."))
+}
+
+struct Planned {
+    name: String,
+    recipe: Box<dyn Recipe>,
+    entry: PartEntry,
+}
+
+fn run(ctx: &Context, args: &InstallArgs, config: &mut crate::config::Config) -> Result<()> {
+    let directory = config.directory.clone();
+    let store_dir = load::store_dir_for(ctx, load::store_option(config)?)?;
+    let b = &mut config.buildout;
+    let listed = b.require("buildout", "parts")?;
+    let listed: Vec<String> = if args.parts.is_empty() {
+        listed.split_whitespace().map(String::from).collect()
+    } else {
+        args.parts.clone()
+    };
+    for part in &listed {
+        b.section(part)?;
+        b.require(part, "recipe")?;
+    }
+
+    // Construct recipes in part order; constructing may pull in more parts
+    // (a template that references another section with a recipe).
+    let mut planned: Vec<Planned> = Vec::new();
+    let mut i = 0;
+    while i < b.parts().len() {
+        let name = b.parts()[i].clone();
+        i += 1;
+        let recipe = recipe::construct(b, &name, &directory)
+            .map_err(|e| Failure::from(Error::from(e)).doing(format!("Installing {name}.")))?;
+        let options = b.options(&name)?;
+        planned.push(Planned {
+            entry: PartEntry {
+                name: name.clone(),
+                recipe: options.get("recipe").cloned().unwrap_or_default(),
+                options,
+                path: String::new(),
+                outputs: recipe.outputs(),
+            },
+            name,
+            recipe,
+        });
+    }
+
+    let store = Store::open(&store_dir)?;
+    for p in &mut planned {
+        let path = build::part_path(&store, &p.name, p.recipe.as_ref(), &p.entry.options)?;
+        p.entry.path = path.to_absolute(store.dir_str());
+    }
+
+    if args.dry_run {
+        for p in &planned {
+            let path = store.parse_user_path(&p.entry.path)?;
+            let verb = if store.is_valid(&path)? {
+                "reuse"
+            } else {
+                "build"
+            };
+            ctx.printer
+                .data(&format!("would {verb} part {}: {}\n", p.name, p.entry.path));
+        }
+        ctx.printer
+            .data("would assemble a new generation and switch to it (nothing was changed)\n");
+        return Ok(());
+    }
+
+    let dir = Path::new(&directory);
+    let printer = ctx.printer;
+    let profile = Profile::open_locked(dir, &mut || {
+        printer.warn(&format!(
+            "Waiting for another buildout running in {directory}..."
+        ));
+    })?;
+
+    for p in &planned {
+        let path = store.parse_user_path(&p.entry.path)?;
+        let (_, reused) = build::build_part(&store, &path, p.recipe.as_ref())
+            .map_err(|e| Failure::from(Error::from(e)).doing(format!("Installing {}.", p.name)))?;
+        let verb = if reused { "Updating" } else { "Installing" };
+        ctx.printer.info(&format!("{verb} {}.", p.name));
+    }
+    store::failpoint::hit("install-parts-built");
+
+    let current = profile.current()?;
+    let old = match current {
+        Some(g) => Some(profile.manifest(g)?),
+        None => None,
+    };
+    let mut parts: Vec<PartEntry> = planned.iter().map(|p| p.entry.clone()).collect();
+    if !args.parts.is_empty() {
+        // Installing named parts keeps the other parts of the current
+        // generation, as zc.buildout keeps their installed state.
+        if let Some(old) = &old {
+            let mut kept: Vec<PartEntry> = old
+                .parts
+                .iter()
+                .filter(|o| !parts.iter().any(|p| p.name == o.name))
+                .cloned()
+                .collect();
+            kept.append(&mut parts);
+            parts = kept;
+        }
+    }
+    let manifest = Manifest {
+        format: manifest::FORMAT,
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        buildout_directory: directory.clone(),
+        config: b
+            .section_names()
+            .filter_map(|n| b.raw_section(n).map(|s| (n.clone(), s.clone())))
+            .collect(),
+        parts,
+        distributions: Vec::new(),
+        interpreters: Vec::new(),
+    };
+    let gen_path = build::build_generation(&store, &manifest)?;
+    let gen_abs = gen_path.to_absolute(store.dir_str());
+    store::failpoint::hit("install-generation-added");
+
+    if let Some(g) = current {
+        let entry = profile.entry(g)?;
+        if entry.target == Path::new(&gen_abs) {
+            ctx.printer
+                .verbose(&format!("Nothing changed: generation {g} is current."));
+            return after_switch(ctx, &planned);
+        }
+    }
+    store.add_indirect_root(&profile.generations_dir())?;
+    let g = profile.add(Path::new(&gen_abs))?;
+    store::failpoint::hit("install-link-added");
+    let moved = profile.switch(g, &manifest, old.as_ref())?;
+    for (from, to) in moved {
+        ctx.printer.warn(&format!(
+            "Moved {} to {}: buildout now manages it as a link into the current generation.",
+            from.display(),
+            to.display()
+        ));
+    }
+    let summary = match &old {
+        Some(old) => manifest::summary(&manifest::diff(old, &manifest)),
+        None => manifest::summary(&manifest::diff(&empty_like(&manifest), &manifest)),
+    };
+    ctx.printer
+        .info(&format!("Generation {g} is current ({summary})."));
+    after_switch(ctx, &planned)
+}
+
+fn after_switch(ctx: &Context, planned: &[Planned]) -> Result<()> {
+    for p in planned {
+        let mut say = |line: &str| ctx.printer.info(line);
+        p.recipe
+            .after_switch(&mut say)
+            .map_err(|e| Failure::from(Error::from(e)).doing(format!("Installing {}.", p.name)))?;
+    }
+    Ok(())
+}
+
+fn empty_like(m: &Manifest) -> Manifest {
+    Manifest {
+        parts: Vec::new(),
+        distributions: Vec::new(),
+        ..m.clone()
+    }
 }

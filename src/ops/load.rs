@@ -59,6 +59,11 @@ pub fn store_dir(ctx: &Context) -> Result<std::path::PathBuf> {
         let (mut config, _) = load(ctx, Purpose::Other)?;
         configured = store_option(&mut config)?;
     }
+    store_dir_for(ctx, configured)
+}
+
+/// The store directory given the `[buildout] store` value (if any).
+pub fn store_dir_for(ctx: &Context, configured: Option<String>) -> Result<std::path::PathBuf> {
     Ok(crate::store::locate_from_env(
         ctx.global.store.as_deref(),
         configured.as_deref(),

@@ -7,6 +7,7 @@
 mod annotate;
 mod bootstrap;
 mod gc;
+mod generations;
 mod init;
 mod install;
 mod load;
@@ -33,6 +34,12 @@ pub enum Error {
     Config(#[from] crate::config::Error),
     #[error(transparent)]
     Store(#[from] crate::store::Error),
+    #[error(transparent)]
+    Profile(#[from] crate::profile::Error),
+    #[error(transparent)]
+    Build(#[from] crate::build::Error),
+    #[error(transparent)]
+    Recipe(#[from] crate::recipe::Error),
     /// A command-line problem, in zc.buildout's words.
     #[error("{0}")]
     Usage(cli::UsageError),
@@ -77,7 +84,13 @@ impl Failure {
     /// All context lines, outermost first: ours, then the error's own.
     pub fn context(&self) -> Vec<String> {
         let mut lines = self.doing.clone();
-        if let Error::Config(e) = self.error.as_ref() {
+        let config = match self.error.as_ref() {
+            Error::Config(e)
+            | Error::Recipe(crate::recipe::Error::Config(e))
+            | Error::Build(crate::build::Error::Recipe(crate::recipe::Error::Config(e))) => Some(e),
+            _ => None,
+        };
+        if let Some(e) = config {
             lines.extend(e.context().iter().cloned());
         }
         lines
@@ -86,7 +99,11 @@ impl Failure {
     /// The `Error:` message.
     pub fn message(&self) -> String {
         match self.error.as_ref() {
-            Error::Config(e) => e.message(),
+            Error::Config(e)
+            | Error::Recipe(crate::recipe::Error::Config(e))
+            | Error::Build(crate::build::Error::Recipe(crate::recipe::Error::Config(e))) => {
+                e.message()
+            }
             other => other.to_string(),
         }
     }
@@ -153,10 +170,8 @@ fn dispatch(ctx: &Context, command: Command) -> Result<()> {
         Command::Query(args) => query::query(ctx, &args.keys),
         Command::Init(args) => init::init(ctx, &args.requirements),
         Command::Bootstrap => bootstrap::bootstrap(ctx),
-        Command::Generations(_) | Command::Rollback(_) => Err(Error::NotAvailable(
-            "generations are not available yet: this build has no generation support".into(),
-        )
-        .into()),
+        Command::Generations(args) => generations::generations(ctx, &args),
+        Command::Rollback(args) => generations::rollback(ctx, &args),
         Command::Gc(args) => gc::gc(ctx, &args),
         Command::Store(command) => store::store(ctx, command),
     }

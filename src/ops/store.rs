@@ -325,7 +325,7 @@ fn copy_tree(from: &Path, to: &Path) -> store::Result<()> {
 }
 
 /// `YYYY-MM-DD HH:MM:SS UTC` from unix seconds (civil-from-days).
-fn format_time(secs: i64) -> String {
+pub(super) fn format_time(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let z = days + 719_468;

@@ -18,6 +18,12 @@ pub const POINTS: &[&str] = &[
     "gc-trashed",
     // optimise (optimise.rs)
     "optimise-tmp-link",
+    // install and generations (ops/install.rs, profile)
+    "install-parts-built",
+    "install-generation-added",
+    "install-link-added",
+    "switch-before-rename",
+    "switch-after-rename",
 ];
 
 /// Aborts the process if `BUILDOUT_FAILPOINT` names `point`.

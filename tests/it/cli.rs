@@ -36,12 +36,23 @@ fn version_is_printed_like_zc_buildout() {
 }
 
 #[test]
-fn install_says_it_is_not_available_instead_of_pretending() {
+fn a_recipe_that_is_not_built_in_is_a_clear_error_not_a_pretended_success() {
     let ctx = TestContext::new();
-    ctx.write("buildout.cfg", "[buildout]\nparts =\n");
+    ctx.write(
+        "buildout.cfg",
+        "[buildout]\nparts = app\n[app]\nrecipe = zc.recipe.egg\neggs = flask\n",
+    );
     let out = ctx.buildout(&[]);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("not available yet"), "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with("While:\n  Installing.\n  Installing app.\nError: the recipe `zc.recipe.egg` of part `app` is not available"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !ctx.path(".buildout/current").exists(),
+        "no generation was made"
+    );
 }
 
 #[test]

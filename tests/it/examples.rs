@@ -14,10 +14,7 @@ fn every_example_annotates() {
         }
         seen += 1;
         let ctx = TestContext::new();
-        for file in std::fs::read_dir(&dir).unwrap() {
-            let file = file.unwrap().path();
-            std::fs::copy(&file, ctx.path(file.file_name().unwrap().to_str().unwrap())).unwrap();
-        }
+        copy_tree(&dir, &ctx.work);
         let out = ctx.buildout(&["-U", "annotate"]);
         assert_eq!(out.code, 0, "{}: {}", dir.display(), out.stderr);
         assert!(
@@ -30,4 +27,47 @@ fn every_example_annotates() {
         assert_eq!(out.code, 0, "{}: {}", dir.display(), out.stderr);
     }
     assert!(seen >= 3, "expected at least three examples, found {seen}");
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let dest = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_tree(&path, &dest);
+        } else {
+            std::fs::copy(&path, &dest).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_templates_example_installs_and_rolls_back() {
+    let ctx = TestContext::new();
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/templates"),
+        &ctx.work,
+    );
+    ctx.ok(&["-U", "install"]);
+    let conf = std::fs::read_to_string(ctx.path("etc/nginx.conf")).unwrap();
+    assert!(conf.contains("server_name localhost;"), "{conf}");
+    assert!(conf.contains("proxy_pass http://127.0.0.1:8080;"), "{conf}");
+    let start = std::fs::read_to_string(ctx.path("bin/start")).unwrap();
+    assert!(
+        start.ends_with("exec python3 -m http.server 8080"),
+        "{start}"
+    );
+    ctx.ok(&["-U", "port=9000"]);
+    assert!(
+        std::fs::read_to_string(ctx.path("etc/nginx.conf"))
+            .unwrap()
+            .contains(":9000;")
+    );
+    ctx.ok(&["-U", "rollback"]);
+    assert!(
+        std::fs::read_to_string(ctx.path("etc/nginx.conf"))
+            .unwrap()
+            .contains(":8080;")
+    );
 }

@@ -3,6 +3,7 @@
 mod cli;
 mod common;
 mod examples;
+mod generations;
 mod golden;
 mod man;
 mod readme;

@@ -55,4 +55,6 @@ fn readme_tour_runs() {
     assert_eq!(out.code, 0, "tour failed:\n{}\n{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("Annotated sections"));
     assert!(out.stdout.contains("3.1.0"), "{}", out.stdout);
+    assert!(out.stdout.contains("Welcome to django"), "{}", out.stdout);
+    assert!(out.stdout.ends_with("Welcome to flask"), "{}", out.stdout);
 }

@@ -1,0 +1,212 @@
+//! `buildout generations [list|diff|delete]` and `buildout rollback [N]`.
+
+use super::{Context, Error, Result, load};
+use crate::cli::{GenerationsArgs, GenerationsCommand, RollbackArgs};
+use crate::config::Purpose;
+use crate::profile::manifest::{self, Manifest};
+use crate::profile::{Generation, Profile, spec};
+use std::path::PathBuf;
+
+/// The buildout directory named by the configuration (or the current
+/// directory when there is no configuration file).
+fn buildout_dir(ctx: &Context) -> Result<PathBuf> {
+    let file = ctx
+        .global
+        .config
+        .clone()
+        .unwrap_or_else(|| "buildout.cfg".into());
+    if crate::config::load::is_url(&file) || ctx.cwd.join(&file).exists() {
+        let (config, _) = load::load(ctx, Purpose::Other)?;
+        Ok(PathBuf::from(config.directory))
+    } else {
+        Ok(ctx.cwd.clone())
+    }
+}
+
+fn parse_generation(text: &str) -> Result<Generation> {
+    text.parse()
+        .map_err(|_| Error::User(format!("invalid generation number `{text}`")).into())
+}
+
+pub fn generations(ctx: &Context, args: &GenerationsArgs) -> Result<()> {
+    match args.command.clone().unwrap_or(GenerationsCommand::List) {
+        GenerationsCommand::List => list(ctx),
+        GenerationsCommand::Diff { a, b } => diff(ctx, a.as_deref(), b.as_deref()),
+        GenerationsCommand::Delete { specs } => delete(ctx, &specs),
+    }
+}
+
+fn list(ctx: &Context) -> Result<()> {
+    let profile = Profile::open_read(&buildout_dir(ctx)?);
+    let entries = profile.generations()?;
+    let current = profile.current()?;
+    let mut previous: Option<Manifest> = None;
+    let mut rows = Vec::new();
+    for e in &entries {
+        let m = crate::profile::read_manifest(e.generation, &e.target).ok();
+        let summary = match (&previous, &m) {
+            (Some(a), Some(b)) => manifest::summary(&manifest::diff(a, b)),
+            (None, Some(b)) => manifest::summary(&manifest::diff(
+                &Manifest {
+                    parts: Vec::new(),
+                    distributions: Vec::new(),
+                    ..b.clone()
+                },
+                b,
+            )),
+            (_, None) => "(manifest unreadable: its store object is missing)".into(),
+        };
+        if m.is_some() {
+            previous = m;
+        }
+        rows.push((e, summary));
+    }
+    if ctx.global.json {
+        let json: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(e, summary)| {
+                serde_json::json!({
+                    "generation": e.generation.0,
+                    "created": e.created,
+                    "current": Some(e.generation) == current,
+                    "path": e.target,
+                    "summary": summary,
+                })
+            })
+            .collect();
+        ctx.printer.data(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&json).unwrap_or_default()
+        ));
+        return Ok(());
+    }
+    if rows.is_empty() {
+        ctx.printer
+            .data("this buildout has no generations yet (run `buildout install`)\n");
+        return Ok(());
+    }
+    for (e, summary) in rows {
+        let marker = if Some(e.generation) == current {
+            "   (current)"
+        } else {
+            ""
+        };
+        ctx.printer.data(&format!(
+            "{:>4}   {}   {summary}{marker}\n",
+            e.generation,
+            super::store::format_time(e.created)
+        ));
+    }
+    Ok(())
+}
+
+fn diff(ctx: &Context, a: Option<&str>, b: Option<&str>) -> Result<()> {
+    let profile = Profile::open_read(&buildout_dir(ctx)?);
+    let current = profile
+        .current()?
+        .ok_or(crate::profile::Error::NoGenerations)?;
+    let b = match b {
+        Some(b) => parse_generation(b)?,
+        None => current,
+    };
+    let a = match a {
+        Some(a) => parse_generation(a)?,
+        None => previous_of(&profile, b)?,
+    };
+    let changes = manifest::diff(&profile.manifest(a)?, &profile.manifest(b)?);
+    if ctx.global.json {
+        ctx.printer.data(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&changes).unwrap_or_default()
+        ));
+        return Ok(());
+    }
+    ctx.printer.data(&format!("generation {a} -> {b}\n"));
+    if changes.is_empty() {
+        ctx.printer.data("no changes\n");
+    }
+    for line in manifest::describe(&changes) {
+        ctx.printer.data(&format!("{line}\n"));
+    }
+    Ok(())
+}
+
+fn previous_of(profile: &Profile, g: Generation) -> Result<Generation> {
+    profile
+        .generations()?
+        .iter()
+        .rev()
+        .map(|e| e.generation)
+        .find(|n| *n < g)
+        .ok_or_else(|| crate::profile::Error::NothingToRollBackTo(g).into())
+}
+
+fn delete(ctx: &Context, specs: &[String]) -> Result<()> {
+    let spec = spec::parse(specs).map_err(crate::profile::Error::from)?;
+    let dir = buildout_dir(ctx)?;
+    let printer = ctx.printer;
+    let profile = Profile::open_locked(&dir, &mut || {
+        printer.warn("Waiting for another buildout running in this directory...");
+    })?;
+    let entries = profile.generations()?;
+    let all: Vec<(Generation, i64)> = entries.iter().map(|e| (e.generation, e.created)).collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+    let current = profile.current()?;
+    if let spec::DeleteSpec::Numbers(numbers) = &spec {
+        for n in numbers {
+            if !all.iter().any(|(g, _)| g == n) {
+                return Err(crate::profile::Error::NoSuchGeneration(*n).into());
+            }
+            if Some(*n) == current {
+                return Err(Error::User(format!(
+                    "generation {n} is current and cannot be deleted (roll back or install first)"
+                ))
+                .into());
+            }
+        }
+    }
+    let chosen = spec::select(&spec, &all, current, now);
+    profile.delete(&chosen)?;
+    if chosen.is_empty() {
+        ctx.printer.info("No generation deleted.");
+    } else {
+        let list: Vec<String> = chosen.iter().map(ToString::to_string).collect();
+        ctx.printer.info(&format!(
+            "Deleted generation{} {}; `buildout gc` frees what only they used.",
+            if chosen.len() == 1 { "" } else { "s" },
+            list.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+pub fn rollback(ctx: &Context, args: &RollbackArgs) -> Result<()> {
+    let dir = buildout_dir(ctx)?;
+    let printer = ctx.printer;
+    let profile = Profile::open_locked(&dir, &mut || {
+        printer.warn("Waiting for another buildout running in this directory...");
+    })?;
+    let current = profile
+        .current()?
+        .ok_or(crate::profile::Error::NoGenerations)?;
+    let target = match &args.generation {
+        Some(n) => parse_generation(n)?,
+        None => previous_of(&profile, current)?,
+    };
+    let new = profile.manifest(target)?;
+    let old = profile.manifest(current).ok();
+    let moved = profile.switch(target, &new, old.as_ref())?;
+    for (from, to) in moved {
+        ctx.printer.warn(&format!(
+            "Moved {} to {}: buildout now manages it as a link into the current generation.",
+            from.display(),
+            to.display()
+        ));
+    }
+    ctx.printer.info(&format!(
+        "Switched from generation {current} to generation {target}."
+    ));
+    Ok(())
+}

@@ -1,0 +1,287 @@
+//! The manifest of a generation: what a run assembled (replaces zc.buildout's
+//! `.installed.cfg`), stored as `manifest.json` inside the generation object,
+//! and the comparison of two manifests (`generations diff`).
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Manifest format version; bump on incompatible changes.
+pub const FORMAT: u32 = 1;
+
+/// One part of a generation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartEntry {
+    pub name: String,
+    /// The recipe as written (`collective.recipe.template`).
+    pub recipe: String,
+    /// The part's options after substitution.
+    pub options: BTreeMap<String, String>,
+    /// The part's store object (absolute path).
+    pub path: String,
+    /// Files the part manages in the buildout directory, relative to it
+    /// (`bin/start`, `etc/app.conf`); each is `outputs/<rel>` in the part.
+    pub outputs: Vec<String>,
+}
+
+/// A distribution in the working set of a generation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DistEntry {
+    pub name: String,
+    pub version: String,
+    pub path: String,
+}
+
+/// Everything a generation is made of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    /// `buildout` version that assembled it.
+    pub tool_version: String,
+    pub buildout_directory: String,
+    /// Raw configuration sections as composed (the config snapshot).
+    pub config: BTreeMap<String, BTreeMap<String, String>>,
+    /// Parts in install order.
+    pub parts: Vec<PartEntry>,
+    #[serde(default)]
+    pub distributions: Vec<DistEntry>,
+    /// Interpreters the parts use.
+    #[serde(default)]
+    pub interpreters: Vec<String>,
+}
+
+impl Manifest {
+    /// Canonical JSON (sorted maps, no whitespace): the input of the
+    /// generation's address, so equal manifests give the same object.
+    pub fn canonical_json(&self) -> String {
+        serde_json::to_string(self).expect("a manifest serialises")
+    }
+
+    pub fn part(&self, name: &str) -> Option<&PartEntry> {
+        self.parts.iter().find(|p| p.name == name)
+    }
+
+    /// Every managed output path, relative to the buildout directory.
+    pub fn outputs(&self) -> Vec<&str> {
+        let mut all: Vec<&str> = self
+            .parts
+            .iter()
+            .flat_map(|p| p.outputs.iter().map(String::as_str))
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+}
+
+/// One difference between two manifests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "change", rename_all = "kebab-case")]
+pub enum Change {
+    PartAdded {
+        part: String,
+    },
+    PartRemoved {
+        part: String,
+    },
+    /// The part's object changed; the options that differ are listed.
+    PartChanged {
+        part: String,
+        options: Vec<OptionChange>,
+    },
+    DistAdded {
+        name: String,
+        version: String,
+    },
+    DistRemoved {
+        name: String,
+        version: String,
+    },
+    DistChanged {
+        name: String,
+        from: String,
+        to: String,
+    },
+}
+
+/// An option whose value differs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OptionChange {
+    pub option: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// What changed from `a` to `b`.
+pub fn diff(a: &Manifest, b: &Manifest) -> Vec<Change> {
+    let mut changes = Vec::new();
+    for pa in &a.parts {
+        match b.part(&pa.name) {
+            None => changes.push(Change::PartRemoved {
+                part: pa.name.clone(),
+            }),
+            Some(pb) if pb.path != pa.path => {
+                let keys: std::collections::BTreeSet<&String> =
+                    pa.options.keys().chain(pb.options.keys()).collect();
+                let options = keys
+                    .into_iter()
+                    .filter(|k| pa.options.get(*k) != pb.options.get(*k))
+                    .map(|k| OptionChange {
+                        option: k.clone(),
+                        from: pa.options.get(k).cloned(),
+                        to: pb.options.get(k).cloned(),
+                    })
+                    .collect();
+                changes.push(Change::PartChanged {
+                    part: pa.name.clone(),
+                    options,
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    for pb in &b.parts {
+        if a.part(&pb.name).is_none() {
+            changes.push(Change::PartAdded {
+                part: pb.name.clone(),
+            });
+        }
+    }
+    let da: BTreeMap<&str, &DistEntry> = a
+        .distributions
+        .iter()
+        .map(|d| (d.name.as_str(), d))
+        .collect();
+    let db: BTreeMap<&str, &DistEntry> = b
+        .distributions
+        .iter()
+        .map(|d| (d.name.as_str(), d))
+        .collect();
+    for (name, d) in &da {
+        match db.get(name) {
+            None => changes.push(Change::DistRemoved {
+                name: d.name.clone(),
+                version: d.version.clone(),
+            }),
+            Some(e) if e.version != d.version => changes.push(Change::DistChanged {
+                name: d.name.clone(),
+                from: d.version.clone(),
+                to: e.version.clone(),
+            }),
+            Some(_) => {}
+        }
+    }
+    for (name, d) in &db {
+        if !da.contains_key(name) {
+            changes.push(Change::DistAdded {
+                name: d.name.clone(),
+                version: d.version.clone(),
+            });
+        }
+    }
+    changes
+}
+
+/// A one-line summary of changes (`+app ~config -old`).
+pub fn summary(changes: &[Change]) -> String {
+    let words: Vec<String> = changes
+        .iter()
+        .map(|c| match c {
+            Change::PartAdded { part } => format!("+{part}"),
+            Change::PartRemoved { part } => format!("-{part}"),
+            Change::PartChanged { part, .. } => format!("~{part}"),
+            Change::DistAdded { name, version } => format!("+{name}=={version}"),
+            Change::DistRemoved { name, version } => format!("-{name}=={version}"),
+            Change::DistChanged { name, to, .. } => format!("~{name}=={to}"),
+        })
+        .collect();
+    if words.is_empty() {
+        "no changes".into()
+    } else {
+        words.join(" ")
+    }
+}
+
+/// Human-readable lines for `generations diff`.
+pub fn describe(changes: &[Change]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for c in changes {
+        match c {
+            Change::PartAdded { part } => lines.push(format!("part {part}: added")),
+            Change::PartRemoved { part } => lines.push(format!("part {part}: removed")),
+            Change::PartChanged { part, options } => {
+                lines.push(format!("part {part}: changed"));
+                for o in options {
+                    let show = |v: &Option<String>| {
+                        v.as_ref()
+                            .map_or_else(|| "(unset)".to_string(), |s| format!("{s:?}"))
+                    };
+                    lines.push(format!(
+                        "    {}: {} -> {}",
+                        o.option,
+                        show(&o.from),
+                        show(&o.to)
+                    ));
+                }
+            }
+            Change::DistAdded { name, version } => {
+                lines.push(format!("distribution {name}: added {version}"));
+            }
+            Change::DistRemoved { name, version } => {
+                lines.push(format!("distribution {name}: removed {version}"));
+            }
+            Change::DistChanged { name, from, to } => {
+                lines.push(format!("distribution {name}: {from} -> {to}"));
+            }
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type PartSpec<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+
+    fn manifest(parts: &[PartSpec<'_>]) -> Manifest {
+        Manifest {
+            format: FORMAT,
+            tool_version: "0".into(),
+            buildout_directory: "/b".into(),
+            config: BTreeMap::new(),
+            parts: parts
+                .iter()
+                .map(|(name, path, opts)| PartEntry {
+                    name: (*name).into(),
+                    recipe: "r".into(),
+                    options: opts
+                        .iter()
+                        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                        .collect(),
+                    path: (*path).into(),
+                    outputs: vec![],
+                })
+                .collect(),
+            distributions: vec![],
+            interpreters: vec![],
+        }
+    }
+
+    #[test]
+    fn diff_reports_added_removed_and_changed_parts() {
+        let a = manifest(&[("a", "/s/1-a", &[("x", "1")]), ("b", "/s/1-b", &[])]);
+        let b = manifest(&[("a", "/s/2-a", &[("x", "2")]), ("c", "/s/1-c", &[])]);
+        let changes = diff(&a, &b);
+        assert_eq!(summary(&changes), "~a -b +c");
+        assert_eq!(
+            describe(&changes),
+            vec![
+                "part a: changed",
+                "    x: \"1\" -> \"2\"",
+                "part b: removed",
+                "part c: added"
+            ]
+        );
+        assert_eq!(summary(&diff(&a, &a)), "no changes");
+    }
+}

@@ -1,0 +1,403 @@
+//! The buildout directory as a profile of the store: numbered generations
+//! and one atomic switch.
+//!
+//! ```text
+//! <buildout>/.buildout/generations/<N> -> <store>/<hash>-generation   (GC roots)
+//! <buildout>/.buildout/current         -> generations/<N>             (one rename switches)
+//! <buildout>/.buildout/lock                                           (one buildout at a time)
+//! <buildout>/.buildout/backup/<time>/                                 (what adoption moved aside)
+//! <buildout>/bin   -> .buildout/current/bin
+//! <buildout>/parts -> .buildout/current/parts
+//! <buildout>/<managed file, e.g. etc/app.conf> -> <../>.buildout/current/files/<same path>
+//! ```
+//!
+//! Because `bin`, `parts` and managed files point *through* `current`,
+//! renaming `current` switches all of them at once: a reader sees the old
+//! generation or the new one, never a mix, and a crash at any point leaves
+//! `current` naming a complete generation. A generation's creation time is
+//! the modification time of its link (as in Nix), so identical generations
+//! share one store object. Mutable directories (`develop-eggs`, `var`,
+//! `src`, anything the user made) are never touched; files a previous tool
+//! left where buildout now manages links are moved into `backup/`, never
+//! deleted.
+
+pub mod manifest;
+pub mod spec;
+
+pub use manifest::Manifest;
+
+use nix::fcntl::{Flock, FlockArg};
+use std::fmt;
+use std::fs::{self, File};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// A generation number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Generation(pub u32);
+
+impl fmt::Display for Generation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(&self.0.to_string())
+    }
+}
+
+impl FromStr for Generation {
+    type Err = std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse().map(Generation)
+    }
+}
+
+/// A profile error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot {action} `{path}`: {source}")]
+    Io {
+        action: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("generation {0} does not exist in this buildout")]
+    NoSuchGeneration(Generation),
+    #[error("there is no generation before {0} to roll back to")]
+    NothingToRollBackTo(Generation),
+    #[error("this buildout has no generations yet (run `buildout install` first)")]
+    NoGenerations,
+    #[error("cannot read the manifest of generation {generation} at `{path}`: {message}")]
+    Manifest {
+        generation: Generation,
+        path: PathBuf,
+        message: String,
+    },
+    #[error(transparent)]
+    Spec(#[from] spec::BadSpec),
+    #[error("another buildout is running in `{0}`")]
+    Busy(PathBuf),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn io(action: &str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
+    let action = action.to_string();
+    let path = path.to_path_buf();
+    move |source| Error::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// One generation as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub generation: Generation,
+    /// The generation object in the store.
+    pub target: PathBuf,
+    /// Creation time (seconds since the epoch): the link's mtime.
+    pub created: i64,
+}
+
+/// A buildout directory's generations.
+#[derive(Debug)]
+pub struct Profile {
+    dir: PathBuf,
+    state: PathBuf,
+    _lock: Option<Flock<File>>,
+}
+
+/// Named places inside the state directory.
+const STATE: &str = ".buildout";
+const GENERATIONS: &str = "generations";
+const CURRENT: &str = "current";
+
+impl Profile {
+    /// Opens the profile of `buildout_dir` for changes, taking the directory
+    /// lock: if another buildout holds it, `waiting` is called once and the
+    /// call blocks until the other process is done.
+    pub fn open_locked(buildout_dir: &Path, waiting: &mut dyn FnMut()) -> Result<Self> {
+        let state = buildout_dir.join(STATE);
+        fs::create_dir_all(state.join(GENERATIONS)).map_err(io("create", &state))?;
+        let lock_path = state.join("lock");
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io("open", &lock_path))?;
+        let lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => lock,
+            Err((file, nix::errno::Errno::EWOULDBLOCK)) => {
+                waiting();
+                Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| Error::Io {
+                    action: "lock".into(),
+                    path: lock_path.clone(),
+                    source: e.into(),
+                })?
+            }
+            Err((_, e)) => {
+                return Err(Error::Io {
+                    action: "lock".into(),
+                    path: lock_path,
+                    source: e.into(),
+                });
+            }
+        };
+        Ok(Self {
+            dir: buildout_dir.to_path_buf(),
+            state,
+            _lock: Some(lock),
+        })
+    }
+
+    /// Opens the profile for reading only (no lock; listings may race with a
+    /// switch, which is atomic).
+    pub fn open_read(buildout_dir: &Path) -> Self {
+        Self {
+            dir: buildout_dir.to_path_buf(),
+            state: buildout_dir.join(STATE),
+            _lock: None,
+        }
+    }
+
+    /// `<buildout>/.buildout/generations`, the store's indirect root.
+    pub fn generations_dir(&self) -> PathBuf {
+        self.state.join(GENERATIONS)
+    }
+
+    /// All generations, oldest first.
+    pub fn generations(&self) -> Result<Vec<Entry>> {
+        let dir = self.generations_dir();
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io("read", &dir)(e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(io("read", &dir))?;
+            let name = entry.file_name();
+            let Some(generation) = name.to_str().and_then(|n| n.parse::<Generation>().ok()) else {
+                continue;
+            };
+            let link = entry.path();
+            let target = fs::read_link(&link).map_err(io("read link", &link))?;
+            let meta = fs::symlink_metadata(&link).map_err(io("stat", &link))?;
+            out.push(Entry {
+                generation,
+                target,
+                created: meta.mtime(),
+            });
+        }
+        out.sort_by_key(|e| e.generation);
+        Ok(out)
+    }
+
+    /// The current generation, if any.
+    pub fn current(&self) -> Result<Option<Generation>> {
+        let link = self.state.join(CURRENT);
+        match fs::read_link(&link) {
+            Ok(target) => Ok(target
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.parse().ok())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io("read link", &link)(e)),
+        }
+    }
+
+    /// The entry of generation `g`.
+    pub fn entry(&self, g: Generation) -> Result<Entry> {
+        self.generations()?
+            .into_iter()
+            .find(|e| e.generation == g)
+            .ok_or(Error::NoSuchGeneration(g))
+    }
+
+    /// Reads the manifest of generation `g`.
+    pub fn manifest(&self, g: Generation) -> Result<Manifest> {
+        let entry = self.entry(g)?;
+        read_manifest(g, &entry.target)
+    }
+
+    /// Records a new generation pointing at `target` (a registered store
+    /// object) and returns its number. The link is created under a
+    /// temporary name and renamed, so a crash leaves no half-made link.
+    pub fn add(&self, target: &Path) -> Result<Generation> {
+        let next = self
+            .generations()?
+            .last()
+            .map_or(Generation(1), |e| Generation(e.generation.0 + 1));
+        let dir = self.generations_dir();
+        let tmp = dir.join(format!(".{next}.tmp{}", std::process::id()));
+        let _ = fs::remove_file(&tmp);
+        std::os::unix::fs::symlink(target, &tmp).map_err(io("create link", &tmp))?;
+        let link = dir.join(next.to_string());
+        fs::rename(&tmp, &link).map_err(io("rename", &link))?;
+        fsync_dir(&dir)?;
+        Ok(next)
+    }
+
+    /// Makes `g` current: one atomic rename of `.buildout/current`, then the
+    /// links of the buildout directory are brought in line with `new`
+    /// (`old` is the manifest of the generation being left, if any).
+    /// Returns what adoption moved aside.
+    pub fn switch(
+        &self,
+        g: Generation,
+        new: &Manifest,
+        old: Option<&Manifest>,
+    ) -> Result<Vec<(PathBuf, PathBuf)>> {
+        self.entry(g)?;
+        let mut moved = Vec::new();
+        // Links that will point through `current` are made first: until the
+        // rename they may dangle, never point at the wrong generation.
+        self.ensure_link("bin", Path::new(".buildout/current/bin"), &mut moved)?;
+        self.ensure_link("parts", Path::new(".buildout/current/parts"), &mut moved)?;
+        let installed = self.dir.join(".installed.cfg");
+        if installed.exists() {
+            moved.push(self.move_aside(".installed.cfg")?);
+        }
+        for rel in new.outputs() {
+            if is_generation_dir_output(rel) {
+                continue;
+            }
+            let depth = Path::new(rel).components().count() - 1;
+            let mut target = PathBuf::new();
+            for _ in 0..depth {
+                target.push("..");
+            }
+            target.push(".buildout/current/files");
+            target.push(rel);
+            self.ensure_link(rel, &target, &mut moved)?;
+        }
+
+        let tmp = self
+            .state
+            .join(format!(".current.tmp{}", std::process::id()));
+        let _ = fs::remove_file(&tmp);
+        std::os::unix::fs::symlink(Path::new(GENERATIONS).join(g.to_string()), &tmp)
+            .map_err(io("create link", &tmp))?;
+        crate::store::failpoint::hit("switch-before-rename");
+        let current = self.state.join(CURRENT);
+        fs::rename(&tmp, &current).map_err(io("rename", &current))?;
+        fsync_dir(&self.state)?;
+        crate::store::failpoint::hit("switch-after-rename");
+
+        // Links of outputs the new generation no longer has now dangle:
+        // remove them (only our own links).
+        if let Some(old) = old {
+            let keep = new.outputs();
+            for rel in old.outputs() {
+                if keep.contains(&rel) || is_generation_dir_output(rel) {
+                    continue;
+                }
+                let path = self.dir.join(rel);
+                if is_our_link(&path) {
+                    let _ = fs::remove_file(&path);
+                }
+            }
+        }
+        Ok(moved)
+    }
+
+    /// Deletes generation links (never the current one).
+    pub fn delete(&self, generations: &[Generation]) -> Result<()> {
+        let current = self.current()?;
+        let dir = self.generations_dir();
+        for g in generations {
+            if Some(*g) == current {
+                continue;
+            }
+            let link = dir.join(g.to_string());
+            fs::remove_file(&link).map_err(io("remove", &link))?;
+        }
+        fsync_dir(&dir)
+    }
+
+    /// Makes `rel` a symlink to `target`, moving aside whatever else is there.
+    fn ensure_link(
+        &self,
+        rel: &str,
+        target: &Path,
+        moved: &mut Vec<(PathBuf, PathBuf)>,
+    ) -> Result<()> {
+        let path = self.dir.join(rel);
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                if fs::read_link(&path).ok().as_deref() == Some(target) {
+                    return Ok(());
+                }
+                if is_our_link(&path) {
+                    fs::remove_file(&path).map_err(io("remove", &path))?;
+                } else {
+                    moved.push(self.move_aside(rel)?);
+                }
+            }
+            Ok(_) => moved.push(self.move_aside(rel)?),
+            Err(_) => {}
+        }
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(io("create", parent))?;
+        }
+        let tmp = path.with_file_name(format!(
+            ".{}.tmp{}",
+            path.file_name().and_then(|n| n.to_str()).unwrap_or("link"),
+            std::process::id()
+        ));
+        let _ = fs::remove_file(&tmp);
+        std::os::unix::fs::symlink(target, &tmp).map_err(io("create link", &tmp))?;
+        fs::rename(&tmp, &path).map_err(io("rename", &path))?;
+        Ok(())
+    }
+
+    /// Moves `rel` into `.buildout/backup/<time>/rel`; returns (from, to).
+    fn move_aside(&self, rel: &str) -> Result<(PathBuf, PathBuf)> {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let from = self.dir.join(rel);
+        let to = self.state.join("backup").join(stamp.to_string()).join(rel);
+        if let Some(parent) = to.parent() {
+            fs::create_dir_all(parent).map_err(io("create", parent))?;
+        }
+        fs::rename(&from, &to).map_err(io("move aside", &from))?;
+        Ok((from, to))
+    }
+}
+
+/// Outputs under `bin/` and `parts/` live inside the generation's own
+/// directories, reached through the `bin` and `parts` links.
+fn is_generation_dir_output(rel: &str) -> bool {
+    rel.starts_with("bin/") || rel.starts_with("parts/")
+}
+
+/// A symlink that points through `.buildout/current` (made by us).
+fn is_our_link(path: &Path) -> bool {
+    fs::read_link(path)
+        .map(|t| t.to_string_lossy().contains(".buildout/current"))
+        .unwrap_or(false)
+}
+
+/// Reads `manifest.json` of a generation object.
+pub fn read_manifest(g: Generation, target: &Path) -> Result<Manifest> {
+    let path = target.join("manifest.json");
+    let text = fs::read_to_string(&path).map_err(|e| Error::Manifest {
+        generation: g,
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    serde_json::from_str(&text).map_err(|e| Error::Manifest {
+        generation: g,
+        path,
+        message: e.to_string(),
+    })
+}
+
+fn fsync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(io("sync", dir))
+}

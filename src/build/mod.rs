@@ -8,6 +8,8 @@
 //! object, and `manifest.json` records the run. Both go through the
 //! store's one write path ([`crate::store::Store::add`]).
 
+pub mod wheel;
+
 use crate::profile::Manifest;
 use crate::recipe::{self, Recipe};
 use crate::store::{self, Kind, NewObject, Store, StorePath};

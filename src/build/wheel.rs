@@ -1,0 +1,558 @@
+//! Installing a wheel into its own store object.
+//!
+//! Layout of the object (PEP 427 spread into one directory, as
+//! `python-packaging.md` §1.8 recommends): the object's root is the import
+//! root (`purelib` and `platlib` both map to it, so `Root-Is-Purelib` does not
+//! matter), holding the packages and `<name>-<version>.dist-info/` (so
+//! `importlib.metadata` finds the distribution); `.data/scripts` go to
+//! `.prefix/bin/` (with `#!python` rewritten), `.data/headers` to
+//! `.prefix/include/<name>/`, `.data/data` to `.prefix/data/` — a hidden
+//! directory that cannot be imported by accident.
+//!
+//! Every file is checked against `RECORD` (sha256, as the spec demands and
+//! pip and uv skip): a file missing from `RECORD`, listed but absent, or with
+//! another hash fails the install, and nothing is registered. Paths that are
+//! absolute, contain `..` or are symlinks are rejected before anything is
+//! written. Bytecode is compiled once with hash-based `.pyc` files (PEP 552,
+//! `unchecked-hash`): the store is immutable, so no timestamp check is needed
+//! and a read-only object never triggers recompilation.
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Component, Path, PathBuf};
+
+/// A wheel install error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read wheel `{wheel}`: {message}")]
+    Archive { wheel: String, message: String },
+    #[error("wheel `{wheel}` has no `.dist-info` directory with METADATA, WHEEL and RECORD")]
+    NoDistInfo { wheel: String },
+    #[error("wheel `{wheel}` is not supported: Wheel-Version {version} (this installer reads 1.x)")]
+    WheelVersion { wheel: String, version: String },
+    #[error("wheel `{wheel}` contains an unsafe path `{path}`: {why}")]
+    UnsafePath {
+        wheel: String,
+        path: String,
+        why: &'static str,
+    },
+    #[error("wheel `{wheel}`: `{path}` is not listed in RECORD")]
+    NotInRecord { wheel: String, path: String },
+    #[error("wheel `{wheel}`: RECORD lists `{path}`, which the archive does not contain")]
+    MissingFile { wheel: String, path: String },
+    #[error(
+        "wheel `{wheel}`: hash mismatch for `{path}`: RECORD says {expected}, the file has {actual}"
+    )]
+    HashMismatch {
+        wheel: String,
+        path: String,
+        expected: String,
+        actual: String,
+    },
+    #[error(
+        "wheel `{wheel}`: RECORD entry for `{path}` uses `{algo}`; wheels must use sha256 or stronger"
+    )]
+    WeakHash {
+        wheel: String,
+        path: String,
+        algo: String,
+    },
+    #[error("wheel `{wheel}`: unknown `.data` directory `{key}`")]
+    UnknownDataKey { wheel: String, key: String },
+    #[error("cannot {action} `{path}`: {source}")]
+    Io {
+        action: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("compiling bytecode with `{python}` failed: {message}")]
+    Compile { python: String, message: String },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn io(action: &str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
+    let action = action.to_string();
+    let path = path.to_path_buf();
+    move |source| Error::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// What an installed wheel provides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Installed {
+    /// The `.dist-info` directory name.
+    pub dist_info: String,
+    /// `[group] -> name -> value` from `entry_points.txt`.
+    pub entry_points: BTreeMap<String, BTreeMap<String, String>>,
+    /// Whether the wheel is pure Python (`Root-Is-Purelib: true` and no
+    /// compiled tags): pure wheels are shared by every interpreter.
+    pub purelib: bool,
+}
+
+/// Installs `wheel` into `out` (which must not exist). `python` is the
+/// interpreter that `#!python` script lines are rewritten to and that
+/// compiles bytecode (`None`: no bytecode).
+pub fn install(wheel: &Path, out: &Path, python: Option<&str>) -> Result<Installed> {
+    let label = wheel.file_name().map_or_else(
+        || wheel.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let arch_err = |e: zip::result::ZipError| Error::Archive {
+        wheel: label.clone(),
+        message: e.to_string(),
+    };
+    let file = fs::File::open(wheel).map_err(io("open", wheel))?;
+    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(arch_err)?;
+
+    // Find the .dist-info directory and read WHEEL and RECORD first.
+    let names: Vec<String> = (0..zip.len())
+        .filter_map(|i| {
+            zip.name_for_index(i)
+                .and_then(|n| n.ok())
+                .map(|n| n.to_string())
+        })
+        .collect();
+    let dist_info = names
+        .iter()
+        .filter_map(|n| n.split('/').next())
+        .filter(|top| top.ends_with(".dist-info"))
+        .find(|top| {
+            ["METADATA", "WHEEL", "RECORD"]
+                .iter()
+                .all(|f| names.contains(&format!("{top}/{f}")))
+        })
+        .map(str::to_string)
+        .ok_or_else(|| Error::NoDistInfo {
+            wheel: label.clone(),
+        })?;
+    let read_member = |zip: &mut zip::ZipArchive<_>, name: &str| -> Result<String> {
+        let mut f = zip.by_name(name).map_err(arch_err)?;
+        let mut s = String::new();
+        f.read_to_string(&mut s).map_err(|e| Error::Archive {
+            wheel: label.clone(),
+            message: format!("{name}: {e}"),
+        })?;
+        Ok(s)
+    };
+    let wheel_meta = read_member(&mut zip, &format!("{dist_info}/WHEEL"))?;
+    let headers = parse_headers(&wheel_meta);
+    let version = headers.get("wheel-version").cloned().unwrap_or_default();
+    if !version.starts_with("1.") && version != "0.1" {
+        return Err(Error::WheelVersion {
+            wheel: label.clone(),
+            version,
+        });
+    }
+    let tags: Vec<String> = wheel_meta
+        .lines()
+        .filter_map(|l| l.strip_prefix("Tag:").map(|t| t.trim().to_string()))
+        .collect();
+    let purelib = headers
+        .get("root-is-purelib")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        && tags.iter().all(|t| t.split('-').nth(1) == Some("none"));
+    let record_name = format!("{dist_info}/RECORD");
+    let record = parse_record(&read_member(&mut zip, &record_name)?);
+    let data_dir = format!("{}.data", dist_info.trim_end_matches(".dist-info"));
+    let project = dist_info
+        .trim_end_matches(".dist-info")
+        .split('-')
+        .next()
+        .unwrap_or("dist")
+        .to_string();
+
+    fs::create_dir(out).map_err(io("create", out))?;
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).map_err(arch_err)?;
+        let name = entry.name().map_err(arch_err)?.to_string();
+        check_path(&label, &name)?;
+        if entry.is_symlink() {
+            return Err(Error::UnsafePath {
+                wheel: label.clone(),
+                path: name,
+                why: "symbolic links are not allowed in wheels",
+            });
+        }
+        if entry.is_dir() {
+            continue;
+        }
+        let executable = entry.unix_mode().is_some_and(|m| m & 0o111 != 0);
+        let mut bytes = Vec::with_capacity(usize::try_from(entry.size()).unwrap_or(0));
+        entry.read_to_end(&mut bytes).map_err(|e| Error::Archive {
+            wheel: label.clone(),
+            message: format!("{name}: {e}"),
+        })?;
+        // Verify against RECORD (RECORD itself and its signatures are exempt).
+        let exempt = name == record_name
+            || name == format!("{record_name}.jws")
+            || name == format!("{record_name}.p7s");
+        if !exempt {
+            match record.get(&name) {
+                None => {
+                    return Err(Error::NotInRecord {
+                        wheel: label.clone(),
+                        path: name,
+                    });
+                }
+                Some(hash) if hash.is_empty() => {}
+                Some(hash) => verify_hash(&label, &name, hash, &bytes)?,
+            }
+        }
+        seen.insert(name.clone());
+
+        // Spread .data subtrees.
+        let (dest, is_script) = if let Some(rest) = name.strip_prefix(&format!("{data_dir}/")) {
+            let (key, sub) = rest.split_once('/').unwrap_or((rest, ""));
+            match key {
+                "purelib" | "platlib" => (out.join(sub), false),
+                "scripts" => (out.join(".prefix/bin").join(sub), true),
+                "headers" => (out.join(".prefix/include").join(&project).join(sub), false),
+                "data" => (out.join(".prefix/data").join(sub), false),
+                other => {
+                    return Err(Error::UnknownDataKey {
+                        wheel: label.clone(),
+                        key: other.to_string(),
+                    });
+                }
+            }
+        } else {
+            (out.join(&name), false)
+        };
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent).map_err(io("create", parent))?;
+        }
+        let mut content = bytes;
+        if is_script {
+            if let (Some(python), Some(rest)) = (python, strip_python_shebang(&content)) {
+                let mut rewritten = format!("#!{python}").into_bytes();
+                rewritten.extend_from_slice(rest);
+                content = rewritten;
+            }
+        }
+        let mut f = fs::File::create(&dest).map_err(io("create", &dest))?;
+        f.write_all(&content).map_err(io("write", &dest))?;
+        if executable || is_script {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&dest, fs::Permissions::from_mode(0o755))
+                .map_err(io("set the mode of", &dest))?;
+        }
+    }
+    for path in record.keys() {
+        if !seen.contains(path) && !path.ends_with(".pyc") {
+            return Err(Error::MissingFile {
+                wheel: label.clone(),
+                path: path.clone(),
+            });
+        }
+    }
+    let installer = out.join(&dist_info).join("INSTALLER");
+    fs::write(&installer, "buildout\n").map_err(io("write", &installer))?;
+
+    let entry_points = match fs::read_to_string(out.join(&dist_info).join("entry_points.txt")) {
+        Ok(text) => parse_entry_points(&text),
+        Err(_) => BTreeMap::new(),
+    };
+    if let Some(python) = python {
+        compile(python, out)?;
+    }
+    Ok(Installed {
+        dist_info,
+        entry_points,
+        purelib,
+    })
+}
+
+/// Rejects absolute paths, `..`, and other escapes.
+fn check_path(wheel: &str, name: &str) -> Result<()> {
+    let bad = |why| Error::UnsafePath {
+        wheel: wheel.to_string(),
+        path: name.to_string(),
+        why,
+    };
+    if name.starts_with('/') || name.contains('\\') || name.contains('\0') {
+        return Err(bad("absolute paths, backslashes and NUL are not allowed"));
+    }
+    for c in Path::new(name).components() {
+        match c {
+            Component::Normal(_) | Component::CurDir => {}
+            Component::ParentDir => return Err(bad("`..` would escape the install directory")),
+            _ => return Err(bad("absolute paths are not allowed")),
+        }
+    }
+    if name.starts_with(".prefix") {
+        return Err(bad("`.prefix` is reserved for the installer"));
+    }
+    Ok(())
+}
+
+fn verify_hash(wheel: &str, path: &str, hash: &str, bytes: &[u8]) -> Result<()> {
+    let (algo, expected) = hash.split_once('=').unwrap_or((hash, ""));
+    let actual = match algo {
+        "sha256" => Sha256::digest(bytes).to_vec(),
+        "sha384" => sha2::Sha384::digest(bytes).to_vec(),
+        "sha512" => sha2::Sha512::digest(bytes).to_vec(),
+        other => {
+            return Err(Error::WeakHash {
+                wheel: wheel.to_string(),
+                path: path.to_string(),
+                algo: other.to_string(),
+            });
+        }
+    };
+    let actual = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(actual);
+    if actual != expected.trim_end_matches('=') {
+        return Err(Error::HashMismatch {
+            wheel: wheel.to_string(),
+            path: path.to_string(),
+            expected: hash.to_string(),
+            actual: format!("{algo}={actual}"),
+        });
+    }
+    Ok(())
+}
+
+/// `#!python` / `#!pythonw` script first lines (the rest of the file).
+fn strip_python_shebang(content: &[u8]) -> Option<&[u8]> {
+    for prefix in [&b"#!pythonw"[..], &b"#!python"[..]] {
+        if let Some(rest) = content.strip_prefix(prefix) {
+            if rest
+                .first()
+                .is_some_and(|b| *b == b'\n' || *b == b'\r' || *b == b' ')
+            {
+                return Some(rest);
+            }
+        }
+    }
+    None
+}
+
+/// Email-style headers (keys lowercased; first value wins).
+pub fn parse_headers(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        if line.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            out.entry(k.trim().to_ascii_lowercase())
+                .or_insert_with(|| v.trim().to_string());
+        }
+    }
+    out
+}
+
+/// RECORD rows: path → hash (`algo=digest`, possibly empty). CSV with
+/// Python's default dialect (double quotes, doubled to escape).
+pub fn parse_record(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let fields = split_csv(line);
+        if let Some(path) = fields.first() {
+            out.insert(path.clone(), fields.get(1).cloned().unwrap_or_default());
+        }
+    }
+    out
+}
+
+fn split_csv(line: &str) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(std::mem::take(&mut field)),
+            (c, _) => field.push(c),
+        }
+    }
+    fields.push(field);
+    fields
+}
+
+/// `entry_points.txt`: `[group]` sections of `name = value` (only `=`
+/// delimits; names are case-sensitive).
+pub fn parse_entry_points(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut group: Option<String> = None;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(g) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            group = Some(g.trim().to_string());
+            continue;
+        }
+        if let (Some(g), Some((k, v))) = (&group, line.split_once('=')) {
+            out.entry(g.clone())
+                .or_default()
+                .insert(k.trim().to_string(), v.trim().to_string());
+        }
+    }
+    out
+}
+
+/// Compiles every `.py` under `root` with hash-based `.pyc` files.
+fn compile(python: &str, root: &Path) -> Result<()> {
+    let output = std::process::Command::new(python)
+        .args([
+            "-E",
+            "-s",
+            "-m",
+            "compileall",
+            "-q",
+            "-f",
+            "--invalidation-mode",
+            "unchecked-hash",
+        ])
+        .arg(root)
+        .env_remove("PYTHONPATH")
+        .output()
+        .map_err(|e| Error::Compile {
+            python: python.to_string(),
+            message: e.to_string(),
+        })?;
+    // compileall exits 1 when a file has a syntax error (some wheels ship
+    // Python 2 files or templates); those files simply get no bytecode.
+    if !output.status.success() && output.status.code() != Some(1) {
+        return Err(Error::Compile {
+            python: python.to_string(),
+            message: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(bytes: &[u8]) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(bytes))
+    }
+
+    /// Builds a wheel in memory: files (name, content); RECORD computed
+    /// unless `record` overrides it.
+    fn wheel(dir: &Path, files: &[(&str, &[u8])], record: Option<&str>) -> PathBuf {
+        let path = dir.join("demo-1.0-py3-none-any.whl");
+        let f = fs::File::create(&path).unwrap();
+        let mut z = zip::ZipWriter::new(f);
+        let opts = zip::write::SimpleFileOptions::default().unix_permissions(0o644);
+        let mut rec = String::new();
+        let mut all: Vec<(String, Vec<u8>)> = files
+            .iter()
+            .map(|(n, c)| ((*n).to_string(), c.to_vec()))
+            .collect();
+        all.push((
+            "demo-1.0.dist-info/WHEEL".into(),
+            b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n".to_vec(),
+        ));
+        all.push((
+            "demo-1.0.dist-info/METADATA".into(),
+            b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n".to_vec(),
+        ));
+        for (n, c) in &all {
+            rec.push_str(&format!("{n},sha256={},{}\n", b64(c), c.len()));
+        }
+        rec.push_str("demo-1.0.dist-info/RECORD,,\n");
+        all.push((
+            "demo-1.0.dist-info/RECORD".into(),
+            record.map_or(rec, str::to_string).into_bytes(),
+        ));
+        for (n, c) in all {
+            z.start_file(n, opts).unwrap();
+            z.write_all(&c).unwrap();
+        }
+        z.finish().unwrap();
+        path
+    }
+
+    #[test]
+    fn installs_and_spreads_data() {
+        let tmp = tempfile::tempdir().unwrap();
+        let w = wheel(
+            tmp.path(),
+            &[
+                ("demo/__init__.py", b"X = 1\n"),
+                ("demo-1.0.data/scripts/tool", b"#!python\nprint('hi')\n"),
+                ("demo-1.0.data/headers/demo.h", b"int x;\n"),
+                ("demo-1.0.data/purelib/extra.py", b"Y = 2\n"),
+                (
+                    "demo-1.0.dist-info/entry_points.txt",
+                    b"[console_scripts]\ndemo = demo:main\n",
+                ),
+            ],
+            None,
+        );
+        let out = tmp.path().join("out");
+        let installed = install(&w, &out, None).unwrap();
+        assert!(installed.purelib);
+        assert_eq!(
+            installed.entry_points["console_scripts"]["demo"],
+            "demo:main"
+        );
+        assert!(out.join("demo/__init__.py").is_file());
+        assert!(out.join("extra.py").is_file());
+        assert!(out.join(".prefix/include/demo/demo.h").is_file());
+        assert_eq!(
+            fs::read_to_string(out.join("demo-1.0.dist-info/INSTALLER")).unwrap(),
+            "buildout\n"
+        );
+        let install_with_python = tmp.path().join("out2");
+        install(&w, &install_with_python, Some("/usr/bin/python3")).ok();
+        let script = fs::read_to_string(install_with_python.join(".prefix/bin/tool"));
+        if let Ok(script) = script {
+            assert!(script.starts_with("#!/usr/bin/python3\n"), "{script}");
+        }
+    }
+
+    #[test]
+    fn rejects_path_escapes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let w = wheel(tmp.path(), &[("../evil.py", b"x")], None);
+        let err = install(&w, &tmp.path().join("out"), None).unwrap_err();
+        assert!(matches!(err, Error::UnsafePath { .. }), "{err}");
+        assert!(!tmp.path().join("evil.py").exists());
+    }
+
+    #[test]
+    fn rejects_hash_mismatches_and_unlisted_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let bad_record = format!("demo/__init__.py,sha256={},6\n", b64(b"something else"));
+        let w = wheel(
+            tmp.path(),
+            &[("demo/__init__.py", b"X = 1\n")],
+            Some(&bad_record),
+        );
+        let err = install(&w, &tmp.path().join("a"), None).unwrap_err();
+        assert!(
+            matches!(err, Error::HashMismatch { .. } | Error::NotInRecord { .. }),
+            "{err}"
+        );
+        let missing = "demo/gone.py,sha256=x,1\n";
+        let w = wheel(tmp.path(), &[], Some(missing));
+        let err = install(&w, &tmp.path().join("b"), None).unwrap_err();
+        assert!(matches!(err, Error::NotInRecord { .. }), "{err}");
+    }
+
+    #[test]
+    fn record_csv_quotes() {
+        let r = parse_record("\"a,b.py\",sha256=x,1\nc.py,,\n");
+        assert_eq!(r["a,b.py"], "sha256=x");
+        assert_eq!(r["c.py"], "");
+    }
+}

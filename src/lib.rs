@@ -11,7 +11,8 @@
 //! | [`ops`] | one file per user action (`annotate`, `query`, `init`, `gc`, ...) |
 //! | [`config`] | the configuration language: parsing, `extends`, macros, conditional sections, substitution, annotations |
 //! | [`store`] | the immutable store: object paths, the SQLite registry (`<store>/.db/`), the write path, GC roots, gc, verify |
-//! | [`python`] | value types and facts about Python: PEP 508 markers, interpreter facts |
+//! | [`python`] | value types and facts about Python: PEP 508 markers and requirements, interpreter facts |
+//! | [`resolve`] | dependency resolution (PubGrub) with buildout's `[versions]`, `prefer-final`, `newest` and picked-versions rules; pure, no IO |
 //! | [`output`] | the only module that prints: messages, `While:`/`Error:` rendering, exit codes |
 //! | [`env`] | every environment variable the tool reads |
 //!
@@ -24,6 +25,7 @@ pub mod env;
 pub mod ops;
 pub mod output;
 pub mod python;
+pub mod resolve;
 pub mod store;
 
 pub use ops::run;

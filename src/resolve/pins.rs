@@ -50,7 +50,7 @@ impl Pin {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Incompatible {
     /// The requirement before constraining.
-    pub requirement: Requirement,
+    pub requirement: Box<Requirement>,
     /// The pinned version, as written.
     pub version: String,
 }
@@ -133,7 +133,7 @@ impl Pins {
                 // pre-releases.
                 if !requirement.specifiers.contains(version) {
                     return Err(Incompatible {
-                        requirement: requirement.clone(),
+                        requirement: Box::new(requirement.clone()),
                         version: text.clone(),
                     });
                 }

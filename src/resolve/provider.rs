@@ -160,7 +160,8 @@ impl MemoryProvider {
         Ok(())
     }
 
-    /// Marks `name version` as already in the store.
+    /// Marks `name version` as already in the store (with no requirements
+    /// unless [`MemoryProvider::add`] describes it too).
     pub fn install(&mut self, name: &str, version: &str) -> Result<(), AddError> {
         let pname = PackageName::new(name).map_err(|_| AddError::Name(name.to_string()))?;
         let v: Version = version
@@ -205,11 +206,19 @@ impl Provider for MemoryProvider {
         name: &PackageName,
         version: &Version,
     ) -> Result<Dependencies, ProviderError> {
-        self.dists
-            .get(name)
-            .and_then(|versions| versions.get(version))
-            .map(|(_, d)| d.clone())
-            .ok_or_else(|| ProviderError::Other(format!("no metadata for {name} {version}")))
+        if let Some((_, d)) = self.dists.get(name).and_then(|v| v.get(version)) {
+            return Ok(d.clone());
+        }
+        // Installed without index metadata: no requirements.
+        if self.installed(name).contains(version) {
+            return Ok(Dependencies {
+                name: Some(name.original().to_string()),
+                ..Dependencies::default()
+            });
+        }
+        Err(ProviderError::Other(format!(
+            "no metadata for {name} {version}"
+        )))
     }
 
     fn installed(&self, name: &PackageName) -> Vec<Version> {

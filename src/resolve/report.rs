@@ -210,6 +210,8 @@ enum Fact {
     },
     Missing {
         requirement: String,
+        /// Who needs it, in plain words.
+        sentence: Option<String>,
     },
     Sentence(String),
 }
@@ -285,6 +287,7 @@ fn fact_for<P: Provider>(
             if candidates.is_empty() {
                 return Some(Fact::Missing {
                     requirement: reqs.first().cloned().unwrap_or_else(|| name.to_string()),
+                    sentence: None,
                 });
             }
             let mut text = format!(
@@ -349,6 +352,22 @@ fn fact_for<P: Provider>(
             let range = solver
                 .range_for(&edge.requirement)
                 .unwrap_or_else(|_| Range::empty());
+            if range.is_empty() && edge.pin_clash.is_none() {
+                let requirement = edge.requirement.to_string();
+                let mut sentence = format!(
+                    "{parent_text} {} `{requirement}`, which no available distribution satisfies",
+                    verb(versions.len() > 1)
+                );
+                let candidates = solver.candidates(&target).unwrap_or_default();
+                let why = unusable_candidates(solver, &target, &candidates);
+                if !why.is_empty() {
+                    sentence.push_str(&format!(" ({})", why.join("; ")));
+                }
+                return Some(Fact::Missing {
+                    requirement,
+                    sentence: Some(sentence),
+                });
+            }
             Some(Fact::Requires {
                 parent: parent_text,
                 parent_plain,
@@ -458,6 +477,11 @@ pub(crate) fn explain<P: Provider>(
                     continue;
                 }
                 let members = &groups[target];
+                if members.len() < 2 && parent == "the buildout" {
+                    // The buildout's own requests are only worth saying
+                    // when they clash.
+                    continue;
+                }
                 let mut sentence = format!("{parent} {} `{requirement}`", verb(*plural));
                 for (k, j) in members.iter().filter(|j| **j != i).enumerate() {
                     if let Fact::Requires {
@@ -477,9 +501,14 @@ pub(crate) fn explain<P: Provider>(
                 }
                 explanation.push(sentence);
             }
-            Fact::Missing { requirement } => {
-                explanation.push(format!("no distribution of `{requirement}` was found"));
-            }
+            Fact::Missing {
+                requirement,
+                sentence,
+            } => explanation.push(
+                sentence
+                    .clone()
+                    .unwrap_or_else(|| format!("no distribution of `{requirement}` was found")),
+            ),
             Fact::Sentence(s) => explanation.push(s.clone()),
         }
     }
@@ -501,7 +530,7 @@ pub(crate) fn explain<P: Provider>(
     }
     let clash = order.iter().find(|t| groups[*t].len() >= 2);
     if clash.is_none()
-        && let Some(Fact::Missing { requirement }) =
+        && let Some(Fact::Missing { requirement, .. }) =
             facts.iter().find(|f| matches!(f, Fact::Missing { .. }))
     {
         return Error::MissingDistribution {
@@ -511,7 +540,14 @@ pub(crate) fn explain<P: Provider>(
     }
     let mut headline = vec!["There is a version conflict.".to_string()];
     if let Some(target) = clash {
-        let members = &groups[target];
+        // What the buildout asked for itself is what "we already have".
+        let mut members = groups[target].clone();
+        if let Some(pos) = members.iter().position(
+            |i| matches!(&facts[*i], Fact::Requires { parent, .. } if parent == "the buildout"),
+        ) {
+            let root = members.remove(pos);
+            members.insert(0, root);
+        }
         if let (
             Fact::Requires { range, .. },
             Fact::Requires {

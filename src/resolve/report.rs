@@ -213,7 +213,8 @@ enum Fact {
         /// Who needs it, in plain words.
         sentence: Option<String>,
     },
-    Sentence(String),
+    /// Something about one distribution's versions.
+    Sentence(PackageName, String),
 }
 
 fn collect_externals<'t>(
@@ -290,6 +291,11 @@ fn fact_for<P: Provider>(
                     sentence: None,
                 });
             }
+            // Otherwise pubgrub is talking about the gaps between
+            // candidates, which says nothing to a user.
+            if !candidates.iter().any(|c| range.contains(&c.version)) {
+                return None;
+            }
             let mut text = format!(
                 "no usable version of `{}` is in {}",
                 solver.spelled(name),
@@ -299,7 +305,7 @@ fn fact_for<P: Provider>(
             if !why.is_empty() {
                 text.push_str(&format!(" ({})", why.join("; ")));
             }
-            Some(Fact::Sentence(text))
+            Some(Fact::Sentence(name.clone(), text))
         }
         External::Custom(pkg, range, why) => {
             let name = pkg.name()?;
@@ -308,11 +314,14 @@ fn fact_for<P: Provider>(
                 _ => None,
             };
             let versions = versions_in(solver, name, range);
-            Some(Fact::Sentence(format!(
-                "{} {}",
-                describe_versions(&solver.spelled(name), extra, &versions),
-                why
-            )))
+            Some(Fact::Sentence(
+                name.clone(),
+                format!(
+                    "{} {}",
+                    describe_versions(&solver.spelled(name), extra, &versions),
+                    why
+                ),
+            ))
         }
         External::FromDependencyOf(parent, parent_range, dep, _) => {
             let target = dep.name()?.clone();
@@ -509,7 +518,7 @@ pub(crate) fn explain<P: Provider>(
                     .clone()
                     .unwrap_or_else(|| format!("no distribution of `{requirement}` was found")),
             ),
-            Fact::Sentence(s) => explanation.push(s.clone()),
+            Fact::Sentence(_, s) => explanation.push(s.clone()),
         }
     }
 
@@ -537,6 +546,26 @@ pub(crate) fn explain<P: Provider>(
             requirement: requirement.clone(),
             explanation,
         };
+    }
+    // Nothing clashes: some distribution has no usable version.
+    if clash.is_none()
+        && let Some(Fact::Sentence(name, _)) =
+            facts.iter().find(|f| matches!(f, Fact::Sentence(..)))
+    {
+        let edges = solver.edges.borrow();
+        let mut wanted: Vec<(bool, String)> = edges
+            .iter()
+            .flat_map(|((p, _), es)| es.iter().map(move |e| (p, e)))
+            .filter(|(_, e)| &e.target == name)
+            .map(|(p, e)| (*p != Pkg::Root, e.requirement.to_string()))
+            .collect();
+        wanted.sort();
+        if let Some((_, requirement)) = wanted.into_iter().next() {
+            return Error::MissingDistribution {
+                requirement,
+                explanation,
+            };
+        }
     }
     let mut headline = vec!["There is a version conflict.".to_string()];
     if let Some(target) = clash {

@@ -14,7 +14,8 @@
 //! | [`build`] | part objects and generation objects, through the store's write path |
 //! | [`profile`] | the buildout directory's generations (`.buildout/`), the atomic switch, manifests |
 //! | [`store`] | the immutable store: object paths, the SQLite registry (`<store>/.db/`), the write path, GC roots, gc, verify |
-//! | [`python`] | value types and facts about Python: PEP 508 markers, interpreter facts |
+//! | [`python`] | value types and facts about Python: PEP 508 markers and requirements, interpreter facts |
+//! | [`resolve`] | dependency resolution (PubGrub) with buildout's `[versions]`, `prefer-final`, `newest` and picked-versions rules; pure, no IO |
 //! | [`output`] | the only module that prints: messages, `While:`/`Error:` rendering, exit codes |
 //! | [`env`] | every environment variable the tool reads |
 //!
@@ -30,6 +31,7 @@ pub mod output;
 pub mod profile;
 pub mod python;
 pub mod recipe;
+pub mod resolve;
 pub mod store;
 
 pub use ops::run;

@@ -231,12 +231,10 @@ pub fn install(wheel: &Path, out: &Path, python: Option<&str>) -> Result<Install
             fs::create_dir_all(parent).map_err(io("create", parent))?;
         }
         let mut content = bytes;
-        if is_script {
-            if let (Some(python), Some(rest)) = (python, strip_python_shebang(&content)) {
-                let mut rewritten = format!("#!{python}").into_bytes();
-                rewritten.extend_from_slice(rest);
-                content = rewritten;
-            }
+        if is_script && let (Some(python), Some(rest)) = (python, strip_python_shebang(&content)) {
+            let mut rewritten = format!("#!{python}").into_bytes();
+            rewritten.extend_from_slice(rest);
+            content = rewritten;
         }
         let mut f = fs::File::create(&dest).map_err(io("create", &dest))?;
         f.write_all(&content).map_err(io("write", &dest))?;
@@ -323,13 +321,12 @@ fn verify_hash(wheel: &str, path: &str, hash: &str, bytes: &[u8]) -> Result<()> 
 /// `#!python` / `#!pythonw` script first lines (the rest of the file).
 fn strip_python_shebang(content: &[u8]) -> Option<&[u8]> {
     for prefix in [&b"#!pythonw"[..], &b"#!python"[..]] {
-        if let Some(rest) = content.strip_prefix(prefix) {
-            if rest
+        if let Some(rest) = content.strip_prefix(prefix)
+            && rest
                 .first()
                 .is_some_and(|b| *b == b'\n' || *b == b'\r' || *b == b' ')
-            {
-                return Some(rest);
-            }
+        {
+            return Some(rest);
         }
     }
     None

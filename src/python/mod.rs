@@ -5,16 +5,19 @@
 //!   cached on disk, and [`LazyFacts`], which probes at most once and only
 //!   when first asked.
 //! * [`name`]: [`PackageName`], normalised distribution names.
+//! * [`requirement`]: PEP 508 requirement strings ([`Requirement`]).
 
 pub mod interpreter;
 pub mod marker;
 pub mod name;
+pub mod requirement;
 
 use std::path::PathBuf;
 
 pub use interpreter::{Facts, VersionInfo};
 pub use marker::{Marker, MarkerEnvironment};
 pub use name::PackageName;
+pub use requirement::Requirement;
 
 /// Why interpreter facts could not be obtained.
 #[derive(Debug, thiserror::Error)]

@@ -11,6 +11,7 @@
 //! | [`ops`] | one file per user action (`annotate`, `query`, `init`, `gc`, ...) |
 //! | [`config`] | the configuration language: parsing, `extends`, macros, conditional sections, substitution, annotations |
 //! | [`store`] | the immutable store: object paths, the SQLite registry (`<store>/.db/`), the write path, GC roots, gc, verify |
+//! | [`index`] | package indexes: simple API (JSON/HTML), find-links, metadata, verified downloads, the HTTP page cache |
 //! | [`python`] | value types and facts about Python: PEP 508 markers, interpreter facts |
 //! | [`output`] | the only module that prints: messages, `While:`/`Error:` rendering, exit codes |
 //! | [`env`] | every environment variable the tool reads |
@@ -21,6 +22,7 @@
 pub mod cli;
 pub mod config;
 pub mod env;
+pub mod index;
 pub mod ops;
 pub mod output;
 pub mod python;

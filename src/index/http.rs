@@ -115,9 +115,14 @@ impl Netrc {
         let path = crate::env::var_os(crate::env::NETRC)
             .map(PathBuf::from)
             .or_else(|| crate::env::home_dir().map(|h| h.join(".netrc")));
-        match path.and_then(|p| std::fs::read_to_string(p).ok()) {
-            Some(text) => Netrc::parse(&text),
-            None => Netrc::default(),
+        path.map_or_else(Netrc::default, |p| Netrc::load_from(&p))
+    }
+
+    /// Reads `path`; a missing or unreadable file is empty.
+    pub fn load_from(path: &Path) -> Netrc {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Netrc::parse(&text),
+            Err(_) => Netrc::default(),
         }
     }
 
@@ -128,21 +133,20 @@ impl Netrc {
         let mut tokens = text.split_whitespace().peekable();
         // (machine name or None for default, login, password)
         let mut current: Option<(Option<String>, String, Option<String>)> = None;
-        let flush =
-            |netrc: &mut Netrc, cur: Option<(Option<String>, String, Option<String>)>| {
-                if let Some((machine, login, password)) = cur {
-                    let creds = Credentials {
-                        username: login,
-                        password,
-                    };
-                    match machine {
-                        Some(m) => {
-                            netrc.machines.entry(m.to_lowercase()).or_insert(creds);
-                        }
-                        None => netrc.default = Some(creds),
+        let flush = |netrc: &mut Netrc, cur: Option<(Option<String>, String, Option<String>)>| {
+            if let Some((machine, login, password)) = cur {
+                let creds = Credentials {
+                    username: login,
+                    password,
+                };
+                match machine {
+                    Some(m) => {
+                        netrc.machines.entry(m.to_lowercase()).or_insert(creds);
                     }
+                    None => netrc.default = Some(creds),
                 }
-            };
+            }
+        };
         while let Some(tok) = tokens.next() {
             match tok {
                 "machine" => {
@@ -221,7 +225,7 @@ pub struct Http {
 const RETRIES: u32 = 2;
 
 impl Http {
-    pub fn new(cache_dir: Option<PathBuf>, ttl: Duration) -> Result<Http, Error> {
+    pub fn new(cache_dir: Option<PathBuf>, ttl: Duration, netrc: Netrc) -> Result<Http, Error> {
         let client = Client::builder()
             .connect_timeout(Duration::from_secs(30))
             .timeout(Duration::from_secs(120))
@@ -233,7 +237,7 @@ impl Http {
         Ok(Http {
             client,
             credentials: Mutex::new(HashMap::new()),
-            netrc: Netrc::load(),
+            netrc,
             cache_dir,
             ttl,
         })

@@ -156,6 +156,8 @@ pub struct Options {
     /// The download cache's distribution directory (`<download-cache>/dist`):
     /// downloads land here and are reused; it is also a find-link.
     pub download_cache: Option<PathBuf>,
+    /// The netrc file; `None`: `$NETRC`, else `~/.netrc`.
+    pub netrc: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -168,6 +170,7 @@ impl Default for Options {
             cache_dir: None,
             simple_ttl: DEFAULT_SIMPLE_TTL,
             download_cache: None,
+            netrc: None,
         }
     }
 }
@@ -247,7 +250,11 @@ enum IndexLocation {
 
 impl Client {
     pub fn new(options: Options) -> Result<Client> {
-        let http = http::Http::new(options.cache_dir.clone(), options.simple_ttl)?;
+        let netrc = match &options.netrc {
+            Some(path) => http::Netrc::load_from(path),
+            None => http::Netrc::load(),
+        };
+        let http = http::Http::new(options.cache_dir.clone(), options.simple_ttl, netrc)?;
         let index = options.index_url.as_deref().map(|raw| {
             if let Some(path) = find_links::file_url_path(raw) {
                 IndexLocation::Local(path)
@@ -618,7 +625,10 @@ impl Client {
             .ok()?;
         let ranges = http::header_str(head.headers(), reqwest::header::ACCEPT_RANGES)
             .is_some_and(|v| v.contains("bytes"));
-        let len = head.content_length().filter(|&l| l > 0);
+        // Not `content_length()`: for HEAD that is the (empty) body's size.
+        let len = http::header_str(head.headers(), reqwest::header::CONTENT_LENGTH)
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|&l| l > 0);
         let (true, Some(len)) = (head.status().is_success() && ranges, len) else {
             return give_up();
         };

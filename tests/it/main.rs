@@ -4,5 +4,6 @@ mod cli;
 mod common;
 mod examples;
 mod golden;
+mod index;
 mod man;
 mod readme;

@@ -18,6 +18,8 @@ pub const NO_COLOR: &str = "NO_COLOR";
 pub const BUILDOUT_NO_PROGRESS: &str = "BUILDOUT_NO_PROGRESS";
 /// The user's home directory.
 pub const HOME: &str = "HOME";
+/// The netrc file with index credentials (default `~/.netrc`).
+pub const NETRC: &str = "NETRC";
 /// Search path for executables (to find `python3`).
 pub const PATH: &str = "PATH";
 

@@ -14,8 +14,9 @@
 //! | [`build`] | part objects and generation objects, through the store's write path |
 //! | [`profile`] | the buildout directory's generations (`.buildout/`), the atomic switch, manifests |
 //! | [`store`] | the immutable store: object paths, the SQLite registry (`<store>/.db/`), the write path, GC roots, gc, verify |
-//! | [`python`] | value types and facts about Python: PEP 508 markers and requirements, interpreter facts |
 //! | [`resolve`] | dependency resolution (PubGrub) with buildout's `[versions]`, `prefer-final`, `newest` and picked-versions rules; pure, no IO |
+//! | [`index`] | package indexes: simple API (JSON/HTML), find-links, metadata, verified downloads, the HTTP page cache |
+//! | [`python`] | value types and facts about Python: PEP 508 markers and requirements, wheel tags and file names, interpreter facts |
 //! | [`output`] | the only module that prints: messages, `While:`/`Error:` rendering, exit codes |
 //! | [`env`] | every environment variable the tool reads |
 //!
@@ -26,6 +27,7 @@ pub mod build;
 pub mod cli;
 pub mod config;
 pub mod env;
+pub mod index;
 pub mod ops;
 pub mod output;
 pub mod profile;

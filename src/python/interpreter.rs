@@ -23,10 +23,57 @@ use super::marker::MarkerEnvironment;
 
 /// Bump when the probe script or [`Facts`] change: old cache entries are
 /// then ignored.
-const CACHE_SCHEMA: u32 = 1;
+const CACHE_SCHEMA: u32 = 2;
 
 const PROBE_SCRIPT: &str = r#"
-import json, os, platform, struct, sys
+import json, os, platform, struct, sys, sysconfig
+
+def config_var(name):
+    try:
+        return sysconfig.get_config_var(name)
+    except Exception:
+        return None
+
+def glibc_version():
+    try:
+        v = os.confstr('CS_GNU_LIBC_VERSION')
+    except (AttributeError, OSError, ValueError):
+        return None
+    parts = (v or '').split()
+    return parts[1] if len(parts) == 2 and parts[0] == 'glibc' else None
+
+def musl_version():
+    import glob, re, subprocess
+    for loader in sorted(glob.glob('/lib/ld-musl-*.so.1')):
+        try:
+            p = subprocess.run([loader], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, universal_newlines=True)
+        except OSError:
+            continue
+        m = re.search(r'Version (\d+)\.(\d+)', p.stderr)
+        if m:
+            return m.group(1) + '.' + m.group(2)
+    return None
+
+def tag_facts():
+    debug = config_var('Py_DEBUG')
+    if debug is None:
+        import importlib.machinery
+        debug = hasattr(sys, 'gettotalrefcount') or '_d.pyd' in importlib.machinery.EXTENSION_SUFFIXES
+    glibc = glibc_version() if sys.platform.startswith('linux') else None
+    musl = musl_version() if sys.platform.startswith('linux') and glibc is None else None
+    mac = platform.mac_ver()[0] if sys.platform == 'darwin' else None
+    return {
+        'sysconfig_platform': sysconfig.get_platform(),
+        'soabi': config_var('SOABI'),
+        'py_version_nodot': config_var('py_version_nodot'),
+        'debug': bool(debug),
+        'gil_disabled': bool(config_var('Py_GIL_DISABLED')),
+        'pymalloc': config_var('WITH_PYMALLOC') is not False and config_var('WITH_PYMALLOC') != 0,
+        'glibc_version': glibc,
+        'musl_version': musl,
+        'mac_version': mac,
+    }
 
 def full(info):
     v = '%d.%d.%d' % (info.major, info.minor, info.micro)
@@ -66,6 +113,7 @@ facts = {
     'prefix': sys.prefix,
     'base_prefix': getattr(sys, 'base_prefix', sys.prefix),
     'sys_path': [p for p in sys.path if p],
+    'tags': tag_facts(),
 }
 sys.stdout.write(json.dumps(facts))
 "#;
@@ -112,6 +160,34 @@ pub struct Facts {
     pub base_prefix: String,
     /// `sys.path` of an isolated interpreter, without empty entries.
     pub sys_path: Vec<String>,
+    /// What the compatible wheel tags are computed from
+    /// ([`crate::python::tags`]).
+    #[serde(default)]
+    pub tags: TagFacts,
+}
+
+/// Interpreter facts that only matter for wheel compatibility tags.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagFacts {
+    /// `sysconfig.get_platform()` (`linux-x86_64`, `macosx-11.0-arm64`,
+    /// `win-amd64`).
+    pub sysconfig_platform: String,
+    /// `sysconfig.get_config_var('SOABI')` (`cpython-311-x86_64-linux-gnu`).
+    pub soabi: Option<String>,
+    /// `sysconfig.get_config_var('py_version_nodot')` (`311`).
+    pub py_version_nodot: Option<String>,
+    /// A debug build (`Py_DEBUG`, or its heuristics).
+    pub debug: bool,
+    /// A free-threaded build (`Py_GIL_DISABLED`).
+    pub gil_disabled: bool,
+    /// `WITH_PYMALLOC` (only matters before 3.8: the `m` ABI flag).
+    pub pymalloc: bool,
+    /// The glibc version (`2.36`) from `os.confstr('CS_GNU_LIBC_VERSION')`.
+    pub glibc_version: Option<String>,
+    /// The musl version (`1.2`) reported by the musl loader.
+    pub musl_version: Option<String>,
+    /// `platform.mac_ver()[0]` on macOS.
+    pub mac_version: Option<String>,
 }
 
 impl Facts {
@@ -362,6 +438,17 @@ pub(crate) mod tests {
                 "/usr/lib/python311.zip".into(),
                 "/usr/lib/python3.11".into(),
             ],
+            tags: TagFacts {
+                sysconfig_platform: "linux-x86_64".into(),
+                soabi: Some("cpython-311-x86_64-linux-gnu".into()),
+                py_version_nodot: Some("311".into()),
+                debug: false,
+                gil_disabled: false,
+                pymalloc: true,
+                glibc_version: Some("2.36".into()),
+                musl_version: None,
+                mac_version: None,
+            },
         }
     }
 

@@ -6,18 +6,24 @@
 //!   when first asked.
 //! * [`name`]: [`PackageName`], normalised distribution names.
 //! * [`requirement`]: PEP 508 requirement strings ([`Requirement`]).
+//! * [`tags`]: the ordered wheel tags an interpreter accepts ([`Tags`]).
+//! * [`filename`]: wheel and sdist file names ([`DistFilename`]).
 
+pub mod filename;
 pub mod interpreter;
 pub mod marker;
 pub mod name;
 pub mod requirement;
+pub mod tags;
 
 use std::path::PathBuf;
 
-pub use interpreter::{Facts, VersionInfo};
+pub use filename::{DistFilename, SdistFilename, WheelFilename};
+pub use interpreter::{Facts, TagFacts, VersionInfo};
 pub use marker::{Marker, MarkerEnvironment};
 pub use name::PackageName;
 pub use requirement::Requirement;
+pub use tags::{Tag, Tags};
 
 /// Why interpreter facts could not be obtained.
 #[derive(Debug, thiserror::Error)]

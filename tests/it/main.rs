@@ -5,6 +5,7 @@ mod common;
 mod examples;
 mod generations;
 mod golden;
+mod index;
 mod man;
 mod readme;
 mod store;

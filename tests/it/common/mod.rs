@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod index;
+pub mod wheel;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

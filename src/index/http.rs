@@ -1,0 +1,478 @@
+//! HTTP for the index client: one blocking reqwest client, credentials,
+//! redaction, retries, and a TTL cache for simple pages.
+//!
+//! * **Credentials** come from a URL's `user:password@` (remembered for
+//!   that host and port, so files on the index host are authenticated too)
+//!   or from the netrc file (`$NETRC`, else `~/.netrc`). They are stripped
+//!   from every URL before it is sent, stored or shown: [`redact`] is
+//!   applied to every URL that reaches an error message.
+//! * **Retries**: connection errors, 429 and 5xx are retried twice, with a
+//!   short backoff.
+//! * **Simple-page cache**: `<cache>/simple-v1/<sha256(url)>.json` holds the
+//!   body, its content type and the fetch time. Within the TTL a page is
+//!   served without a request (the registry sends no cache headers, so
+//!   standard revalidation would cost a request every time); after it, the
+//!   page is fetched again, conditionally when an `ETag` or
+//!   `Last-Modified` was stored.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use reqwest::StatusCode;
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use reqwest::header::{self, HeaderMap};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::Error;
+
+/// Removes `user:password@` from a URL, for messages and logs.
+pub fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}://{}", &url[..scheme_end], &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
+/// Username and password for one host.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub username: String,
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credentials({}, ****)", self.username)
+    }
+}
+
+/// The `host[:port]` key credentials are stored under.
+fn host_key(url: &url::Url) -> Option<String> {
+    let host = url.host_str()?.to_lowercase();
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    })
+}
+
+/// Splits the credentials off `url`: the URL without them, and them.
+pub fn split_credentials(url: &str) -> (String, Option<Credentials>) {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return (url.to_string(), None);
+    };
+    if parsed.username().is_empty() && parsed.password().is_none() {
+        return (url.to_string(), None);
+    }
+    let decode = |s: &str| percent_decode(s);
+    let creds = Credentials {
+        username: decode(parsed.username()),
+        password: parsed.password().map(decode),
+    };
+    let _ = parsed.set_username("");
+    let _ = parsed.set_password(None);
+    (parsed.to_string(), Some(creds))
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Some(v) = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A parsed netrc file: `machine` entries and an optional `default`.
+#[derive(Debug, Default, Clone)]
+pub struct Netrc {
+    machines: HashMap<String, Credentials>,
+    default: Option<Credentials>,
+}
+
+impl Netrc {
+    /// Reads `$NETRC` or `~/.netrc`; a missing or unreadable file is empty.
+    pub fn load() -> Netrc {
+        let path = crate::env::var_os(crate::env::NETRC)
+            .map(PathBuf::from)
+            .or_else(|| crate::env::home_dir().map(|h| h.join(".netrc")));
+        path.map_or_else(Netrc::default, |p| Netrc::load_from(&p))
+    }
+
+    /// Reads `path`; a missing or unreadable file is empty.
+    pub fn load_from(path: &Path) -> Netrc {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Netrc::parse(&text),
+            Err(_) => Netrc::default(),
+        }
+    }
+
+    /// Parses netrc text (`machine`, `default`, `login`, `password`,
+    /// `account`, `macdef` skipped).
+    pub fn parse(text: &str) -> Netrc {
+        let mut netrc = Netrc::default();
+        let mut tokens = text.split_whitespace().peekable();
+        // (machine name or None for default, login, password)
+        let mut current: Option<(Option<String>, String, Option<String>)> = None;
+        let flush = |netrc: &mut Netrc, cur: Option<(Option<String>, String, Option<String>)>| {
+            if let Some((machine, login, password)) = cur {
+                let creds = Credentials {
+                    username: login,
+                    password,
+                };
+                match machine {
+                    Some(m) => {
+                        netrc.machines.entry(m.to_lowercase()).or_insert(creds);
+                    }
+                    None => netrc.default = Some(creds),
+                }
+            }
+        };
+        while let Some(tok) = tokens.next() {
+            match tok {
+                "machine" => {
+                    flush(&mut netrc, current.take());
+                    let name = tokens.next().unwrap_or_default().to_string();
+                    current = Some((Some(name), String::new(), None));
+                }
+                "default" => {
+                    flush(&mut netrc, current.take());
+                    current = Some((None, String::new(), None));
+                }
+                "login" => {
+                    if let (Some(c), Some(v)) = (current.as_mut(), tokens.next()) {
+                        c.1 = v.to_string();
+                    }
+                }
+                "password" => {
+                    if let (Some(c), Some(v)) = (current.as_mut(), tokens.next()) {
+                        c.2 = Some(v.to_string());
+                    }
+                }
+                "account" => {
+                    tokens.next();
+                }
+                "macdef" => {
+                    // A macro runs to the next blank line; whitespace
+                    // splitting loses that, so skip to the next keyword.
+                    tokens.next();
+                    while let Some(t) = tokens.peek() {
+                        if matches!(*t, "machine" | "default") {
+                            break;
+                        }
+                        tokens.next();
+                    }
+                }
+                _ => {}
+            }
+        }
+        flush(&mut netrc, current.take());
+        netrc
+    }
+
+    /// Credentials for `host` (with or without the port).
+    pub fn get(&self, host: &str) -> Option<&Credentials> {
+        let bare = host.split(':').next().unwrap_or(host);
+        self.machines
+            .get(host)
+            .or_else(|| self.machines.get(bare))
+            .or(self.default.as_ref())
+    }
+}
+
+/// A fetched simple page.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Page {
+    /// The final URL (after redirects), without credentials.
+    pub url: String,
+    pub content_type: String,
+    pub body: String,
+    /// Unix time of the fetch, in milliseconds.
+    fetched: u64,
+    etag: Option<String>,
+    last_modified: Option<String>,
+}
+
+/// The HTTP side of the index client.
+#[derive(Debug)]
+pub struct Http {
+    client: Client,
+    credentials: Mutex<HashMap<String, Credentials>>,
+    netrc: Netrc,
+    cache_dir: Option<PathBuf>,
+    ttl: Duration,
+}
+
+const RETRIES: u32 = 2;
+
+impl Http {
+    pub fn new(cache_dir: Option<PathBuf>, ttl: Duration, netrc: Netrc) -> Result<Http, Error> {
+        let client = Client::builder()
+            .connect_timeout(Duration::from_secs(30))
+            .timeout(Duration::from_secs(120))
+            .user_agent(concat!("buildout/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Client {
+                message: e.to_string(),
+            })?;
+        Ok(Http {
+            client,
+            credentials: Mutex::new(HashMap::new()),
+            netrc,
+            cache_dir,
+            ttl,
+        })
+    }
+
+    /// Remembers credentials embedded in `url` and returns the URL without
+    /// them.
+    pub fn register(&self, url: &str) -> String {
+        let (clean, creds) = split_credentials(url);
+        if let Some(creds) = creds
+            && let Some(key) = url::Url::parse(&clean).ok().as_ref().and_then(host_key)
+        {
+            self.credentials
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key, creds);
+        }
+        clean
+    }
+
+    fn authenticate(&self, request: RequestBuilder, url: &str) -> RequestBuilder {
+        let Some(key) = url::Url::parse(url).ok().as_ref().and_then(host_key) else {
+            return request;
+        };
+        let known = self
+            .credentials
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned();
+        match known.as_ref().or_else(|| self.netrc.get(&key)) {
+            Some(c) => request.basic_auth(&c.username, c.password.as_deref()),
+            None => request,
+        }
+    }
+
+    /// Sends a request built by `build` (called again for each retry),
+    /// authenticated for `url`; connection errors, 429 and 5xx are retried.
+    pub fn send(
+        &self,
+        url: &str,
+        build: impl Fn(&Client) -> RequestBuilder,
+    ) -> Result<Response, Error> {
+        let mut attempt = 0;
+        loop {
+            let request = self.authenticate(build(&self.client), url);
+            match request.send() {
+                Ok(r)
+                    if attempt < RETRIES
+                        && (r.status().is_server_error()
+                            || r.status() == StatusCode::TOO_MANY_REQUESTS) => {}
+                Ok(r) => return Ok(r),
+                Err(e) if attempt < RETRIES && (e.is_connect() || e.is_timeout()) => {}
+                Err(e) => {
+                    return Err(Error::Network {
+                        url: redact(url),
+                        message: error_text(e),
+                    });
+                }
+            }
+            attempt += 1;
+            std::thread::sleep(Duration::from_millis(200 * u64::from(attempt)));
+        }
+    }
+
+    /// GETs `url` and returns the response, or an error for a non-success
+    /// status (404 is returned as a response for the caller to judge).
+    pub fn get(&self, url: &str, accept: Option<&str>) -> Result<Response, Error> {
+        let response = self.send(url, |c| {
+            let r = c.get(url);
+            match accept {
+                Some(a) => r.header(header::ACCEPT, a),
+                None => r,
+            }
+        })?;
+        check_status(url, response)
+    }
+
+    /// A simple page, from the TTL cache or the network. `Ok(None)`: 404.
+    pub fn page(&self, url: &str, accept: &str) -> Result<Option<Page>, Error> {
+        let cache_file = self.cache_file(url);
+        let cached: Option<Page> = cache_file
+            .as_ref()
+            .and_then(|f| std::fs::read(f).ok())
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        let now = now_millis();
+        if let Some(page) = &cached
+            && now >= page.fetched
+            && u128::from(now - page.fetched) < self.ttl.as_millis()
+        {
+            return Ok(Some(page.clone()));
+        }
+        let response = self.send(url, |c| {
+            let mut r = c.get(url).header(header::ACCEPT, accept);
+            if let Some(page) = &cached {
+                if let Some(etag) = &page.etag {
+                    r = r.header(header::IF_NONE_MATCH, etag);
+                }
+                if let Some(lm) = &page.last_modified {
+                    r = r.header(header::IF_MODIFIED_SINCE, lm);
+                }
+            }
+            r
+        })?;
+        if response.status() == StatusCode::NOT_MODIFIED
+            && let Some(mut page) = cached
+        {
+            page.fetched = now;
+            self.store(cache_file.as_deref(), &page);
+            return Ok(Some(page));
+        }
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let response = check_status(url, response)?;
+        let headers = response.headers().clone();
+        let final_url = response.url().to_string();
+        let body = response.text().map_err(|e| Error::Network {
+            url: redact(url),
+            message: error_text(e),
+        })?;
+        let page = Page {
+            url: final_url,
+            content_type: header_str(&headers, header::CONTENT_TYPE).unwrap_or_default(),
+            body,
+            fetched: now,
+            etag: header_str(&headers, header::ETAG),
+            last_modified: header_str(&headers, header::LAST_MODIFIED),
+        };
+        self.store(cache_file.as_deref(), &page);
+        Ok(Some(page))
+    }
+
+    fn cache_file(&self, url: &str) -> Option<PathBuf> {
+        let dir = self.cache_dir.as_ref()?;
+        let digest = Sha256::digest(url.as_bytes());
+        Some(
+            dir.join("simple-v1")
+                .join(format!("{}.json", hex(&digest[..16]))),
+        )
+    }
+
+    /// Best effort: a page that cannot be cached is fetched again later.
+    fn store(&self, file: Option<&Path>, page: &Page) {
+        let Some(file) = file else { return };
+        let Some(dir) = file.parent() else { return };
+        if std::fs::create_dir_all(dir).is_err() {
+            return;
+        }
+        let Ok(bytes) = serde_json::to_vec(page) else {
+            return;
+        };
+        let tmp = file.with_extension(format!("tmp{}", std::process::id()));
+        if std::fs::write(&tmp, bytes).is_ok() && std::fs::rename(&tmp, file).is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+}
+
+/// A reqwest error's text without its URL (which could hold credentials).
+pub fn error_text(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn check_status(url: &str, response: Response) -> Result<Response, Error> {
+    let status = response.status();
+    if status.is_success() || status == StatusCode::NOT_FOUND {
+        return Ok(response);
+    }
+    Err(Error::Status {
+        url: redact(url),
+        status: status.as_u16(),
+    })
+}
+
+pub fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_removes_userinfo_only() {
+        assert_eq!(redact("https://u:p@host/simple/"), "https://host/simple/");
+        assert_eq!(redact("https://host/a@b"), "https://host/a@b");
+        assert_eq!(redact("/local/path"), "/local/path");
+    }
+
+    #[test]
+    fn split_credentials_decodes_and_strips() {
+        let (url, creds) = split_credentials("https://al%40ice:s%3Acret@h:8080/simple/");
+        assert_eq!(url, "https://h:8080/simple/");
+        let creds = creds.unwrap();
+        assert_eq!(creds.username, "al@ice");
+        assert_eq!(creds.password.as_deref(), Some("s:cret"));
+        assert!(!format!("{creds:?}").contains("s:cret"));
+    }
+
+    #[test]
+    fn netrc_machines_and_default() {
+        let n = Netrc::parse(
+            "machine a.example login alice password one\n\
+             macdef init\n  cd /\n\n\
+             machine b.example:81 login bob password two\n\
+             default login anon password three\n",
+        );
+        assert_eq!(n.get("a.example").unwrap().username, "alice");
+        assert_eq!(n.get("a.example:443").unwrap().username, "alice");
+        assert_eq!(
+            n.get("b.example:81").unwrap().password.as_deref(),
+            Some("two")
+        );
+        assert_eq!(n.get("c.example").unwrap().username, "anon");
+    }
+}

@@ -1,0 +1,841 @@
+//! Talking to package indexes: where distribution files come from, their
+//! metadata, and verified downloads.
+//!
+//! [`Client`] is the facade. It merges three sources of files for a
+//! project:
+//!
+//! 1. the **index** (`[buildout] index`): the PEP 691 JSON simple API,
+//!    with PEP 503 HTML as the fallback (chosen by the response's
+//!    `Content-Type`); a local directory (or `file:` URL) works too
+//!    (`<dir>/<name>/index.html`, or the files in `<dir>/<name>/`);
+//! 2. **find-links** ([`find_links`]): local directories, files, HTML pages;
+//! 3. the **download cache** (`[buildout] download-cache`, its `dist`
+//!    directory), which also acts as a find-link.
+//!
+//! Rules, all deliberate:
+//!
+//! * An unknown project is an error naming the project and the index
+//!   ("no project `foo` on index `…` (HTTP 404)") unless find-links have
+//!   files for it; the index root page is never scanned (zc.buildout does).
+//! * `allow-hosts` globs (fnmatch, on `host` and `host:port`) filter every
+//!   remote link; local files are always allowed; an index on a host that
+//!   is not allowed is an error.
+//! * Yanked files (PEP 592) are listed with [`DistFile::yanked`] set; the
+//!   resolver decides. `Requires-Python` is attached, not applied.
+//! * Metadata ([`Client::metadata`]) comes from the cache, then the PEP
+//!   658/714 `<url>.metadata` file (tried even when not advertised, unless
+//!   the index says there is none; its hash checked when given), then HTTP
+//!   range requests on the wheel's zip central directory, then the whole
+//!   wheel (kept in the download cache when there is one).
+//! * Every download is verified against the index's hash; see [`download`].
+//! * Offline mode never touches the network: only find-links on disk and
+//!   the download cache are used, and a missing project or file is an
+//!   error that says so.
+//! * Credentials (URL `user:pass@`, netrc) are used and never shown; see
+//!   [`http`].
+//!
+//! On disk (under `cache_dir`): `simple-v1/` (simple and find-links pages,
+//! TTL cache) and `metadata-v1/<sha256>.metadata` (core metadata of files
+//! whose sha256 is known: immutable).
+//!
+//! Nothing here prints: progress goes to a [`Reporter`].
+
+pub mod download;
+pub mod find_links;
+pub mod http;
+pub mod metadata;
+pub mod simple;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use pep440_rs::{Version, VersionSpecifiers};
+use sha2::{Digest, Sha256};
+
+use crate::python::{DistFilename, PackageName};
+
+pub use http::redact;
+pub use metadata::Metadata;
+pub use simple::CoreMetadata;
+
+/// PyPI's simple index, zc.buildout's default `index`.
+pub const DEFAULT_INDEX_URL: &str = "https://pypi.org/simple/";
+
+/// The `Accept` header for project pages (PEP 691: JSON preferred).
+pub const SIMPLE_ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
+
+/// The default time a simple page is reused without asking the index.
+pub const DEFAULT_SIMPLE_TTL: Duration = Duration::from_secs(600);
+
+/// At most this many downloads run at once in [`Client::download_many`].
+pub const MAX_PARALLEL_DOWNLOADS: usize = 8;
+
+/// What went wrong talking to an index. URLs are always redacted.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no project `{project}` on index `{index}` (HTTP 404)")]
+    ProjectNotFound { project: String, index: String },
+    #[error("HTTP {status} from `{url}`")]
+    Status { url: String, status: u16 },
+    #[error("cannot reach `{url}`: {message}")]
+    Network { url: String, message: String },
+    #[error("cannot parse the page `{url}`: {message}")]
+    BadPage { url: String, message: String },
+    #[error("{algorithm} mismatch for `{file}` from `{url}`: expected {expected}, got {actual}")]
+    HashMismatch {
+        file: String,
+        url: String,
+        algorithm: &'static str,
+        expected: String,
+        actual: String,
+    },
+    #[error(
+        "offline mode: `{project}` is not in the download cache or find-links, and the network is not used"
+    )]
+    OfflineProject { project: String },
+    #[error(
+        "offline mode: `{file}` is not in the download cache or find-links, and the network is not used"
+    )]
+    OfflineFile { file: String },
+    #[error("the index `{url}` is not on a host allowed by `allow-hosts`")]
+    HostNotAllowed { url: String },
+    #[error("invalid metadata in `{file}` from `{url}`: {message}")]
+    Metadata {
+        file: String,
+        url: String,
+        message: String,
+    },
+    #[error("the metadata of sdist `{file}` is only known after building it")]
+    SdistMetadata { file: String },
+    #[error("cannot access `{path}`: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot create the HTTP client: {message}")]
+    Client { message: String },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Download progress, reported by the library; rendering is the caller's
+/// (`crate::output`). `id` tells parallel downloads apart.
+pub trait Reporter: Send + Sync {
+    fn on_download_start(&self, _id: usize, _name: &str, _size: Option<u64>) {}
+    fn on_download_progress(&self, _id: usize, _bytes: u64) {}
+    fn on_download_complete(&self, _id: usize) {}
+}
+
+/// A reporter that reports nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoReporter;
+
+impl Reporter for NoReporter {}
+
+/// How to build a [`Client`]; mirrors the `[buildout]` options.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `index` (URL, `file:` URL or directory); `None`: no index, only
+    /// find-links. Credentials in it are used and never shown.
+    pub index_url: Option<String>,
+    /// `find-links` entries.
+    pub find_links: Vec<String>,
+    /// `allow-hosts` globs; empty allows every host.
+    pub allow_hosts: Vec<String>,
+    /// `offline` / `-o`: never touch the network.
+    pub offline: bool,
+    /// Where simple pages and metadata are cached; `None`: no disk cache.
+    pub cache_dir: Option<PathBuf>,
+    /// How long a cached simple page is used without asking the index.
+    pub simple_ttl: Duration,
+    /// The download cache's distribution directory (`<download-cache>/dist`):
+    /// downloads land here and are reused; it is also a find-link.
+    pub download_cache: Option<PathBuf>,
+    /// The netrc file; `None`: `$NETRC`, else `~/.netrc`.
+    pub netrc: Option<PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            index_url: Some(DEFAULT_INDEX_URL.to_string()),
+            find_links: Vec::new(),
+            allow_hosts: Vec::new(),
+            offline: false,
+            cache_dir: None,
+            simple_ttl: DEFAULT_SIMPLE_TTL,
+            download_cache: None,
+            netrc: None,
+        }
+    }
+}
+
+/// Where a [`DistFile`] was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Index,
+    FindLinks,
+    DownloadCache,
+}
+
+/// One distribution file of a project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DistFile {
+    pub filename: DistFilename,
+    /// Absolute URL (`file:` for local files), without credentials.
+    pub url: String,
+    /// Algorithm → lowercase hex digest, from the index or the URL fragment.
+    pub hashes: BTreeMap<String, String>,
+    /// `Requires-Python` from the index, unparsed.
+    pub requires_python: Option<String>,
+    /// `Some(reason)` when yanked (PEP 592); the reason may be empty.
+    pub yanked: Option<String>,
+    /// What the index says about `<url>.metadata`.
+    pub core_metadata: CoreMetadata,
+    pub size: Option<u64>,
+    pub upload_time: Option<String>,
+    pub source: Source,
+}
+
+impl DistFile {
+    pub fn sha256(&self) -> Option<&str> {
+        self.hashes.get("sha256").map(String::as_str)
+    }
+
+    pub fn is_yanked(&self) -> bool {
+        self.yanked.is_some()
+    }
+
+    /// The local path of a `file:` URL.
+    pub fn local_path(&self) -> Option<PathBuf> {
+        find_links::file_url_path(&self.url)
+    }
+
+    /// Whether `Requires-Python` admits `python` (`python_full_version`).
+    /// An unparseable value admits everything (as pip does, with a warning
+    /// left to the caller).
+    pub fn requires_python_allows(&self, python: &Version) -> bool {
+        match &self.requires_python {
+            None => true,
+            Some(spec) => VersionSpecifiers::from_str(spec).map_or(true, |s| s.contains(python)),
+        }
+    }
+}
+
+/// The index client. Cheap to share across threads (`&Client` is `Sync`).
+#[derive(Debug)]
+pub struct Client {
+    options: Options,
+    http: http::Http,
+    /// The index, credentials removed, ending in `/`.
+    index: Option<IndexLocation>,
+    find_links: Vec<find_links::Entry>,
+    /// Links of remote find-links pages, fetched once.
+    remote_links: OnceLock<Vec<simple::Link>>,
+    memo: Mutex<HashMap<PackageName, Arc<Vec<DistFile>>>>,
+    /// Hosts that answered a range request badly: no more tries.
+    no_ranges: Mutex<HashSet<String>>,
+}
+
+#[derive(Debug, Clone)]
+enum IndexLocation {
+    Remote(String),
+    Local(PathBuf),
+}
+
+impl Client {
+    pub fn new(options: Options) -> Result<Client> {
+        let netrc = match &options.netrc {
+            Some(path) => http::Netrc::load_from(path),
+            None => http::Netrc::load(),
+        };
+        let http = http::Http::new(options.cache_dir.clone(), options.simple_ttl, netrc)?;
+        let index = options.index_url.as_deref().map(|raw| {
+            if let Some(path) = find_links::file_url_path(raw) {
+                IndexLocation::Local(path)
+            } else if raw.starts_with("http://") || raw.starts_with("https://") {
+                let mut clean = http.register(raw);
+                if !clean.ends_with('/') {
+                    clean.push('/');
+                }
+                IndexLocation::Remote(clean)
+            } else {
+                IndexLocation::Local(PathBuf::from(raw))
+            }
+        });
+        let find_links = options
+            .find_links
+            .iter()
+            .map(|e| find_links::Entry::new(e, &http))
+            .collect();
+        Ok(Client {
+            options,
+            http,
+            index,
+            find_links,
+            remote_links: OnceLock::new(),
+            memo: Mutex::new(HashMap::new()),
+            no_ranges: Mutex::new(HashSet::new()),
+        })
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Every file of `project` from the index, find-links and the download
+    /// cache (first source wins for a file name), in that order. Cached for
+    /// the life of the client.
+    pub fn candidates(&self, project: &PackageName) -> Result<Vec<DistFile>> {
+        if let Some(hit) = self
+            .memo
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(project)
+        {
+            return Ok(hit.as_ref().clone());
+        }
+        let mut files: Vec<DistFile> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut add = |links: Vec<simple::Link>, source: Source, files: &mut Vec<DistFile>| {
+            for link in links {
+                if !self.allowed(&link.url) {
+                    continue;
+                }
+                let Ok(filename) = DistFilename::parse(&link.filename, Some(project)) else {
+                    continue;
+                };
+                if filename.name() != project || !seen.insert(link.filename.clone()) {
+                    continue;
+                }
+                files.push(DistFile {
+                    filename,
+                    url: link.url,
+                    hashes: link.hashes,
+                    requires_python: link.requires_python,
+                    yanked: link.yanked,
+                    core_metadata: link.core_metadata,
+                    size: link.size,
+                    upload_time: link.upload_time,
+                    source,
+                });
+            }
+        };
+        let mut not_found_on: Option<String> = None;
+        match &self.index {
+            Some(IndexLocation::Remote(base)) if !self.options.offline => {
+                let url = format!("{base}{}/", project.as_str());
+                if !self.allowed(&url) {
+                    return Err(Error::HostNotAllowed { url: redact(base) });
+                }
+                match self.http.page(&url, SIMPLE_ACCEPT)? {
+                    Some(page) => {
+                        let is_json = page.content_type.contains("json");
+                        let links = if is_json {
+                            simple::parse_json(&page.body, &page.url)
+                        } else {
+                            simple::parse_html(&page.body, &page.url)
+                        }
+                        .map_err(|e| Error::BadPage {
+                            url: redact(&url),
+                            message: e.0,
+                        })?;
+                        add(links, Source::Index, &mut files);
+                    }
+                    None => not_found_on = Some(redact(base)),
+                }
+            }
+            Some(IndexLocation::Local(dir)) => {
+                let project_dir = dir.join(project.as_str());
+                let page = project_dir.join("index.html");
+                if page.is_file() {
+                    add(find_links::local(&page)?, Source::Index, &mut files);
+                } else if project_dir.is_dir() {
+                    add(
+                        find_links::list_dir(&project_dir),
+                        Source::Index,
+                        &mut files,
+                    );
+                } else {
+                    not_found_on = Some(dir.display().to_string());
+                }
+            }
+            _ => {}
+        }
+        for entry in &self.find_links {
+            if let find_links::Entry::Local(path) = entry {
+                add(find_links::local(path)?, Source::FindLinks, &mut files);
+            }
+        }
+        if !self.options.offline {
+            add(
+                self.remote_find_links()?.to_vec(),
+                Source::FindLinks,
+                &mut files,
+            );
+        }
+        if let Some(dir) = &self.options.download_cache {
+            add(find_links::list_dir(dir), Source::DownloadCache, &mut files);
+        }
+        if files.is_empty() {
+            if self.options.offline {
+                return Err(Error::OfflineProject {
+                    project: project.to_string(),
+                });
+            }
+            if let Some(index) = not_found_on {
+                return Err(Error::ProjectNotFound {
+                    project: project.to_string(),
+                    index,
+                });
+            }
+        }
+        self.memo
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(project.clone(), Arc::new(files.clone()));
+        Ok(files)
+    }
+
+    fn remote_find_links(&self) -> Result<&[simple::Link]> {
+        if let Some(links) = self.remote_links.get() {
+            return Ok(links);
+        }
+        let mut all = Vec::new();
+        for entry in &self.find_links {
+            if let find_links::Entry::Remote(url) = entry
+                && self.allowed(url)
+            {
+                all.extend(find_links::remote(url, &self.http)?);
+            }
+        }
+        Ok(self.remote_links.get_or_init(|| all))
+    }
+
+    /// Whether `url` passes `allow-hosts` (local files always do).
+    pub fn allowed(&self, url: &str) -> bool {
+        if self.options.allow_hosts.is_empty() || url.starts_with("file:") {
+            return true;
+        }
+        let Ok(parsed) = url::Url::parse(url) else {
+            return false;
+        };
+        let Some(host) = parsed.host_str() else {
+            return true;
+        };
+        let host = host.to_lowercase();
+        let with_port = parsed.port().map(|p| format!("{host}:{p}"));
+        self.options.allow_hosts.iter().any(|glob| {
+            let glob = glob.trim().to_lowercase();
+            fnmatch(&glob, &host) || with_port.as_deref().is_some_and(|h| fnmatch(&glob, h))
+        })
+    }
+
+    /// The core metadata of a wheel (see the module docs for the order of
+    /// sources). Sdists are [`Error::SdistMetadata`]: they need a build.
+    pub fn metadata(&self, file: &DistFile) -> Result<Metadata> {
+        let DistFilename::Wheel(wheel) = &file.filename else {
+            return Err(Error::SdistMetadata {
+                file: file.filename.to_string(),
+            });
+        };
+        let prefix = wheel.dist_info_prefix();
+        let bytes = match self.cached_metadata(file) {
+            Some(bytes) => bytes,
+            None => {
+                let bytes = self.fetch_metadata(file, &prefix)?;
+                self.store_metadata(file, &bytes);
+                bytes
+            }
+        };
+        Metadata::parse(&bytes).map_err(|e| Error::Metadata {
+            file: file.filename.to_string(),
+            url: redact(&file.url),
+            message: e.0,
+        })
+    }
+
+    fn metadata_cache_file(&self, file: &DistFile) -> Option<PathBuf> {
+        let sha = file.sha256()?;
+        if sha.len() != 64 || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        Some(
+            self.options
+                .cache_dir
+                .as_ref()?
+                .join("metadata-v1")
+                .join(format!("{sha}.metadata")),
+        )
+    }
+
+    fn cached_metadata(&self, file: &DistFile) -> Option<Vec<u8>> {
+        std::fs::read(self.metadata_cache_file(file)?).ok()
+    }
+
+    fn store_metadata(&self, file: &DistFile, bytes: &[u8]) {
+        let Some(path) = self.metadata_cache_file(file) else {
+            return;
+        };
+        if let Some(dir) = path.parent()
+            && std::fs::create_dir_all(dir).is_ok()
+        {
+            let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+            if std::fs::write(&tmp, bytes).is_ok() && std::fs::rename(&tmp, &path).is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+        }
+    }
+
+    fn metadata_error(file: &DistFile) -> impl Fn(metadata::ParseError) -> Error + '_ {
+        move |e| Error::Metadata {
+            file: file.filename.to_string(),
+            url: redact(&file.url),
+            message: e.0,
+        }
+    }
+
+    fn fetch_metadata(&self, file: &DistFile, prefix: &str) -> Result<Vec<u8>> {
+        // A local copy: the file itself, or the download cache.
+        if let Some(path) = self.local_copy(file) {
+            let f = std::fs::File::open(&path).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+            return metadata::read_wheel_metadata(std::io::BufReader::new(f), prefix)
+                .map_err(Self::metadata_error(file));
+        }
+        if self.options.offline {
+            return Err(Error::OfflineFile {
+                file: file.filename.to_string(),
+            });
+        }
+        // 1. PEP 658/714.
+        if file.core_metadata != CoreMetadata::Absent
+            && let Some(bytes) = self.metadata_file(file)?
+        {
+            return Ok(bytes);
+        }
+        // 2. Range requests on the zip.
+        if let Some(bytes) = self.metadata_by_ranges(file, prefix) {
+            return Ok(bytes);
+        }
+        // 3. The whole wheel.
+        let (path, _temp) = match &self.options.download_cache {
+            Some(_) => (self.download(file, Path::new("."), &NoReporter)?, None),
+            None => {
+                let dir = self.scratch_dir()?;
+                let path = download::fetch(&self.http, file, &dir, &NoReporter, 0)?;
+                (path, Some(ScratchDir(dir)))
+            }
+        };
+        let f = std::fs::File::open(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        metadata::read_wheel_metadata(std::io::BufReader::new(f), prefix)
+            .map_err(Self::metadata_error(file))
+    }
+
+    fn scratch_dir(&self) -> Result<PathBuf> {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let base = self
+            .options
+            .cache_dir
+            .clone()
+            .unwrap_or_else(std::env::temp_dir);
+        let dir = base.join(format!(
+            "tmp-wheel-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        Ok(dir)
+    }
+
+    /// `<url>.metadata`; `Ok(None)` when the index has none.
+    fn metadata_file(&self, file: &DistFile) -> Result<Option<Vec<u8>>> {
+        let url = format!("{}.metadata", file.url);
+        let response = match self.http.get(&url, None) {
+            Ok(r) => r,
+            // Not advertised: any failure just means "try the next way".
+            Err(_) if file.core_metadata == CoreMetadata::Unknown => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if !response.status().is_success() {
+            return Ok(None);
+        }
+        let bytes = response.bytes().map_err(|e| Error::Network {
+            url: redact(&url),
+            message: http::error_text(e),
+        })?;
+        if let CoreMetadata::Available(hashes) = &file.core_metadata
+            && let Some(expected) = hashes.get("sha256")
+        {
+            let actual = http::hex(&Sha256::digest(&bytes));
+            if !expected.eq_ignore_ascii_case(&actual) {
+                return Err(Error::HashMismatch {
+                    file: format!("{}.metadata", file.filename),
+                    url: redact(&url),
+                    algorithm: "sha256",
+                    expected: expected.clone(),
+                    actual,
+                });
+            }
+        }
+        Ok(Some(bytes.to_vec()))
+    }
+
+    /// METADATA through range requests; `None` when the server does not
+    /// support them (remembered per host) or anything goes wrong.
+    fn metadata_by_ranges(&self, file: &DistFile, prefix: &str) -> Option<Vec<u8>> {
+        let host = url::Url::parse(&file.url)
+            .ok()?
+            .host_str()
+            .map(str::to_string)?;
+        if self
+            .no_ranges
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&host)
+        {
+            return None;
+        }
+        let give_up = || {
+            self.no_ranges
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(host.clone());
+            None
+        };
+        let head = self
+            .http
+            .send(&file.url, |c| {
+                c.head(&file.url)
+                    .header(reqwest::header::ACCEPT_ENCODING, "identity")
+            })
+            .ok()?;
+        let ranges = http::header_str(head.headers(), reqwest::header::ACCEPT_RANGES)
+            .is_some_and(|v| v.contains("bytes"));
+        // Not `content_length()`: for HEAD that is the (empty) body's size.
+        let len = http::header_str(head.headers(), reqwest::header::CONTENT_LENGTH)
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|&l| l > 0);
+        let (true, Some(len)) = (head.status().is_success() && ranges, len) else {
+            return give_up();
+        };
+        let mut reader = metadata::RangeReader::new(len, |start, end| {
+            let range = format!("bytes={start}-{}", end - 1);
+            let r = self
+                .http
+                .send(&file.url, |c| {
+                    c.get(&file.url)
+                        .header(reqwest::header::RANGE, &range)
+                        .header(reqwest::header::ACCEPT_ENCODING, "identity")
+                })
+                .map_err(std::io::Error::other)?;
+            if r.status() != reqwest::StatusCode::PARTIAL_CONTENT {
+                return Err(std::io::Error::other(format!(
+                    "HTTP {} to a range request",
+                    r.status().as_u16()
+                )));
+            }
+            r.bytes().map(|b| b.to_vec()).map_err(std::io::Error::other)
+        });
+        if reader.prefetch_tail(64 * 1024).is_err() {
+            return give_up();
+        }
+        metadata::read_wheel_metadata(&mut reader, prefix).ok()
+    }
+
+    /// A verified local copy of `file` if one exists: the file itself for
+    /// local find-links, or the download cache's copy.
+    fn local_copy(&self, file: &DistFile) -> Option<PathBuf> {
+        if let Some(path) = file.local_path() {
+            return path.is_file().then_some(path);
+        }
+        let cached = self
+            .options
+            .download_cache
+            .as_ref()?
+            .join(file.filename.filename());
+        if !cached.is_file() {
+            return None;
+        }
+        let digests = download::digest_file(&cached).ok()?;
+        download::verify(file, &digests).ok().map(|()| cached)
+    }
+
+    /// A verified local copy of `file`: the file itself for local
+    /// find-links (its hash checked when known), the download cache's copy
+    /// when it has one, otherwise a new download into the download cache
+    /// (when set) or `dest_dir`.
+    pub fn download(
+        &self,
+        file: &DistFile,
+        dest_dir: &Path,
+        reporter: &dyn Reporter,
+    ) -> Result<PathBuf> {
+        self.download_with_id(file, dest_dir, reporter, 0)
+    }
+
+    fn download_with_id(
+        &self,
+        file: &DistFile,
+        dest_dir: &Path,
+        reporter: &dyn Reporter,
+        id: usize,
+    ) -> Result<PathBuf> {
+        if let Some(path) = file.local_path() {
+            if !path.is_file() {
+                return Err(Error::Io {
+                    path: path.clone(),
+                    source: std::io::Error::from(std::io::ErrorKind::NotFound),
+                });
+            }
+            download::verify(file, &download::digest_file(&path)?)?;
+            return Ok(path);
+        }
+        if let Some(path) = self.local_copy(file) {
+            return Ok(path);
+        }
+        if self.options.offline {
+            return Err(Error::OfflineFile {
+                file: file.filename.to_string(),
+            });
+        }
+        if !self.allowed(&file.url) {
+            return Err(Error::HostNotAllowed {
+                url: redact(&file.url),
+            });
+        }
+        let dir = self.options.download_cache.as_deref().unwrap_or(dest_dir);
+        download::fetch(&self.http, file, dir, reporter, id)
+    }
+
+    /// Downloads `files` in parallel (at most [`MAX_PARALLEL_DOWNLOADS`]
+    /// at once); results are in the order of `files`. The reporter's `id`
+    /// is the index in `files`.
+    pub fn download_many(
+        &self,
+        files: &[DistFile],
+        dest_dir: &Path,
+        reporter: &dyn Reporter,
+    ) -> Vec<Result<PathBuf>> {
+        let next = AtomicUsize::new(0);
+        let results: Mutex<Vec<Option<Result<PathBuf>>>> =
+            Mutex::new((0..files.len()).map(|_| None).collect());
+        let workers = files.len().clamp(1, MAX_PARALLEL_DOWNLOADS);
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(file) = files.get(i) else { break };
+                        let result = self.download_with_id(file, dest_dir, reporter, i);
+                        results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(result);
+                    }
+                });
+            }
+        });
+        results
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(Error::Client {
+                        message: "a download thread stopped".into(),
+                    })
+                })
+            })
+            .collect()
+    }
+}
+
+/// Removes a scratch directory when dropped.
+struct ScratchDir(PathBuf);
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Python's `fnmatch` (`*`, `?`, `[seq]`, `[!seq]`), on already
+/// lowercased text.
+pub fn fnmatch(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    fn go(p: &[char], t: &[char]) -> bool {
+        match p.first() {
+            None => t.is_empty(),
+            Some('*') => (0..=t.len()).any(|i| go(&p[1..], &t[i..])),
+            Some('?') => !t.is_empty() && go(&p[1..], &t[1..]),
+            Some('[') => {
+                let Some(close) = p.iter().skip(2).position(|&c| c == ']').map(|i| i + 2) else {
+                    return t.first() == Some(&'[') && go(&p[1..], &t[1..]);
+                };
+                let Some(&c) = t.first() else { return false };
+                let (negate, set) = match p[1] {
+                    '!' => (true, &p[2..close]),
+                    _ => (false, &p[1..close]),
+                };
+                let mut matched = false;
+                let mut i = 0;
+                while i < set.len() {
+                    if i + 2 < set.len() && set[i + 1] == '-' {
+                        matched |= set[i] <= c && c <= set[i + 2];
+                        i += 3;
+                    } else {
+                        matched |= set[i] == c;
+                        i += 1;
+                    }
+                }
+                matched != negate && go(&p[close + 1..], &t[1..])
+            }
+            Some(&c) => t.first() == Some(&c) && go(&p[1..], &t[1..]),
+        }
+    }
+    go(&p, &t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fnmatch_globs() {
+        assert!(fnmatch("*.example.com", "files.example.com"));
+        assert!(!fnmatch("*.example.com", "example.com"));
+        assert!(fnmatch("127.0.0.1:*", "127.0.0.1:8080"));
+        assert!(fnmatch("host[0-9]", "host7"));
+        assert!(!fnmatch("host[!0-9]", "host7"));
+        assert!(fnmatch("h?st", "host"));
+    }
+
+    #[test]
+    fn requires_python_check() {
+        let file = DistFile {
+            filename: DistFilename::parse("a-1.0-py3-none-any.whl", None).unwrap(),
+            url: "https://x/a-1.0-py3-none-any.whl".into(),
+            hashes: BTreeMap::new(),
+            requires_python: Some(">=3.12".into()),
+            yanked: None,
+            core_metadata: CoreMetadata::Unknown,
+            size: None,
+            upload_time: None,
+            source: Source::Index,
+        };
+        assert!(!file.requires_python_allows(&Version::from_str("3.11.7").unwrap()));
+        assert!(file.requires_python_allows(&Version::from_str("3.12.0").unwrap()));
+    }
+}

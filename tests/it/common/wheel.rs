@@ -1,0 +1,363 @@
+//! In-memory wheels and sdists for tests.
+//!
+//! ```ignore
+//! let dist = Wheel::new("a", "1.0").dep("b>=1").extra("x", "c")
+//!     .requires_python(">=3.8").module("a/__init__.py", "X = 1").build();
+//! ```
+//!
+//! A wheel has `.dist-info/METADATA`, `WHEEL`, `entry_points.txt` (when
+//! entry points are given) and a correct `RECORD` (urlsafe-base64 sha256,
+//! sizes). [`Sdist`] builds a minimal `.tar.gz` with `PKG-INFO` and
+//! `pyproject.toml`.
+
+use std::io::Write;
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+/// A built distribution file, ready to publish.
+#[derive(Debug, Clone)]
+pub struct Dist {
+    pub filename: String,
+    pub bytes: Vec<u8>,
+    /// The core metadata (served as `<file>.metadata`).
+    pub metadata: Vec<u8>,
+    pub requires_python: Option<String>,
+    /// `Some(reason)`: published as yanked.
+    pub yanked: Option<String>,
+    /// How the index exposes `<file>.metadata`.
+    pub metadata_file: MetadataFile,
+}
+
+/// How the test index exposes a file's PEP 658 metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetadataFile {
+    /// Served and advertised with its hash.
+    Advertised,
+    /// Served, but the page does not mention it (like the registry here).
+    Hidden,
+    /// Not served (404).
+    Absent,
+}
+
+impl Dist {
+    pub fn sha256(&self) -> String {
+        hex(&Sha256::digest(&self.bytes))
+    }
+
+    pub fn yanked(mut self, reason: &str) -> Self {
+        self.yanked = Some(reason.to_string());
+        self
+    }
+
+    pub fn metadata_file(mut self, mode: MetadataFile) -> Self {
+        self.metadata_file = mode;
+        self
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn escape(name: &str) -> String {
+    let mut out = String::new();
+    let mut sep = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            sep = true;
+        } else {
+            if sep {
+                out.push('_');
+                sep = false;
+            }
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
+}
+
+/// A wheel builder.
+#[derive(Debug, Clone)]
+pub struct Wheel {
+    name: String,
+    version: String,
+    deps: Vec<String>,
+    extras: Vec<(String, Vec<String>)>,
+    requires_python: Option<String>,
+    tag: String,
+    build_tag: Option<String>,
+    modules: Vec<(String, Vec<u8>)>,
+    entry_points: Vec<(String, String, String)>,
+}
+
+impl Wheel {
+    pub fn new(name: &str, version: &str) -> Self {
+        Wheel {
+            name: name.to_string(),
+            version: version.to_string(),
+            deps: Vec::new(),
+            extras: Vec::new(),
+            requires_python: None,
+            tag: "py3-none-any".to_string(),
+            build_tag: None,
+            modules: Vec::new(),
+            entry_points: Vec::new(),
+        }
+    }
+
+    /// A `Requires-Dist` line (markers allowed: `b; python_version < "3"`).
+    pub fn dep(mut self, req: &str) -> Self {
+        self.deps.push(req.to_string());
+        self
+    }
+
+    /// `Provides-Extra: extra` plus `Requires-Dist: req; extra == "extra"`.
+    pub fn extra(mut self, extra: &str, req: &str) -> Self {
+        match self.extras.iter_mut().find(|(e, _)| e == extra) {
+            Some((_, reqs)) => reqs.push(req.to_string()),
+            None => self.extras.push((extra.to_string(), vec![req.to_string()])),
+        }
+        self
+    }
+
+    pub fn requires_python(mut self, spec: &str) -> Self {
+        self.requires_python = Some(spec.to_string());
+        self
+    }
+
+    /// The compressed tag triple (`py3-none-any`, `cp311-cp311-manylinux_2_17_x86_64`).
+    pub fn tag(mut self, tag: &str) -> Self {
+        self.tag = tag.to_string();
+        self
+    }
+
+    pub fn build_tag(mut self, tag: &str) -> Self {
+        self.build_tag = Some(tag.to_string());
+        self
+    }
+
+    pub fn module(mut self, path: &str, text: &str) -> Self {
+        self.modules
+            .push((path.to_string(), text.as_bytes().to_vec()));
+        self
+    }
+
+    /// A file of `n` incompressible bytes, to make the wheel large (range
+    /// request tests).
+    pub fn padding(mut self, n: usize) -> Self {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let bytes = (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect();
+        self.modules
+            .push((format!("{}/_padding.bin", escape(&self.name)), bytes));
+        self
+    }
+
+    pub fn entry_point(mut self, group: &str, name: &str, value: &str) -> Self {
+        self.entry_points
+            .push((group.to_string(), name.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn metadata_text(&self) -> String {
+        let mut m = format!(
+            "Metadata-Version: 2.1\nName: {}\nVersion: {}\n",
+            self.name, self.version
+        );
+        if let Some(rp) = &self.requires_python {
+            m.push_str(&format!("Requires-Python: {rp}\n"));
+        }
+        for d in &self.deps {
+            m.push_str(&format!("Requires-Dist: {d}\n"));
+        }
+        for (extra, reqs) in &self.extras {
+            m.push_str(&format!("Provides-Extra: {extra}\n"));
+            for r in reqs {
+                m.push_str(&format!("Requires-Dist: {r}; extra == \"{extra}\"\n"));
+            }
+        }
+        m.push_str("\nA test distribution.\n");
+        m
+    }
+
+    pub fn filename(&self) -> String {
+        let build = self
+            .build_tag
+            .as_ref()
+            .map(|b| format!("-{b}"))
+            .unwrap_or_default();
+        format!(
+            "{}-{}{build}-{}.whl",
+            escape(&self.name),
+            self.version,
+            self.tag
+        )
+    }
+
+    pub fn build(&self) -> Dist {
+        let dist_info = format!("{}-{}.dist-info", escape(&self.name), self.version);
+        let metadata = self.metadata_text();
+        let mut files: Vec<(String, Vec<u8>)> = self.modules.clone();
+        if files.is_empty() {
+            files.push((
+                format!("{}/__init__.py", escape(&self.name)),
+                format!("__version__ = {:?}\n", self.version).into_bytes(),
+            ));
+        }
+        files.push((
+            format!("{dist_info}/METADATA"),
+            metadata.clone().into_bytes(),
+        ));
+        let mut wheel =
+            String::from("Wheel-Version: 1.0\nGenerator: buildout-tests\nRoot-Is-Purelib: true\n");
+        let parts: Vec<&str> = self.tag.split('-').collect();
+        for p in parts[0].split('.') {
+            for a in parts[1].split('.') {
+                for pl in parts[2].split('.') {
+                    wheel.push_str(&format!("Tag: {p}-{a}-{pl}\n"));
+                }
+            }
+        }
+        files.push((format!("{dist_info}/WHEEL"), wheel.into_bytes()));
+        if !self.entry_points.is_empty() {
+            let mut groups: Vec<&str> = self
+                .entry_points
+                .iter()
+                .map(|(g, _, _)| g.as_str())
+                .collect();
+            groups.dedup();
+            let mut text = String::new();
+            for g in groups {
+                text.push_str(&format!("[{g}]\n"));
+                for (_, n, v) in self.entry_points.iter().filter(|(gg, _, _)| gg == g) {
+                    text.push_str(&format!("{n} = {v}\n"));
+                }
+                text.push('\n');
+            }
+            files.push((format!("{dist_info}/entry_points.txt"), text.into_bytes()));
+        }
+        let mut record = String::new();
+        for (path, bytes) in &files {
+            let digest =
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(bytes));
+            record.push_str(&format!("{path},sha256={digest},{}\n", bytes.len()));
+        }
+        record.push_str(&format!("{dist_info}/RECORD,,\n"));
+        files.push((format!("{dist_info}/RECORD"), record.into_bytes()));
+
+        let mut buf = std::io::Cursor::new(Vec::new());
+        {
+            let mut zip = zip::ZipWriter::new(&mut buf);
+            for (path, bytes) in &files {
+                let method = if path.ends_with(".bin") {
+                    zip::CompressionMethod::Stored
+                } else {
+                    zip::CompressionMethod::Deflated
+                };
+                let options = zip::write::SimpleFileOptions::default().compression_method(method);
+                zip.start_file(path.as_str(), options).expect("zip entry");
+                zip.write_all(bytes).expect("zip write");
+            }
+            zip.finish().expect("zip finish");
+        }
+        Dist {
+            filename: self.filename(),
+            bytes: buf.into_inner(),
+            metadata: metadata.into_bytes(),
+            requires_python: self.requires_python.clone(),
+            yanked: None,
+            metadata_file: MetadataFile::Hidden,
+        }
+    }
+}
+
+/// A minimal sdist builder: `name-version.tar.gz` with `PKG-INFO`,
+/// `pyproject.toml` (setuptools) and one module.
+#[derive(Debug, Clone)]
+pub struct Sdist {
+    name: String,
+    version: String,
+    deps: Vec<String>,
+}
+
+impl Sdist {
+    pub fn new(name: &str, version: &str) -> Self {
+        Sdist {
+            name: name.to_string(),
+            version: version.to_string(),
+            deps: Vec::new(),
+        }
+    }
+
+    pub fn dep(mut self, req: &str) -> Self {
+        self.deps.push(req.to_string());
+        self
+    }
+
+    pub fn build(&self) -> Dist {
+        let stem = format!("{}-{}", escape(&self.name), self.version);
+        let mut pkg_info = format!(
+            "Metadata-Version: 2.2\nName: {}\nVersion: {}\n",
+            self.name, self.version
+        );
+        for d in &self.deps {
+            pkg_info.push_str(&format!("Requires-Dist: {d}\n"));
+        }
+        let deps: Vec<String> = self.deps.iter().map(|d| format!("{d:?}")).collect();
+        let pyproject = format!(
+            "[build-system]\nrequires = [\"setuptools>=61\"]\nbuild-backend = \"setuptools.build_meta\"\n\n\
+             [project]\nname = {:?}\nversion = {:?}\ndependencies = [{}]\n",
+            self.name,
+            self.version,
+            deps.join(", ")
+        );
+        let module = format!("{}/__init__.py", escape(&self.name));
+        let files = [
+            (format!("{stem}/PKG-INFO"), pkg_info.clone()),
+            (format!("{stem}/pyproject.toml"), pyproject),
+            (format!("{stem}/src/{module}"), String::new()),
+        ];
+        let mut tar = Vec::new();
+        for (path, text) in &files {
+            tar.extend(tar_header(path, text.len()));
+            tar.extend(text.as_bytes());
+            tar.resize(tar.len().div_ceil(512) * 512, 0);
+        }
+        tar.resize(tar.len() + 1024, 0);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&tar).expect("gzip");
+        Dist {
+            filename: format!("{stem}.tar.gz"),
+            bytes: gz.finish().expect("gzip"),
+            metadata: pkg_info.into_bytes(),
+            requires_python: None,
+            yanked: None,
+            metadata_file: MetadataFile::Absent,
+        }
+    }
+}
+
+/// A ustar header for a regular file.
+fn tar_header(path: &str, size: usize) -> [u8; 512] {
+    let mut h = [0u8; 512];
+    h[..path.len()].copy_from_slice(path.as_bytes());
+    h[100..107].copy_from_slice(b"0000644");
+    h[108..115].copy_from_slice(b"0000000");
+    h[116..123].copy_from_slice(b"0000000");
+    h[124..135].copy_from_slice(format!("{size:011o}").as_bytes());
+    h[136..147].copy_from_slice(b"00000000000");
+    h[156] = b'0';
+    h[257..263].copy_from_slice(b"ustar\0");
+    h[263..265].copy_from_slice(b"00");
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+    h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+    h
+}

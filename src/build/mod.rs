@@ -8,6 +8,7 @@
 //! object, and `manifest.json` records the run. Both go through the
 //! store's one write path ([`crate::store::Store::add`]).
 
+pub mod dists;
 pub mod wheel;
 
 use crate::profile::Manifest;
@@ -75,9 +76,14 @@ pub fn build_part(
     store: &Store,
     path: &StorePath,
     recipe: &dyn Recipe,
+    references: Vec<StorePath>,
 ) -> Result<(StorePath, bool)> {
     let failure: RefCell<Option<recipe::Error>> = RefCell::new(None);
-    let added = store.add(&NewObject::known(path.clone(), Kind::Part), |out| {
+    let mut obj = NewObject::known(path.clone(), Kind::Part);
+    obj.references = references;
+    obj.references.sort_by_key(StorePath::hash_part);
+    obj.references.dedup();
+    let added = store.add(&obj, |out| {
         recipe.build(out).map_err(|e| {
             let message = e.to_string();
             *failure.borrow_mut() = Some(e);

@@ -61,6 +61,7 @@ fn run(ctx: &Context, args: &InstallArgs, config: &mut crate::config::Config) ->
                 options,
                 path: String::new(),
                 outputs: recipe.outputs(),
+                distributions: Vec::new(),
             },
             name,
             recipe,
@@ -68,7 +69,15 @@ fn run(ctx: &Context, args: &InstallArgs, config: &mut crate::config::Config) ->
     }
 
     let store = Store::open(&store_dir)?;
+    let settings = super::dists::Settings::read(b, &directory)?;
+    let mut installer = super::dists::Installer::new(ctx, &store, settings);
     for p in &mut planned {
+        p.recipe
+            .prepare(&mut installer)
+            .map_err(|e| Failure::from(Error::from(e)).doing(format!("Installing {}.", p.name)))?;
+    }
+    for p in &mut planned {
+        p.entry.distributions = p.recipe.distributions();
         let path = build::part_path(&store, &p.name, p.recipe.as_ref(), &p.entry.options)?;
         p.entry.path = path.to_absolute(store.dir_str());
     }
@@ -99,7 +108,13 @@ fn run(ctx: &Context, args: &InstallArgs, config: &mut crate::config::Config) ->
 
     for p in &planned {
         let path = store.parse_user_path(&p.entry.path)?;
-        let (_, reused) = build::build_part(&store, &path, p.recipe.as_ref())
+        let references = p
+            .recipe
+            .distributions()
+            .iter()
+            .map(|d| store.parse_user_path(&d.path))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (_, reused) = build::build_part(&store, &path, p.recipe.as_ref(), references)
             .map_err(|e| Failure::from(Error::from(e)).doing(format!("Installing {}.", p.name)))?;
         let verb = if reused { "Updating" } else { "Installing" };
         ctx.printer.info(&format!("{verb} {}.", p.name));
@@ -130,15 +145,24 @@ fn run(ctx: &Context, args: &InstallArgs, config: &mut crate::config::Config) ->
         format: manifest::FORMAT,
         tool_version: env!("CARGO_PKG_VERSION").into(),
         buildout_directory: directory.clone(),
-        config: b
-            .section_names()
-            .filter_map(|n| b.raw_section(n).map(|s| (n.clone(), s.clone())))
-            .collect(),
+        config: snapshot(b),
+        distributions: Manifest::collect_distributions(&parts),
+        interpreters: {
+            let mut all: Vec<String> = planned
+                .iter()
+                .filter_map(|p| p.recipe.interpreter())
+                .collect();
+            all.sort();
+            all.dedup();
+            all
+        },
         parts,
-        distributions: Vec::new(),
-        interpreters: Vec::new(),
     };
     let gen_path = build::build_generation(&store, &manifest)?;
+    installer.report_picked().map_err(|source| Error::Io {
+        what: "cannot update the versions file".into(),
+        source,
+    })?;
     let gen_abs = gen_path.to_absolute(store.dir_str());
     store::failpoint::hit("install-generation-added");
 
@@ -168,6 +192,36 @@ fn run(ctx: &Context, args: &InstallArgs, config: &mut crate::config::Config) ->
     ctx.printer
         .info(&format!("Generation {g} is current ({summary})."));
     after_switch(ctx, &planned)
+}
+
+/// `[buildout]` options that steer a run but do not change what it
+/// assembles: left out of the manifest, so `-N`, `-o` or `-v` alone never
+/// make a new generation.
+const RUN_OPTIONS: &[&str] = &[
+    "install-from-cache",
+    "log-format",
+    "log-level",
+    "newest",
+    "offline",
+    "show-picked-versions",
+    "socket-timeout",
+    "update-versions-file",
+    "verbosity",
+];
+
+/// The configuration snapshot recorded in a generation.
+fn snapshot(
+    b: &crate::config::Buildout,
+) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>> {
+    b.section_names()
+        .filter_map(|n| {
+            let mut s = b.raw_section(n)?.clone();
+            if n == "buildout" {
+                s.retain(|k, _| !RUN_OPTIONS.contains(&k.as_str()));
+            }
+            Some((n.clone(), s))
+        })
+        .collect()
 }
 
 fn after_switch(ctx: &Context, planned: &[Planned]) -> Result<()> {

@@ -6,6 +6,7 @@
 
 mod annotate;
 mod bootstrap;
+mod dists;
 mod gc;
 mod generations;
 mod init;

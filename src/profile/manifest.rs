@@ -21,6 +21,9 @@ pub struct PartEntry {
     /// Files the part manages in the buildout directory, relative to it
     /// (`bin/start`, `etc/app.conf`); each is `outputs/<rel>` in the part.
     pub outputs: Vec<String>,
+    /// The part's working set (distributions), in order.
+    #[serde(default)]
+    pub distributions: Vec<DistEntry>,
 }
 
 /// A distribution in the working set of a generation.
@@ -58,6 +61,17 @@ impl Manifest {
 
     pub fn part(&self, name: &str) -> Option<&PartEntry> {
         self.parts.iter().find(|p| p.name == name)
+    }
+
+    /// The union of the parts' working sets (sorted, without duplicates).
+    pub fn collect_distributions(parts: &[PartEntry]) -> Vec<DistEntry> {
+        let mut all: Vec<DistEntry> = parts
+            .iter()
+            .flat_map(|p| p.distributions.iter().cloned())
+            .collect();
+        all.sort_by(|a, b| (&a.name, &a.version, &a.path).cmp(&(&b.name, &b.version, &b.path)));
+        all.dedup();
+        all
     }
 
     /// Every managed output path, relative to the buildout directory.
@@ -260,6 +274,7 @@ mod tests {
                         .collect(),
                     path: (*path).into(),
                     outputs: vec![],
+                    distributions: vec![],
                 })
                 .collect(),
             distributions: vec![],

@@ -9,9 +9,12 @@
 //! is not built in need the Python recipe host, which a later release
 //! provides; asking for one is a clear error, never a silent skip.
 
+pub mod egg;
 pub mod template;
 
 use crate::config::{self, Buildout, pystr};
+use crate::profile::manifest::DistEntry;
+use crate::python::Requirement;
 use std::path::Path;
 
 /// A recipe error, in zc.buildout's words where it has them.
@@ -40,6 +43,9 @@ pub enum Error {
         path: String,
         directory: String,
     },
+    /// Resolving or installing distributions failed.
+    #[error("{0}")]
+    Distributions(String),
     #[error("cannot {action} `{path}`: {source}")]
     Io {
         action: String,
@@ -63,6 +69,19 @@ pub trait Recipe {
     /// Builds the part into `out` (which does not exist yet): managed files
     /// go to `out/outputs/<relative path>`.
     fn build(&self, out: &Path) -> Result<()>;
+    /// Obtains what the part needs besides its own output (distributions),
+    /// before its address is computed.
+    fn prepare(&mut self, _services: &mut dyn Services) -> Result<()> {
+        Ok(())
+    }
+    /// The distributions of the part's working set, in order.
+    fn distributions(&self) -> Vec<DistEntry> {
+        Vec::new()
+    }
+    /// The interpreter the part runs with, if it has one.
+    fn interpreter(&self) -> Option<String> {
+        None
+    }
     /// Work done outside the store, directly in the buildout directory,
     /// after the new generation is current (zc.buildout recipes that only
     /// have side effects, and files a recipe must not overwrite).
@@ -71,8 +90,27 @@ pub trait Recipe {
     }
 }
 
-/// The built-in recipes, by distribution name (normalised).
-pub const BUILTIN: &[&str] = &["collective.recipe.template"];
+/// What a part asks of the installer when it is prepared.
+pub trait Services {
+    /// Resolves `requirements` for `python` with the buildout's version
+    /// rules (and the part's own `index`/`find-links`, when given), puts
+    /// every distribution into the store, and returns the working set.
+    fn distributions(&mut self, request: &DistRequest<'_>) -> Result<Vec<DistEntry>>;
+}
+
+/// A working-set request of one part.
+#[derive(Debug, Clone)]
+pub struct DistRequest<'a> {
+    pub part: &'a str,
+    pub requirements: &'a [Requirement],
+    /// The interpreter.
+    pub python: &'a str,
+    pub index: Option<&'a str>,
+    pub find_links: Option<&'a [String]>,
+}
+
+/// The built-in recipes and entries.
+pub const BUILTIN: &[&str] = &["collective.recipe.template", "zc.recipe.egg:eggs"];
 
 /// Constructs the recipe of `part` (its section is initialised).
 pub fn construct(buildout: &mut Buildout, part: &str, directory: &str) -> Result<Box<dyn Recipe>> {
@@ -90,6 +128,7 @@ pub fn construct(buildout: &mut Buildout, part: &str, directory: &str) -> Result
         ("collective-recipe-template", "default") => Ok(Box::new(template::Template::new(
             buildout, part, directory,
         )?)),
+        ("zc-recipe-egg", "eggs") => Ok(Box::new(egg::Eggs::new(buildout, part, directory)?)),
         _ => Err(Error::Unavailable {
             part: part.to_string(),
             recipe: spec.clone(),

@@ -514,6 +514,23 @@ impl Store {
     }
 
     /// Every registered object, sorted by name then hash.
+    /// Registered objects of one kind, with their `origin` (one query).
+    pub fn list_kind(&self, kind: Kind) -> Result<Vec<(StorePath, Option<String>)>> {
+        let rows: Vec<(String, Option<String>)> = {
+            let conn = self.conn();
+            let mut stmt = conn
+                .prepare("SELECT base_name, origin FROM Objects WHERE kind = ?1")
+                .map_err(db::err("listing objects"))?;
+            stmt.query_map([kind.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(db::err("listing objects"))?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(db::err("listing objects"))?
+        };
+        rows.into_iter()
+            .map(|(name, origin)| Ok((name.parse()?, origin)))
+            .collect()
+    }
+
     pub fn list(&self) -> Result<Vec<ObjectInfo>> {
         let names: Vec<String> = {
             let conn = self.conn();

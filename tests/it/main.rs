@@ -6,6 +6,7 @@ mod examples;
 mod generations;
 mod golden;
 mod index;
+mod install;
 mod man;
 mod readme;
 mod store;

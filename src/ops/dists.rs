@@ -1,0 +1,247 @@
+//! The installer's side of recipes' distribution requests: one index client
+//! per index/find-links combination, interpreter facts per interpreter, the
+//! buildout's version rules, and the picked versions of the whole run.
+
+use super::Context;
+use crate::build::dists::{self, DistEnv, IndexProvider, Progress};
+use crate::config::Buildout;
+use crate::index;
+use crate::profile::manifest::DistEntry;
+use crate::python::{Facts, LazyFacts, Tags};
+use crate::recipe::{self, DistRequest, Services};
+use crate::resolve::{self, Picked, pins::Pins, report};
+use crate::store::Store;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+/// `[buildout]` settings that distribution installs follow.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub index: Option<String>,
+    pub find_links: Vec<String>,
+    pub allow_hosts: Vec<String>,
+    pub offline: bool,
+    pub newest: bool,
+    pub prefer_final: bool,
+    pub allow_picked_versions: bool,
+    pub allow_unknown_extras: bool,
+    pub download_cache: Option<PathBuf>,
+    pub show_picked_versions: bool,
+    pub update_versions_file: Option<String>,
+    pub versions: BTreeMap<String, String>,
+}
+
+impl Settings {
+    /// Reads the settings from an initialised configuration.
+    pub fn read(b: &mut Buildout, directory: &str) -> crate::config::Result<Self> {
+        let flag = |b: &mut Buildout, k: &str, default: bool| -> crate::config::Result<bool> {
+            Ok(b.get("buildout", k, None)?
+                .map_or(default, |v| v.trim() == "true"))
+        };
+        let offline = flag(b, "offline", false)?;
+        let newest = !offline && flag(b, "newest", true)?;
+        let versions_name = b.require("buildout", "versions")?;
+        let versions = if versions_name.is_empty() {
+            BTreeMap::new()
+        } else {
+            b.options(&versions_name)?
+        };
+        let list = |v: Option<String>| -> Vec<String> {
+            v.map(|s| s.split_whitespace().map(String::from).collect())
+                .unwrap_or_default()
+        };
+        Ok(Self {
+            index: b
+                .get("buildout", "index", None)?
+                .filter(|s| !s.trim().is_empty()),
+            find_links: list(b.get("buildout", "find-links", None)?),
+            allow_hosts: list(b.get("buildout", "allow-hosts", None)?)
+                .into_iter()
+                .filter(|h| h != "*")
+                .collect(),
+            offline,
+            newest,
+            prefer_final: flag(b, "prefer-final", true)?,
+            allow_picked_versions: flag(b, "allow-picked-versions", true)?,
+            allow_unknown_extras: flag(b, "allow-unknown-extras", false)?,
+            download_cache: b
+                .get("buildout", "download-cache", None)?
+                .filter(|s| !s.trim().is_empty())
+                .map(|d| {
+                    PathBuf::from(crate::config::pystr::abspath(d.trim(), directory)).join("dist")
+                }),
+            show_picked_versions: flag(b, "show-picked-versions", false)?,
+            update_versions_file: b
+                .get("buildout", "update-versions-file", None)?
+                .filter(|s| !s.trim().is_empty())
+                .map(|f| crate::config::pystr::abspath(f.trim(), directory)),
+            versions,
+        })
+    }
+}
+
+/// Serves recipes' distribution requests during one install.
+pub struct Installer<'a> {
+    pub ctx: &'a Context,
+    pub store: &'a Store,
+    pub settings: Settings,
+    clients: HashMap<(Option<String>, Vec<String>), index::Client>,
+    facts: HashMap<String, Facts>,
+    /// Picked versions of every part.
+    pub picked: Vec<Picked>,
+}
+
+impl<'a> Installer<'a> {
+    pub fn new(ctx: &'a Context, store: &'a Store, settings: Settings) -> Self {
+        Self {
+            ctx,
+            store,
+            settings,
+            clients: HashMap::new(),
+            facts: HashMap::new(),
+            picked: Vec::new(),
+        }
+    }
+
+    fn client(&mut self, index: Option<&str>, find_links: Option<&[String]>) -> recipe::Result<()> {
+        let key = (
+            index
+                .map(String::from)
+                .or_else(|| self.settings.index.clone()),
+            find_links.map_or_else(|| self.settings.find_links.clone(), <[String]>::to_vec),
+        );
+        if self.clients.contains_key(&key) {
+            return Ok(());
+        }
+        let options = index::Options {
+            index_url: Some(
+                key.0
+                    .clone()
+                    .unwrap_or_else(|| index::DEFAULT_INDEX_URL.to_string()),
+            ),
+            find_links: key.1.clone(),
+            allow_hosts: self.settings.allow_hosts.clone(),
+            offline: self.settings.offline,
+            cache_dir: crate::env::home_dir().map(|h| h.join(".buildout/cache/index")),
+            simple_ttl: index::DEFAULT_SIMPLE_TTL,
+            download_cache: self.settings.download_cache.clone(),
+            netrc: None,
+        };
+        let client =
+            index::Client::new(options).map_err(|e| recipe::Error::Distributions(e.to_string()))?;
+        self.clients.insert(key, client);
+        Ok(())
+    }
+
+    fn facts(&mut self, python: &str) -> recipe::Result<Facts> {
+        if let Some(f) = self.facts.get(python) {
+            return Ok(f.clone());
+        }
+        let mut lazy = LazyFacts::new(Some(PathBuf::from(python)));
+        let facts = lazy
+            .get()
+            .map_err(|e| recipe::Error::Distributions(e.to_string()))?
+            .clone();
+        self.facts.insert(python.to_string(), facts.clone());
+        Ok(facts)
+    }
+
+    /// Prints the picked versions and updates the versions file, as
+    /// zc.buildout does at the end of a run.
+    pub fn report_picked(&self) -> std::io::Result<()> {
+        if self.settings.show_picked_versions
+            && let Some(lines) = report::show_picked_versions(&self.picked)
+        {
+            for line in lines {
+                self.ctx.printer.info(&line);
+            }
+        }
+        if let Some(path) = &self.settings.update_versions_file {
+            let existing = std::fs::read_to_string(path).ok();
+            let now = timestamp();
+            if let Some(text) =
+                report::versions_file_append(existing.as_deref(), &self.picked, &now)
+            {
+                let mut all = existing.unwrap_or_default();
+                all.push_str(&text);
+                std::fs::write(path, all)?;
+                self.ctx.printer.info(&report::written_message(path));
+            }
+        }
+        Ok(())
+    }
+}
+
+struct Say<'a>(&'a Context);
+
+impl Progress for Say<'_> {
+    fn getting(&mut self, name: &str, version: &str) {
+        self.0
+            .printer
+            .info(&format!("Getting distribution for '{name}=={version}'."));
+    }
+    fn got(&mut self, name: &str, version: &str) {
+        self.0.printer.info(&format!("Got {name} {version}."));
+    }
+}
+
+impl Services for Installer<'_> {
+    fn distributions(&mut self, request: &DistRequest<'_>) -> recipe::Result<Vec<DistEntry>> {
+        let facts = self.facts(request.python)?;
+        let tags = Tags::from_facts(&facts);
+        self.client(request.index, request.find_links)?;
+        let key = (
+            request
+                .index
+                .map(String::from)
+                .or_else(|| self.settings.index.clone()),
+            request
+                .find_links
+                .map_or_else(|| self.settings.find_links.clone(), <[String]>::to_vec),
+        );
+        let client = &self.clients[&key];
+        let env = DistEnv {
+            store: self.store,
+            client,
+            facts: &facts,
+            tags: &tags,
+            python: facts.executable.clone(),
+        };
+        let failed = |e: String| recipe::Error::Distributions(e);
+        let provider = IndexProvider::new(&env).map_err(|e| failed(e.to_string()))?;
+        let mut options = resolve::Options::new(facts.markers.clone());
+        options.pins =
+            Pins::from_section(&self.settings.versions).map_err(|e| failed(e.to_string()))?;
+        options.prefer_final = self.settings.prefer_final;
+        options.newest = self.settings.newest;
+        options.allow_picked_versions = self.settings.allow_picked_versions;
+        options.allow_unknown_extras = self.settings.allow_unknown_extras;
+        let resolution =
+            resolve::resolve(request.requirements, &provider, &options).map_err(|e| {
+                let mut text = e.to_string();
+                for line in e.explanation() {
+                    text.push('\n');
+                    text.push_str(line);
+                }
+                failed(text)
+            })?;
+        for w in &resolution.warnings {
+            self.ctx.printer.warn(w);
+        }
+        report::merge_picked(&mut self.picked, &resolution.picked);
+        let ctx = self.ctx;
+        dists::realise(&env, &provider, &resolution, &mut Say(ctx))
+            .map_err(|e| failed(e.to_string()))
+    }
+}
+
+/// Python's `datetime.now()` text (`YYYY-MM-DD HH:MM:SS.ffffff`), UTC.
+fn timestamp() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = i64::try_from(now.as_secs()).unwrap_or(0);
+    let base = super::store::format_time(secs);
+    let base = base.trim_end_matches(" UTC");
+    format!("{base}.{:06}", now.subsec_micros())
+}

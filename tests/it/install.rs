@@ -1,0 +1,247 @@
+//! `zc.recipe.egg:eggs` parts against the local test index: resolution
+//! with buildout's rules, downloads verified, wheels installed into the
+//! store, the working set recorded in the generation.
+
+use crate::common::TestContext;
+use crate::common::index::IndexServer;
+use crate::common::wheel::Wheel;
+use std::fs;
+
+fn config(server: &IndexServer, eggs: &str, extra: &str) -> String {
+    format!(
+        "[buildout]\nparts = app\nindex = {}\n{extra}\n[app]\nrecipe = zc.recipe.egg:eggs\neggs =\n    {}\n",
+        server.index_url(),
+        eggs.replace('\n', "\n    ")
+    )
+}
+
+fn web_index() -> IndexServer {
+    let server = IndexServer::start();
+    server
+        .publish(Wheel::new("web", "1.0").dep("util>=1").build())
+        .publish(
+            Wheel::new("web", "2.0")
+                .dep("util>=2")
+                .dep("legacy; python_version < \"3\"")
+                .extra("fast", "speedup")
+                .build(),
+        )
+        .publish(Wheel::new("web", "3.0b1").dep("util>=2").build())
+        .publish(Wheel::new("util", "1.5").build())
+        .publish(Wheel::new("util", "2.1").build())
+        .publish(Wheel::new("util", "2.2").build().yanked("broken"))
+        .publish(Wheel::new("speedup", "0.9").build());
+    server
+}
+
+/// The working set recorded by the current generation: (name, version).
+fn working_set(ctx: &TestContext) -> Vec<(String, String)> {
+    let manifest: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(ctx.path(".buildout/current/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    manifest["distributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["name"].as_str().unwrap().to_string(),
+                d["version"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items
+        .iter()
+        .map(|(a, b)| ((*a).to_string(), (*b).to_string()))
+        .collect()
+}
+
+#[test]
+fn eggs_part_resolves_downloads_and_records_the_working_set() {
+    let server = web_index();
+    let ctx = TestContext::new();
+    ctx.write("buildout.cfg", &config(&server, "web[fast]", ""));
+    let out = ctx.ok(&[]);
+    assert!(out.contains("Got web 2.0.\n"), "{out}");
+    assert!(out.contains("Installing app.\n"), "{out}");
+    assert_eq!(
+        working_set(&ctx),
+        pairs(&[("speedup", "0.9"), ("util", "2.1"), ("web", "2.0")]),
+        "final releases preferred, yanked skipped, marker-excluded deps dropped, extras followed"
+    );
+    // Each distribution is a store object the part references.
+    let part = fs::read_link(ctx.path("parts/app")).unwrap();
+    let set: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(part.join("working-set.json")).unwrap()).unwrap();
+    let web = set
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "web")
+        .unwrap()["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(web.starts_with(ctx.store.to_str().unwrap()));
+    assert!(std::path::Path::new(&web).join("web/__init__.py").is_file());
+    let why = ctx.ok(&["store", "why", &web]);
+    assert!(why.contains(".buildout/generations/1"), "{why}");
+    // The interpreter imports it from the store, bytecode already there.
+    let import = std::process::Command::new("python3")
+        .args(["-c", "import web, sys; print(web.__version__)"])
+        .env("PYTHONPATH", &web)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&import.stdout), "2.0\n");
+    assert!(std::path::Path::new(&web).join("web/__pycache__").is_dir());
+}
+
+#[test]
+fn versions_pins_and_show_picked_versions() {
+    let server = web_index();
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        &config(
+            &server,
+            "web",
+            "show-picked-versions = true\n[versions]\nweb = 1.0\n",
+        ),
+    );
+    let out = ctx.ok(&[]);
+    assert_eq!(working_set(&ctx), pairs(&[("util", "2.1"), ("web", "1.0")]));
+    assert!(
+        out.contains(
+            "Versions had to be automatically picked.\nThe following part definition lists the versions picked:\n[versions]\nutil = 2.1\n"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_second_run_reuses_the_store_and_minus_n_offline_make_no_request() {
+    let server = web_index();
+    let ctx = TestContext::new();
+    ctx.write("buildout.cfg", &config(&server, "web", ""));
+    ctx.ok(&[]);
+    server.clear_log();
+    let out = ctx.ok(&["-N"]);
+    assert_eq!(out, "Updating app.\n");
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|r| !r.path.starts_with("/files/")),
+        "no download: {:?}",
+        server.requests()
+    );
+    server.clear_log();
+    let out = ctx.ok(&["-o"]);
+    assert_eq!(out, "Updating app.\n");
+    assert_eq!(server.requests(), vec![], "offline touches no network");
+    assert_eq!(
+        ctx.ok(&["generations"]).lines().count(),
+        1,
+        "no new generation"
+    );
+}
+
+#[test]
+fn offline_with_a_missing_distribution_says_what_is_missing() {
+    let server = web_index();
+    let ctx = TestContext::new();
+    ctx.write("buildout.cfg", &config(&server, "web", ""));
+    let (_, err) = ctx.fails(&["-o"]);
+    assert!(
+        err.starts_with("While:\n  Installing.\n  Installing app.\n"),
+        "{err}"
+    );
+    assert!(err.contains("web"), "{err}");
+    assert!(err.contains("offline"), "{err}");
+    assert_eq!(server.requests(), vec![], "offline touches no network");
+    assert!(!ctx.path(".buildout/current").exists());
+}
+
+#[test]
+fn unknown_project_and_unsatisfiable_pin_are_clear_errors() {
+    let server = web_index();
+    let ctx = TestContext::new();
+    ctx.write("buildout.cfg", &config(&server, "nosuchthing", ""));
+    let (_, err) = ctx.fails(&[]);
+    assert!(err.contains("nosuchthing"), "{err}");
+    ctx.write(
+        "buildout.cfg",
+        &config(&server, "web>=2", "[versions]\nweb = 1.0\n"),
+    );
+    let (_, err) = ctx.fails(&[]);
+    assert!(
+        err.contains(
+            "The requirement ('web>=2') is not allowed by your [versions] constraint (1.0)"
+        ),
+        "{err}"
+    );
+    ctx.write(
+        "buildout.cfg",
+        &config(&server, "web==2.0", "[versions]\nutil = 1.5\n"),
+    );
+    let (_, err) = ctx.fails(&[]);
+    assert!(err.contains("util"), "{err}");
+    assert!(err.contains("1.5"), "{err}");
+}
+
+#[test]
+fn a_hash_mismatch_registers_nothing() {
+    let server = IndexServer::start();
+    let dist = Wheel::new("solo", "1.0").build();
+    let filename = dist.filename.clone();
+    server.publish(dist);
+    server.corrupt(&filename, b"not the wheel the index promised");
+    let ctx = TestContext::new();
+    ctx.write("buildout.cfg", &config(&server, "solo", ""));
+    let (_, err) = ctx.fails(&[]);
+    assert!(err.contains("sha256"), "{err}");
+    let ls = ctx.ok(&["store", "ls"]);
+    assert!(!ls.contains("solo"), "{ls}");
+    ctx.ok(&["store", "verify", "--check-contents"]);
+}
+
+#[test]
+fn a_wheel_with_parent_directory_paths_is_rejected() {
+    let server = IndexServer::start();
+    server.publish(
+        Wheel::new("evil", "1.0")
+            .module("evil/__init__.py", "")
+            .module("../escape.py", "print('gotcha')")
+            .build(),
+    );
+    let ctx = TestContext::new();
+    ctx.write("buildout.cfg", &config(&server, "evil", ""));
+    let (_, err) = ctx.fails(&[]);
+    assert!(err.contains("unsafe path `../escape.py`"), "{err}");
+    assert!(!ctx.store.join("escape.py").exists());
+    assert!(!ctx.store.parent().unwrap().join("escape.py").exists());
+    let ls = ctx.ok(&["store", "ls"]);
+    assert!(!ls.contains("evil"), "{ls}");
+}
+
+#[test]
+fn two_parts_with_conflicting_versions_live_side_by_side() {
+    let server = web_index();
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        &format!(
+            "[buildout]\nparts = old new\nindex = {}\n[old]\nrecipe = zc.recipe.egg:eggs\neggs = util==1.5\n[new]\nrecipe = zc.recipe.egg:eggs\neggs = util\n",
+            server.index_url()
+        ),
+    );
+    ctx.ok(&[]);
+    assert_eq!(
+        working_set(&ctx),
+        pairs(&[("util", "1.5"), ("util", "2.1")])
+    );
+}

@@ -245,3 +245,61 @@ fn two_parts_with_conflicting_versions_live_side_by_side() {
         pairs(&[("util", "1.5"), ("util", "2.1")])
     );
 }
+
+#[test]
+fn update_versions_file_appends_picked_versions_once() {
+    let server = web_index();
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        &config(&server, "web", "update-versions-file = versions.cfg\n"),
+    );
+    let out = ctx.ok(&[]);
+    assert!(
+        out.contains("Picked versions have been written to"),
+        "{out}"
+    );
+    let first = fs::read_to_string(ctx.path("versions.cfg")).unwrap();
+    assert!(first.starts_with("[versions]\n"), "{first}");
+    assert!(
+        first.contains("util = 2.1\n") && first.contains("web = 2.0\n"),
+        "{first}"
+    );
+    // zc.buildout appends the same pins again on every run; here a pin the
+    // file already has is not repeated.
+    ctx.ok(&["-N"]);
+    assert_eq!(fs::read_to_string(ctx.path("versions.cfg")).unwrap(), first);
+}
+
+#[test]
+fn download_cache_is_filled_and_reused() {
+    let server = web_index();
+    let ctx = TestContext::new();
+    fs::create_dir_all(ctx.path("cache")).unwrap();
+    ctx.write(
+        "buildout.cfg",
+        &config(&server, "web", "download-cache = cache\n"),
+    );
+    ctx.ok(&[]);
+    let cached: Vec<String> = fs::read_dir(ctx.path("cache/dist"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        cached.iter().any(|f| f.starts_with("web-2.0")),
+        "{cached:?}"
+    );
+    // A fresh store installs from the cache without downloading again.
+    let store2 = ctx.root.join("store2");
+    server.clear_log();
+    let out = crate::common::run(ctx.command().env("BUILDOUT_STORE", &store2).arg("-N"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|r| !r.path.starts_with("/files/")),
+        "{:?}",
+        server.requests()
+    );
+}

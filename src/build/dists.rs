@@ -101,6 +101,8 @@ pub struct IndexProvider<'a> {
     env: &'a DistEnv<'a>,
     files: RefCell<HashMap<PackageName, FilesByVersion>>,
     store: HashMap<PackageName, Vec<StoreDist>>,
+    /// Answer from the store alone (no index access at all).
+    store_only: bool,
 }
 
 impl<'a> IndexProvider<'a> {
@@ -129,7 +131,17 @@ impl<'a> IndexProvider<'a> {
             env,
             files: RefCell::new(HashMap::new()),
             store: by_name,
+            store_only: false,
         })
+    }
+
+    /// A provider that sees only what the store already has: `-N` tries it
+    /// first, so a run whose distributions are all in the store never
+    /// touches the index.
+    #[must_use]
+    pub fn store_only(mut self) -> Self {
+        self.store_only = true;
+        self
     }
 
     /// Compatible wheels of `name` by version (empty when the index does not
@@ -140,6 +152,9 @@ impl<'a> IndexProvider<'a> {
     ) -> Result<Rc<BTreeMap<Version, Vec<DistFile>>>, ProviderError> {
         if let Some(hit) = self.files.borrow().get(name) {
             return Ok(Rc::clone(hit));
+        }
+        if self.store_only {
+            return Ok(Rc::new(BTreeMap::new()));
         }
         let python = self.env.python_version();
         let files = match self.env.client.candidates(name) {

@@ -208,7 +208,6 @@ impl Services for Installer<'_> {
             python: facts.executable.clone(),
         };
         let failed = |e: String| recipe::Error::Distributions(e);
-        let provider = IndexProvider::new(&env).map_err(|e| failed(e.to_string()))?;
         let mut options = resolve::Options::new(facts.markers.clone());
         options.pins =
             Pins::from_section(&self.settings.versions).map_err(|e| failed(e.to_string()))?;
@@ -216,6 +215,19 @@ impl Services for Installer<'_> {
         options.newest = self.settings.newest;
         options.allow_picked_versions = self.settings.allow_picked_versions;
         options.allow_unknown_extras = self.settings.allow_unknown_extras;
+        // Not newest: first try what the store has, without the index.
+        if !self.settings.newest {
+            let store_only = IndexProvider::new(&env)
+                .map_err(|e| failed(e.to_string()))?
+                .store_only();
+            if let Ok(resolution) = resolve::resolve(request.requirements, &store_only, &options) {
+                report::merge_picked(&mut self.picked, &resolution.picked);
+                let ctx = self.ctx;
+                return dists::realise(&env, &store_only, &resolution, &mut Say(ctx))
+                    .map_err(|e| failed(e.to_string()));
+            }
+        }
+        let provider = IndexProvider::new(&env).map_err(|e| failed(e.to_string()))?;
         let resolution =
             resolve::resolve(request.requirements, &provider, &options).map_err(|e| {
                 let mut text = e.to_string();

@@ -15,7 +15,6 @@
 //! rejects anything else with a clear error. Interpreter facts are probed
 //! only when the expression needs them (`os.environ` does not).
 
-use std::fmt::Write as _;
 
 use crate::python::{Facts, LazyFacts, Marker};
 
@@ -959,31 +958,7 @@ fn py_float(f: f64) -> String {
 }
 
 fn py_repr_str(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::new();
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() => {
-                let _ = write!(out, "\\x{:02x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
+    crate::python::pystr::repr(s)
 }
 
 fn py_eq(a: &Value, b: &Value) -> bool {

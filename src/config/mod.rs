@@ -18,8 +18,10 @@ pub mod condition;
 pub mod fetch;
 pub mod load;
 pub mod parse;
-pub mod pystr;
 pub mod sections;
+
+/// Python string and path semantics (lives in [`crate::python::pystr`]).
+pub use crate::python::pystr;
 
 pub use annotated::Data;
 pub use sections::Buildout;

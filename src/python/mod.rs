@@ -4,6 +4,8 @@
 //! * [`interpreter`]: facts probed from a Python interpreter ([`Facts`]),
 //!   cached on disk, and [`LazyFacts`], which probes at most once and only
 //!   when first asked.
+//! * [`pystr`]: Python's `str`/`repr`/`textwrap`/`posixpath` rules, where
+//!   zc.buildout's output depends on them.
 //! * [`name`]: [`PackageName`], normalised distribution names.
 //! * [`requirement`]: PEP 508 requirement strings ([`Requirement`]).
 //! * [`tags`]: the ordered wheel tags an interpreter accepts ([`Tags`]).
@@ -13,6 +15,7 @@ pub mod filename;
 pub mod interpreter;
 pub mod marker;
 pub mod name;
+pub mod pystr;
 pub mod requirement;
 pub mod tags;
 

@@ -274,6 +274,9 @@ impl Profile {
             self.ensure_link(rel, &target, &mut moved)?;
         }
 
+        // The links above must be durable before `current` names the new
+        // generation.
+        fsync_dir(&self.dir)?;
         let tmp = self
             .state
             .join(format!(".current.tmp{}", std::process::id()));

@@ -15,7 +15,6 @@
 //! rejects anything else with a clear error. Interpreter facts are probed
 //! only when the expression needs them (`os.environ` does not).
 
-
 use crate::python::{Facts, LazyFacts, Marker};
 
 /// Why an expression could not be evaluated (no file/line: the caller adds it).

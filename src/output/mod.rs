@@ -6,6 +6,8 @@
 //! operation; [`exit`] renders the final outcome.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod progress;
+
 use crate::ops::Failure;
 use std::io::Write;
 use std::process::ExitCode;

@@ -303,3 +303,52 @@ fn develop_recipe_makes_later_parts_use_the_project() {
     let set = working_set(&ctx);
     assert!(set.iter().all(|d| d.1 == "0.1"), "{set:?}");
 }
+
+/// Opt-in (`--features net-tests`): a `setup.py`-only project developed
+/// through setuptools from PyPI (the `__legacy__` fallback and setuptools'
+/// PEP 660 hook).
+#[cfg(feature = "net-tests")]
+#[test]
+fn develop_with_setuptools_from_pypi() {
+    let ctx = TestContext::new();
+    ctx.write(
+        "proj/setup.py",
+        "from setuptools import setup\nsetup(name='proj', version='0.3', py_modules=['proj'])\n",
+    );
+    ctx.write("proj/proj.py", "X = 'setuptools'\n");
+    ctx.write(
+        "buildout.cfg",
+        "[buildout]\nparts = app\ndevelop = proj\n[app]\nrecipe = zc.recipe.egg:eggs\neggs = proj\n",
+    );
+    ctx.ok(&[]);
+    let set = working_set(&ctx);
+    assert_eq!((set[0].0.as_str(), set[0].1.as_str()), ("proj", "0.3"));
+    let read = format!(
+        "import site; site.addsitedir({:?}); import proj; print(proj.X)",
+        set[0].2
+    );
+    assert_eq!(python(&[], &read), "setuptools\n");
+}
+
+/// Opt-in (`--features net-tests`): `docopt 0.6.2` exists only as a
+/// `setup.py` sdist on PyPI; it is built with setuptools from PyPI.
+#[cfg(feature = "net-tests")]
+#[test]
+fn real_sdist_from_pypi() {
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        "[buildout]\nparts = app\n[app]\nrecipe = zc.recipe.egg:eggs\neggs = docopt==0.6.2\n",
+    );
+    ctx.ok(&[]);
+    // Its PKG-INFO is old (1.x): the metadata came from the build, whose
+    // wheel the install then reused.
+    assert_eq!(store_kinds(&ctx, "artifact"), 1);
+    let set = working_set(&ctx);
+    assert_eq!(
+        python(&[&set[0].2], "import docopt; print(docopt.__version__)"),
+        "0.6.2\n"
+    );
+    let out = ctx.ok(&[]);
+    assert!(!out.contains("Building"), "{out}");
+}

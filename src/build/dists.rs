@@ -2,17 +2,32 @@
 //! store, and realising a resolution as store objects.
 //!
 //! [`IndexProvider`] answers the resolver from the index (compatible
-//! wheels only, grouped by version) and from the store (distributions
-//! already installed, which is what `newest = false` and offline mode
-//! reuse). [`realise`] turns each resolved version into its store object:
-//! the address is the digest of the wheel's sha256 (plus the interpreter's
-//! cache tag for non-pure wheels), so a distribution already in the store
-//! costs one database lookup; missing wheels are downloaded in parallel,
-//! verified, and installed through the store's write path.
+//! wheels, and sdists of versions that have no compatible wheel, grouped
+//! by version; a compatible wheel always wins over the sdist), from the
+//! store (distributions already installed, which is what `newest = false`
+//! and offline mode reuse) and from local projects ([`LocalDist`]: develop
+//! eggs, which hide every index version of their name, as zc.buildout's
+//! develop eggs win). [`realise`] turns each resolved version into its
+//! store object: the address is the digest of the wheel's sha256 (plus the
+//! interpreter's cache tag for non-pure wheels), so a distribution already
+//! in the store costs one database lookup; missing wheels are downloaded in
+//! parallel, verified, and installed through the store's write path.
+//!
+//! Sdists ([`super::sdist`]): their metadata is `PKG-INFO` when it can be
+//! trusted (read from the downloaded sdist, which the build needs anyway),
+//! else the metadata of the built wheel. The build runs in an isolated
+//! environment made of store objects: `[build-system] requires` and then
+//! `get_requires_for_build_wheel` are resolved with the buildout's rules
+//! ([`build_environment`]) and installed like any distribution. The built
+//! wheel is an `artifact` object addressed by the sdist's sha256, the
+//! interpreter's cache tag and [`BUILDER`], so an sdist is built once per
+//! interpreter; the installed distribution is addressed by the same sdist
+//! hash and interpreter (a built wheel's own bytes are not reproducible).
 
 use super::wheel;
 use crate::index::{self, DistFile};
 use crate::profile::manifest::DistEntry;
+use crate::python::filename::{SdistFilename, SdistFormat};
 use crate::python::{DistFilename, Facts, PackageName, Requirement, Tags, WheelFilename};
 use crate::resolve::{self, Candidate, Dependencies, ProviderError, Resolution};
 use crate::store::{self, Kind, NewObject, Store, StorePath};
@@ -27,6 +42,9 @@ use std::str::FromStr;
 /// how wheels are installed gives new objects.
 pub const INSTALLER: &str = "buildout-wheel-install-1";
 
+/// Builder identity, part of a built wheel's address.
+pub const BUILDER: &str = "buildout-pep517-1";
+
 /// A distribution error.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -38,9 +56,13 @@ pub enum Error {
     Wheel(#[from] wheel::Error),
     #[error(transparent)]
     Resolve(#[from] resolve::Error),
-    #[error(
-        "no compatible wheel of `{name} {version}` for this interpreter ({python}); building sdists is not available yet"
-    )]
+    #[error(transparent)]
+    Sdist(#[from] super::sdist::Error),
+    #[error("building `{chain}` needs itself: a cycle in build requirements")]
+    BuildCycle { chain: String },
+    #[error("the build requirements of `{project}` cannot be resolved: {message}")]
+    BuildRequirements { project: String, message: String },
+    #[error("no compatible wheel or sdist of `{name} {version}` for this interpreter ({python})")]
     NoWheel {
         name: String,
         version: String,
@@ -65,8 +87,13 @@ pub struct DistEnv<'a> {
     pub client: &'a index::Client,
     pub facts: &'a Facts,
     pub tags: &'a Tags,
-    /// The interpreter (scripts' `#!python`, bytecode).
+    /// The interpreter (scripts' `#!python`, bytecode, builds).
     pub python: String,
+    /// The buildout's resolution rules, also used for build requirements.
+    pub options: resolve::Options,
+    /// Projects being built (`name version`), outermost first: a build
+    /// requirement that needs one of them is a cycle.
+    pub building: RefCell<Vec<String>>,
 }
 
 impl DistEnv<'_> {
@@ -76,7 +103,7 @@ impl DistEnv<'_> {
     }
 
     /// The cache tag (`cpython-311`) separating non-pure installs.
-    fn cache_tag(&self) -> String {
+    pub fn cache_tag(&self) -> String {
         format!(
             "{}-{}{}",
             self.facts.implementation_name,
@@ -93,7 +120,21 @@ struct StoreDist {
     path: StorePath,
 }
 
-/// Compatible wheels of one project, by version (best first).
+/// A distribution built from a local project (a develop egg): it is the
+/// only candidate of its name.
+#[derive(Debug, Clone)]
+pub struct LocalDist {
+    pub name: PackageName,
+    /// The name as the project spells it.
+    pub project_name: String,
+    pub version: Version,
+    pub metadata: index::Metadata,
+    /// Its store object.
+    pub path: StorePath,
+}
+
+/// Compatible files of one project, by version (best first: wheels by tag
+/// priority, then the sdist).
 type FilesByVersion = Rc<BTreeMap<Version, Vec<DistFile>>>;
 
 /// The resolver's view of the index and the store.
@@ -103,6 +144,10 @@ pub struct IndexProvider<'a> {
     store: HashMap<PackageName, Vec<StoreDist>>,
     /// Answer from the store alone (no index access at all).
     store_only: bool,
+    local: HashMap<PackageName, LocalDist>,
+    /// Downloaded sdists (by URL), kept for the build.
+    sdists: RefCell<HashMap<String, PathBuf>>,
+    staging: RefCell<Option<tempfile::TempDir>>,
 }
 
 impl<'a> IndexProvider<'a> {
@@ -114,6 +159,18 @@ impl<'a> IndexProvider<'a> {
             let Some(origin) = origin else { continue };
             let filename = origin.rsplit('/').next().unwrap_or_default();
             let Ok(wheel) = WheelFilename::from_str(filename) else {
+                // Built from an sdist: usable when built for this interpreter.
+                if let Ok(sdist) = SdistFilename::parse(filename, None)
+                    && built_here(env, &path)
+                {
+                    by_name
+                        .entry(sdist.name.clone())
+                        .or_default()
+                        .push(StoreDist {
+                            version: sdist.version.clone(),
+                            path,
+                        });
+                }
                 continue;
             };
             if wheel.compatibility(env.tags).is_none() {
@@ -132,6 +189,9 @@ impl<'a> IndexProvider<'a> {
             files: RefCell::new(HashMap::new()),
             store: by_name,
             store_only: false,
+            local: HashMap::new(),
+            sdists: RefCell::new(HashMap::new()),
+            staging: RefCell::new(None),
         })
     }
 
@@ -142,6 +202,61 @@ impl<'a> IndexProvider<'a> {
     pub fn store_only(mut self) -> Self {
         self.store_only = true;
         self
+    }
+
+    /// Adds local distributions (develop eggs): each hides every other
+    /// version of its name.
+    pub fn with_local(mut self, dists: impl IntoIterator<Item = LocalDist>) -> Self {
+        for d in dists {
+            self.local.insert(d.name.clone(), d);
+        }
+        self
+    }
+
+    /// A local copy of `file` (sdists are kept for their build).
+    fn fetch(&self, file: &DistFile) -> Result<PathBuf> {
+        if let Some(p) = self.sdists.borrow().get(&file.url) {
+            return Ok(p.clone());
+        }
+        let dir = {
+            let mut staging = self.staging.borrow_mut();
+            if staging.is_none() {
+                *staging = Some(
+                    tempfile::Builder::new()
+                        .prefix(".downloads-")
+                        .tempdir_in(self.env.store.dir())
+                        .map_err(|e| Error::Io {
+                            action: "create a download directory in".into(),
+                            path: self.env.store.dir().to_path_buf(),
+                            source: e,
+                        })?,
+                );
+            }
+            staging
+                .as_ref()
+                .map(|t| t.path().to_path_buf())
+                .unwrap_or_default()
+        };
+        let path = self.env.client.download(file, &dir, &index::NoReporter)?;
+        self.sdists
+            .borrow_mut()
+            .insert(file.url.clone(), path.clone());
+        Ok(path)
+    }
+
+    /// The metadata of an sdist: from its installed form, its trusted
+    /// `PKG-INFO`, or its built wheel.
+    fn sdist_metadata(&self, file: &DistFile) -> Result<index::Metadata> {
+        let installed = sdist_dist_path(self.env, file)?;
+        if self.env.store.is_valid(&installed)? {
+            return read_store_metadata(&installed.to_absolute(self.env.store.dir_str()));
+        }
+        let archive = self.fetch(file)?;
+        if let Some(meta) = super::sdist::static_metadata(&archive)? {
+            return Ok(meta);
+        }
+        let wheel = built_wheel(self.env, file, &archive, &mut NoProgress)?;
+        wheel_metadata(&wheel)
     }
 
     /// Compatible wheels of `name` by version (empty when the index does not
@@ -170,20 +285,25 @@ impl<'a> IndexProvider<'a> {
         };
         let mut by_version: BTreeMap<Version, Vec<DistFile>> = BTreeMap::new();
         for f in files {
-            let DistFilename::Wheel(w) = &f.filename else {
-                continue;
+            let usable = match &f.filename {
+                DistFilename::Wheel(w) => w.compatibility(self.env.tags).is_some(),
+                DistFilename::Sdist(s) => matches!(
+                    s.format,
+                    SdistFormat::TarGz | SdistFormat::Tgz | SdistFormat::Zip
+                ),
             };
-            if w.compatibility(self.env.tags).is_none() || !f.requires_python_allows(&python) {
+            if !usable || !f.requires_python_allows(&python) {
                 continue;
             }
-            by_version.entry(w.version.clone()).or_default().push(f);
+            by_version
+                .entry(f.filename.version().clone())
+                .or_default()
+                .push(f);
         }
         for files in by_version.values_mut() {
-            files.sort_by_key(|f| {
-                f.filename
-                    .as_wheel()
-                    .and_then(|w| w.compatibility(self.env.tags))
-                    .unwrap_or(usize::MAX)
+            files.sort_by_key(|f| match &f.filename {
+                DistFilename::Wheel(w) => w.compatibility(self.env.tags).unwrap_or(usize::MAX),
+                DistFilename::Sdist(_) => usize::MAX,
             });
         }
         let rc = Rc::new(by_version);
@@ -197,7 +317,7 @@ impl<'a> IndexProvider<'a> {
             .and_then(|v| v.iter().find(|d| &d.version == version))
     }
 
-    /// The best wheel of `name` `version`, if the index has one.
+    /// The best file (compatible wheel, else sdist) of `name` `version`.
     pub fn best_file(&self, name: &PackageName, version: &Version) -> Option<DistFile> {
         self.files(name)
             .ok()
@@ -207,6 +327,13 @@ impl<'a> IndexProvider<'a> {
 
 impl resolve::Provider for IndexProvider<'_> {
     fn versions(&self, name: &PackageName) -> Result<Vec<Candidate>, ProviderError> {
+        if let Some(local) = self.local.get(name) {
+            return Ok(vec![Candidate {
+                version: local.version.clone(),
+                requires_python: None,
+                yanked: false,
+            }]);
+        }
         let files = match self.files(name) {
             Ok(f) => f,
             Err(ProviderError::NotFound(_)) if self.store.contains_key(name) => {
@@ -245,17 +372,23 @@ impl resolve::Provider for IndexProvider<'_> {
         name: &PackageName,
         version: &Version,
     ) -> Result<Dependencies, ProviderError> {
-        let meta = if let Some(d) = self.store_dist(name, version) {
-            read_store_metadata(&d.path.to_absolute(self.env.store.dir_str()))
-                .map_err(|e| ProviderError::Other(e.to_string()))?
+        let other = |e: Error| ProviderError::Other(e.to_string());
+        let meta = if let Some(local) = self.local.get(name).filter(|l| &l.version == version) {
+            local.metadata.clone()
+        } else if let Some(d) = self.store_dist(name, version) {
+            read_store_metadata(&d.path.to_absolute(self.env.store.dir_str())).map_err(other)?
         } else {
             let file = self
                 .best_file(name, version)
                 .ok_or_else(|| ProviderError::NotFound(name.clone()))?;
-            self.env
-                .client
-                .metadata(&file)
-                .map_err(|e| ProviderError::Other(e.to_string()))?
+            if file.filename.is_wheel() {
+                self.env
+                    .client
+                    .metadata(&file)
+                    .map_err(|e| ProviderError::Other(e.to_string()))?
+            } else {
+                self.sdist_metadata(&file).map_err(other)?
+            }
         };
         let mut requires_dist = Vec::new();
         for r in &meta.requires_dist {
@@ -278,6 +411,9 @@ impl resolve::Provider for IndexProvider<'_> {
     }
 
     fn installed(&self, name: &PackageName) -> Vec<Version> {
+        if let Some(local) = self.local.get(name) {
+            return vec![local.version.clone()];
+        }
         self.store
             .get(name)
             .map(|v| v.iter().map(|d| d.version.clone()).collect())
@@ -285,8 +421,65 @@ impl resolve::Provider for IndexProvider<'_> {
     }
 }
 
+/// Whether the sdist-built distribution at `path` was built for `env`'s
+/// interpreter (its `WHEEL` tags are compatible).
+fn built_here(env: &DistEnv<'_>, path: &StorePath) -> bool {
+    let dir = PathBuf::from(path.to_absolute(env.store.dir_str()));
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return false;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().ends_with(".dist-info") {
+            let Ok(text) = std::fs::read_to_string(entry.path().join("WHEEL")) else {
+                return false;
+            };
+            return text
+                .lines()
+                .filter_map(|l| l.strip_prefix("Tag:"))
+                .any(|t| {
+                    let stem = format!("x-0-{}.whl", t.trim());
+                    WheelFilename::from_str(&stem)
+                        .is_ok_and(|w| w.compatibility(env.tags).is_some())
+                });
+        }
+    }
+    false
+}
+
+/// `METADATA` of a wheel file.
+fn wheel_metadata(wheel: &Path) -> Result<index::Metadata> {
+    use std::io::Read;
+    let bad = |message: String| Error::StoreMetadata {
+        path: wheel.display().to_string(),
+        message,
+    };
+    let file = std::fs::File::open(wheel).map_err(|e| Error::Io {
+        action: "open".into(),
+        path: wheel.to_path_buf(),
+        source: e,
+    })?;
+    let mut zip =
+        zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| bad(e.to_string()))?;
+    let name = zip
+        .file_names()
+        .filter_map(|n| n.ok().map(|n| n.to_string()))
+        .find(|n| {
+            let mut parts = n.split('/');
+            parts.next().is_some_and(|t| t.ends_with(".dist-info"))
+                && parts.next() == Some("METADATA")
+                && parts.next().is_none()
+        })
+        .ok_or_else(|| bad("no .dist-info/METADATA".into()))?;
+    let mut bytes = Vec::new();
+    zip.by_name(&name)
+        .map_err(|e| bad(e.to_string()))?
+        .read_to_end(&mut bytes)
+        .map_err(|e| bad(e.to_string()))?;
+    index::Metadata::parse(&bytes).map_err(|e| bad(e.0))
+}
+
 /// Reads `METADATA` of an installed distribution.
-fn read_store_metadata(dir: &str) -> Result<index::Metadata> {
+pub fn read_store_metadata(dir: &str) -> Result<index::Metadata> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::Io {
         action: "read".into(),
         path: dir.into(),
@@ -317,6 +510,16 @@ fn read_store_metadata(dir: &str) -> Result<index::Metadata> {
 pub trait Progress {
     fn getting(&mut self, name: &str, version: &str);
     fn got(&mut self, name: &str, version: &str);
+    /// An sdist (or a local project) is being built.
+    fn building(&mut self, _name: &str, _version: &str) {}
+}
+
+/// A progress that reports nothing.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn getting(&mut self, _: &str, _: &str) {}
+    fn got(&mut self, _: &str, _: &str) {}
 }
 
 /// Makes every resolved distribution a store object; returns them in the
@@ -330,13 +533,27 @@ pub fn realise(
     let dir = env.store.dir_str();
     let mut entries: Vec<Option<DistEntry>> = vec![None; resolution.packages.len()];
     let mut missing: Vec<(usize, DistFile, StorePath)> = Vec::new();
+    let mut to_build: Vec<(usize, DistFile, StorePath)> = Vec::new();
     for (i, r) in resolution.packages.iter().enumerate() {
         let entry = |path: &StorePath| DistEntry {
             name: r.project_name.clone(),
             version: r.version.to_string(),
             path: path.to_absolute(dir),
         };
+        if let Some(local) = provider.local.get(&r.name) {
+            entries[i] = Some(entry(&local.path));
+            continue;
+        }
         let file = provider.best_file(&r.name, &r.version);
+        if let Some(f) = file.as_ref().filter(|f| !f.filename.is_wheel()) {
+            let path = sdist_dist_path(env, f)?;
+            if env.store.is_valid(&path)? {
+                entries[i] = Some(entry(&path));
+            } else {
+                to_build.push((i, f.clone(), path));
+            }
+            continue;
+        }
         let address = file.as_ref().and_then(|f| dist_path(env, f).ok());
         match (address, provider.store_dist(&r.name, &r.version)) {
             (Some(path), _) if env.store.is_valid(&path)? => entries[i] = Some(entry(&path)),
@@ -372,23 +589,7 @@ pub fn realise(
             let wheel_path = result?;
             let mut obj = NewObject::known(path.clone(), Kind::Dist);
             obj.origin = Some(file.url.clone());
-            let python = env.python.clone();
-            let failure: RefCell<Option<wheel::Error>> = RefCell::new(None);
-            let added = env.store.add(&obj, |out| {
-                wheel::install(&wheel_path, out, Some(&python))
-                    .map(|_| ())
-                    .map_err(|e| {
-                        let message = e.to_string();
-                        *failure.borrow_mut() = Some(e);
-                        store::Error::Build(message)
-                    })
-            });
-            if let Err(e) = added {
-                return Err(match failure.into_inner() {
-                    Some(w) => Error::Wheel(w),
-                    None => Error::Store(e),
-                });
-            }
+            install_wheel(env, &obj, &wheel_path)?;
             let r = &resolution.packages[i];
             progress.got(&r.project_name, &r.version.to_string());
             entries[i] = Some(DistEntry {
@@ -398,7 +599,233 @@ pub fn realise(
             });
         }
     }
+    for (i, file, path) in to_build {
+        let r = &resolution.packages[i];
+        progress.getting(&r.project_name, &r.version.to_string());
+        let archive = provider.fetch(&file)?;
+        let wheel = built_wheel(env, &file, &archive, progress)?;
+        let mut obj = NewObject::known(path.clone(), Kind::Dist);
+        obj.origin = Some(file.url.clone());
+        install_wheel(env, &obj, &wheel)?;
+        progress.got(&r.project_name, &r.version.to_string());
+        entries[i] = Some(DistEntry {
+            name: r.project_name.clone(),
+            version: r.version.to_string(),
+            path: path.to_absolute(dir),
+        });
+    }
     Ok(entries.into_iter().flatten().collect())
+}
+
+/// Installs `wheel` as the store object `obj`.
+pub fn install_wheel(env: &DistEnv<'_>, obj: &NewObject, wheel: &Path) -> Result<StorePath> {
+    let failure: RefCell<Option<wheel::Error>> = RefCell::new(None);
+    let added = env.store.add(obj, |out| {
+        wheel::install(wheel, out, Some(&env.python))
+            .map(|_| ())
+            .map_err(|e| {
+                let message = e.to_string();
+                *failure.borrow_mut() = Some(e);
+                store::Error::Build(message)
+            })
+    });
+    match added {
+        Ok(a) => Ok(a.path),
+        Err(e) => Err(match failure.into_inner() {
+            Some(w) => Error::Wheel(w),
+            None => Error::Store(e),
+        }),
+    }
+}
+
+/// The sha256 of `file` (from the index, else the local file, else its URL).
+fn file_sha256(file: &DistFile) -> Result<String> {
+    Ok(match file.sha256() {
+        Some(s) => s.to_string(),
+        None => match file.local_path() {
+            Some(p) => local_sha256(&p)?,
+            None => file.url.clone(),
+        },
+    })
+}
+
+fn output_path(env: &DistEnv<'_>, name: &str, key: &serde_json::Value) -> Result<StorePath> {
+    let digest = store::path::sha256(key.to_string().as_bytes());
+    Ok(
+        store::path::output_path(name, "out", &digest, env.store.dir_str())
+            .map_err(store::Error::from)?,
+    )
+}
+
+/// The store address of the distribution installed from an sdist.
+fn sdist_dist_path(env: &DistEnv<'_>, file: &DistFile) -> Result<StorePath> {
+    let key = serde_json::json!({
+        "sdist": file_sha256(file)?,
+        "builder": BUILDER,
+        "installer": INSTALLER,
+        "interpreter": env.cache_tag(),
+    });
+    let f = &file.filename;
+    output_path(env, &format!("{}-{}", f.name().as_str(), f.version()), &key)
+}
+
+/// The built wheel of an sdist (an `artifact` object holding one `.whl`):
+/// reused when the store has it, else built.
+pub fn built_wheel(
+    env: &DistEnv<'_>,
+    file: &DistFile,
+    archive: &Path,
+    progress: &mut dyn Progress,
+) -> Result<PathBuf> {
+    let key = serde_json::json!({
+        "sdist": file_sha256(file)?,
+        "builder": BUILDER,
+        "interpreter": env.cache_tag(),
+    });
+    let f = &file.filename;
+    let label = format!("{} {}", f.name().as_str(), f.version());
+    let path = output_path(
+        env,
+        &format!("{}-{}-wheel", f.name().as_str(), f.version()),
+        &key,
+    )?;
+    let abs = PathBuf::from(path.to_absolute(env.store.dir_str()));
+    if !env.store.is_valid(&path)? {
+        if env.building.borrow().contains(&label) {
+            let mut chain = env.building.borrow().clone();
+            chain.push(label);
+            return Err(Error::BuildCycle {
+                chain: chain.join(" -> "),
+            });
+        }
+        progress.building(f.name().as_str(), &f.version().to_string());
+        env.building.borrow_mut().push(label.clone());
+        let built = build_sdist_wheel(env, &label, archive, progress);
+        env.building.borrow_mut().pop();
+        let (_tmp, wheel) = built?;
+        let mut obj = NewObject::known(path.clone(), Kind::Artifact);
+        obj.origin = Some(file.url.clone());
+        let name = wheel
+            .file_name()
+            .map(std::ffi::OsStr::to_os_string)
+            .unwrap_or_default();
+        env.store.add(&obj, |out| {
+            std::fs::create_dir(out).map_err(store::fsutil::err("create", out))?;
+            std::fs::copy(&wheel, out.join(&name))
+                .map(|_| ())
+                .map_err(store::fsutil::err("copy", &wheel))
+        })?;
+    }
+    let found = std::fs::read_dir(&abs)
+        .map_err(|e| Error::Io {
+            action: "read".into(),
+            path: abs.clone(),
+            source: e,
+        })?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "whl"));
+    found.ok_or_else(|| Error::StoreMetadata {
+        path: abs.display().to_string(),
+        message: "no built wheel".into(),
+    })
+}
+
+/// Unpacks and builds an sdist; returns the temporary directory and the
+/// wheel in it.
+fn build_sdist_wheel(
+    env: &DistEnv<'_>,
+    label: &str,
+    archive: &Path,
+    progress: &mut dyn Progress,
+) -> Result<(tempfile::TempDir, PathBuf)> {
+    let tmp = tempfile::Builder::new()
+        .prefix(".build-")
+        .tempdir_in(env.store.dir())
+        .map_err(|e| Error::Io {
+            action: "create a build directory in".into(),
+            path: env.store.dir().to_path_buf(),
+            source: e,
+        })?;
+    let src = super::sdist::unpack(archive, &tmp.path().join("src"))?;
+    let wheel = build_tree(
+        env,
+        label,
+        &src,
+        "wheel",
+        &[],
+        progress,
+        &tmp.path().join("dist"),
+    )?;
+    Ok((tmp, wheel))
+}
+
+/// Builds the source tree `src` with its PEP 517 backend (`kind`: `wheel`
+/// or `editable`) into `out_dir`; `extra_env` is passed to the backend.
+pub fn build_tree(
+    env: &DistEnv<'_>,
+    label: &str,
+    src: &Path,
+    kind: &str,
+    extra_env: &[(String, String)],
+    progress: &mut dyn Progress,
+    out_dir: &Path,
+) -> Result<PathBuf> {
+    let system = super::sdist::BuildSystem::read(src)?;
+    let mut paths = build_environment(env, label, &system.requires, progress)?;
+    let mut backend = super::sdist::Backend {
+        project: label.to_string(),
+        python: &env.python,
+        src,
+        system: &system,
+        paths: paths.clone(),
+        env: extra_env.to_vec(),
+    };
+    let more = backend.get_requires(kind)?;
+    if !more.is_empty() {
+        let mut all = system.requires.clone();
+        all.extend(more);
+        paths = build_environment(env, label, &all, progress)?;
+        backend.paths = paths;
+    }
+    std::fs::create_dir_all(out_dir).map_err(|e| Error::Io {
+        action: "create".into(),
+        path: out_dir.to_path_buf(),
+        source: e,
+    })?;
+    Ok(backend.build(kind, out_dir)?)
+}
+
+/// Resolves and installs build requirements; returns their store
+/// directories in resolution order.
+pub fn build_environment(
+    env: &DistEnv<'_>,
+    project: &str,
+    requires: &[String],
+    progress: &mut dyn Progress,
+) -> Result<Vec<PathBuf>> {
+    if requires.is_empty() {
+        return Ok(Vec::new());
+    }
+    let failed = |message: String| Error::BuildRequirements {
+        project: project.to_string(),
+        message,
+    };
+    let reqs = requires
+        .iter()
+        .map(|r| Requirement::from_str(r).map_err(|e| failed(format!("`{r}`: {e}"))))
+        .collect::<Result<Vec<_>>>()?;
+    let provider = IndexProvider::new(env)?;
+    let resolution = resolve::resolve(&reqs, &provider, &env.options).map_err(|e| {
+        let mut text = e.to_string();
+        for line in e.explanation() {
+            text.push('\n');
+            text.push_str(line);
+        }
+        failed(text)
+    })?;
+    let entries = realise(env, &provider, &resolution, progress)?;
+    Ok(entries.into_iter().map(|e| PathBuf::from(e.path)).collect())
 }
 
 /// The store address of the installed form of `file`.

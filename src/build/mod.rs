@@ -8,7 +8,9 @@
 //! object, and `manifest.json` records the run. Both go through the
 //! store's one write path ([`crate::store::Store::add`]).
 
+pub mod develop;
 pub mod dists;
+pub mod sdist;
 pub mod wheel;
 
 use crate::profile::Manifest;

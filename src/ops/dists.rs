@@ -1,9 +1,16 @@
 //! The installer's side of recipes' distribution requests: one index client
 //! per index/find-links combination, interpreter facts per interpreter, the
 //! buildout's version rules, and the picked versions of the whole run.
+//!
+//! Develop eggs (`[buildout] develop`, `zc.recipe.egg:develop`) are built
+//! per interpreter, the first time a part of that interpreter asks for
+//! distributions (the buildout's interpreter: before any part), and handed
+//! to every later resolution as local distributions that win over the
+//! index.
 
 use super::Context;
-use crate::build::dists::{self, DistEnv, IndexProvider, Progress};
+use crate::build::develop;
+use crate::build::dists::{self, DistEnv, IndexProvider, LocalDist, Progress};
 use crate::config::Buildout;
 use crate::index;
 use crate::profile::manifest::DistEntry;
@@ -11,8 +18,9 @@ use crate::python::{Facts, LazyFacts, Tags};
 use crate::recipe::{self, DistRequest, Services};
 use crate::resolve::{self, Picked, pins::Pins, report};
 use crate::store::Store;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// `[buildout]` settings that distribution installs follow.
 #[derive(Debug, Clone)]
@@ -89,7 +97,13 @@ pub struct Installer<'a> {
     facts: HashMap<String, Facts>,
     /// Picked versions of every part.
     pub picked: Vec<Picked>,
+    /// Develop projects (absolute directories), in order.
+    develop_dirs: Vec<PathBuf>,
+    /// Built develop dists by (interpreter, project directory).
+    developed: HashMap<(String, PathBuf), LocalDist>,
 }
+
+type ClientKey = (Option<String>, Vec<String>);
 
 impl<'a> Installer<'a> {
     pub fn new(ctx: &'a Context, store: &'a Store, settings: Settings) -> Self {
@@ -100,16 +114,89 @@ impl<'a> Installer<'a> {
             clients: HashMap::new(),
             facts: HashMap::new(),
             picked: Vec::new(),
+            develop_dirs: Vec::new(),
+            developed: HashMap::new(),
         }
     }
 
-    fn client(&mut self, index: Option<&str>, find_links: Option<&[String]>) -> recipe::Result<()> {
-        let key = (
+    fn key(&self, index: Option<&str>, find_links: Option<&[String]>) -> ClientKey {
+        (
             index
                 .map(String::from)
                 .or_else(|| self.settings.index.clone()),
             find_links.map_or_else(|| self.settings.find_links.clone(), <[String]>::to_vec),
-        );
+        )
+    }
+
+    /// The resolver options for an interpreter.
+    fn resolve_options(&self, facts: &Facts) -> recipe::Result<resolve::Options> {
+        let mut options = resolve::Options::new(facts.markers.clone());
+        options.pins = Pins::from_section(&self.settings.versions)
+            .map_err(|e| recipe::Error::Distributions(e.to_string()))?;
+        options.prefer_final = self.settings.prefer_final;
+        options.newest = self.settings.newest;
+        options.allow_picked_versions = self.settings.allow_picked_versions;
+        options.allow_unknown_extras = self.settings.allow_unknown_extras;
+        Ok(options)
+    }
+
+    /// Adds the develop project `dir` (absolute) and builds it for
+    /// `python` now; returns its distribution.
+    pub fn develop_dir(&mut self, dir: &Path, python: &str) -> recipe::Result<DistEntry> {
+        if !self.develop_dirs.iter().any(|d| d == dir) {
+            self.develop_dirs.push(dir.to_path_buf());
+        }
+        self.developed(python)?;
+        let store_dir = self.store.dir_str().to_string();
+        let key = (python.to_string(), dir.to_path_buf());
+        let d = self
+            .developed
+            .get(&key)
+            .ok_or_else(|| recipe::Error::Distributions("develop build lost".into()))?;
+        Ok(DistEntry {
+            name: d.project_name.clone(),
+            version: d.version.to_string(),
+            path: d.path.to_absolute(&store_dir),
+        })
+    }
+
+    /// The develop dists for `python`, built when missing.
+    fn developed(&mut self, python: &str) -> recipe::Result<Vec<LocalDist>> {
+        if self.develop_dirs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let facts = self.facts(python)?;
+        let tags = Tags::from_facts(&facts);
+        self.client(None, None)?;
+        let options = self.resolve_options(&facts)?;
+        let key = self.key(None, None);
+        let client = &self.clients[&key];
+        let env = DistEnv {
+            store: self.store,
+            client,
+            facts: &facts,
+            tags: &tags,
+            python: facts.executable.clone(),
+            options,
+            building: RefCell::new(Vec::new()),
+        };
+        let mut out = Vec::new();
+        for dir in &self.develop_dirs {
+            let k = (python.to_string(), dir.clone());
+            if let Some(d) = self.developed.get(&k) {
+                out.push(d.clone());
+                continue;
+            }
+            let d = develop::develop(&env, dir, &[], &mut Say(self.ctx))
+                .map_err(|e| recipe::Error::Distributions(e.to_string()))?;
+            self.developed.insert(k, d.dist.clone());
+            out.push(d.dist);
+        }
+        Ok(out)
+    }
+
+    fn client(&mut self, index: Option<&str>, find_links: Option<&[String]>) -> recipe::Result<()> {
+        let key = self.key(index, find_links);
         if self.clients.contains_key(&key) {
             return Ok(());
         }
@@ -183,22 +270,22 @@ impl Progress for Say<'_> {
     fn got(&mut self, name: &str, version: &str) {
         self.0.printer.info(&format!("Got {name} {version}."));
     }
+    fn building(&mut self, name: &str, version: &str) {
+        self.0
+            .printer
+            .info(&format!("Building {name} {version} from its sdist."));
+    }
 }
 
 impl Services for Installer<'_> {
     fn distributions(&mut self, request: &DistRequest<'_>) -> recipe::Result<Vec<DistEntry>> {
+        let local = self.developed(request.python)?;
+        let local_names: Vec<_> = local.iter().map(|d| d.name.clone()).collect();
         let facts = self.facts(request.python)?;
         let tags = Tags::from_facts(&facts);
         self.client(request.index, request.find_links)?;
-        let key = (
-            request
-                .index
-                .map(String::from)
-                .or_else(|| self.settings.index.clone()),
-            request
-                .find_links
-                .map_or_else(|| self.settings.find_links.clone(), <[String]>::to_vec),
-        );
+        let key = self.key(request.index, request.find_links);
+        let options = self.resolve_options(&facts)?;
         let client = &self.clients[&key];
         let env = DistEnv {
             store: self.store,
@@ -206,20 +293,16 @@ impl Services for Installer<'_> {
             facts: &facts,
             tags: &tags,
             python: facts.executable.clone(),
+            options: options.clone(),
+            building: RefCell::new(Vec::new()),
         };
         let failed = |e: String| recipe::Error::Distributions(e);
-        let mut options = resolve::Options::new(facts.markers.clone());
-        options.pins =
-            Pins::from_section(&self.settings.versions).map_err(|e| failed(e.to_string()))?;
-        options.prefer_final = self.settings.prefer_final;
-        options.newest = self.settings.newest;
-        options.allow_picked_versions = self.settings.allow_picked_versions;
-        options.allow_unknown_extras = self.settings.allow_unknown_extras;
         // Not newest: first try what the store has, without the index.
         if !self.settings.newest {
             let store_only = IndexProvider::new(&env)
                 .map_err(|e| failed(e.to_string()))?
-                .store_only();
+                .store_only()
+                .with_local(local.clone());
             if let Ok(resolution) = resolve::resolve(request.requirements, &store_only, &options) {
                 report::merge_picked(&mut self.picked, &resolution.picked);
                 let ctx = self.ctx;
@@ -227,7 +310,9 @@ impl Services for Installer<'_> {
                     .map_err(|e| failed(e.to_string()));
             }
         }
-        let provider = IndexProvider::new(&env).map_err(|e| failed(e.to_string()))?;
+        let provider = IndexProvider::new(&env)
+            .map_err(|e| failed(e.to_string()))?
+            .with_local(local);
         let resolution =
             resolve::resolve(request.requirements, &provider, &options).map_err(|e| {
                 let mut text = e.to_string();
@@ -240,10 +325,21 @@ impl Services for Installer<'_> {
         for w in &resolution.warnings {
             self.ctx.printer.warn(w);
         }
-        report::merge_picked(&mut self.picked, &resolution.picked);
+        // Develop eggs are not picked: zc.buildout never reports them.
+        let picked: Vec<Picked> = resolution
+            .picked
+            .iter()
+            .filter(|p| !local_names.contains(&p.name))
+            .cloned()
+            .collect();
+        report::merge_picked(&mut self.picked, &picked);
         let ctx = self.ctx;
         dists::realise(&env, &provider, &resolution, &mut Say(ctx))
             .map_err(|e| failed(e.to_string()))
+    }
+
+    fn develop(&mut self, _part: &str, setup: &Path, python: &str) -> recipe::Result<DistEntry> {
+        self.develop_dir(setup, python)
     }
 }
 

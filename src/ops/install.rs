@@ -71,6 +71,22 @@ fn run(ctx: &Context, args: &InstallArgs, config: &mut crate::config::Config) ->
     let store = Store::open(&store_dir)?;
     let settings = super::dists::Settings::read(b, &directory)?;
     let mut installer = super::dists::Installer::new(ctx, &store, settings);
+    // Develop eggs first, as zc.buildout does; see `build::develop`.
+    if let Some(develop) = b.get("buildout", "develop", None)? {
+        let python = b.require("buildout", "executable")?;
+        let (dirs, warnings) = build::develop::expand(&develop, &directory);
+        for w in warnings {
+            ctx.printer.warn(&w);
+        }
+        for dir in dirs {
+            let shown = crate::config::pystr::repr(&dir.display().to_string());
+            ctx.printer.info(&format!("Develop: {shown}"));
+            installer.develop_dir(&dir, &python).map_err(|e| {
+                Failure::from(Error::from(e))
+                    .doing(format!("Processing develop directory {shown}."))
+            })?;
+        }
+    }
     for p in &mut planned {
         p.recipe
             .prepare(&mut installer)

@@ -9,6 +9,7 @@
 //! is not built in need the Python recipe host, which a later release
 //! provides; asking for one is a clear error, never a silent skip.
 
+pub mod develop;
 pub mod egg;
 pub mod template;
 
@@ -96,6 +97,16 @@ pub trait Services {
     /// rules (and the part's own `index`/`find-links`, when given), puts
     /// every distribution into the store, and returns the working set.
     fn distributions(&mut self, request: &DistRequest<'_>) -> Result<Vec<DistEntry>>;
+
+    /// Builds (or reuses) the editable install of the local project in
+    /// `setup` (absolute) for `python`; later `distributions` requests of
+    /// that interpreter get it instead of any index version
+    /// (`zc.recipe.egg:develop`).
+    fn develop(&mut self, _part: &str, _setup: &Path, _python: &str) -> Result<DistEntry> {
+        Err(Error::Distributions(
+            "develop builds are not available here".into(),
+        ))
+    }
 }
 
 /// A working-set request of one part.
@@ -110,7 +121,11 @@ pub struct DistRequest<'a> {
 }
 
 /// The built-in recipes and entries.
-pub const BUILTIN: &[&str] = &["collective.recipe.template", "zc.recipe.egg:eggs"];
+pub const BUILTIN: &[&str] = &[
+    "collective.recipe.template",
+    "zc.recipe.egg:develop",
+    "zc.recipe.egg:eggs",
+];
 
 /// Constructs the recipe of `part` (its section is initialised).
 pub fn construct(buildout: &mut Buildout, part: &str, directory: &str) -> Result<Box<dyn Recipe>> {
@@ -129,6 +144,9 @@ pub fn construct(buildout: &mut Buildout, part: &str, directory: &str) -> Result
             buildout, part, directory,
         )?)),
         ("zc-recipe-egg", "eggs") => Ok(Box::new(egg::Eggs::new(buildout, part, directory)?)),
+        ("zc-recipe-egg", "develop") => {
+            Ok(Box::new(develop::Develop::new(buildout, part, directory)?))
+        }
         _ => Err(Error::Unavailable {
             part: part.to_string(),
             recipe: spec.clone(),

@@ -7,8 +7,8 @@
 //!
 //! A wheel has `.dist-info/METADATA`, `WHEEL`, `entry_points.txt` (when
 //! entry points are given) and a correct `RECORD` (urlsafe-base64 sha256,
-//! sizes). [`Sdist`] builds a minimal `.tar.gz` with `PKG-INFO` and
-//! `pyproject.toml`.
+//! sizes). [`Sdist`] builds a `.tar.gz` with `PKG-INFO`, `pyproject.toml`
+//! and an in-tree PEP 517 backend, so building it needs no network.
 
 use std::io::Write;
 
@@ -278,13 +278,22 @@ impl Wheel {
     }
 }
 
-/// A minimal sdist builder: `name-version.tar.gz` with `PKG-INFO`,
-/// `pyproject.toml` (setuptools) and one module.
+/// An sdist builder: `name-version.tar.gz` with `PKG-INFO`, a
+/// `pyproject.toml` whose backend is the in-tree `_backend.py`
+/// (`backend-path = ["."]`, no build requirements: no network, no
+/// setuptools), and `src/<modules>`. The backend's `build_wheel` zips
+/// `src/` into a wheel; `build_editable` writes a wheel whose `.pth`
+/// points at the tree's `src/`. [`Sdist::files`] gives the same tree for a
+/// local (develop) project.
 #[derive(Debug, Clone)]
 pub struct Sdist {
     name: String,
     version: String,
     deps: Vec<String>,
+    modules: Vec<(String, String)>,
+    metadata_version: String,
+    fail: Option<String>,
+    raw: Vec<(String, tar::EntryType, String)>,
 }
 
 impl Sdist {
@@ -293,6 +302,10 @@ impl Sdist {
             name: name.to_string(),
             version: version.to_string(),
             deps: Vec::new(),
+            modules: Vec::new(),
+            metadata_version: "2.2".into(),
+            fail: None,
+            raw: Vec::new(),
         }
     }
 
@@ -301,34 +314,151 @@ impl Sdist {
         self
     }
 
-    pub fn build(&self) -> Dist {
-        let stem = format!("{}-{}", escape(&self.name), self.version);
+    /// A file under `src/` (`demo/__init__.py`).
+    pub fn module(mut self, path: &str, text: &str) -> Self {
+        self.modules.push((path.to_string(), text.to_string()));
+        self
+    }
+
+    /// `PKG-INFO`'s Metadata-Version (below 2.2: metadata needs a build).
+    pub fn metadata_version(mut self, v: &str) -> Self {
+        self.metadata_version = v.to_string();
+        self
+    }
+
+    /// The backend prints `message` to stderr and fails.
+    pub fn failing(mut self, message: &str) -> Self {
+        self.fail = Some(message.to_string());
+        self
+    }
+
+    /// An extra raw archive member (`path` as written, unchecked): a
+    /// regular file (`target` is its content) or a symlink.
+    pub fn raw_member(mut self, path: &str, kind: tar::EntryType, target: &str) -> Self {
+        self.raw.push((path.to_string(), kind, target.to_string()));
+        self
+    }
+
+    pub fn pkg_info(&self) -> String {
         let mut pkg_info = format!(
-            "Metadata-Version: 2.2\nName: {}\nVersion: {}\n",
-            self.name, self.version
+            "Metadata-Version: {}\nName: {}\nVersion: {}\n",
+            self.metadata_version, self.name, self.version
         );
         for d in &self.deps {
             pkg_info.push_str(&format!("Requires-Dist: {d}\n"));
         }
+        pkg_info
+    }
+
+    /// The source tree: (relative path, content).
+    pub fn files(&self) -> Vec<(String, String)> {
         let deps: Vec<String> = self.deps.iter().map(|d| format!("{d:?}")).collect();
-        let pyproject = format!(
-            "[build-system]\nrequires = [\"setuptools>=61\"]\nbuild-backend = \"setuptools.build_meta\"\n\n\
-             [project]\nname = {:?}\nversion = {:?}\ndependencies = [{}]\n",
-            self.name,
-            self.version,
-            deps.join(", ")
+        let pyproject =
+            "[build-system]\nrequires = []\nbuild-backend = \"_backend\"\nbackend-path = [\".\"]\n"
+                .to_string();
+        let fail = match &self.fail {
+            Some(m) => format!(
+                "    import sys\n    print('test backend: compiling')\n    sys.stderr.write({m:?} + '\\n')\n    raise SystemExit(1)\n"
+            ),
+            None => String::new(),
+        };
+        let backend = format!(
+            r#"import base64, hashlib, os, zipfile
+NAME = {name:?}
+VERSION = {version:?}
+DEPS = [{deps}]
+
+def _dist():
+    return NAME.replace("-", "_").replace(".", "_").lower()
+
+def _write(wheel_directory, files):
+    fn = "%s-%s-py3-none-any.whl" % (_dist(), VERSION)
+    di = "%s-%s.dist-info" % (_dist(), VERSION)
+    meta = "Metadata-Version: 2.1\nName: %s\nVersion: %s\n" % (NAME, VERSION)
+    for d in DEPS:
+        meta += "Requires-Dist: %s\n" % d
+    files = list(files) + [
+        (di + "/METADATA", meta.encode()),
+        (di + "/WHEEL", b"Wheel-Version: 1.0\nGenerator: test-backend\nRoot-Is-Purelib: true\nTag: py3-none-any\n"),
+    ]
+    record = []
+    with zipfile.ZipFile(os.path.join(wheel_directory, fn), "w") as z:
+        for name, data in files:
+            z.writestr(name, data)
+            h = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            record.append("%s,sha256=%s,%d" % (name, h, len(data)))
+        record.append(di + "/RECORD,,")
+        z.writestr(di + "/RECORD", "\n".join(record) + "\n")
+    return fn
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+{fail}    print("test backend: building", NAME)
+    files = []
+    for root, dirs, names in os.walk("src"):
+        for n in names:
+            if n.endswith(".pyc"):
+                continue
+            p = os.path.join(root, n)
+            with open(p, "rb") as f:
+                files.append((os.path.relpath(p, "src").replace(os.sep, "/"), f.read()))
+    return _write(wheel_directory, files)
+
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+{fail}    pth = "_%s_editable.pth" % _dist()
+    return _write(wheel_directory, [(pth, (os.path.abspath("src") + "\n").encode())])
+"#,
+            name = self.name,
+            version = self.version,
+            deps = deps.join(", "),
         );
-        let module = format!("{}/__init__.py", escape(&self.name));
-        let files = [
-            (format!("{stem}/PKG-INFO"), pkg_info.clone()),
-            (format!("{stem}/pyproject.toml"), pyproject),
-            (format!("{stem}/src/{module}"), String::new()),
+        let mut files = vec![
+            ("PKG-INFO".to_string(), self.pkg_info()),
+            ("pyproject.toml".to_string(), pyproject),
+            ("_backend.py".to_string(), backend),
         ];
+        let modules = if self.modules.is_empty() {
+            vec![(
+                format!("{}/__init__.py", escape(&self.name)),
+                format!("__version__ = {:?}\n", self.version),
+            )]
+        } else {
+            self.modules.clone()
+        };
+        for (path, text) in modules {
+            files.push((format!("src/{path}"), text));
+        }
+        files
+    }
+
+    /// Writes the source tree into `dir` (a local project).
+    pub fn write_tree(&self, dir: &std::path::Path) {
+        for (path, text) in self.files() {
+            let p = dir.join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+    }
+
+    pub fn build(&self) -> Dist {
+        let stem = format!("{}-{}", escape(&self.name), self.version);
         let mut tar = Vec::new();
-        for (path, text) in &files {
-            tar.extend(tar_header(path, text.len()));
+        for (path, text) in &self.files() {
+            let path = format!("{stem}/{path}");
+            tar.extend(tar_header(&path, text.len(), b'0', ""));
             tar.extend(text.as_bytes());
             tar.resize(tar.len().div_ceil(512) * 512, 0);
+        }
+        for (path, kind, target) in &self.raw {
+            if *kind == tar::EntryType::Symlink {
+                tar.extend(tar_header(path, 0, b'2', target));
+            } else {
+                tar.extend(tar_header(path, target.len(), b'0', ""));
+                tar.extend(target.as_bytes());
+                tar.resize(tar.len().div_ceil(512) * 512, 0);
+            }
         }
         tar.resize(tar.len() + 1024, 0);
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -336,7 +466,7 @@ impl Sdist {
         Dist {
             filename: format!("{stem}.tar.gz"),
             bytes: gz.finish().expect("gzip"),
-            metadata: pkg_info.into_bytes(),
+            metadata: self.pkg_info().into_bytes(),
             requires_python: None,
             yanked: None,
             metadata_file: MetadataFile::Absent,
@@ -344,16 +474,17 @@ impl Sdist {
     }
 }
 
-/// A ustar header for a regular file.
-fn tar_header(path: &str, size: usize) -> [u8; 512] {
+/// A ustar header (`kind` `0`: regular file, `2`: symlink to `link`).
+fn tar_header(path: &str, size: usize, kind: u8, link: &str) -> [u8; 512] {
     let mut h = [0u8; 512];
     h[..path.len()].copy_from_slice(path.as_bytes());
+    h[157..157 + link.len()].copy_from_slice(link.as_bytes());
     h[100..107].copy_from_slice(b"0000644");
     h[108..115].copy_from_slice(b"0000000");
     h[116..123].copy_from_slice(b"0000000");
     h[124..135].copy_from_slice(format!("{size:011o}").as_bytes());
     h[136..147].copy_from_slice(b"00000000000");
-    h[156] = b'0';
+    h[156] = kind;
     h[257..263].copy_from_slice(b"ustar\0");
     h[263..265].copy_from_slice(b"00");
     h[148..156].copy_from_slice(b"        ");

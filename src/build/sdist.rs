@@ -1,0 +1,721 @@
+//! Building sdists and source trees through PEP 517.
+//!
+//! The pieces, used by [`super::dists`] (sdists from an index) and
+//! [`super::develop`] (editable builds of local projects):
+//!
+//! * [`unpack`]: a `.tar.gz`/`.tgz` or `.zip` sdist into a directory, with
+//!   the rules of Python's `tarfile` data filter applied ourselves:
+//!   absolute paths, `..`, links pointing outside the tree, and device or
+//!   fifo entries fail the unpack before anything escapes. `.tar.bz2` and
+//!   `.tar.xz` are refused with a clear error.
+//! * [`static_metadata`]: `PKG-INFO` read from the archive without
+//!   unpacking; usable when its `Metadata-Version` is ≥ 2.2 and none of
+//!   the fields resolution needs (`Requires-Dist`, `Requires-Python`,
+//!   `Provides-Extra`) is `Dynamic`.
+//! * [`BuildSystem::read`]: `[build-system]` of `pyproject.toml`, with the
+//!   PEP 517 fallbacks (`setuptools>=40.8.0` and
+//!   `setuptools.build_meta:__legacy__`); `backend-path` entries must stay
+//!   inside the source tree.
+//! * [`Backend::call`]: one hook in a fresh interpreter process. Isolation
+//!   without a virtualenv: `<python> -I -S -c <driver>` starts with the
+//!   standard library only (no site-packages, no user site, no
+//!   `PYTHONPATH`, no current directory); the driver then calls
+//!   `site.addsitedir` on each build requirement's store directory, so
+//!   their `.pth` files (setuptools' `distutils-precedence.pth`) are
+//!   processed, prepends `backend-path`, imports the backend and calls the
+//!   hook in the source tree. Their `.prefix/bin` directories (console
+//!   scripts such as `cython`) go first on `PATH`. The hook's result is
+//!   written as JSON to a file, so backend output cannot corrupt it;
+//!   stdout and stderr are captured together and shown when the hook
+//!   fails. Python subprocesses the backend starts do not inherit the
+//!   isolation (they see the base interpreter's site-packages).
+
+use crate::index::Metadata;
+use std::fs;
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The default build system of projects without `[build-system]`.
+pub const DEFAULT_REQUIRES: &str = "setuptools>=40.8.0";
+/// The default backend (PEP 517's fallback for `setup.py` projects).
+pub const DEFAULT_BACKEND: &str = "setuptools.build_meta:__legacy__";
+
+/// A build error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read sdist `{archive}`: {message}")]
+    Archive { archive: String, message: String },
+    #[error("sdist `{archive}` contains an unsafe path `{path}`: {why}")]
+    UnsafePath {
+        archive: String,
+        path: String,
+        why: &'static str,
+    },
+    #[error(
+        "sdist `{archive}` uses an unsupported archive format (supported: .tar.gz, .tgz, .zip)"
+    )]
+    Unsupported { archive: String },
+    #[error("sdist `{archive}` has no source tree (no single top directory with a project in it)")]
+    NoSourceTree { archive: String },
+    #[error("invalid `{path}`: {message}")]
+    Pyproject { path: String, message: String },
+    #[error("building `{project}` failed: the backend's `{hook}` {message}{output}")]
+    Hook {
+        project: String,
+        hook: String,
+        message: String,
+        /// The backend's captured output, prefixed with a newline.
+        output: String,
+    },
+    #[error("cannot run `{python}`: {source}")]
+    Spawn {
+        python: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot {action} `{path}`: {source}")]
+    Io {
+        action: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn io(action: &str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
+    let action = action.to_string();
+    let path = path.to_path_buf();
+    move |source| Error::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+fn label(archive: &Path) -> String {
+    archive.file_name().map_or_else(
+        || archive.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+enum Format {
+    TarGz,
+    Zip,
+}
+
+fn format_of(archive: &Path) -> Result<Format> {
+    let name = label(archive).to_lowercase();
+    if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
+        Ok(Format::TarGz)
+    } else if name.ends_with(".zip") {
+        Ok(Format::Zip)
+    } else {
+        Err(Error::Unsupported {
+            archive: label(archive),
+        })
+    }
+}
+
+/// Checks one member name: relative, no `..`, no NUL or backslash.
+fn check_member(archive: &str, name: &str) -> Result<PathBuf> {
+    let bad = |why| Error::UnsafePath {
+        archive: archive.to_string(),
+        path: name.to_string(),
+        why,
+    };
+    if name.starts_with('/') || name.contains('\0') || name.contains('\\') {
+        return Err(bad("absolute paths, backslashes and NUL are not allowed"));
+    }
+    let mut out = PathBuf::new();
+    for c in Path::new(name).components() {
+        match c {
+            Component::Normal(p) => out.push(p),
+            Component::CurDir => {}
+            Component::ParentDir => return Err(bad("`..` would escape the source tree")),
+            _ => return Err(bad("absolute paths are not allowed")),
+        }
+    }
+    Ok(out)
+}
+
+/// Whether a link at `member` (relative) pointing to `target` stays inside
+/// the tree.
+fn link_stays_inside(member: &Path, target: &Path) -> bool {
+    if target.is_absolute() {
+        return false;
+    }
+    let mut depth: i64 = member.components().count() as i64 - 1;
+    for c in target.components() {
+        match c {
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            _ => return false,
+        }
+        if depth < 0 {
+            return false;
+        }
+    }
+    true
+}
+
+/// Unpacks `archive` into `dest` (created) and returns the source tree:
+/// the single top directory (or `dest` itself when the archive has no
+/// single top directory but has `pyproject.toml` or `setup.py` at its
+/// root).
+pub fn unpack(archive: &Path, dest: &Path) -> Result<PathBuf> {
+    let name = label(archive);
+    fs::create_dir_all(dest).map_err(io("create", dest))?;
+    match format_of(archive)? {
+        Format::TarGz => unpack_tar(archive, &name, dest)?,
+        Format::Zip => unpack_zip(archive, &name, dest)?,
+    }
+    let tops: Vec<PathBuf> = fs::read_dir(dest)
+        .map_err(io("read", dest))?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    if tops.len() == 1 && tops[0].is_dir() {
+        return Ok(tops[0].clone());
+    }
+    if dest.join("pyproject.toml").is_file() || dest.join("setup.py").is_file() {
+        return Ok(dest.to_path_buf());
+    }
+    Err(Error::NoSourceTree { archive: name })
+}
+
+fn unpack_tar(archive: &Path, name: &str, dest: &Path) -> Result<()> {
+    let arch = |e: std::io::Error| Error::Archive {
+        archive: name.to_string(),
+        message: e.to_string(),
+    };
+    let file = fs::File::open(archive).map_err(io("open", archive))?;
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)));
+    // Links are created last, after every check, so that a link cannot be
+    // used to redirect a later regular file.
+    let mut links: Vec<(PathBuf, PathBuf, bool)> = Vec::new();
+    for entry in tar.entries().map_err(arch)? {
+        let mut entry = entry.map_err(arch)?;
+        let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let rel = check_member(name, &raw)?;
+        if rel.as_os_str().is_empty() {
+            continue;
+        }
+        let path = dest.join(&rel);
+        let kind = entry.header().entry_type();
+        use tar::EntryType as T;
+        match kind {
+            T::Directory => fs::create_dir_all(&path).map_err(io("create", &path))?,
+            T::Regular | T::Continuous | T::GNUSparse => {
+                if let Some(parent) = path.parent() {
+                    fs::create_dir_all(parent).map_err(io("create", parent))?;
+                }
+                let mut bytes = Vec::new();
+                entry.read_to_end(&mut bytes).map_err(arch)?;
+                fs::write(&path, &bytes).map_err(io("write", &path))?;
+                let mode = entry.header().mode().unwrap_or(0o644);
+                use std::os::unix::fs::PermissionsExt;
+                let mode = if mode & 0o111 != 0 { 0o755 } else { 0o644 };
+                fs::set_permissions(&path, fs::Permissions::from_mode(mode))
+                    .map_err(io("set the mode of", &path))?;
+            }
+            T::Symlink | T::Link => {
+                let target = entry
+                    .link_name()
+                    .map_err(arch)?
+                    .map(|t| t.into_owned())
+                    .unwrap_or_default();
+                let hard = kind == T::Link;
+                // Hard link names are relative to the archive root.
+                let inside = if hard {
+                    check_member(name, &target.to_string_lossy()).is_ok()
+                } else {
+                    link_stays_inside(&rel, &target)
+                };
+                if !inside {
+                    return Err(Error::UnsafePath {
+                        archive: name.to_string(),
+                        path: raw,
+                        why: "the link points outside the source tree",
+                    });
+                }
+                links.push((path, target, hard));
+            }
+            T::XGlobalHeader | T::XHeader | T::GNULongName | T::GNULongLink => {}
+            _ => {
+                return Err(Error::UnsafePath {
+                    archive: name.to_string(),
+                    path: raw,
+                    why: "device, fifo and other special files are not allowed",
+                });
+            }
+        }
+    }
+    for (path, target, hard) in links {
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(io("create", parent))?;
+        }
+        if hard {
+            let source = dest.join(&target);
+            fs::copy(&source, &path).map_err(io("copy", &source))?;
+        } else {
+            std::os::unix::fs::symlink(&target, &path).map_err(io("create link", &path))?;
+        }
+    }
+    Ok(())
+}
+
+fn unpack_zip(archive: &Path, name: &str, dest: &Path) -> Result<()> {
+    let arch = |e: zip::result::ZipError| Error::Archive {
+        archive: name.to_string(),
+        message: e.to_string(),
+    };
+    let file = fs::File::open(archive).map_err(io("open", archive))?;
+    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(arch)?;
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).map_err(arch)?;
+        let raw = entry.name().map_err(arch)?.to_string();
+        let rel = check_member(name, &raw)?;
+        if entry.is_symlink() {
+            return Err(Error::UnsafePath {
+                archive: name.to_string(),
+                path: raw,
+                why: "symbolic links are not allowed in zip sdists",
+            });
+        }
+        let path = dest.join(&rel);
+        if entry.is_dir() {
+            fs::create_dir_all(&path).map_err(io("create", &path))?;
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(io("create", parent))?;
+        }
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).map_err(|e| Error::Archive {
+            archive: name.to_string(),
+            message: format!("{raw}: {e}"),
+        })?;
+        fs::write(&path, &bytes).map_err(io("write", &path))?;
+    }
+    Ok(())
+}
+
+/// `PKG-INFO` of the sdist's top directory, read from the archive.
+pub fn pkg_info(archive: &Path) -> Result<Option<Vec<u8>>> {
+    let name = label(archive);
+    let is_pkg_info = |member: &str| {
+        let parts: Vec<&str> = member.trim_start_matches("./").split('/').collect();
+        parts.len() == 2 && parts[1] == "PKG-INFO"
+    };
+    match format_of(archive)? {
+        Format::TarGz => {
+            let arch = |e: std::io::Error| Error::Archive {
+                archive: name.clone(),
+                message: e.to_string(),
+            };
+            let file = fs::File::open(archive).map_err(io("open", archive))?;
+            let mut tar =
+                tar::Archive::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)));
+            for entry in tar.entries().map_err(arch)? {
+                let mut entry = entry.map_err(arch)?;
+                let member = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+                if is_pkg_info(&member) {
+                    let mut bytes = Vec::new();
+                    entry.read_to_end(&mut bytes).map_err(arch)?;
+                    return Ok(Some(bytes));
+                }
+            }
+            Ok(None)
+        }
+        Format::Zip => {
+            let file = fs::File::open(archive).map_err(io("open", archive))?;
+            let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| {
+                Error::Archive {
+                    archive: name.clone(),
+                    message: e.to_string(),
+                }
+            })?;
+            let member = zip
+                .file_names()
+                .filter_map(|n| n.ok().map(|n| n.to_string()))
+                .find(|n| is_pkg_info(n));
+            let Some(member) = member else {
+                return Ok(None);
+            };
+            let mut f = zip.by_name(&member).map_err(|e| Error::Archive {
+                archive: name.clone(),
+                message: e.to_string(),
+            })?;
+            let mut bytes = Vec::new();
+            f.read_to_end(&mut bytes).map_err(io("read", archive))?;
+            Ok(Some(bytes))
+        }
+    }
+}
+
+/// The sdist's metadata when `PKG-INFO` can be trusted for resolution.
+pub fn static_metadata(archive: &Path) -> Result<Option<Metadata>> {
+    let Some(bytes) = pkg_info(archive)? else {
+        return Ok(None);
+    };
+    let Ok(meta) = Metadata::parse(&bytes) else {
+        return Ok(None);
+    };
+    Ok(trusted(&meta).then_some(meta))
+}
+
+/// Metadata-Version ≥ 2.2 and nothing resolution needs is `Dynamic`.
+fn trusted(meta: &Metadata) -> bool {
+    let version: Vec<u32> = meta
+        .metadata_version
+        .split('.')
+        .map(|p| p.trim().parse().unwrap_or(0))
+        .collect();
+    let new_enough = version.first().copied().unwrap_or(0) > 2
+        || (version.first() == Some(&2) && version.get(1).copied().unwrap_or(0) >= 2);
+    new_enough
+        && !meta.dynamic.iter().any(|d| {
+            matches!(
+                d.to_ascii_lowercase().as_str(),
+                "requires-dist" | "requires-python" | "provides-extra"
+            )
+        })
+}
+
+/// `[build-system]` of a source tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildSystem {
+    pub requires: Vec<String>,
+    pub backend: String,
+    /// Absolute directories (inside the tree) prepended to `sys.path`.
+    pub backend_path: Vec<PathBuf>,
+}
+
+impl BuildSystem {
+    /// Reads `pyproject.toml` of `src`, applying PEP 517's fallbacks.
+    pub fn read(src: &Path) -> Result<Self> {
+        let file = src.join("pyproject.toml");
+        let default = || BuildSystem {
+            requires: vec![DEFAULT_REQUIRES.to_string()],
+            backend: DEFAULT_BACKEND.to_string(),
+            backend_path: Vec::new(),
+        };
+        let text = match fs::read_to_string(&file) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(default()),
+            Err(e) => return Err(io("read", &file)(e)),
+        };
+        let bad = |message: String| Error::Pyproject {
+            path: file.display().to_string(),
+            message,
+        };
+        let doc: toml_edit::Document<String> = text.parse().map_err(|e| bad(format!("{e}")))?;
+        let Some(table) = doc.get("build-system").and_then(|t| t.as_table_like()) else {
+            return Ok(default());
+        };
+        let strings = |key: &str| -> Result<Option<Vec<String>>> {
+            match table.get(key) {
+                None => Ok(None),
+                Some(item) => {
+                    let arr = item
+                        .as_array()
+                        .ok_or_else(|| bad(format!("`build-system.{key}` must be a list")))?;
+                    arr.iter()
+                        .map(|v| {
+                            v.as_str().map(str::to_string).ok_or_else(|| {
+                                bad(format!("`build-system.{key}` must list strings"))
+                            })
+                        })
+                        .collect::<Result<Vec<_>>>()
+                        .map(Some)
+                }
+            }
+        };
+        let requires = strings("requires")?
+            .ok_or_else(|| bad("`[build-system]` has no `requires` (PEP 518)".into()))?;
+        let backend = match table.get("build-backend") {
+            None => DEFAULT_BACKEND.to_string(),
+            Some(v) => v
+                .as_str()
+                .ok_or_else(|| bad("`build-system.build-backend` must be a string".into()))?
+                .to_string(),
+        };
+        let mut backend_path = Vec::new();
+        for entry in strings("backend-path")?.unwrap_or_default() {
+            let rel = check_member("pyproject.toml", &entry).map_err(|_| {
+                bad(format!(
+                    "`backend-path` entry `{entry}` leaves the source tree"
+                ))
+            })?;
+            backend_path.push(src.join(rel));
+        }
+        Ok(BuildSystem {
+            requires,
+            backend,
+            backend_path,
+        })
+    }
+}
+
+/// The hook driver, run as `python -I -S -c DRIVER <request.json>`.
+const DRIVER: &str = r#"
+import json, sys, site, importlib
+with open(sys.argv[1]) as f:
+    req = json.load(f)
+for p in req["paths"]:
+    site.addsitedir(p)
+sys.path[0:0] = req["backend_path"]
+mod, _, attr = req["backend"].partition(":")
+backend = importlib.import_module(mod.strip())
+for a in filter(None, attr.strip().split(".")):
+    backend = getattr(backend, a)
+hook = getattr(backend, req["hook"], None)
+if hook is None:
+    if req["optional"]:
+        result = req["default"]
+    else:
+        sys.stderr.write("backend %r has no hook %r\n" % (req["backend"], req["hook"]))
+        sys.exit(3)
+else:
+    result = hook(*req["args"], config_settings=req["config_settings"])
+with open(req["out"], "w") as f:
+    json.dump(result, f)
+"#;
+
+/// A backend ready to be called for one source tree.
+#[derive(Debug, Clone)]
+pub struct Backend<'a> {
+    /// The project, for messages.
+    pub project: String,
+    pub python: &'a str,
+    pub src: &'a Path,
+    pub system: &'a BuildSystem,
+    /// Store directories of the build requirements.
+    pub paths: Vec<PathBuf>,
+    /// Extra environment (`zc.recipe.egg:custom`'s flags).
+    pub env: Vec<(String, String)>,
+}
+
+impl Backend<'_> {
+    /// Calls `hook` with `args` (JSON values); `default` is the result of
+    /// an optional hook the backend does not define (`None`: required).
+    pub fn call(
+        &self,
+        hook: &str,
+        args: &[serde_json::Value],
+        default: Option<serde_json::Value>,
+    ) -> Result<serde_json::Value> {
+        let tmp = tempfile::Builder::new()
+            .prefix("buildout-hook-")
+            .tempdir()
+            .map_err(io("create a temporary directory in", &std::env::temp_dir()))?;
+        let out = tmp.path().join("result.json");
+        let request = serde_json::json!({
+            "paths": self.paths,
+            "backend_path": self.system.backend_path,
+            "backend": self.system.backend,
+            "hook": hook,
+            "optional": default.is_some(),
+            "default": default,
+            "args": args,
+            "config_settings": serde_json::Value::Null,
+            "out": out,
+        });
+        let request_file = tmp.path().join("request.json");
+        fs::write(&request_file, request.to_string()).map_err(io("write", &request_file))?;
+        let log = tmp.path().join("output.log");
+        let log_file = fs::File::create(&log).map_err(io("create", &log))?;
+        let log_err = log_file.try_clone().map_err(io("open", &log))?;
+        let mut path_var: Vec<PathBuf> = self
+            .paths
+            .iter()
+            .map(|p| p.join(".prefix/bin"))
+            .filter(|p| p.is_dir())
+            .collect();
+        if let Some(old) = std::env::var_os("PATH") {
+            path_var.extend(std::env::split_paths(&old));
+        }
+        let mut cmd = Command::new(self.python);
+        cmd.args(["-I", "-S", "-c", DRIVER])
+            .arg(&request_file)
+            .current_dir(self.src)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log_file))
+            .stderr(Stdio::from(log_err))
+            .env("PYTHONIOENCODING", "utf-8:backslashreplace")
+            .env_remove("PYTHONPATH")
+            .env_remove("PYTHONHOME");
+        if let Ok(joined) = std::env::join_paths(path_var) {
+            cmd.env("PATH", joined);
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let status = cmd.status().map_err(|source| Error::Spawn {
+            python: self.python.to_string(),
+            source,
+        })?;
+        let output = fs::read_to_string(&log).unwrap_or_default();
+        let failed = |message: String| Error::Hook {
+            project: self.project.clone(),
+            hook: hook.to_string(),
+            message,
+            output: if output.trim().is_empty() {
+                String::new()
+            } else {
+                format!(":\n{}", output.trim_end())
+            },
+        };
+        if !status.success() {
+            return Err(failed(match status.code() {
+                Some(c) => format!("exited with status {c}"),
+                None => "was killed by a signal".into(),
+            }));
+        }
+        let text = fs::read_to_string(&out)
+            .map_err(|_| failed("returned nothing (no result file was written)".into()))?;
+        serde_json::from_str(&text).map_err(|e| failed(format!("returned invalid JSON: {e}")))
+    }
+
+    /// `get_requires_for_build_<kind>` (`wheel` or `editable`).
+    pub fn get_requires(&self, kind: &str) -> Result<Vec<String>> {
+        let hook = format!("get_requires_for_build_{kind}");
+        let v = self.call(&hook, &[], Some(serde_json::json!([])))?;
+        serde_json::from_value(v).map_err(|e| Error::Hook {
+            project: self.project.clone(),
+            hook,
+            message: format!("did not return a list of strings: {e}"),
+            output: String::new(),
+        })
+    }
+
+    /// `build_<kind>` into `dir`; returns the wheel's path.
+    pub fn build(&self, kind: &str, dir: &Path) -> Result<PathBuf> {
+        let hook = format!("build_{kind}");
+        let dir_arg = serde_json::json!(dir.display().to_string());
+        let v = self.call(&hook, &[dir_arg], None)?;
+        let name = v.as_str().unwrap_or_default();
+        let wheel = dir.join(name);
+        if name.is_empty() || name.contains('/') || !wheel.is_file() {
+            return Err(Error::Hook {
+                project: self.project.clone(),
+                hook,
+                message: format!("returned `{v}`, which is not a wheel it wrote"),
+                output: String::new(),
+            });
+        }
+        Ok(wheel)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn targz(dir: &Path, name: &str, entries: &[(&str, tar::EntryType, &str)]) -> PathBuf {
+        let path = dir.join(name);
+        let gz = flate2::write::GzEncoder::new(
+            fs::File::create(&path).unwrap(),
+            flate2::Compression::fast(),
+        );
+        let mut b = tar::Builder::new(gz);
+        for (member, kind, content) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(*kind);
+            h.set_mode(0o644);
+            if *kind == tar::EntryType::Symlink {
+                h.set_size(0);
+                h.set_link_name(content).unwrap();
+                // set_path refuses `..`; write the name bytes directly.
+                let bytes = h.as_gnu_mut().unwrap();
+                bytes.name[..member.len()].copy_from_slice(member.as_bytes());
+                h.set_cksum();
+                b.append(&h, &[][..]).unwrap();
+            } else {
+                h.set_size(content.len() as u64);
+                let bytes = h.as_gnu_mut().unwrap();
+                bytes.name[..member.len()].copy_from_slice(member.as_bytes());
+                h.set_cksum();
+                b.append(&h, content.as_bytes()).unwrap();
+            }
+        }
+        b.into_inner().unwrap().finish().unwrap().flush().unwrap();
+        path
+    }
+
+    #[test]
+    fn unpacks_and_finds_the_tree() {
+        let tmp = tempfile::tempdir().unwrap();
+        let a = targz(
+            tmp.path(),
+            "demo-1.0.tar.gz",
+            &[
+                (
+                    "demo-1.0/PKG-INFO",
+                    tar::EntryType::Regular,
+                    "Metadata-Version: 2.2\nName: demo\nVersion: 1.0\nRequires-Dist: b\n",
+                ),
+                (
+                    "demo-1.0/pyproject.toml",
+                    tar::EntryType::Regular,
+                    "[build-system]\nrequires = []\nbuild-backend = \"_b\"\nbackend-path = [\".\"]\n",
+                ),
+                ("demo-1.0/link", tar::EntryType::Symlink, "PKG-INFO"),
+            ],
+        );
+        let src = unpack(&a, &tmp.path().join("x")).unwrap();
+        assert!(src.ends_with("demo-1.0"));
+        let system = BuildSystem::read(&src).unwrap();
+        assert_eq!(system.backend, "_b");
+        assert_eq!(system.backend_path, vec![src.clone()]);
+        let meta = static_metadata(&a).unwrap().unwrap();
+        assert_eq!(meta.requires_dist, vec!["b".to_string()]);
+    }
+
+    #[test]
+    fn rejects_escapes() {
+        let tmp = tempfile::tempdir().unwrap();
+        for (i, entries) in [
+            vec![("demo-1.0/../../evil", tar::EntryType::Regular, "x")],
+            vec![("/abs/evil", tar::EntryType::Regular, "x")],
+            vec![("demo-1.0/l", tar::EntryType::Symlink, "../../etc/passwd")],
+            vec![("demo-1.0/l", tar::EntryType::Symlink, "/etc/passwd")],
+            vec![("demo-1.0/dev", tar::EntryType::Char, "")],
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let a = targz(tmp.path(), &format!("e{i}.tar.gz"), &entries);
+            let err = unpack(&a, &tmp.path().join(format!("o{i}"))).unwrap_err();
+            assert!(matches!(err, Error::UnsafePath { .. }), "{i}: {err}");
+        }
+        assert!(!tmp.path().join("evil").exists());
+    }
+
+    #[test]
+    fn build_system_defaults_and_dynamic_metadata() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = BuildSystem::read(tmp.path()).unwrap();
+        assert_eq!(s.backend, DEFAULT_BACKEND);
+        assert_eq!(s.requires, vec![DEFAULT_REQUIRES.to_string()]);
+        fs::write(
+            tmp.path().join("pyproject.toml"),
+            "[build-system]\nrequires = [\"x\"]\nbackend-path = [\"../out\"]\n",
+        )
+        .unwrap();
+        assert!(BuildSystem::read(tmp.path()).is_err());
+        let m = Metadata::parse(
+            b"Metadata-Version: 2.2\nName: a\nVersion: 1\nDynamic: Requires-Dist\n",
+        )
+        .unwrap();
+        assert!(!trusted(&m));
+        let m = Metadata::parse(b"Metadata-Version: 2.1\nName: a\nVersion: 1\n").unwrap();
+        assert!(!trusted(&m));
+    }
+}

@@ -9,6 +9,7 @@
 //! store's one write path ([`crate::store::Store::add`]).
 
 pub mod dists;
+pub mod scripts;
 pub mod wheel;
 
 use crate::profile::Manifest;

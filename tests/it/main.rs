@@ -9,4 +9,5 @@ mod index;
 mod install;
 mod man;
 mod readme;
+mod scripts;
 mod store;

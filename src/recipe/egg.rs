@@ -49,7 +49,11 @@ impl Eggs {
         let python = match buildout.get(part, "executable", None)? {
             Some(exe) => exe,
             None => match buildout.get(part, "python", None)? {
-                Some(section) => buildout.require(section.trim(), "executable")?,
+                Some(section) => {
+                    let section = section.trim();
+                    buildout.section(section)?;
+                    buildout.require(section, "executable")?
+                }
                 None => buildout.require("buildout", "executable")?,
             },
         };

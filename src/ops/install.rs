@@ -88,14 +88,18 @@ fn run(ctx: &Context, args: &InstallArgs, config: &mut crate::config::Config) ->
         }
     }
     for p in &mut planned {
-        p.recipe
-            .prepare(&mut installer)
-            .map_err(|e| Failure::from(Error::from(e)).doing(format!("Installing {}.", p.name)))?;
+        if let Err(e) = p.recipe.prepare(&mut installer) {
+            print_notes(ctx, p, None);
+            return Err(Failure::from(Error::from(e)).doing(format!("Installing {}.", p.name)));
+        }
     }
     for p in &mut planned {
         p.entry.distributions = p.recipe.distributions();
+        // What a part manages may depend on its working set (scripts).
+        p.entry.outputs = p.recipe.outputs();
         let path = build::part_path(&store, &p.name, p.recipe.as_ref(), &p.entry.options)?;
         p.entry.path = path.to_absolute(store.dir_str());
+        p.recipe.set_location(&p.entry.path);
     }
 
     if args.dry_run {
@@ -134,6 +138,7 @@ fn run(ctx: &Context, args: &InstallArgs, config: &mut crate::config::Config) ->
             .map_err(|e| Failure::from(Error::from(e)).doing(format!("Installing {}.", p.name)))?;
         let verb = if reused { "Updating" } else { "Installing" };
         ctx.printer.info(&format!("{verb} {}.", p.name));
+        print_notes(ctx, p, Some(dir));
     }
     store::failpoint::hit("install-parts-built");
 
@@ -248,6 +253,26 @@ fn after_switch(ctx: &Context, planned: &[Planned]) -> Result<()> {
             .map_err(|e| Failure::from(Error::from(e)).doing(format!("Installing {}.", p.name)))?;
     }
     Ok(())
+}
+
+/// Logs a part's notes: warnings always; `Generated ...` lines (with
+/// `directory`, after the build) only for outputs whose content differs
+/// from what the buildout directory has now, as zc.buildout logs only the
+/// scripts it writes.
+fn print_notes(ctx: &Context, p: &Planned, directory: Option<&Path>) {
+    for note in p.recipe.notes() {
+        match note {
+            recipe::Note::Warning(line) => ctx.printer.warn(&line),
+            recipe::Note::Generated { output, line } => {
+                let Some(directory) = directory else { continue };
+                let new = std::fs::read(Path::new(&p.entry.path).join("outputs").join(&output));
+                let old = std::fs::read(directory.join(&output));
+                if new.ok() != old.ok() {
+                    ctx.printer.info(&line);
+                }
+            }
+        }
+    }
 }
 
 fn empty_like(m: &Manifest) -> Manifest {

@@ -1,20 +1,31 @@
-//! `zc.recipe.egg:eggs`, built in: install a part's distributions.
+//! `zc.recipe.egg`, built in: `eggs` installs a part's distributions;
+//! `default`, `script` and `scripts` also generate console scripts and an
+//! interpreter.
 //!
-//! Options (zc.recipe.egg's): `eggs` (newline-separated requirements,
-//! markers allowed; default: the part name), `find-links` and `index`
-//! (override `[buildout]`'s), `executable` (the interpreter; default
-//! `[buildout] executable`) or `python` (the name of a section whose
+//! Options (zc.recipe.egg's, `buildout.md` §6.1): `eggs` (newline-separated
+//! requirements, markers allowed; default: the part name), `find-links`
+//! and `index` (override `[buildout]`'s), `executable` (the interpreter;
+//! default `[buildout] executable`) or `python` (the name of a section whose
 //! `executable` option is the interpreter). The working set is resolved
 //! with the buildout's version rules and every distribution becomes its
 //! own store object; the part's object records the working set
 //! (`working-set.json`) and references each distribution, so a generation
-//! keeps exactly what it uses. Console scripts (`zc.recipe.egg`'s default
-//! entry) come with a later release.
+//! keeps exactly what it uses.
+//!
+//! Scripts parts add `scripts` (select and rename; present but empty: no
+//! scripts, not even the interpreter), `entry-points`, `dependent-scripts`,
+//! `interpreter`, `extra-paths`, `initialization`, `arguments` and
+//! `relative-paths`. The part's object then holds `site/` (the merged
+//! import directory, see [`crate::build::scripts`]) and the scripts as
+//! managed outputs `bin/<name>`, which the generation's `bin/` links to.
 
-use super::{DistRequest, Error, Recipe, Result, Services, io};
-use crate::config::Buildout;
+use super::{DistRequest, Error, Note, Recipe, Result, Services, io};
+use crate::build::scripts::{self, EntryPoint, Paths};
+use crate::config::{Buildout, pystr};
 use crate::profile::manifest::DistEntry;
 use crate::python::Requirement;
+use crate::python::marker::canonicalize_name;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -46,7 +57,11 @@ impl Eggs {
         let python = match buildout.get(part, "executable", None)? {
             Some(exe) => exe,
             None => match buildout.get(part, "python", None)? {
-                Some(section) => buildout.require(section.trim(), "executable")?,
+                Some(section) => {
+                    let section = section.trim();
+                    buildout.section(section)?;
+                    buildout.require(section, "executable")?
+                }
                 None => buildout.require("buildout", "executable")?,
             },
         };
@@ -102,5 +117,339 @@ impl Recipe for Eggs {
         let file = out.join("working-set.json");
         let json = serde_json::to_string_pretty(&self.dists).unwrap_or_default();
         std::fs::write(&file, json + "\n").map_err(io("write", &file))
+    }
+}
+
+/// A constructed `zc.recipe.egg` (`default`, `script`, `scripts`) part: the
+/// working set of [`Eggs`] plus console scripts and an interpreter.
+#[derive(Debug)]
+pub struct Scripts {
+    eggs: Eggs,
+    directory: String,
+    /// `scripts`: `None` = every console script of the listed eggs;
+    /// `Some(empty)` = none at all (not even the interpreter).
+    scripts: Option<Vec<(String, String)>>,
+    entry_points: Vec<(String, EntryPoint)>,
+    dependent_scripts: bool,
+    interpreter: Option<String>,
+    extra_paths: Vec<String>,
+    initialization: String,
+    arguments: String,
+    relative_paths: bool,
+    /// An `entry-points` token that does not parse.
+    bad_entry_point: Option<String>,
+    /// Filled by `prepare`: (script name, entry point), in generation order.
+    planned: Vec<(String, EntryPoint)>,
+    notes: Vec<Note>,
+    location: String,
+}
+
+/// zc.recipe.egg's `get_bool`.
+fn get_bool(buildout: &mut Buildout, part: &str, name: &str) -> Result<bool> {
+    match buildout.get(part, name, None)?.as_deref() {
+        None | Some("") | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(v) => Err(Error::User(format!("Invalid value for {name} option: {v}"))),
+    }
+}
+
+impl Scripts {
+    pub fn new(buildout: &mut Buildout, part: &str, directory: &str) -> Result<Self> {
+        let eggs = Eggs::new(buildout, part, directory)?;
+        let extra_paths: Vec<String> = buildout
+            .get(part, "extra-paths", None)?
+            .unwrap_or_default()
+            .lines()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| pystr::join(directory, p))
+            .collect();
+        if !extra_paths.is_empty() {
+            buildout.set(part, "extra-paths", extra_paths.join("\n"));
+        }
+        let relative_paths = match buildout.get(part, "relative-paths", None)? {
+            Some(v) => v,
+            None => buildout
+                .get("buildout", "relative-paths", None)?
+                .unwrap_or_else(|| "false".into()),
+        };
+        let relative_paths = match relative_paths.as_str() {
+            "true" => {
+                buildout.set(part, "buildout-directory", directory.to_string());
+                true
+            }
+            "false" => false,
+            other => {
+                return Err(Error::User(format!(
+                    "Invalid value for relative-paths option: {other}"
+                )));
+            }
+        };
+        let scripts = buildout.get(part, "scripts", None)?.map(|s| {
+            let mut out: Vec<(String, String)> = Vec::new();
+            for token in s.split_whitespace() {
+                let (name, target) = token.split_once('=').unwrap_or((token, token));
+                match out.iter_mut().find(|(n, _)| n == name) {
+                    Some(entry) => entry.1 = target.to_string(),
+                    None => out.push((name.to_string(), target.to_string())),
+                }
+            }
+            out
+        });
+        let pattern = regex::Regex::new(r"^([^=]+)=(\w+(?:[.]\w+)*):(\w+(?:[.]\w+)*)$")
+            .expect("a valid pattern");
+        let mut entry_points = Vec::new();
+        let mut bad_entry_point = None;
+        for token in buildout
+            .get(part, "entry-points", None)?
+            .unwrap_or_default()
+            .split_whitespace()
+        {
+            match pattern.captures(token) {
+                Some(c) => entry_points.push((
+                    c[1].to_string(),
+                    EntryPoint {
+                        module: c[2].to_string(),
+                        attrs: c[3].to_string(),
+                    },
+                )),
+                None => {
+                    bad_entry_point = Some(token.to_string());
+                    break;
+                }
+            }
+        }
+        Ok(Self {
+            dependent_scripts: get_bool(buildout, part, "dependent-scripts")?,
+            interpreter: buildout
+                .get(part, "interpreter", None)?
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
+            initialization: buildout
+                .get(part, "initialization", None)?
+                .unwrap_or_default(),
+            arguments: buildout.get(part, "arguments", None)?.unwrap_or_default(),
+            eggs,
+            directory: directory.to_string(),
+            scripts,
+            entry_points,
+            extra_paths,
+            relative_paths,
+            bad_entry_point,
+            planned: Vec::new(),
+            notes: Vec::new(),
+            location: String::new(),
+        })
+    }
+
+    /// Every script file: (name under `bin/`, text).
+    fn texts(&self) -> Vec<(String, String)> {
+        let site = format!("{}/site", self.location);
+        let members: Vec<std::path::PathBuf> = self
+            .eggs
+            .dists
+            .iter()
+            .map(|d| std::path::PathBuf::from(&d.path))
+            .collect();
+        let paths = scripts::path_list(&site, &members, &self.extra_paths);
+        let mut out: Vec<(String, String)> = Vec::new();
+        let mut add = |name: &str, text: String| match out.iter_mut().find(|(n, _)| n == name) {
+            Some(entry) => entry.1 = text,
+            None => out.push((name.to_string(), text)),
+        };
+        for (name, entry) in &self.planned {
+            let script = format!("{}/bin/{name}", self.directory);
+            let mode = self.mode(&script);
+            add(
+                name,
+                scripts::console_script(
+                    &self.eggs.python,
+                    &paths,
+                    &mode,
+                    entry,
+                    &self.arguments,
+                    &self.initialization,
+                ),
+            );
+        }
+        if let Some(name) = self.interpreter.as_ref().filter(|_| self.generates()) {
+            let script = format!("{}/bin/{name}", self.directory);
+            let mode = self.mode(&script);
+            add(
+                name,
+                scripts::interpreter_script(&self.eggs.python, &paths, &mode, &self.initialization),
+            );
+        }
+        out
+    }
+
+    fn mode<'a>(&'a self, script: &'a str) -> Paths<'a> {
+        if self.relative_paths {
+            Paths::Relative {
+                buildout: &self.directory,
+                script,
+            }
+        } else {
+            Paths::Absolute
+        }
+    }
+
+    /// `scripts =` present but empty generates nothing at all.
+    fn generates(&self) -> bool {
+        self.scripts.as_ref().is_none_or(|s| !s.is_empty())
+    }
+
+    fn script_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.planned.iter().map(|(n, _)| n.clone()).collect();
+        if let Some(i) = self.interpreter.as_ref().filter(|_| self.generates()) {
+            names.push(i.clone());
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        names.retain(|n| seen.insert(n.clone()));
+        names
+    }
+}
+
+impl Recipe for Scripts {
+    fn identity(&self) -> String {
+        "zc.recipe.egg:scripts 6.0.0 (built in, site directory 1)".into()
+    }
+
+    fn content_key(&self) -> String {
+        self.eggs.content_key()
+    }
+
+    fn outputs(&self) -> Vec<String> {
+        self.script_names()
+            .into_iter()
+            .map(|n| format!("bin/{n}"))
+            .collect()
+    }
+
+    fn prepare(&mut self, services: &mut dyn Services) -> Result<()> {
+        if let Some(bad) = &self.bad_entry_point {
+            self.notes.push(Note::Warning(format!(
+                "{}: Cannot parse the entry point {bad}.",
+                self.eggs.part
+            )));
+            return Err(Error::User("Invalid entry point".into()));
+        }
+        self.eggs.prepare(services)?;
+        if !self.generates() {
+            return Ok(());
+        }
+        // Console scripts of the listed eggs (or of every member with
+        // `dependent-scripts`), then `entry-points`.
+        let mut wanted: Vec<String> = self
+            .eggs
+            .requirements
+            .iter()
+            .map(|r| canonicalize_name(r.name.as_str()))
+            .collect();
+        if self.dependent_scripts {
+            for d in &self.eggs.dists {
+                let n = canonicalize_name(&d.name);
+                if n != "setuptools" && !wanted.contains(&n) {
+                    wanted.push(n);
+                }
+            }
+        }
+        let mut available: Vec<(String, EntryPoint)> = Vec::new();
+        for name in &wanted {
+            if let Some(d) = self
+                .eggs
+                .dists
+                .iter()
+                .find(|d| canonicalize_name(&d.name) == *name)
+            {
+                available.extend(scripts::console_scripts(Path::new(&d.path)));
+            }
+        }
+        available.extend(self.entry_points.iter().cloned());
+        for (name, entry) in &available {
+            let target = match &self.scripts {
+                None => name.clone(),
+                Some(selected) => match selected.iter().find(|(n, _)| n == name) {
+                    Some((_, t)) => t.clone(),
+                    None => continue,
+                },
+            };
+            self.planned.push((target, entry.clone()));
+        }
+        // zc.buildout's order: scripts, warnings, the interpreter.
+        for (name, _) in &self.planned {
+            self.notes.push(Note::Generated {
+                output: format!("bin/{name}"),
+                line: format!(
+                    "Generated script {}.",
+                    pystr::repr(&format!("{}/bin/{name}", self.directory))
+                ),
+            });
+        }
+        if let Some(selected) = &self.scripts {
+            for (name, target) in selected {
+                if !available.iter().any(|(n, _)| n == name) {
+                    self.notes.push(Note::Warning(if name == target {
+                        format!(
+                            "Could not generate script '{name}' as it is not defined in the egg entry points."
+                        )
+                    } else {
+                        format!(
+                            "Could not generate script '{name}' as script '{target}' is not defined in the egg entry points."
+                        )
+                    }));
+                }
+            }
+        }
+        if let Some(name) = self.interpreter.as_ref() {
+            self.notes.push(Note::Generated {
+                output: format!("bin/{name}"),
+                line: format!(
+                    "Generated interpreter {}.",
+                    pystr::repr(&format!("{}/bin/{name}", self.directory))
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn distributions(&self) -> Vec<DistEntry> {
+        self.eggs.distributions()
+    }
+
+    fn interpreter(&self) -> Option<String> {
+        self.eggs.interpreter()
+    }
+
+    fn set_location(&mut self, location: &str) {
+        self.location = location.to_string();
+    }
+
+    fn notes(&self) -> Vec<Note> {
+        self.notes.clone()
+    }
+
+    fn build(&self, out: &Path) -> Result<()> {
+        self.eggs.build(out)?;
+        let members: Vec<std::path::PathBuf> = self
+            .eggs
+            .dists
+            .iter()
+            .map(|d| std::path::PathBuf::from(&d.path))
+            .collect();
+        let site = out.join("site");
+        scripts::build_site(&site, &members).map_err(io("build the site directory", &site))?;
+        let bin = out.join("outputs/bin");
+        std::fs::create_dir_all(&bin).map_err(io("create", &bin))?;
+        for (name, text) in self.texts() {
+            let file = bin.join(&name);
+            if let Some(parent) = file.parent() {
+                std::fs::create_dir_all(parent).map_err(io("create", parent))?;
+            }
+            std::fs::write(&file, text).map_err(io("write", &file))?;
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755))
+                .map_err(io("make executable", &file))?;
+        }
+        Ok(())
     }
 }

@@ -89,6 +89,26 @@ pub trait Recipe {
     fn after_switch(&self, _printer: &mut dyn FnMut(&str)) -> Result<()> {
         Ok(())
     }
+    /// Told the part's store path (its `${part:location}`) once it is
+    /// known, before [`Recipe::build`]: outputs that name their own object
+    /// (scripts importing from the part's `site/`) need it.
+    fn set_location(&mut self, _location: &str) {}
+    /// What to log once the part is installed (or, for warnings, when
+    /// preparing it failed).
+    fn notes(&self) -> Vec<Note> {
+        Vec::new()
+    }
+}
+
+/// A line a recipe asks the install to log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// Logged as a warning.
+    Warning(String),
+    /// Logged when the managed output `output` (relative to the buildout
+    /// directory) differs from the current generation's: zc.buildout logs
+    /// `Generated script '...'.` only when it writes the file.
+    Generated { output: String, line: String },
 }
 
 /// What a part asks of the installer when it is prepared.
@@ -123,8 +143,11 @@ pub struct DistRequest<'a> {
 /// The built-in recipes and entries.
 pub const BUILTIN: &[&str] = &[
     "collective.recipe.template",
+    "zc.recipe.egg",
     "zc.recipe.egg:develop",
     "zc.recipe.egg:eggs",
+    "zc.recipe.egg:script",
+    "zc.recipe.egg:scripts",
 ];
 
 /// Constructs the recipe of `part` (its section is initialised).
@@ -146,6 +169,9 @@ pub fn construct(buildout: &mut Buildout, part: &str, directory: &str) -> Result
         ("zc-recipe-egg", "eggs") => Ok(Box::new(egg::Eggs::new(buildout, part, directory)?)),
         ("zc-recipe-egg", "develop") => {
             Ok(Box::new(develop::Develop::new(buildout, part, directory)?))
+        }
+        ("zc-recipe-egg", "default" | "script" | "scripts") => {
+            Ok(Box::new(egg::Scripts::new(buildout, part, directory)?))
         }
         _ => Err(Error::Unavailable {
             part: part.to_string(),

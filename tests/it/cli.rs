@@ -40,12 +40,12 @@ fn a_recipe_that_is_not_built_in_is_a_clear_error_not_a_pretended_success() {
     let ctx = TestContext::new();
     ctx.write(
         "buildout.cfg",
-        "[buildout]\nparts = app\n[app]\nrecipe = zc.recipe.egg\neggs = flask\n",
+        "[buildout]\nparts = app\n[app]\nrecipe = plone.recipe.command\ncommand = true\n",
     );
     let out = ctx.buildout(&[]);
     assert_eq!(out.code, 1);
     assert!(
-        out.stderr.starts_with("While:\n  Installing.\n  Installing app.\nError: the recipe `zc.recipe.egg` of part `app` is not available"),
+        out.stderr.starts_with("While:\n  Installing.\n  Installing app.\nError: the recipe `plone.recipe.command` of part `app` is not available"),
         "{}",
         out.stderr
     );

@@ -9,5 +9,6 @@ mod index;
 mod install;
 mod man;
 mod readme;
+mod scripts;
 mod sdist;
 mod store;

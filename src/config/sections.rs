@@ -236,6 +236,10 @@ impl Buildout {
         option: &str,
         seen: Option<&mut Seen>,
     ) -> Result<Option<String>, Error> {
+        if !self.sections.contains_key(section) {
+            // `buildout[section].get(...)`: the section is initialised first.
+            self.section(section)?;
+        }
         let state = &self.sections[section];
         if let Some(v) = state.data.get(option) {
             return Ok(Some(v.clone()));
@@ -286,9 +290,14 @@ impl Buildout {
         }
     }
 
-    /// Sets a computed value (`options[key] = value`).
+    /// Sets a computed value (`options[key] = value`) of an initialised
+    /// section (a section not initialised yet gets one, empty).
     pub fn set(&mut self, section: &str, option: &str, value: String) {
-        self.state(section).data.insert(option.to_string(), value);
+        self.sections
+            .entry(section.to_string())
+            .or_default()
+            .data
+            .insert(option.to_string(), value);
     }
 
     fn sub(&mut self, current: &str, template: &str, seen: &mut Seen) -> Result<String, Error> {
@@ -369,5 +378,37 @@ impl Buildout {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn buildout(sections: &[(&str, &[(&str, &str)])]) -> Buildout {
+        Buildout::new(
+            sections
+                .iter()
+                .map(|(name, opts)| {
+                    (
+                        (*name).to_string(),
+                        opts.iter()
+                            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                            .collect(),
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn get_initialises_a_section_not_read_yet() {
+        let mut b = buildout(&[("a", &[("x", "${b:y}")]), ("b", &[("y", "1")])]);
+        assert_eq!(b.get("a", "x", None).unwrap().as_deref(), Some("1"));
+        let err = b.get("nope", "x", None).unwrap_err();
+        assert_eq!(
+            err.message(),
+            "The referenced section, 'nope', was not defined."
+        );
     }
 }

@@ -94,6 +94,8 @@ pub struct DistEnv<'a> {
     /// Projects being built (`name version`), outermost first: a build
     /// requirement that needs one of them is a cycle.
     pub building: RefCell<Vec<String>>,
+    /// Download progress (a terminal status line, or nothing).
+    pub reporter: &'a dyn index::Reporter,
 }
 
 impl DistEnv<'_> {
@@ -237,7 +239,7 @@ impl<'a> IndexProvider<'a> {
                 .map(|t| t.path().to_path_buf())
                 .unwrap_or_default()
         };
-        let path = self.env.client.download(file, &dir, &index::NoReporter)?;
+        let path = self.env.client.download(file, &dir, self.env.reporter)?;
         self.sdists
             .borrow_mut()
             .insert(file.url.clone(), path.clone());
@@ -584,7 +586,7 @@ pub fn realise(
         let files: Vec<DistFile> = missing.iter().map(|(_, f, _)| f.clone()).collect();
         let downloaded = env
             .client
-            .download_many(&files, staging.path(), &index::NoReporter);
+            .download_many(&files, staging.path(), env.reporter);
         for ((i, file, path), result) in missing.into_iter().zip(downloaded) {
             let wheel_path = result?;
             let mut obj = NewObject::known(path.clone(), Kind::Dist);

@@ -101,6 +101,8 @@ pub struct Installer<'a> {
     develop_dirs: Vec<PathBuf>,
     /// Built develop dists by (interpreter, project directory).
     developed: HashMap<(String, PathBuf), LocalDist>,
+    /// The download status line.
+    progress: crate::output::progress::Downloads,
 }
 
 type ClientKey = (Option<String>, Vec<String>);
@@ -116,6 +118,9 @@ impl<'a> Installer<'a> {
             picked: Vec::new(),
             develop_dirs: Vec::new(),
             developed: HashMap::new(),
+            progress: crate::output::progress::Downloads::new(
+                !ctx.global.no_progress && ctx.global.verbosity <= 0,
+            ),
         }
     }
 
@@ -179,6 +184,7 @@ impl<'a> Installer<'a> {
             python: facts.executable.clone(),
             options,
             building: RefCell::new(Vec::new()),
+            reporter: &self.progress,
         };
         let mut out = Vec::new();
         for dir in &self.develop_dirs {
@@ -295,6 +301,7 @@ impl Services for Installer<'_> {
             python: facts.executable.clone(),
             options: options.clone(),
             building: RefCell::new(Vec::new()),
+            reporter: &self.progress,
         };
         let failed = |e: String| recipe::Error::Distributions(e);
         // Not newest: first try what the store has, without the index.

@@ -98,8 +98,14 @@ impl Reporter for Downloads {
     fn on_download_complete(&self, _id: usize) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.done += 1;
-        let all = state.done == state.started;
-        self.draw(&mut state, all);
+        if state.done == state.started {
+            // Everything requested so far is here: clear the line before
+            // the installer prints what it got.
+            drop(state);
+            self.finish();
+        } else {
+            self.draw(&mut state, false);
+        }
     }
 }
 

@@ -160,35 +160,42 @@ pub fn diff(a: &Manifest, b: &Manifest) -> Vec<Change> {
             });
         }
     }
-    let da: BTreeMap<&str, &DistEntry> = a
-        .distributions
-        .iter()
-        .map(|d| (d.name.as_str(), d))
-        .collect();
-    let db: BTreeMap<&str, &DistEntry> = b
-        .distributions
-        .iter()
-        .map(|d| (d.name.as_str(), d))
-        .collect();
-    for (name, d) in &da {
-        match db.get(name) {
-            None => changes.push(Change::DistRemoved {
-                name: d.name.clone(),
-                version: d.version.clone(),
-            }),
-            Some(e) if e.version != d.version => changes.push(Change::DistChanged {
-                name: d.name.clone(),
-                from: d.version.clone(),
-                to: e.version.clone(),
-            }),
-            Some(_) => {}
+    // Versions per name: two parts may use two versions side by side.
+    let versions = |m: &Manifest| {
+        let mut map: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+        for d in &m.distributions {
+            map.entry(d.name.clone())
+                .or_default()
+                .insert(d.version.clone());
         }
-    }
-    for (name, d) in &db {
-        if !da.contains_key(name) {
+        map
+    };
+    let (va, vb) = (versions(a), versions(b));
+    let names: std::collections::BTreeSet<&String> = va.keys().chain(vb.keys()).collect();
+    let none = std::collections::BTreeSet::new();
+    for name in names {
+        let (sa, sb) = (va.get(name).unwrap_or(&none), vb.get(name).unwrap_or(&none));
+        if sa == sb {
+            continue;
+        }
+        if sa.len() == 1 && sb.len() == 1 {
+            changes.push(Change::DistChanged {
+                name: name.clone(),
+                from: sa.iter().next().cloned().unwrap_or_default(),
+                to: sb.iter().next().cloned().unwrap_or_default(),
+            });
+            continue;
+        }
+        for v in sa.difference(sb) {
+            changes.push(Change::DistRemoved {
+                name: name.clone(),
+                version: v.clone(),
+            });
+        }
+        for v in sb.difference(sa) {
             changes.push(Change::DistAdded {
-                name: d.name.clone(),
-                version: d.version.clone(),
+                name: name.clone(),
+                version: v.clone(),
             });
         }
     }
@@ -298,5 +305,41 @@ mod tests {
             ]
         );
         assert_eq!(summary(&diff(&a, &a)), "no changes");
+    }
+}
+
+#[cfg(test)]
+mod dist_tests {
+    use super::*;
+
+    fn with_dists(dists: &[(&str, &str)]) -> Manifest {
+        Manifest {
+            format: FORMAT,
+            tool_version: "0".into(),
+            buildout_directory: "/b".into(),
+            config: BTreeMap::new(),
+            parts: vec![],
+            distributions: dists
+                .iter()
+                .map(|(n, v)| DistEntry {
+                    name: (*n).into(),
+                    version: (*v).into(),
+                    path: format!("/s/x-{n}-{v}"),
+                })
+                .collect(),
+            interpreters: vec![],
+        }
+    }
+
+    #[test]
+    fn side_by_side_versions_are_compared_as_sets() {
+        let a = with_dists(&[("requests", "2.25.1"), ("six", "1.0")]);
+        let b = with_dists(&[
+            ("requests", "2.25.1"),
+            ("requests", "2.34.2"),
+            ("six", "1.1"),
+        ]);
+        assert_eq!(summary(&diff(&a, &b)), "+requests==2.34.2 ~six==1.1");
+        assert_eq!(summary(&diff(&b, &a)), "-requests==2.34.2 ~six==1.0");
     }
 }

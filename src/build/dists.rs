@@ -68,6 +68,8 @@ pub enum Error {
         version: String,
         python: String,
     },
+    #[error("`{name} {version}` has no sdist to build with the part's custom build settings")]
+    NoSdist { name: String, version: String },
     #[error("cannot read the metadata of `{path}`: {message}")]
     StoreMetadata { path: String, message: String },
     #[error("cannot {action} `{path}`: {source}")]
@@ -874,4 +876,85 @@ fn local_sha256(path: &Path) -> Result<String> {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect())
+}
+
+/// Builds `requirement`'s distribution from its sdist with `extra_env` in
+/// the build's environment (`zc.recipe.egg:custom`): the version comes from
+/// the resolver (so `[versions]` applies), the object's address includes
+/// the environment, and the result is returned as a local distribution
+/// that wins over index versions for the parts after it.
+pub fn custom_build(
+    env: &DistEnv<'_>,
+    provider: &IndexProvider<'_>,
+    requirement: &Requirement,
+    extra_env: &[(String, String)],
+    progress: &mut dyn Progress,
+) -> Result<LocalDist> {
+    let resolution = resolve::resolve(std::slice::from_ref(requirement), provider, &env.options)?;
+    let target = resolution
+        .packages
+        .iter()
+        .find(|p| p.name == requirement.name)
+        .ok_or_else(|| Error::NoSdist {
+            name: requirement.name.to_string(),
+            version: String::new(),
+        })?;
+    let sdist = provider
+        .files(&target.name)
+        .ok()
+        .and_then(|f| {
+            f.get(&target.version).and_then(|files| {
+                files
+                    .iter()
+                    .find(|f| matches!(f.filename, DistFilename::Sdist(_)))
+                    .cloned()
+            })
+        })
+        .ok_or_else(|| Error::NoSdist {
+            name: target.project_name.clone(),
+            version: target.version.to_string(),
+        })?;
+    let key = serde_json::json!({
+        "sdist": file_sha256(&sdist)?,
+        "builder": BUILDER,
+        "installer": INSTALLER,
+        "interpreter": env.cache_tag(),
+        "custom-environment": extra_env,
+    });
+    let name = format!("{}-{}-custom", target.name.as_str(), target.version);
+    let path = output_path(env, &name, &key)?;
+    if !env.store.is_valid(&path)? {
+        progress.building(&target.project_name, &target.version.to_string());
+        let archive = provider.fetch(&sdist)?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".build-")
+            .tempdir_in(env.store.dir())
+            .map_err(|e| Error::Io {
+                action: "create a build directory in".into(),
+                path: env.store.dir().to_path_buf(),
+                source: e,
+            })?;
+        let src = super::sdist::unpack(&archive, &tmp.path().join("src"))?;
+        let label = format!("{} {}", target.name.as_str(), target.version);
+        let wheel = build_tree(
+            env,
+            &label,
+            &src,
+            "wheel",
+            extra_env,
+            progress,
+            &tmp.path().join("dist"),
+        )?;
+        let mut obj = NewObject::known(path.clone(), Kind::Dist);
+        obj.origin = Some(sdist.url.clone());
+        install_wheel(env, &obj, &wheel)?;
+    }
+    let metadata = read_store_metadata(&path.to_absolute(env.store.dir_str()))?;
+    Ok(LocalDist {
+        name: target.name.clone(),
+        project_name: target.project_name.clone(),
+        version: target.version.clone(),
+        metadata,
+        path,
+    })
 }

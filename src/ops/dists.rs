@@ -103,6 +103,9 @@ pub struct Installer<'a> {
     developed: HashMap<(String, PathBuf), LocalDist>,
     /// The download status line.
     progress: crate::output::progress::Downloads,
+    /// `zc.recipe.egg:custom` builds by interpreter: they win, like develop
+    /// dists, for the parts after them.
+    custom: HashMap<String, Vec<LocalDist>>,
 }
 
 type ClientKey = (Option<String>, Vec<String>);
@@ -118,6 +121,7 @@ impl<'a> Installer<'a> {
             picked: Vec::new(),
             develop_dirs: Vec::new(),
             developed: HashMap::new(),
+            custom: HashMap::new(),
             progress: crate::output::progress::Downloads::new(
                 !ctx.global.no_progress && ctx.global.verbosity <= 0,
             ),
@@ -285,7 +289,11 @@ impl Progress for Say<'_> {
 
 impl Services for Installer<'_> {
     fn distributions(&mut self, request: &DistRequest<'_>) -> recipe::Result<Vec<DistEntry>> {
-        let local = self.developed(request.python)?;
+        let mut local = self.developed(request.python)?;
+        for d in self.custom.get(request.python).into_iter().flatten() {
+            local.retain(|l| l.name != d.name);
+            local.push(d.clone());
+        }
         let local_names: Vec<_> = local.iter().map(|d| d.name.clone()).collect();
         let facts = self.facts(request.python)?;
         let tags = Tags::from_facts(&facts);
@@ -347,6 +355,49 @@ impl Services for Installer<'_> {
 
     fn develop(&mut self, _part: &str, setup: &Path, python: &str) -> recipe::Result<DistEntry> {
         self.develop_dir(setup, python)
+    }
+
+    fn custom(&mut self, request: &recipe::CustomRequest<'_>) -> recipe::Result<DistEntry> {
+        let facts = self.facts(request.python)?;
+        let tags = Tags::from_facts(&facts);
+        self.client(request.index, request.find_links)?;
+        let key = self.key(request.index, request.find_links);
+        let options = self.resolve_options(&facts)?;
+        let client = &self.clients[&key];
+        let env = DistEnv {
+            store: self.store,
+            client,
+            facts: &facts,
+            tags: &tags,
+            python: facts.executable.clone(),
+            options,
+            building: RefCell::new(Vec::new()),
+            reporter: &self.progress,
+        };
+        let failed = |e: dists::Error| recipe::Error::Distributions(e.to_string());
+        let provider = IndexProvider::new(&env).map_err(failed)?;
+        let dist = dists::custom_build(
+            &env,
+            &provider,
+            request.requirement,
+            request.environment,
+            &mut Say(self.ctx),
+        )
+        .map_err(failed)?;
+        let entry = DistEntry {
+            name: dist.project_name.clone(),
+            version: dist.version.to_string(),
+            path: dist.path.to_absolute(self.store.dir_str()),
+        };
+        self.custom
+            .entry(request.python.to_string())
+            .or_default()
+            .retain(|d| d.name != dist.name);
+        self.custom
+            .entry(request.python.to_string())
+            .or_default()
+            .push(dist);
+        Ok(entry)
     }
 }
 

@@ -9,6 +9,7 @@
 //! is not built in need the Python recipe host, which a later release
 //! provides; asking for one is a clear error, never a silent skip.
 
+pub mod custom;
 pub mod develop;
 pub mod egg;
 pub mod template;
@@ -127,6 +128,27 @@ pub trait Services {
             "develop builds are not available here".into(),
         ))
     }
+
+    /// Builds `requirement` from its sdist with `environment` added to the
+    /// build's environment (`zc.recipe.egg:custom`); later `distributions`
+    /// requests of that interpreter get it instead of any index version.
+    fn custom(&mut self, _request: &CustomRequest<'_>) -> Result<DistEntry> {
+        Err(Error::Distributions(
+            "custom builds are not available here".into(),
+        ))
+    }
+}
+
+/// A `zc.recipe.egg:custom` build request.
+#[derive(Debug, Clone)]
+pub struct CustomRequest<'a> {
+    pub part: &'a str,
+    pub requirement: &'a Requirement,
+    pub python: &'a str,
+    pub index: Option<&'a str>,
+    pub find_links: Option<&'a [String]>,
+    /// Variables added to the build's environment.
+    pub environment: &'a [(String, String)],
 }
 
 /// A working-set request of one part.
@@ -144,6 +166,7 @@ pub struct DistRequest<'a> {
 pub const BUILTIN: &[&str] = &[
     "collective.recipe.template",
     "zc.recipe.egg",
+    "zc.recipe.egg:custom",
     "zc.recipe.egg:develop",
     "zc.recipe.egg:eggs",
     "zc.recipe.egg:script",
@@ -167,6 +190,9 @@ pub fn construct(buildout: &mut Buildout, part: &str, directory: &str) -> Result
             buildout, part, directory,
         )?)),
         ("zc-recipe-egg", "eggs") => Ok(Box::new(egg::Eggs::new(buildout, part, directory)?)),
+        ("zc-recipe-egg", "custom") => {
+            Ok(Box::new(custom::Custom::new(buildout, part, directory)?))
+        }
         ("zc-recipe-egg", "develop") => {
             Ok(Box::new(develop::Develop::new(buildout, part, directory)?))
         }

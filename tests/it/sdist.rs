@@ -352,3 +352,67 @@ fn real_sdist_from_pypi() {
     let out = ctx.ok(&[]);
     assert!(!out.contains("Building"), "{out}");
 }
+
+#[test]
+fn custom_builds_the_sdist_with_its_settings_and_wins_for_later_parts() {
+    let server = IndexServer::start();
+    server.publish(Sdist::new("fastmath", "1.0").build());
+    server.publish(Wheel::new("fastmath", "1.0").build());
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        &format!(
+            "[buildout]\nparts = custom app\nindex = {}\n\
+             [custom]\nrecipe = zc.recipe.egg:custom\negg = fastmath\n\
+             include-dirs = include\n  /opt/x/include\nlibrary-dirs = lib\n\
+             rpath = $ORIGIN/../lib\ndefine = FAST,LEVEL=3\nlibraries = m z\n\
+             environment = build-env\n\
+             [build-env]\nCUSTOM_VAR = from-buildout\n\
+             [app]\nrecipe = zc.recipe.egg:eggs\neggs = fastmath\n",
+            server.index_url()
+        ),
+    );
+    let out = ctx.ok(&[]);
+    assert!(
+        out.contains("Building fastmath 1.0 from its sdist."),
+        "{out}"
+    );
+    let set = working_set(&ctx);
+    assert_eq!(set.len(), 1, "one fastmath, the custom one: {set:?}");
+    let dir = &set[0].2;
+    assert!(dir.ends_with("-fastmath-1.0-custom"), "{dir}");
+    let seen = python(
+        &[dir],
+        "import fastmath_build_env as e; print(e.CFLAGS); print(e.LDFLAGS); print(e.CUSTOM_VAR)",
+    );
+    let lines: Vec<&str> = seen.lines().collect();
+    let work = ctx.work.display();
+    assert!(
+        lines[0].ends_with(&format!(
+            "-I{work}/include -I/opt/x/include -DFAST -DLEVEL=3"
+        )),
+        "{seen}"
+    );
+    assert!(
+        lines[1].ends_with(&format!("-L{work}/lib -Wl,-rpath,$ORIGIN/../lib -lm -lz")),
+        "{seen}"
+    );
+    assert_eq!(lines[2], "from-buildout");
+    // A rerun builds nothing.
+    let out = ctx.ok(&[]);
+    assert!(!out.contains("Building"), "{out}");
+}
+
+#[test]
+fn custom_options_that_cannot_work_are_named() {
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        "[buildout]\nparts = c\n[c]\nrecipe = zc.recipe.egg:custom\negg = x\nswig = /usr/bin/swig\n",
+    );
+    let (_, err) = ctx.fails(&[]);
+    assert!(
+        err.contains("the `swig` option of zc.recipe.egg:custom (part c) cannot be honoured by PEP 517 builds"),
+        "{err}"
+    );
+}

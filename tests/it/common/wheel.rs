@@ -404,6 +404,9 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
             p = os.path.join(root, n)
             with open(p, "rb") as f:
                 files.append((os.path.relpath(p, "src").replace(os.sep, "/"), f.read()))
+    # What the build saw (zc.recipe.egg:custom tests read it back).
+    seen = "".join("%s = %r\n" % (k, os.environ.get(k)) for k in ("CFLAGS", "LDFLAGS", "CUSTOM_VAR"))
+    files.append(("%s_build_env.py" % _dist(), seen.encode()))
     return _write(wheel_directory, files)
 
 def build_editable(wheel_directory, config_settings=None, metadata_directory=None):

@@ -24,18 +24,9 @@ pub struct FetchOptions {
     pub cwd: String,
 }
 
-/// Removes `user:password@` from a URL for messages.
-pub fn redact(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_string();
-    };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{}://{}", &url[..scheme_end], &rest[at + 1..]),
-        None => url.to_string(),
-    }
-}
+/// Removes `user:password@` from a URL for messages (one implementation,
+/// the index client's).
+pub use crate::index::redact;
 
 /// Downloads `url` and returns its text.
 pub fn download(url: &str, options: &FetchOptions) -> Result<String, Error> {

@@ -2,9 +2,10 @@
 //! switch the buildout directory to it.
 //!
 //! load the configuration → order the parts (references and `=>`, as
-//! zc.buildout does) → construct each part's recipe → compute every part's
-//! store path → build what is missing → assemble the generation → record
-//! it (a GC root) → switch `current` atomically → post-switch work. Any
+//! zc.buildout does) → construct each part's recipe → prepare it (resolve
+//! and install its distributions, see [`super::dists`]) → compute every
+//! part's store path → build what is missing → assemble the generation →
+//! record it (a GC root) → switch `current` atomically → post-switch work. Any
 //! failure before the switch leaves the previous generation current and
 //! untouched; a half-built object is never registered.
 

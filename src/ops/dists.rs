@@ -174,22 +174,8 @@ impl<'a> Installer<'a> {
         if self.develop_dirs.is_empty() {
             return Ok(Vec::new());
         }
-        let facts = self.facts(python)?;
-        let tags = Tags::from_facts(&facts);
-        self.client(None, None)?;
-        let options = self.resolve_options(&facts)?;
-        let key = self.key(None, None);
-        let client = &self.clients[&key];
-        let env = DistEnv {
-            store: self.store,
-            client,
-            facts: &facts,
-            tags: &tags,
-            python: facts.executable.clone(),
-            options,
-            building: RefCell::new(Vec::new()),
-            reporter: &self.progress,
-        };
+        let parts = self.env_parts(python, None, None)?;
+        let env = dist_env(self.store, &self.clients, &self.progress, &parts);
         let mut out = Vec::new();
         for dir in &self.develop_dirs {
             let k = (python.to_string(), dir.clone());
@@ -269,6 +255,57 @@ impl<'a> Installer<'a> {
     }
 }
 
+/// What a [`DistEnv`] borrows: the interpreter's facts and tags, the
+/// resolution rules and which index client to use.
+struct EnvParts {
+    facts: Facts,
+    tags: Tags,
+    options: resolve::Options,
+    key: ClientKey,
+}
+
+impl Installer<'_> {
+    /// Everything a distribution request for `python` (with the part's
+    /// `index`/`find-links`) needs; makes the index client if missing.
+    fn env_parts(
+        &mut self,
+        python: &str,
+        index: Option<&str>,
+        find_links: Option<&[String]>,
+    ) -> recipe::Result<EnvParts> {
+        let facts = self.facts(python)?;
+        let tags = Tags::from_facts(&facts);
+        self.client(index, find_links)?;
+        let options = self.resolve_options(&facts)?;
+        Ok(EnvParts {
+            key: self.key(index, find_links),
+            facts,
+            tags,
+            options,
+        })
+    }
+}
+
+/// The [`DistEnv`] of `parts` (a function of the fields it borrows, so the
+/// installer's other fields stay free to change meanwhile).
+fn dist_env<'b>(
+    store: &'b Store,
+    clients: &'b HashMap<ClientKey, index::Client>,
+    progress: &'b crate::output::progress::Downloads,
+    parts: &'b EnvParts,
+) -> DistEnv<'b> {
+    DistEnv {
+        store,
+        client: &clients[&parts.key],
+        facts: &parts.facts,
+        tags: &parts.tags,
+        python: parts.facts.executable.clone(),
+        options: parts.options.clone(),
+        building: RefCell::new(Vec::new()),
+        reporter: progress,
+    }
+}
+
 struct Say<'a>(&'a Context);
 
 impl Progress for Say<'_> {
@@ -295,22 +332,8 @@ impl Services for Installer<'_> {
             local.push(d.clone());
         }
         let local_names: Vec<_> = local.iter().map(|d| d.name.clone()).collect();
-        let facts = self.facts(request.python)?;
-        let tags = Tags::from_facts(&facts);
-        self.client(request.index, request.find_links)?;
-        let key = self.key(request.index, request.find_links);
-        let options = self.resolve_options(&facts)?;
-        let client = &self.clients[&key];
-        let env = DistEnv {
-            store: self.store,
-            client,
-            facts: &facts,
-            tags: &tags,
-            python: facts.executable.clone(),
-            options: options.clone(),
-            building: RefCell::new(Vec::new()),
-            reporter: &self.progress,
-        };
+        let parts = self.env_parts(request.python, request.index, request.find_links)?;
+        let env = dist_env(self.store, &self.clients, &self.progress, &parts);
         let failed = |e: String| recipe::Error::Distributions(e);
         // Not newest: first try what the store has, without the index.
         if !self.settings.newest {
@@ -318,7 +341,9 @@ impl Services for Installer<'_> {
                 .map_err(|e| failed(e.to_string()))?
                 .store_only()
                 .with_local(local.clone());
-            if let Ok(resolution) = resolve::resolve(request.requirements, &store_only, &options) {
+            if let Ok(resolution) =
+                resolve::resolve(request.requirements, &store_only, &parts.options)
+            {
                 report::merge_picked(&mut self.picked, &resolution.picked);
                 let ctx = self.ctx;
                 return dists::realise(&env, &store_only, &resolution, &mut Say(ctx))
@@ -328,8 +353,8 @@ impl Services for Installer<'_> {
         let provider = IndexProvider::new(&env)
             .map_err(|e| failed(e.to_string()))?
             .with_local(local);
-        let resolution =
-            resolve::resolve(request.requirements, &provider, &options).map_err(|e| {
+        let resolution = resolve::resolve(request.requirements, &provider, &parts.options)
+            .map_err(|e| {
                 let mut text = e.to_string();
                 for line in e.explanation() {
                     text.push('\n');
@@ -358,22 +383,8 @@ impl Services for Installer<'_> {
     }
 
     fn custom(&mut self, request: &recipe::CustomRequest<'_>) -> recipe::Result<DistEntry> {
-        let facts = self.facts(request.python)?;
-        let tags = Tags::from_facts(&facts);
-        self.client(request.index, request.find_links)?;
-        let key = self.key(request.index, request.find_links);
-        let options = self.resolve_options(&facts)?;
-        let client = &self.clients[&key];
-        let env = DistEnv {
-            store: self.store,
-            client,
-            facts: &facts,
-            tags: &tags,
-            python: facts.executable.clone(),
-            options,
-            building: RefCell::new(Vec::new()),
-            reporter: &self.progress,
-        };
+        let parts = self.env_parts(request.python, request.index, request.find_links)?;
+        let env = dist_env(self.store, &self.clients, &self.progress, &parts);
         let failed = |e: dists::Error| recipe::Error::Distributions(e.to_string());
         let provider = IndexProvider::new(&env).map_err(failed)?;
         let dist = dists::custom_build(

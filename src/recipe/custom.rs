@@ -70,13 +70,7 @@ impl Custom {
                 "Invalid requirement {egg:?} in the egg option of part {part}: {e}"
             ))
         })?;
-        let python = match buildout.get(part, "executable", None)? {
-            Some(exe) => exe,
-            None => match buildout.get(part, "python", None)? {
-                Some(section) => buildout.require(section.trim(), "executable")?,
-                None => buildout.require("buildout", "executable")?,
-            },
-        };
+        let python = super::part_interpreter(buildout, part)?;
         let dirs = |b: &mut Buildout, key: &str| -> Result<Vec<String>> {
             Ok(b.get(part, key, None)?
                 .map(|v| {

@@ -59,13 +59,7 @@ impl Develop {
         if setup.is_file() {
             setup = setup.parent().map(Path::to_path_buf).unwrap_or(setup);
         }
-        let python = match buildout.get(part, "executable", None)? {
-            Some(exe) => exe,
-            None => match buildout.get(part, "python", None)? {
-                Some(section) => buildout.require(section.trim(), "executable")?,
-                None => buildout.require("buildout", "executable")?,
-            },
-        };
+        let python = super::part_interpreter(buildout, part)?;
         Ok(Self {
             part: part.to_string(),
             setup,

@@ -54,17 +54,7 @@ impl Eggs {
             })?;
             requirements.push(req);
         }
-        let python = match buildout.get(part, "executable", None)? {
-            Some(exe) => exe,
-            None => match buildout.get(part, "python", None)? {
-                Some(section) => {
-                    let section = section.trim();
-                    buildout.section(section)?;
-                    buildout.require(section, "executable")?
-                }
-                None => buildout.require("buildout", "executable")?,
-            },
-        };
+        let python = super::part_interpreter(buildout, part)?;
         let index = buildout.get(part, "index", None)?;
         let find_links = buildout
             .get(part, "find-links", None)?

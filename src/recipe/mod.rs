@@ -207,6 +207,20 @@ pub fn construct(buildout: &mut Buildout, part: &str, directory: &str) -> Result
     }
 }
 
+/// A part's interpreter, as zc.recipe.egg finds it: its `executable`
+/// option, else the `executable` of the section its `python` option names,
+/// else `[buildout] executable`.
+pub fn part_interpreter(buildout: &mut Buildout, part: &str) -> Result<String> {
+    if let Some(exe) = buildout.get(part, "executable", None)? {
+        return Ok(exe);
+    }
+    let section = match buildout.get(part, "python", None)? {
+        Some(section) => section.trim().to_string(),
+        None => "buildout".to_string(),
+    };
+    Ok(buildout.require(&section, "executable")?)
+}
+
 /// `path` made relative to the buildout directory, or an error if it is
 /// outside it.
 pub fn inside_buildout(part: &str, path: &str, directory: &str) -> Result<String> {

@@ -589,11 +589,58 @@ pub fn realise(
         let downloaded = env
             .client
             .download_many(&files, staging.path(), env.reporter);
+        // Unpack every wheel first (in parallel), compile all of their
+        // bytecode in one interpreter run, then move each prepared tree
+        // through the store's write path.
+        let mut prepared: Vec<(usize, DistFile, StorePath, PathBuf)> = Vec::new();
+        let mut wheels: Vec<(usize, DistFile, StorePath, PathBuf)> = Vec::new();
         for ((i, file, path), result) in missing.into_iter().zip(downloaded) {
-            let wheel_path = result?;
+            wheels.push((i, file, path, result?));
+        }
+        let python = env.python.clone();
+        let unpacked: Vec<Result<(), wheel::Error>> = std::thread::scope(|scope| {
+            let workers = std::thread::available_parallelism().map_or(2, usize::from);
+            let chunk = wheels.len().div_ceil(workers).max(1);
+            let handles: Vec<_> = wheels
+                .chunks(chunk)
+                .map(|part| {
+                    let python = python.as_str();
+                    let base = staging.path();
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|(i, _, _, wheel_path)| {
+                                wheel::install(
+                                    wheel_path,
+                                    &base.join(format!("tree-{i}")),
+                                    Some(python),
+                                )
+                                .map(|_| ())
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        for (result, (i, file, path, _)) in unpacked.into_iter().zip(wheels) {
+            result?;
+            let tree = staging.path().join(format!("tree-{i}"));
+            prepared.push((i, file, path, tree));
+        }
+        let trees: Vec<(PathBuf, String)> = prepared
+            .iter()
+            .map(|(_, _, path, tree)| (tree.clone(), path.to_absolute(dir)))
+            .collect();
+        wheel::compile_trees(&env.python, &trees)?;
+        for (i, file, path, tree) in prepared {
             let mut obj = NewObject::known(path.clone(), Kind::Dist);
             obj.origin = Some(file.url.clone());
-            install_wheel(env, &obj, &wheel_path)?;
+            env.store.add(&obj, |out| {
+                std::fs::rename(&tree, out).map_err(store::fsutil::err("move into place", out))
+            })?;
             let r = &resolution.packages[i];
             progress.got(&r.project_name, &r.version.to_string());
             entries[i] = Some(DistEntry {
@@ -624,9 +671,16 @@ pub fn realise(
 /// Installs `wheel` as the store object `obj`.
 pub fn install_wheel(env: &DistEnv<'_>, obj: &NewObject, wheel: &Path) -> Result<StorePath> {
     let failure: RefCell<Option<wheel::Error>> = RefCell::new(None);
+    let final_path = match &obj.address {
+        store::Address::Known(p) => p.to_absolute(env.store.dir_str()),
+        store::Address::Content { .. } => String::new(),
+    };
     let added = env.store.add(obj, |out| {
         wheel::install(wheel, out, Some(&env.python))
             .map(|_| ())
+            .and_then(|()| {
+                wheel::compile_trees(&env.python, &[(out.to_path_buf(), final_path.clone())])
+            })
             .map_err(|e| {
                 let message = e.to_string();
                 *failure.borrow_mut() = Some(e);

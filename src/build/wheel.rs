@@ -98,8 +98,8 @@ pub struct Installed {
 }
 
 /// Installs `wheel` into `out` (which must not exist). `python` is the
-/// interpreter that `#!python` script lines are rewritten to and that
-/// compiles bytecode (`None`: no bytecode).
+/// interpreter that `#!python` script lines are rewritten to. Bytecode is
+/// compiled separately ([`compile_trees`]), many objects at a time.
 pub fn install(wheel: &Path, out: &Path, python: Option<&str>) -> Result<Installed> {
     let label = wheel.file_name().map_or_else(
         || wheel.display().to_string(),
@@ -259,9 +259,6 @@ pub fn install(wheel: &Path, out: &Path, python: Option<&str>) -> Result<Install
         Ok(text) => parse_entry_points(&text),
         Err(_) => BTreeMap::new(),
     };
-    if let Some(python) = python {
-        compile(python, out)?;
-    }
     Ok(Installed {
         dist_info,
         entry_points,
@@ -403,33 +400,73 @@ pub fn parse_entry_points(text: &str) -> BTreeMap<String, BTreeMap<String, Strin
     out
 }
 
-/// Compiles every `.py` under `root` with hash-based `.pyc` files.
-fn compile(python: &str, root: &Path) -> Result<()> {
-    let output = std::process::Command::new(python)
-        .args([
-            "-E",
-            "-s",
-            "-m",
-            "compileall",
-            "-q",
-            "-f",
-            "--invalidation-mode",
-            "unchecked-hash",
-        ])
-        .arg(root)
+/// Compiles bytecode for many trees in one interpreter run. Each pair is
+/// (where the tree is now, where it will live): the `.pyc` files record the
+/// final path (`dfile`), so they do not depend on the random staging
+/// directory and the object's contents are reproducible. Hash-based
+/// `unchecked-hash` files (PEP 552): the store is immutable, so no check is
+/// needed and a read-only object never triggers recompilation. Files that do
+/// not compile (Python 2 sources, templates shipped as `.py`) get no
+/// bytecode, as with `compileall`. Work is spread over the cores.
+pub fn compile_trees(python: &str, trees: &[(PathBuf, String)]) -> Result<()> {
+    if trees.is_empty() {
+        return Ok(());
+    }
+    const DRIVER: &str = r#"
+import concurrent.futures, json, os, py_compile, sys
+pairs = json.load(sys.stdin)
+jobs = []
+for src, dst in pairs:
+    for root, dirs, files in os.walk(src):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for f in files:
+            if f.endswith(".py"):
+                p = os.path.join(root, f)
+                jobs.append((p, dst + p[len(src):]))
+mode = py_compile.PycInvalidationMode.UNCHECKED_HASH
+def one(job):
+    try:
+        py_compile.compile(job[0], dfile=job[1], doraise=True, invalidation_mode=mode)
+    except Exception:
+        pass
+def many(chunk):
+    for job in chunk:
+        one(job)
+workers = os.cpu_count() or 1
+if workers > 1 and len(jobs) > 200:
+    chunks = [jobs[i::workers * 4] for i in range(workers * 4)]
+    with concurrent.futures.ProcessPoolExecutor(workers) as ex:
+        list(ex.map(many, chunks))
+else:
+    many(jobs)
+"#;
+    let pairs: Vec<(String, &String)> = trees
+        .iter()
+        .map(|(src, dst)| (src.to_string_lossy().into_owned(), dst))
+        .collect();
+    let input = serde_json::to_vec(&pairs).unwrap_or_default();
+    let failed = |message: String| Error::Compile {
+        python: python.to_string(),
+        message,
+    };
+    let mut child = std::process::Command::new(python)
+        .args(["-E", "-s", "-c", DRIVER])
         .env_remove("PYTHONPATH")
-        .output()
-        .map_err(|e| Error::Compile {
-            python: python.to_string(),
-            message: e.to_string(),
-        })?;
-    // compileall exits 1 when a file has a syntax error (some wheels ship
-    // Python 2 files or templates); those files simply get no bytecode.
-    if !output.status.success() && output.status.code() != Some(1) {
-        return Err(Error::Compile {
-            python: python.to_string(),
-            message: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-        });
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| failed(e.to_string()))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(&input).map_err(|e| failed(e.to_string()))?;
+    }
+    let output = child
+        .wait_with_output()
+        .map_err(|e| failed(e.to_string()))?;
+    if !output.status.success() {
+        return Err(failed(
+            String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        ));
     }
     Ok(())
 }

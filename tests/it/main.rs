@@ -1,5 +1,6 @@
 //! The integration test binary: runs the real `buildout` executable.
 
+mod bench;
 mod cli;
 mod common;
 mod examples;

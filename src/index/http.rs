@@ -215,7 +215,9 @@ pub struct Page {
 /// The HTTP side of the index client.
 #[derive(Debug)]
 pub struct Http {
-    client: Client,
+    /// Built on first use: loading the TLS roots costs milliseconds that a
+    /// run which never goes to the network should not pay.
+    client: std::sync::OnceLock<Client>,
     credentials: Mutex<HashMap<String, Credentials>>,
     netrc: Netrc,
     cache_dir: Option<PathBuf>,
@@ -226,6 +228,20 @@ const RETRIES: u32 = 2;
 
 impl Http {
     pub fn new(cache_dir: Option<PathBuf>, ttl: Duration, netrc: Netrc) -> Result<Http, Error> {
+        Ok(Http {
+            client: std::sync::OnceLock::new(),
+            credentials: Mutex::new(HashMap::new()),
+            netrc,
+            cache_dir,
+            ttl,
+        })
+    }
+
+    /// The HTTP client, built on first use.
+    fn client(&self) -> Result<&Client, Error> {
+        if let Some(c) = self.client.get() {
+            return Ok(c);
+        }
         let client = Client::builder()
             .connect_timeout(Duration::from_secs(30))
             .timeout(Duration::from_secs(120))
@@ -234,13 +250,7 @@ impl Http {
             .map_err(|e| Error::Client {
                 message: e.to_string(),
             })?;
-        Ok(Http {
-            client,
-            credentials: Mutex::new(HashMap::new()),
-            netrc,
-            cache_dir,
-            ttl,
-        })
+        Ok(self.client.get_or_init(|| client))
     }
 
     /// Remembers credentials embedded in `url` and returns the URL without
@@ -283,7 +293,7 @@ impl Http {
     ) -> Result<Response, Error> {
         let mut attempt = 0;
         loop {
-            let request = self.authenticate(build(&self.client), url);
+            let request = self.authenticate(build(self.client()?), url);
             match request.send() {
                 Ok(r)
                     if attempt < RETRIES

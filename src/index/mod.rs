@@ -240,6 +240,9 @@ pub struct Client {
     memo: Mutex<HashMap<PackageName, Arc<Vec<DistFile>>>>,
     /// Hosts that answered a range request badly: no more tries.
     no_ranges: Mutex<HashSet<String>>,
+    /// Local find-links and download-cache listings, read once per client
+    /// (one directory listing for all projects, not one per project).
+    local_links: Mutex<HashMap<PathBuf, Arc<Vec<simple::Link>>>>,
 }
 
 #[derive(Debug, Clone)]
@@ -281,11 +284,31 @@ impl Client {
             remote_links: OnceLock::new(),
             memo: Mutex::new(HashMap::new()),
             no_ranges: Mutex::new(HashSet::new()),
+            local_links: Mutex::new(HashMap::new()),
         })
     }
 
     pub fn options(&self) -> &Options {
         &self.options
+    }
+
+    /// The links of a local find-links entry (directory, file or page),
+    /// listed once per client.
+    fn local_listing(&self, path: &Path) -> Result<Arc<Vec<simple::Link>>> {
+        if let Some(hit) = self
+            .local_links
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(path)
+        {
+            return Ok(Arc::clone(hit));
+        }
+        let links = Arc::new(find_links::local(path)?);
+        self.local_links
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(path.to_path_buf(), Arc::clone(&links));
+        Ok(links)
     }
 
     /// Every file of `project` from the index, find-links and the download
@@ -369,7 +392,11 @@ impl Client {
         }
         for entry in &self.find_links {
             if let find_links::Entry::Local(path) = entry {
-                add(find_links::local(path)?, Source::FindLinks, &mut files);
+                add(
+                    self.local_listing(path)?.to_vec(),
+                    Source::FindLinks,
+                    &mut files,
+                );
             }
         }
         if !self.options.offline {
@@ -380,7 +407,11 @@ impl Client {
             );
         }
         if let Some(dir) = &self.options.download_cache {
-            add(find_links::list_dir(dir), Source::DownloadCache, &mut files);
+            add(
+                self.local_listing(dir)?.to_vec(),
+                Source::DownloadCache,
+                &mut files,
+            );
         }
         if files.is_empty() {
             if self.options.offline {

@@ -81,7 +81,8 @@ pub fn split_credentials(url: &str) -> (String, Option<Credentials>) {
     (parsed.to_string(), Some(creds))
 }
 
-fn percent_decode(s: &str) -> String {
+/// `%XX` escapes decoded (invalid ones kept as they are).
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

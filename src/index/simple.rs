@@ -9,6 +9,7 @@
 //! `data-core-metadata` and its legacy spelling `data-dist-info-metadata`.
 //! A page whose major API version is above 1 is refused.
 
+use super::http::percent_decode;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -374,27 +375,6 @@ pub fn unescape(s: &str) -> String {
     }
     out.push_str(rest);
     out
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Some(v) = std::str::from_utf8(&bytes[i + 1..i + 3])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -161,6 +161,11 @@ impl<'a> IndexProvider<'a> {
             // The origin is the wheel's URL: its file name says what it is
             // and for which interpreters.
             let Some(origin) = origin else { continue };
+            // `zc.recipe.egg:custom` builds carry their part's build
+            // settings: only the part that asked for them may use them.
+            if path.name().ends_with("-custom") {
+                continue;
+            }
             let filename = origin.rsplit('/').next().unwrap_or_default();
             let Ok(wheel) = WheelFilename::from_str(filename) else {
                 // Built from an sdist: usable when built for this interpreter.

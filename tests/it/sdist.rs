@@ -416,3 +416,31 @@ fn custom_options_that_cannot_work_are_named() {
         "{err}"
     );
 }
+
+#[test]
+fn a_custom_build_is_not_reused_by_other_buildouts() {
+    let server = IndexServer::start();
+    server.publish(Sdist::new("fastmath", "1.0").build());
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        &format!(
+            "[buildout]\nparts = custom\nindex = {}\n[custom]\nrecipe = zc.recipe.egg:custom\negg = fastmath\ndefine = SPECIAL\n",
+            server.index_url()
+        ),
+    );
+    ctx.ok(&[]);
+    // Another buildout on the same store, not newest: it must get an
+    // ordinary build, not the one made with the first buildout's flags.
+    let other = ctx.root.join("other");
+    fs::create_dir_all(&other).unwrap();
+    fs::write(other.join("buildout.cfg"), config(&server, "fastmath", "")).unwrap();
+    let run = crate::common::run(ctx.command().current_dir(&other).arg("-N"));
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let manifest: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(other.join(".buildout/current/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let path = manifest["distributions"][0]["path"].as_str().unwrap();
+    assert!(!path.ends_with("-custom"), "{path}");
+}

@@ -191,14 +191,7 @@ pub fn develop(
     if built {
         let label = src.display().to_string();
         progress.building(&label, "(develop)");
-        let tmp = tempfile::Builder::new()
-            .prefix(".develop-")
-            .tempdir_in(env.store.dir())
-            .map_err(|source| Error::Io {
-                action: "create a build directory in".into(),
-                path: env.store.dir().to_path_buf(),
-                source,
-            })?;
+        let tmp = dists::store_scratch(env.store, ".develop-")?;
         let wheel = dists::build_tree(
             env,
             &label,

@@ -230,16 +230,7 @@ impl<'a> IndexProvider<'a> {
         let dir = {
             let mut staging = self.staging.borrow_mut();
             if staging.is_none() {
-                *staging = Some(
-                    tempfile::Builder::new()
-                        .prefix(".downloads-")
-                        .tempdir_in(self.env.store.dir())
-                        .map_err(|e| Error::Io {
-                            action: "create a download directory in".into(),
-                            path: self.env.store.dir().to_path_buf(),
-                            source: e,
-                        })?,
-                );
+                *staging = Some(store_scratch(self.env.store, ".downloads-")?);
             }
             staging
                 .as_ref()
@@ -578,14 +569,7 @@ pub fn realise(
         }
     }
     if !missing.is_empty() {
-        let staging = tempfile::Builder::new()
-            .prefix(".downloads-")
-            .tempdir_in(env.store.dir())
-            .map_err(|e| Error::Io {
-                action: "create a download directory in".into(),
-                path: env.store.dir().to_path_buf(),
-                source: e,
-            })?;
+        let staging = store_scratch(env.store, ".downloads-")?;
         for (i, _, _) in &missing {
             let r = &resolution.packages[*i];
             progress.getting(&r.project_name, &r.version.to_string());
@@ -763,7 +747,7 @@ pub fn built_wheel(
         }
         progress.building(f.name().as_str(), &f.version().to_string());
         env.building.borrow_mut().push(label.clone());
-        let built = build_sdist_wheel(env, &label, archive, progress);
+        let built = build_sdist_wheel(env, &label, archive, &[], progress);
         env.building.borrow_mut().pop();
         let (_tmp, wheel) = built?;
         let mut obj = NewObject::known(path.clone(), Kind::Artifact);
@@ -794,29 +778,36 @@ pub fn built_wheel(
     })
 }
 
+/// A temporary directory inside the store (same file system, so what is
+/// prepared there can be renamed into place); removed when dropped.
+pub fn store_scratch(store: &Store, prefix: &str) -> Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(store.dir())
+        .map_err(|e| Error::Io {
+            action: "create a working directory in".into(),
+            path: store.dir().to_path_buf(),
+            source: e,
+        })
+}
+
 /// Unpacks and builds an sdist; returns the temporary directory and the
 /// wheel in it.
 fn build_sdist_wheel(
     env: &DistEnv<'_>,
     label: &str,
     archive: &Path,
+    extra_env: &[(String, String)],
     progress: &mut dyn Progress,
 ) -> Result<(tempfile::TempDir, PathBuf)> {
-    let tmp = tempfile::Builder::new()
-        .prefix(".build-")
-        .tempdir_in(env.store.dir())
-        .map_err(|e| Error::Io {
-            action: "create a build directory in".into(),
-            path: env.store.dir().to_path_buf(),
-            source: e,
-        })?;
+    let tmp = store_scratch(env.store, ".build-")?;
     let src = super::sdist::unpack(archive, &tmp.path().join("src"))?;
     let wheel = build_tree(
         env,
         label,
         &src,
         "wheel",
-        &[],
+        extra_env,
         progress,
         &tmp.path().join("dist"),
     )?;
@@ -1024,25 +1015,8 @@ pub fn custom_build(
     if !env.store.is_valid(&path)? {
         progress.building(&target.project_name, &target.version.to_string());
         let archive = provider.fetch(&sdist)?;
-        let tmp = tempfile::Builder::new()
-            .prefix(".build-")
-            .tempdir_in(env.store.dir())
-            .map_err(|e| Error::Io {
-                action: "create a build directory in".into(),
-                path: env.store.dir().to_path_buf(),
-                source: e,
-            })?;
-        let src = super::sdist::unpack(&archive, &tmp.path().join("src"))?;
         let label = format!("{} {}", target.name.as_str(), target.version);
-        let wheel = build_tree(
-            env,
-            &label,
-            &src,
-            "wheel",
-            extra_env,
-            progress,
-            &tmp.path().join("dist"),
-        )?;
+        let (_tmp, wheel) = build_sdist_wheel(env, &label, &archive, extra_env, progress)?;
         let mut obj = NewObject::known(path.clone(), Kind::Dist);
         obj.origin = Some(sdist.url.clone());
         install_wheel(env, &obj, &wheel)?;

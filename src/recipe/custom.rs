@@ -18,7 +18,7 @@
 //! index versions for the parts installed after this one, as zc.buildout's
 //! develop-eggs copy does. Like zc.buildout's recipe, it makes no scripts.
 
-use super::{CustomRequest, Error, Recipe, Result, Services, io};
+use super::{CustomRequest, Error, Recipe, Result, Services};
 use crate::config::{Buildout, pystr};
 use crate::profile::manifest::DistEntry;
 use crate::python::Requirement;
@@ -215,10 +215,7 @@ impl Recipe for Custom {
     }
 
     fn build(&self, out: &Path) -> Result<()> {
-        std::fs::create_dir(out).map_err(io("create", out))?;
-        let file = out.join("working-set.json");
-        let json = serde_json::to_string_pretty(&self.distributions()).unwrap_or_default();
-        std::fs::write(&file, json + "\n").map_err(io("write", &file))
+        super::write_dists_record(out, "working-set.json", &self.distributions())
     }
 }
 

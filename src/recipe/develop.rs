@@ -11,7 +11,7 @@
 //! (`include-dirs`, `library-dirs`, `rpath`, `define`, `libraries`, ...)
 //! are not honoured here: giving one is an error naming it.
 
-use super::{Error, Recipe, Result, Services, io};
+use super::{Error, Recipe, Result, Services};
 use crate::config::{Buildout, pystr};
 use crate::profile::manifest::DistEntry;
 use std::path::{Path, PathBuf};
@@ -102,9 +102,6 @@ impl Recipe for Develop {
     }
 
     fn build(&self, out: &Path) -> Result<()> {
-        std::fs::create_dir(out).map_err(io("create", out))?;
-        let file = out.join("develop.json");
-        let json = serde_json::to_string_pretty(&self.dist).unwrap_or_default();
-        std::fs::write(&file, json + "\n").map_err(io("write", &file))
+        super::write_dists_record(out, "develop.json", &self.dist)
     }
 }

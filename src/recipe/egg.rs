@@ -103,10 +103,7 @@ impl Recipe for Eggs {
     }
 
     fn build(&self, out: &Path) -> Result<()> {
-        std::fs::create_dir(out).map_err(io("create", out))?;
-        let file = out.join("working-set.json");
-        let json = serde_json::to_string_pretty(&self.dists).unwrap_or_default();
-        std::fs::write(&file, json + "\n").map_err(io("write", &file))
+        super::write_dists_record(out, "working-set.json", &self.dists)
     }
 }
 

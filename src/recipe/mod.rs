@@ -236,6 +236,19 @@ pub fn inside_buildout(part: &str, path: &str, directory: &str) -> Result<String
     Ok(rel)
 }
 
+/// Builds a part object that only records distributions: `out/<file>`
+/// holds them as JSON (the part object references each of them).
+pub(crate) fn write_dists_record<T: serde::Serialize>(
+    out: &Path,
+    file: &str,
+    dists: &T,
+) -> Result<()> {
+    std::fs::create_dir(out).map_err(io("create", out))?;
+    let path = out.join(file);
+    let json = serde_json::to_string_pretty(dists).unwrap_or_default();
+    std::fs::write(&path, json + "\n").map_err(io("write", &path))
+}
+
 pub(crate) fn io(action: &str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
     let action = action.to_string();
     let path = path.display().to_string();

@@ -11,7 +11,7 @@
 //! | [`ops`] | one file per user action (`annotate`, `query`, `init`, `gc`, ...) |
 //! | [`config`] | the configuration language: parsing, `extends`, macros, conditional sections, substitution, annotations |
 //! | [`recipe`] | recipes: built-in implementations (`collective.recipe.template`), constructed per part |
-//! | [`build`] | part objects and generation objects, through the store's write path |
+//! | [`build`] | store objects: parts, generations, distributions (wheels, sdist builds, develop eggs), console scripts |
 //! | [`profile`] | the buildout directory's generations (`.buildout/`), the atomic switch, manifests |
 //! | [`store`] | the immutable store: object paths, the SQLite registry (`<store>/.db/`), the write path, GC roots, gc, verify |
 //! | [`resolve`] | dependency resolution (PubGrub) with buildout's `[versions]`, `prefer-final`, `newest` and picked-versions rules; pure, no IO |

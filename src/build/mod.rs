@@ -1,4 +1,7 @@
-//! Things that produce store objects: part outputs and generations.
+//! Things that produce store objects: part outputs and generations (here),
+//! distributions ([`dists`]: resolution against index and store, wheel
+//! installs ([`wheel`]), sdist builds ([`sdist`]), develop eggs
+//! ([`develop`])) and console scripts ([`scripts`]).
 //!
 //! A part's address is the digest of its recipe's identity, its options
 //! after substitution and whatever else its output depends on (a rendered

@@ -159,7 +159,7 @@ pub fn develop_path(env: &DistEnv<'_>, src: &Path) -> Result<StorePath> {
         "files": files,
         "developer": DEVELOPER,
         "builder": dists::BUILDER,
-        "installer": dists::INSTALLER,
+        "installer": env.installer(),
         "interpreter": env.cache_tag(),
     });
     let base = src
@@ -191,7 +191,7 @@ pub fn develop(
     if built {
         let label = src.display().to_string();
         progress.building(&label, "(develop)");
-        let tmp = dists::store_scratch(env.store, ".develop-")?;
+        let tmp = dists::store_scratch(env.store)?;
         let wheel = dists::build_tree(
             env,
             &label,

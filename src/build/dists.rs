@@ -41,6 +41,8 @@ use std::str::FromStr;
 /// Installer identity, part of every distribution's address: a change in
 /// how wheels are installed gives new objects.
 pub const INSTALLER: &str = "buildout-wheel-install-1";
+/// [`INSTALLER`] with `compile-bytecode = false`.
+pub const INSTALLER_NO_BYTECODE: &str = "buildout-wheel-install-1+no-bytecode";
 
 /// Builder identity, part of a built wheel's address.
 pub const BUILDER: &str = "buildout-pep517-1";
@@ -98,9 +100,23 @@ pub struct DistEnv<'a> {
     pub building: RefCell<Vec<String>>,
     /// Download progress (a terminal status line, or nothing).
     pub reporter: &'a dyn index::Reporter,
+    /// `[buildout] compile-bytecode`: compile `.pyc` files into each
+    /// distribution object (default), or leave them to the first import
+    /// (into [`BYTECODE_CACHE`], see `build::scripts`).
+    pub compile_bytecode: bool,
 }
 
 impl DistEnv<'_> {
+    /// The installer identity hashed into distribution addresses: objects
+    /// without bytecode are other objects than those with it.
+    pub fn installer(&self) -> &'static str {
+        if self.compile_bytecode {
+            INSTALLER
+        } else {
+            INSTALLER_NO_BYTECODE
+        }
+    }
+
     fn python_version(&self) -> Version {
         Version::from_str(self.facts.markers.python_full_version.trim_end_matches('+'))
             .unwrap_or_else(|_| Version::new([0]))
@@ -151,7 +167,7 @@ pub struct IndexProvider<'a> {
     local: HashMap<PackageName, LocalDist>,
     /// Downloaded sdists (by URL), kept for the build.
     sdists: RefCell<HashMap<String, PathBuf>>,
-    staging: RefCell<Option<tempfile::TempDir>>,
+    staging: RefCell<Option<store::lock::Stage>>,
 }
 
 impl<'a> IndexProvider<'a> {
@@ -230,7 +246,7 @@ impl<'a> IndexProvider<'a> {
         let dir = {
             let mut staging = self.staging.borrow_mut();
             if staging.is_none() {
-                *staging = Some(store_scratch(self.env.store, ".downloads-")?);
+                *staging = Some(store_scratch(self.env.store)?);
             }
             staging
                 .as_ref()
@@ -569,7 +585,7 @@ pub fn realise(
         }
     }
     if !missing.is_empty() {
-        let staging = store_scratch(env.store, ".downloads-")?;
+        let staging = store_scratch(env.store)?;
         for (i, _, _) in &missing {
             let r = &resolution.packages[*i];
             progress.getting(&r.project_name, &r.version.to_string());
@@ -578,58 +594,23 @@ pub fn realise(
         let downloaded = env
             .client
             .download_many(&files, staging.path(), env.reporter);
-        // Unpack every wheel first (in parallel), compile all of their
-        // bytecode in one interpreter run, then move each prepared tree
-        // through the store's write path.
-        let mut prepared: Vec<(usize, DistFile, StorePath, PathBuf)> = Vec::new();
         let mut wheels: Vec<(usize, DistFile, StorePath, PathBuf)> = Vec::new();
         for ((i, file, path), result) in missing.into_iter().zip(downloaded) {
             wheels.push((i, file, path, result?));
         }
-        let python = env.python.clone();
-        let unpacked: Vec<Result<(), wheel::Error>> = std::thread::scope(|scope| {
-            let workers = std::thread::available_parallelism().map_or(2, usize::from);
-            let chunk = wheels.len().div_ceil(workers).max(1);
-            let handles: Vec<_> = wheels
-                .chunks(chunk)
-                .map(|part| {
-                    let python = python.as_str();
-                    let base = staging.path();
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|(i, _, _, wheel_path)| {
-                                wheel::install(
-                                    wheel_path,
-                                    &base.join(format!("tree-{i}")),
-                                    Some(python),
-                                )
-                                .map(|_| ())
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
-        });
-        for (result, (i, file, path, _)) in unpacked.into_iter().zip(wheels) {
-            result?;
-            let tree = staging.path().join(format!("tree-{i}"));
-            prepared.push((i, file, path, tree));
-        }
-        let trees: Vec<(PathBuf, String)> = prepared
+        let trees = install_wheels(env, staging.path(), &wheels)?;
+        let batch: Vec<store::Prepared> = wheels
             .iter()
-            .map(|(_, _, path, tree)| (tree.clone(), path.to_absolute(dir)))
+            .zip(trees)
+            .map(|((_, file, path, _), tree)| {
+                let mut object = NewObject::known(path.clone(), Kind::Dist);
+                object.origin = Some(file.url.clone());
+                store::Prepared { object, tree }
+            })
             .collect();
-        wheel::compile_trees(&env.python, &trees)?;
-        for (i, file, path, tree) in prepared {
-            let mut obj = NewObject::known(path.clone(), Kind::Dist);
-            obj.origin = Some(file.url.clone());
-            env.store.add(&obj, |out| {
-                std::fs::rename(&tree, out).map_err(store::fsutil::err("move into place", out))
-            })?;
+        env.store.add_batch(&batch)?;
+        let prepared = wheels;
+        for (i, _, path, _) in prepared {
             let r = &resolution.packages[i];
             progress.got(&r.project_name, &r.version.to_string());
             entries[i] = Some(DistEntry {
@@ -657,6 +638,119 @@ pub fn realise(
     Ok(entries.into_iter().flatten().collect())
 }
 
+/// Unpacks wheels into `base/tree-<k>` and compiles their bytecode as a
+/// pipeline: one thread per core unpacks and hands each finished tree to the
+/// bytecode compiler (whose worker processes compile while later wheels are
+/// still being unpacked), and one thread canonicalises and hashes each tree
+/// as soon as its bytecode is complete. On error, the error of the first
+/// failing wheel (in `wheels` order) is returned.
+fn install_wheels(
+    env: &DistEnv<'_>,
+    base: &Path,
+    wheels: &[(usize, DistFile, StorePath, PathBuf)],
+) -> Result<Vec<store::HashedTree>> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (store, python) = (env.store, env.python.as_str());
+    let dir = store.dir_str();
+    let compiler = if env.compile_bytecode {
+        Some(wheel::Compiler::start(python)?)
+    } else {
+        None
+    };
+    let next = AtomicUsize::new(0);
+    let failed: Mutex<Vec<(usize, Error)>> = Mutex::new(Vec::new());
+    let hashed: Vec<Mutex<Option<store::HashedTree>>> =
+        wheels.iter().map(|_| Mutex::new(None)).collect();
+    let tree = |k: usize| base.join(format!("tree-{k}"));
+    let fail = |k: usize, e: Error| {
+        failed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((k, e));
+    };
+    // Without bytecode, each unpacker hashes its own trees.
+    let compile = |k: usize, tree: &Path, dfile: &str| -> Result<()> {
+        if let Some(compiler) = &compiler {
+            compiler.submit(k, tree, dfile)?;
+        } else {
+            let h = store.hash_tree(tree.to_path_buf())?;
+            *hashed[k].lock().unwrap_or_else(|e| e.into_inner()) = Some(h);
+        }
+        Ok(())
+    };
+    std::thread::scope(|scope| {
+        let hasher = scope.spawn(|| {
+            let Some(compiler) = &compiler else { return };
+            loop {
+                match compiler.next_done() {
+                    Ok(Some(k)) if k < wheels.len() => match store.hash_tree(tree(k)) {
+                        Ok(h) => *hashed[k].lock().unwrap_or_else(|e| e.into_inner()) = Some(h),
+                        Err(e) => fail(k, e.into()),
+                    },
+                    Ok(_) => break,
+                    Err(e) => {
+                        fail(usize::MAX, e.into());
+                        break;
+                    }
+                }
+            }
+        });
+        let workers = std::thread::available_parallelism().map_or(2, usize::from);
+        let unpackers: Vec<_> = (0..workers.min(wheels.len()))
+            .map(|_| {
+                scope.spawn(|| {
+                    loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((_, _, path, wheel_path)) = wheels.get(k) else {
+                            break;
+                        };
+                        let done = wheel::install(wheel_path, &tree(k), Some(python))
+                            .map_err(Error::from)
+                            .and_then(|_| compile(k, &tree(k), &path.to_absolute(dir)));
+                        if let Err(e) = done {
+                            fail(k, e);
+                            // The others stop at their next wheel.
+                            next.store(wheels.len(), Ordering::Relaxed);
+                        }
+                    }
+                })
+            })
+            .collect();
+        for u in unpackers {
+            let _ = u.join();
+        }
+        if let Some(compiler) = &compiler {
+            compiler.close();
+        }
+        let _ = hasher.join();
+    });
+    let finished = compiler.map_or(Ok(()), wheel::Compiler::finish);
+    let mut failed = failed.into_inner().unwrap_or_else(|e| e.into_inner());
+    failed.sort_by_key(|(k, _)| *k);
+    if let Some((_, e)) = failed.into_iter().next() {
+        return Err(e);
+    }
+    finished?;
+    hashed
+        .into_iter()
+        .enumerate()
+        .map(|(k, h)| {
+            h.into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .ok_or_else(|| {
+                    Error::Wheel(wheel::Error::Compile {
+                        python: env.python.clone(),
+                        message: format!(
+                            "the compiler stopped before finishing `{}`",
+                            wheels[k].3.display()
+                        ),
+                    })
+                })
+        })
+        .collect()
+}
+
 /// Installs `wheel` as the store object `obj`.
 pub fn install_wheel(env: &DistEnv<'_>, obj: &NewObject, wheel: &Path) -> Result<StorePath> {
     let failure: RefCell<Option<wheel::Error>> = RefCell::new(None);
@@ -668,7 +762,11 @@ pub fn install_wheel(env: &DistEnv<'_>, obj: &NewObject, wheel: &Path) -> Result
         wheel::install(wheel, out, Some(&env.python))
             .map(|_| ())
             .and_then(|()| {
-                wheel::compile_trees(&env.python, &[(out.to_path_buf(), final_path.clone())])
+                if env.compile_bytecode {
+                    wheel::compile_trees(&env.python, &[(out.to_path_buf(), final_path.clone())])
+                } else {
+                    Ok(())
+                }
             })
             .map_err(|e| {
                 let message = e.to_string();
@@ -709,7 +807,7 @@ fn sdist_dist_path(env: &DistEnv<'_>, file: &DistFile) -> Result<StorePath> {
     let key = serde_json::json!({
         "sdist": file_sha256(file)?,
         "builder": BUILDER,
-        "installer": INSTALLER,
+        "installer": env.installer(),
         "interpreter": env.cache_tag(),
     });
     let f = &file.filename;
@@ -778,17 +876,12 @@ pub fn built_wheel(
     })
 }
 
-/// A temporary directory inside the store (same file system, so what is
-/// prepared there can be renamed into place); removed when dropped.
-pub fn store_scratch(store: &Store, prefix: &str) -> Result<tempfile::TempDir> {
-    tempfile::Builder::new()
-        .prefix(prefix)
-        .tempdir_in(store.dir())
-        .map_err(|e| Error::Io {
-            action: "create a working directory in".into(),
-            path: store.dir().to_path_buf(),
-            source: e,
-        })
+/// A working directory inside the store's staging area (same file system,
+/// so what is prepared there can be renamed into place), locked while in
+/// use and removed when dropped; after a crash, `gc` removes it (it is no
+/// longer locked).
+pub fn store_scratch(store: &Store) -> Result<store::lock::Stage> {
+    Ok(store::lock::Stage::new(&store.dir().join(".staging"))?)
 }
 
 /// Unpacks and builds an sdist; returns the temporary directory and the
@@ -799,8 +892,8 @@ fn build_sdist_wheel(
     archive: &Path,
     extra_env: &[(String, String)],
     progress: &mut dyn Progress,
-) -> Result<(tempfile::TempDir, PathBuf)> {
-    let tmp = store_scratch(env.store, ".build-")?;
+) -> Result<(store::lock::Stage, PathBuf)> {
+    let tmp = store_scratch(env.store)?;
     let src = super::sdist::unpack(archive, &tmp.path().join("src"))?;
     let wheel = build_tree(
         env,
@@ -904,7 +997,7 @@ fn dist_path(env: &DistEnv<'_>, file: &DistFile) -> Result<StorePath> {
     let pure = w.abi.iter().all(|a| a == "none") && w.platform.iter().all(|p| p == "any");
     let key = serde_json::json!({
         "wheel": sha,
-        "installer": INSTALLER,
+        "installer": env.installer(),
         "interpreter": if pure { String::new() } else { env.cache_tag() },
     });
     let digest = store::path::sha256(key.to_string().as_bytes());
@@ -1006,7 +1099,7 @@ pub fn custom_build(
     let key = serde_json::json!({
         "sdist": file_sha256(&sdist)?,
         "builder": BUILDER,
-        "installer": INSTALLER,
+        "installer": env.installer(),
         "interpreter": env.cache_tag(),
         "custom-environment": extra_env,
     });

@@ -253,7 +253,21 @@ fn common_prefix(a: &str, b: &str) -> String {
         .collect()
 }
 
-/// The text of a console script (zc.buildout's `script_template`).
+/// The line that points Python's bytecode cache at `prefix` (for
+/// distributions installed without bytecode: `compile-bytecode = false`),
+/// unless the user already chose one (`PYTHONPYCACHEPREFIX`, `-X
+/// pycache_prefix`).
+fn pycache_line(prefix: Option<&str>) -> String {
+    prefix.map_or_else(String::new, |p| {
+        format!(
+            "sys.pycache_prefix = sys.pycache_prefix or {}\n",
+            crate::python::pystr::repr(p)
+        )
+    })
+}
+
+/// The text of a console script (zc.buildout's `script_template`), plus
+/// the bytecode-cache line when `pycache` is given.
 pub fn console_script(
     python: &str,
     paths: &[String],
@@ -261,27 +275,32 @@ pub fn console_script(
     entry: &EntryPoint,
     arguments: &str,
     initialization: &str,
+    pycache: Option<&str>,
 ) -> String {
     let (path, setup) = path_and_setup(paths, mode);
+    let pycache = pycache_line(pycache);
     let init = if initialization.is_empty() {
         String::new()
     } else {
         format!("\n{initialization}\n")
     };
     format!(
-        "#!{python}\n{setup}\nimport sys\nsys.path[0:0] = [\n  {path},\n  ]\n{init}\nimport {module}\n\nif __name__ == '__main__':\n    sys.exit({module}.{attrs}({arguments}))\n",
+        "#!{python}\n{setup}\nimport sys\n{pycache}sys.path[0:0] = [\n  {path},\n  ]\n{init}\nimport {module}\n\nif __name__ == '__main__':\n    sys.exit({module}.{attrs}({arguments}))\n",
         module = entry.module,
         attrs = entry.attrs,
     )
 }
 
-/// The text of an interpreter script (zc.buildout's `py_script_template`).
+/// The text of an interpreter script (zc.buildout's `py_script_template`),
+/// plus the bytecode-cache line when `pycache` is given.
 pub fn interpreter_script(
     python: &str,
     paths: &[String],
     mode: &Paths<'_>,
     initialization: &str,
+    pycache: Option<&str>,
 ) -> String {
+    let pycache = pycache_line(pycache);
     let (mut path, setup) = path_and_setup(paths, mode);
     if !path.is_empty() {
         path.push(',');
@@ -291,7 +310,9 @@ pub fn interpreter_script(
     } else {
         format!("\n{initialization}\n")
     };
-    format!("#!{python}\n{setup}\nimport sys\n\nsys.path[0:0] = [\n  {path}\n  ]\n{init}\n{DRIVER}")
+    format!(
+        "#!{python}\n{setup}\nimport sys\n\n{pycache}sys.path[0:0] = [\n  {path}\n  ]\n{init}\n{DRIVER}"
+    )
 }
 
 const DRIVER: &str = r#"
@@ -499,6 +520,33 @@ mod tests {
     }
 
     #[test]
+    fn scripts_without_store_bytecode_point_python_at_the_cache() {
+        let entry = EntryPoint::parse_value("pkg:main");
+        let text = console_script(
+            "/py",
+            &["/s".into()],
+            &Paths::Absolute,
+            &entry,
+            "",
+            "",
+            Some("/st/.bytecode"),
+        );
+        assert!(text.starts_with(
+            "#!/py\n\nimport sys\nsys.pycache_prefix = sys.pycache_prefix or '/st/.bytecode'\nsys.path[0:0] = [\n"
+        ), "{text}");
+        let text = interpreter_script(
+            "/py",
+            &["/s".into()],
+            &Paths::Absolute,
+            "",
+            Some("/st/.bytecode"),
+        );
+        assert!(text.starts_with(
+            "#!/py\n\nimport sys\n\nsys.pycache_prefix = sys.pycache_prefix or '/st/.bytecode'\nsys.path[0:0] = [\n"
+        ), "{text}");
+    }
+
+    #[test]
     fn console_script_has_zc_buildout_shape() {
         let text = console_script(
             "/usr/bin/python3",
@@ -507,6 +555,7 @@ mod tests {
             &EntryPoint::parse_value("pkg.cli : main [extra]"),
             "'a', 'b'",
             "import os\nos.environ['X'] = '1'",
+            None,
         );
         assert_eq!(
             text,
@@ -524,6 +573,7 @@ mod tests {
                 script: "/b/bin/py",
             },
             "",
+            None,
         );
         assert!(text.starts_with(
             "#!/py\n\nimport os\n\njoin = os.path.join\nbase = os.path.dirname(os.path.abspath(__file__))\nbase = os.path.dirname(base)\n\nimport sys\n\nsys.path[0:0] = [\n  join(base, 'src'),\n  base,\n  '/store/x-site',\n  ]\n\n\n_interactive = True\n"

@@ -109,8 +109,10 @@ pub fn install(wheel: &Path, out: &Path, python: Option<&str>) -> Result<Install
         wheel: label.clone(),
         message: e.to_string(),
     };
-    let file = fs::File::open(wheel).map_err(io("open", wheel))?;
-    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(arch_err)?;
+    // One read of the whole archive: zip's seeks and small reads on a file
+    // cost a system call each.
+    let archive = fs::read(wheel).map_err(io("read", wheel))?;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(archive)).map_err(arch_err)?;
 
     // Find the .dist-info directory and read WHEEL and RECORD first.
     let names: Vec<String> = (0..zip.len())
@@ -171,6 +173,7 @@ pub fn install(wheel: &Path, out: &Path, python: Option<&str>) -> Result<Install
 
     fs::create_dir(out).map_err(io("create", out))?;
     let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut made: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
     for i in 0..zip.len() {
         let mut entry = zip.by_index(i).map_err(arch_err)?;
         let name = entry.name().map_err(arch_err)?.to_string();
@@ -227,8 +230,12 @@ pub fn install(wheel: &Path, out: &Path, python: Option<&str>) -> Result<Install
         } else {
             (out.join(&name), false)
         };
-        if let Some(parent) = dest.parent() {
+        if let Some(parent) = dest.parent()
+            && parent != out
+            && !made.contains(parent)
+        {
             fs::create_dir_all(parent).map_err(io("create", parent))?;
+            made.insert(parent.to_path_buf());
         }
         let mut content = bytes;
         if is_script && let (Some(python), Some(rest)) = (python, strip_python_shebang(&content)) {
@@ -236,13 +243,12 @@ pub fn install(wheel: &Path, out: &Path, python: Option<&str>) -> Result<Install
             rewritten.extend_from_slice(rest);
             content = rewritten;
         }
-        let mut f = fs::File::create(&dest).map_err(io("create", &dest))?;
-        f.write_all(&content).map_err(io("write", &dest))?;
-        if executable || is_script {
-            use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(&dest, fs::Permissions::from_mode(0o755))
-                .map_err(io("set the mode of", &dest))?;
-        }
+        let mode = if executable || is_script {
+            0o555
+        } else {
+            0o444
+        };
+        write_file(&dest, &content, mode)?;
     }
     for path in record.keys() {
         if !seen.contains(path) && !path.ends_with(".pyc") {
@@ -253,7 +259,7 @@ pub fn install(wheel: &Path, out: &Path, python: Option<&str>) -> Result<Install
         }
     }
     let installer = out.join(&dist_info).join("INSTALLER");
-    fs::write(&installer, "buildout\n").map_err(io("write", &installer))?;
+    write_file(&installer, b"buildout\n", 0o444)?;
 
     let entry_points = match fs::read_to_string(out.join(&dist_info).join("entry_points.txt")) {
         Ok(text) => parse_entry_points(&text),
@@ -264,6 +270,29 @@ pub fn install(wheel: &Path, out: &Path, python: Option<&str>) -> Result<Install
         entry_points,
         purelib,
     })
+}
+
+/// Writes a new file with the store's final mode (the store canonicalises
+/// modes anyway; this spares it a `chmod` per file). A file already there
+/// (a name listed twice in the archive) is replaced, as pip does.
+fn write_file(dest: &Path, content: &[u8], mode: u32) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let open = || {
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(dest)
+    };
+    let mut f = match open() {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            fs::remove_file(dest).map_err(io("replace", dest))?;
+            open()
+        }
+        other => other,
+    }
+    .map_err(io("create", dest))?;
+    f.write_all(content).map_err(io("write", dest))
 }
 
 /// Rejects absolute paths, `..`, and other escapes.
@@ -400,73 +429,200 @@ pub fn parse_entry_points(text: &str) -> BTreeMap<String, BTreeMap<String, Strin
     out
 }
 
-/// Compiles bytecode for many trees in one interpreter run. Each pair is
-/// (where the tree is now, where it will live): the `.pyc` files record the
-/// final path (`dfile`), so they do not depend on the random staging
-/// directory and the object's contents are reproducible. Hash-based
+/// The bytecode compiler: one interpreter run with a pool of worker
+/// processes (one per core), fed trees while they are being unpacked and
+/// reporting each tree as soon as all of its files are compiled, so that
+/// compiling overlaps unpacking and hashing.
+///
+/// Each tree is given with the path where it will live: the `.pyc` files
+/// record that final path (`dfile`), so they do not depend on the random
+/// working directory and the object's contents are reproducible. Hash-based
 /// `unchecked-hash` files (PEP 552): the store is immutable, so no check is
 /// needed and a read-only object never triggers recompilation. Files that do
 /// not compile (Python 2 sources, templates shipped as `.py`) get no
-/// bytecode, as with `compileall`. Work is spread over the cores.
-pub fn compile_trees(python: &str, trees: &[(PathBuf, String)]) -> Result<()> {
-    if trees.is_empty() {
-        return Ok(());
-    }
-    const DRIVER: &str = r#"
-import concurrent.futures, json, os, py_compile, sys
-pairs = json.load(sys.stdin)
-jobs = []
-for src, dst in pairs:
+/// bytecode, as with `compileall`.
+pub struct Compiler {
+    python: String,
+    child: std::process::Child,
+    stdin: std::sync::Mutex<Option<std::process::ChildStdin>>,
+    stdout: std::sync::Mutex<std::io::BufReader<std::process::ChildStdout>>,
+    stderr: fs::File,
+}
+
+const DRIVER: &str = r#"
+import concurrent.futures, json, os, py_compile, sys, threading
+mode = py_compile.PycInvalidationMode.UNCHECKED_HASH
+def many(chunk):
+    for src, dst in chunk:
+        try:
+            py_compile.compile(src, dfile=dst, doraise=True, invalidation_mode=mode)
+        except Exception:
+            pass
+def jobs(src, dst):
+    found = []
     for root, dirs, files in os.walk(src):
         dirs[:] = [d for d in dirs if d != "__pycache__"]
         for f in files:
             if f.endswith(".py"):
                 p = os.path.join(root, f)
-                jobs.append((p, dst + p[len(src):]))
-mode = py_compile.PycInvalidationMode.UNCHECKED_HASH
-def one(job):
-    try:
-        py_compile.compile(job[0], dfile=job[1], doraise=True, invalidation_mode=mode)
-    except Exception:
-        pass
-def many(chunk):
-    for job in chunk:
-        one(job)
+                found.append((p, dst + p[len(src):]))
+    return found
+lock = threading.Lock()
+pending = {}
+def report(tree):
+    with lock:
+        sys.stdout.write("%d\n" % tree)
+        sys.stdout.flush()
+def finished(tree):
+    def callback(future):
+        future.result()
+        with lock:
+            pending[tree] -= 1
+            last = pending[tree] == 0
+        if last:
+            report(tree)
+    return callback
 workers = os.cpu_count() or 1
-if workers > 1 and len(jobs) > 200:
-    chunks = [jobs[i::workers * 4] for i in range(workers * 4)]
-    with concurrent.futures.ProcessPoolExecutor(workers) as ex:
-        list(ex.map(many, chunks))
-else:
-    many(jobs)
+pool = concurrent.futures.ProcessPoolExecutor(workers) if workers > 1 else None
+for line in sys.stdin:
+    tree, src, dst = json.loads(line)
+    found = jobs(src, dst)
+    chunks = [found[i:i + 24] for i in range(0, len(found), 24)]
+    if not chunks:
+        report(tree)
+    elif pool is None:
+        many(found)
+        report(tree)
+    else:
+        with lock:
+            pending[tree] = len(chunks)
+        for chunk in chunks:
+            pool.submit(many, chunk).add_done_callback(finished(tree))
+if pool is not None:
+    pool.shutdown(wait=True)
 "#;
-    let pairs: Vec<(String, &String)> = trees
-        .iter()
-        .map(|(src, dst)| (src.to_string_lossy().into_owned(), dst))
-        .collect();
-    let input = serde_json::to_vec(&pairs).unwrap_or_default();
-    let failed = |message: String| Error::Compile {
-        python: python.to_string(),
-        message,
-    };
-    let mut child = std::process::Command::new(python)
-        .args(["-E", "-s", "-c", DRIVER])
-        .env_remove("PYTHONPATH")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| failed(e.to_string()))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(&input).map_err(|e| failed(e.to_string()))?;
+
+impl Compiler {
+    /// Starts the compiler for `python`.
+    pub fn start(python: &str) -> Result<Self> {
+        let failed = |e: std::io::Error| Error::Compile {
+            python: python.to_string(),
+            message: e.to_string(),
+        };
+        let stderr = tempfile::tempfile().map_err(failed)?;
+        let mut child = std::process::Command::new(python)
+            .args(["-E", "-s", "-c", DRIVER])
+            .env_remove("PYTHONPATH")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(stderr.try_clone().map_err(failed)?)
+            .spawn()
+            .map_err(failed)?;
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().map(std::io::BufReader::new);
+        let stdout = stdout.ok_or_else(|| failed(std::io::Error::other("no pipe")))?;
+        Ok(Self {
+            python: python.to_string(),
+            child,
+            stdin: std::sync::Mutex::new(stdin),
+            stdout: std::sync::Mutex::new(stdout),
+            stderr,
+        })
     }
-    let output = child
-        .wait_with_output()
-        .map_err(|e| failed(e.to_string()))?;
-    if !output.status.success() {
-        return Err(failed(
-            String::from_utf8_lossy(&output.stderr).trim().to_string(),
-        ));
+
+    fn failed(&self, message: String) -> Error {
+        Error::Compile {
+            python: self.python.clone(),
+            message,
+        }
+    }
+
+    /// Queues tree `id` (at `tree` now, at `dfile` once in the store).
+    /// Callable from any thread.
+    pub fn submit(&self, id: usize, tree: &Path, dfile: &str) -> Result<()> {
+        let mut line = serde_json::to_vec(&(id, tree.to_string_lossy(), dfile))
+            .map_err(|e| self.failed(e.to_string()))?;
+        line.push(b'\n');
+        let mut stdin = self.stdin.lock().unwrap_or_else(|e| e.into_inner());
+        match stdin.as_mut() {
+            Some(pipe) => pipe
+                .write_all(&line)
+                .map_err(|e| self.failed(e.to_string())),
+            None => Err(self.failed("the compiler's input is closed".into())),
+        }
+    }
+
+    /// Says that no more trees come.
+    pub fn close(&self) {
+        self.stdin.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+
+    /// The next tree whose bytecode is complete, or `None` once the
+    /// compiler has reported every tree and its input is closed.
+    pub fn next_done(&self) -> Result<Option<usize>> {
+        use std::io::BufRead;
+        let mut line = String::new();
+        let n = self
+            .stdout
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .read_line(&mut line)
+            .map_err(|e| self.failed(e.to_string()))?;
+        if n == 0 {
+            return Ok(None);
+        }
+        line.trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| self.failed(format!("unexpected output `{}`", line.trim())))
+    }
+
+    /// Waits for the compiler to exit; an error if it failed.
+    pub fn finish(mut self) -> Result<()> {
+        self.close();
+        let status = self.child.wait().map_err(|e| self.failed(e.to_string()))?;
+        if status.success() {
+            return Ok(());
+        }
+        let mut text = String::new();
+        use std::io::Seek;
+        let _ = self.stderr.seek(std::io::SeekFrom::Start(0));
+        let _ = self.stderr.read_to_string(&mut text);
+        Err(self.failed(text.trim().to_string()))
+    }
+}
+
+impl Drop for Compiler {
+    fn drop(&mut self) {
+        self.close();
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// Compiles the bytecode of the given trees, each a pair (where it is now,
+/// where it will live), and waits for all of them ([`Compiler`]).
+pub fn compile_trees(python: &str, trees: &[(PathBuf, String)]) -> Result<()> {
+    if trees.is_empty() {
+        return Ok(());
+    }
+    let compiler = Compiler::start(python)?;
+    for (id, (tree, dfile)) in trees.iter().enumerate() {
+        compiler.submit(id, tree, dfile)?;
+    }
+    compiler.close();
+    let mut done = 0;
+    while compiler.next_done()?.is_some() {
+        done += 1;
+    }
+    compiler.finish()?;
+    if done < trees.len() {
+        return Err(Error::Compile {
+            python: python.to_string(),
+            message: format!("stopped after {done} of {} trees", trees.len()),
+        });
     }
     Ok(())
 }

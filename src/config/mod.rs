@@ -169,10 +169,12 @@ impl Config {
     fn load_inner(opts: &LoadOptions, reporter: &mut dyn Reporter) -> Result<Self> {
         let cwd = opts.cwd.clone();
         let mut facts = LazyFacts::default();
+        // `python3` on PATH is probed only if no layer sets `executable`
+        // (through a pyenv shim, that probe alone costs a few hundred ms).
         let executable = opts
             .executable
             .clone()
-            .unwrap_or_else(|| default_executable(&mut facts));
+            .unwrap_or_else(|| UNRESOLVED_EXECUTABLE.to_string());
         let mut data = Data::new();
         data.insert("buildout".into(), load::default_options(&executable));
 
@@ -278,6 +280,13 @@ impl Config {
             }
         }
         data = annotated::update(&data, &cloptions);
+        if let Some(key) = data
+            .get_mut("buildout")
+            .and_then(|b| b.get_mut("executable"))
+            .filter(|k| k.value.contains(UNRESOLVED_EXECUTABLE))
+        {
+            resolve_executable(key, loader.facts);
+        }
 
         // The versions section, and the minimum pins zc.buildout injects.
         let buildout = data.get_mut("buildout").expect("defaults");
@@ -442,6 +451,23 @@ impl Config {
         Ok(self.buildout.get("buildout", "verbosity", None)?.is_some())
     }
 
+    /// Fills in the overridden default of `executable` in the history
+    /// (probing `python3` on PATH): only `annotate` shows it.
+    pub fn resolve_annotated_executable(&mut self) {
+        if let Some(key) = self
+            .annotated
+            .get_mut("buildout")
+            .and_then(|b| b.get_mut("executable"))
+            .filter(|k| {
+                k.history
+                    .iter()
+                    .any(|h| h.value.contains(UNRESOLVED_EXECUTABLE))
+            })
+        {
+            resolve_executable(key, &mut LazyFacts::default());
+        }
+    }
+
     /// The raw (unsubstituted) value of an option, as `query` prints it.
     pub fn raw_value(&self, section: &str, option: &str) -> Option<Option<&String>> {
         self.buildout.raw_section(section).map(|s| s.get(option))
@@ -468,6 +494,18 @@ fn buildout_path(dir: &str, name: &str) -> String {
 fn flush_notices(loader: &mut load::Loader<'_>, reporter: &mut dyn Reporter) {
     for notice in loader.notices.drain(..) {
         reporter.message(level::ALWAYS, &notice);
+    }
+}
+
+/// Stands for `[buildout] executable` until the configuration is read.
+const UNRESOLVED_EXECUTABLE: &str = "\u{1}python3 on PATH\u{1}";
+
+/// Replaces [`UNRESOLVED_EXECUTABLE`] in `key` and its history.
+fn resolve_executable(key: &mut annotated::SectionKey, facts: &mut LazyFacts) {
+    let exe = default_executable(facts);
+    key.value = key.value.replace(UNRESOLVED_EXECUTABLE, &exe);
+    for h in &mut key.history {
+        h.value = h.value.replace(UNRESOLVED_EXECUTABLE, &exe);
     }
 }
 

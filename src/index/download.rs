@@ -57,14 +57,26 @@ pub fn verify(file: &DistFile, digests: &Digests) -> Result<()> {
     Ok(())
 }
 
-/// Hashes a local file.
-pub fn digest_file(path: &Path) -> Result<Digests> {
+/// Checks a local file against `file`'s known hashes (reading it only when
+/// there is one, and computing md5 only when that is the only one).
+pub fn verify_local(file: &DistFile, path: &Path) -> Result<()> {
+    if file.hashes.contains_key("sha256") || file.hashes.contains_key("md5") {
+        verify(
+            file,
+            &digest_file(path, !file.hashes.contains_key("sha256"))?,
+        )?;
+    }
+    Ok(())
+}
+
+/// Hashes a local file (sha256, and md5 when `md5` is set).
+pub fn digest_file(path: &Path, md5: bool) -> Result<Digests> {
     let mut f = std::fs::File::open(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
     })?;
     let mut sha = Sha256::new();
-    let mut md5 = Md5::new();
+    let mut md5 = md5.then(Md5::new);
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let n = f.read(&mut buf).map_err(|source| Error::Io {
@@ -75,11 +87,13 @@ pub fn digest_file(path: &Path) -> Result<Digests> {
             break;
         }
         sha.update(&buf[..n]);
-        md5.update(&buf[..n]);
+        if let Some(md5) = md5.as_mut() {
+            md5.update(&buf[..n]);
+        }
     }
     Ok(Digests {
         sha256: hex(&sha.finalize()),
-        md5: hex(&md5.finalize()),
+        md5: md5.map(|m| hex(&m.finalize())).unwrap_or_default(),
     })
 }
 

@@ -701,8 +701,7 @@ impl Client {
         if !cached.is_file() {
             return None;
         }
-        let digests = download::digest_file(&cached).ok()?;
-        download::verify(file, &digests).ok().map(|()| cached)
+        download::verify_local(file, &cached).ok().map(|()| cached)
     }
 
     /// A verified local copy of `file`: the file itself for local
@@ -732,7 +731,7 @@ impl Client {
                     source: std::io::Error::from(std::io::ErrorKind::NotFound),
                 });
             }
-            download::verify(file, &download::digest_file(&path)?)?;
+            download::verify_local(file, &path)?;
             return Ok(path);
         }
         if let Some(path) = self.local_copy(file) {

@@ -7,6 +7,7 @@ use crate::config::{Purpose, annotate};
 pub fn annotate(ctx: &Context, sections: &[String]) -> Result<()> {
     let (mut config, _) = load::load(ctx, Purpose::Other)?;
     let verbose = config.verbose()?;
+    config.resolve_annotated_executable();
     ctx.printer.data(&annotate::render(
         &config.annotated,
         verbose,

@@ -37,6 +37,9 @@ pub struct Settings {
     pub show_picked_versions: bool,
     pub update_versions_file: Option<String>,
     pub versions: BTreeMap<String, String>,
+    /// `compile-bytecode` (ours; default true): `.pyc` files in each
+    /// distribution object, or compiled on first import.
+    pub compile_bytecode: bool,
 }
 
 impl Settings {
@@ -84,6 +87,13 @@ impl Settings {
                 .filter(|s| !s.trim().is_empty())
                 .map(|f| crate::config::pystr::abspath(f.trim(), directory)),
             versions,
+            compile_bytecode: crate::config::load::bool_option(
+                b.get("buildout", "compile-bytecode", None)?
+                    .as_deref()
+                    .unwrap_or("true")
+                    .trim(),
+                "compile-bytecode",
+            )?,
         })
     }
 }
@@ -175,7 +185,13 @@ impl<'a> Installer<'a> {
             return Ok(Vec::new());
         }
         let parts = self.env_parts(python, None, None)?;
-        let env = dist_env(self.store, &self.clients, &self.progress, &parts);
+        let env = dist_env(
+            self.store,
+            &self.clients,
+            &self.progress,
+            &parts,
+            self.settings.compile_bytecode,
+        );
         let mut out = Vec::new();
         for dir in &self.develop_dirs {
             let k = (python.to_string(), dir.clone());
@@ -293,6 +309,7 @@ fn dist_env<'b>(
     clients: &'b HashMap<ClientKey, index::Client>,
     progress: &'b crate::output::progress::Downloads,
     parts: &'b EnvParts,
+    compile_bytecode: bool,
 ) -> DistEnv<'b> {
     DistEnv {
         store,
@@ -303,6 +320,7 @@ fn dist_env<'b>(
         options: parts.options.clone(),
         building: RefCell::new(Vec::new()),
         reporter: progress,
+        compile_bytecode,
     }
 }
 
@@ -325,6 +343,10 @@ impl Progress for Say<'_> {
 }
 
 impl Services for Installer<'_> {
+    fn bytecode_cache(&self) -> Option<String> {
+        (!self.settings.compile_bytecode).then(|| self.store.bytecode_cache().display().to_string())
+    }
+
     fn distributions(&mut self, request: &DistRequest<'_>) -> recipe::Result<Vec<DistEntry>> {
         let mut local = self.developed(request.python)?;
         for d in self.custom.get(request.python).into_iter().flatten() {
@@ -333,7 +355,13 @@ impl Services for Installer<'_> {
         }
         let local_names: Vec<_> = local.iter().map(|d| d.name.clone()).collect();
         let parts = self.env_parts(request.python, request.index, request.find_links)?;
-        let env = dist_env(self.store, &self.clients, &self.progress, &parts);
+        let env = dist_env(
+            self.store,
+            &self.clients,
+            &self.progress,
+            &parts,
+            self.settings.compile_bytecode,
+        );
         let failed = |e: String| recipe::Error::Distributions(e);
         // Not newest: first try what the store has, without the index.
         if !self.settings.newest {
@@ -384,7 +412,13 @@ impl Services for Installer<'_> {
 
     fn custom(&mut self, request: &recipe::CustomRequest<'_>) -> recipe::Result<DistEntry> {
         let parts = self.env_parts(request.python, request.index, request.find_links)?;
-        let env = dist_env(self.store, &self.clients, &self.progress, &parts);
+        let env = dist_env(
+            self.store,
+            &self.clients,
+            &self.progress,
+            &parts,
+            self.settings.compile_bytecode,
+        );
         let failed = |e: dists::Error| recipe::Error::Distributions(e.to_string());
         let provider = IndexProvider::new(&env).map_err(failed)?;
         let dist = dists::custom_build(

@@ -38,6 +38,8 @@ pub struct Eggs {
     index: Option<String>,
     find_links: Option<Vec<String>>,
     dists: Vec<DistEntry>,
+    /// [`Services::bytecode_cache`], for the scripts.
+    pycache: Option<String>,
 }
 
 impl Eggs {
@@ -66,6 +68,7 @@ impl Eggs {
             index,
             find_links,
             dists: Vec::new(),
+            pycache: None,
         })
     }
 }
@@ -91,6 +94,7 @@ impl Recipe for Eggs {
             index: self.index.as_deref(),
             find_links: self.find_links.as_deref(),
         })?;
+        self.pycache = services.bytecode_cache();
         Ok(())
     }
 
@@ -256,6 +260,7 @@ impl Scripts {
                     entry,
                     &self.arguments,
                     &self.initialization,
+                    self.eggs.pycache.as_deref(),
                 ),
             );
         }
@@ -264,7 +269,13 @@ impl Scripts {
             let mode = self.mode(&script);
             add(
                 name,
-                scripts::interpreter_script(&self.eggs.python, &paths, &mode, &self.initialization),
+                scripts::interpreter_script(
+                    &self.eggs.python,
+                    &paths,
+                    &mode,
+                    &self.initialization,
+                    self.eggs.pycache.as_deref(),
+                ),
             );
         }
         out

@@ -137,6 +137,13 @@ pub trait Services {
             "custom builds are not available here".into(),
         ))
     }
+
+    /// Where scripts must point `sys.pycache_prefix`: the store's bytecode
+    /// cache when distributions are installed without bytecode
+    /// (`compile-bytecode = false`), else `None`.
+    fn bytecode_cache(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A `zc.recipe.egg:custom` build request.

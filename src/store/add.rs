@@ -28,7 +28,7 @@ use super::lock::{PathLock, Stage};
 use super::path::{self, StorePath};
 use super::{Error, Kind, Result, Store, db};
 use rusqlite::TransactionBehavior;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// How the object's path is determined.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,44 +201,199 @@ impl Store {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db::err("starting a registration"))?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        tx.execute(
-            "INSERT INTO Objects (base_name, hash_part, kind, nar_sha256, nar_size, ca, deriver,
-                                  origin, registered_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            rusqlite::params![
-                p.to_string(),
-                p.hash_part(),
-                obj.kind.as_str(),
-                &nar[..],
-                i64::try_from(size).unwrap_or(i64::MAX),
-                obj.ca,
-                obj.deriver.as_ref().map(ToString::to_string),
-                obj.origin,
-                i64::try_from(now).unwrap_or(0),
-            ],
-        )
-        .map_err(db::err(&format!("registering `{p}`")))?;
-        let id = tx.last_insert_rowid();
-        let refs: std::collections::BTreeSet<&StorePath> = obj.references.iter().collect();
-        for r in refs {
-            let n = tx
-                .execute(
-                    "INSERT OR IGNORE INTO Refs (referrer, reference)
-                     SELECT ?1, id FROM Objects WHERE base_name = ?2",
-                    rusqlite::params![id, r.to_string()],
-                )
-                .map_err(db::err(&format!("registering the references of `{p}`")))?;
-            if n == 0 {
-                return Err(Error::MissingReference {
-                    object: self.real_path(p).display().to_string(),
-                    reference: self.real_path(r).display().to_string(),
-                });
+        register_in(&tx, self, p, obj, nar, size)?;
+        tx.commit().map_err(db::err(&format!("committing `{p}`")))
+    }
+}
+
+/// Inserts one object and its references within `tx`.
+fn register_in(
+    tx: &rusqlite::Transaction<'_>,
+    store: &Store,
+    p: &StorePath,
+    obj: &NewObject,
+    nar: &[u8; 32],
+    size: u64,
+) -> Result<()> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    tx.execute(
+        "INSERT INTO Objects (base_name, hash_part, kind, nar_sha256, nar_size, ca, deriver,
+                              origin, registered_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        rusqlite::params![
+            p.to_string(),
+            p.hash_part(),
+            obj.kind.as_str(),
+            &nar[..],
+            i64::try_from(size).unwrap_or(i64::MAX),
+            obj.ca,
+            obj.deriver.as_ref().map(ToString::to_string),
+            obj.origin,
+            i64::try_from(now).unwrap_or(0),
+        ],
+    )
+    .map_err(db::err(&format!("registering `{p}`")))?;
+    let id = tx.last_insert_rowid();
+    let refs: std::collections::BTreeSet<&StorePath> = obj.references.iter().collect();
+    for r in refs {
+        let n = tx
+            .execute(
+                "INSERT OR IGNORE INTO Refs (referrer, reference)
+                 SELECT ?1, id FROM Objects WHERE base_name = ?2",
+                rusqlite::params![id, r.to_string()],
+            )
+            .map_err(db::err(&format!("registering the references of `{p}`")))?;
+        if n == 0 {
+            return Err(Error::MissingReference {
+                object: store.real_path(p).display().to_string(),
+                reference: store.real_path(r).display().to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A tree built outside [`Store::add`], in a working directory inside the
+/// store (so that moving it into place is a rename), canonicalised and
+/// hashed by [`Store::hash_tree`]: the tree must not change afterwards.
+#[derive(Debug)]
+pub struct HashedTree {
+    tree: PathBuf,
+    nar: [u8; 32],
+    size: u64,
+}
+
+impl HashedTree {
+    /// Where the tree is (until [`Store::add_batch`] moves it).
+    pub fn path(&self) -> &Path {
+        &self.tree
+    }
+}
+
+/// One object for [`Store::add_batch`].
+#[derive(Debug)]
+pub struct Prepared {
+    /// Must have an [`Address::Known`] address.
+    pub object: NewObject,
+    /// Moved into the store, or left where it is (for the caller to
+    /// delete) if the object is registered meanwhile.
+    pub tree: HashedTree,
+}
+
+impl Store {
+    /// Adds many objects whose addresses are known, as [`Store::add`] adds
+    /// one, with the expensive steps done once for the batch: the trees are
+    /// canonicalised and hashed in parallel, one `syncfs` makes all of them
+    /// durable (instead of one `fsync` per file), the store directory is
+    /// synced once after the renames, and all objects are registered in one
+    /// transaction. Locks are taken in path order, so concurrent batches and
+    /// single adds cannot deadlock. A crash at any point leaves at worst
+    /// unregistered garbage, as with [`Store::add`].
+    pub fn add_batch(&self, items: &[Prepared]) -> Result<Vec<Added>> {
+        failpoint::hit("add-staged");
+        let paths: Vec<StorePath> = items
+            .iter()
+            .map(|item| match &item.object.address {
+                Address::Known(p) => Ok(p.clone()),
+                Address::Content { name } => Err(Error::NotKnownAddress(name.clone())),
+            })
+            .collect::<Result<_>>()?;
+        for (item, p) in items.iter().zip(&paths) {
+            for r in &item.object.references {
+                self.add_temp_root(r)?;
+                if !self.is_valid(r)? {
+                    return Err(Error::MissingReference {
+                        object: p.to_string(),
+                        reference: self.real_path(r).display().to_string(),
+                    });
+                }
+            }
+            self.add_temp_root(p)?;
+        }
+        let mut order: Vec<usize> = (0..items.len()).collect();
+        order.sort_by(|a, b| paths[*a].cmp(&paths[*b]));
+        order.dedup_by(|a, b| paths[*a] == paths[*b]);
+        let mut added: Vec<Added> = paths
+            .iter()
+            .map(|p| Added {
+                path: p.clone(),
+                reused: true,
+            })
+            .collect();
+        let mut locks = Vec::with_capacity(order.len());
+        let mut todo = Vec::new();
+        for &i in &order {
+            locks.push(PathLock::acquire(&self.lock_path(&paths[i]), true)?.expect("blocking"));
+            if !self.is_valid(&paths[i])? {
+                todo.push(i);
+                added[i].reused = false;
             }
         }
-        tx.commit().map_err(db::err(&format!("committing `{p}`")))
+        if todo.is_empty() {
+            return Ok(added);
+        }
+        let trees: Vec<&Path> = todo.iter().map(|&i| items[i].tree.path()).collect();
+        failpoint::hit("add-hashed");
+        self.sync_trees(&trees)?;
+        failpoint::hit("add-synced");
+        for &i in &todo {
+            let dest = self.real_path(&paths[i]);
+            // A leftover of a crashed run (renamed, never registered).
+            fsutil::delete_tree(&dest)?;
+            if !fsutil::rename_noreplace(items[i].tree.path(), &dest)? {
+                return Err(Error::Clobber(dest));
+            }
+            fsutil::finish_top(&dest)?;
+        }
+        fsutil::fsync_dir(self.dir())?;
+        failpoint::hit("add-renamed");
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db::err("starting a registration"))?;
+        for &i in &todo {
+            let tree = &items[i].tree;
+            register_in(&tx, self, &paths[i], &items[i].object, &tree.nar, tree.size)?;
+        }
+        tx.commit()
+            .map_err(db::err("committing a batch of objects"))?;
+        drop(conn);
+        failpoint::hit("add-registered");
+        drop(locks);
+        Ok(added)
+    }
+
+    /// Step 4-5 for [`Store::add_batch`]: canonicalises `tree` (a file,
+    /// directory or symlink inside the store directory) and NAR-hashes it.
+    pub fn hash_tree(&self, tree: PathBuf) -> Result<HashedTree> {
+        if std::fs::symlink_metadata(&tree).is_err() {
+            return Err(Error::NothingBuilt(tree.display().to_string()));
+        }
+        if !tree.starts_with(self.dir()) {
+            return Err(Error::NotInStore(
+                tree.display().to_string(),
+                self.dir_str().to_string(),
+            ));
+        }
+        fsutil::canonicalise(&tree)?;
+        let (nar, size) = super::nar::hash_path(&tree).map_err(fsutil::err("hash", &tree))?;
+        Ok(HashedTree { tree, nar, size })
+    }
+
+    /// Makes trees durable: one `syncfs` of the store's file system or,
+    /// where that is refused, an `fsync` of every file and directory.
+    fn sync_trees(&self, trees: &[&Path]) -> Result<()> {
+        let dir = std::fs::File::open(self.dir()).map_err(fsutil::err("open", self.dir()))?;
+        if nix::unistd::syncfs(&dir).is_ok() {
+            return Ok(());
+        }
+        for tree in trees {
+            fsutil::fsync_tree(tree)?;
+            fsutil::fsync_dir(&stage_dir(tree))?;
+        }
+        Ok(())
     }
 }
 

@@ -77,8 +77,11 @@ fn canonicalise_inner(path: &Path, top: bool) -> Result<()> {
             path: path.to_path_buf(),
         });
     }
-    fs::set_permissions(path, fs::Permissions::from_mode(canonical_mode(&meta)))
-        .map_err(err("change the mode of", path))?;
+    let mode = canonical_mode(&meta);
+    if meta.permissions().mode() & 0o7777 != mode {
+        fs::set_permissions(path, fs::Permissions::from_mode(mode))
+            .map_err(err("change the mode of", path))?;
+    }
     set_mtime_1(path)
 }
 

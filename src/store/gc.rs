@@ -299,6 +299,29 @@ impl Store {
         tx.commit().map_err(db::err("committing a gc transaction"))
     }
 
+    /// Removes the bytecode cache's entries of objects that are no longer
+    /// registered (a script of a live object recreates its own on import).
+    fn prune_bytecode_cache(&self, report: &mut GcReport) -> Result<()> {
+        let mirror = self
+            .bytecode_cache()
+            .join(self.dir_str().trim_start_matches('/'));
+        let Ok(entries) = std::fs::read_dir(&mirror) else {
+            return Ok(());
+        };
+        for entry in entries {
+            let entry = entry.map_err(fsutil::err("read", &mirror))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Ok(sp) = name.parse::<StorePath>() else {
+                continue;
+            };
+            if !self.is_valid(&sp)? {
+                report.bytes_freed += fsutil::freeable_size(&entry.path());
+                fsutil::delete_tree(&entry.path())?;
+            }
+        }
+        Ok(())
+    }
+
     /// Removes garbage that is not a registered object.
     fn sweep_leftovers(
         &self,
@@ -328,6 +351,7 @@ impl Store {
             }
         }
         lock::clean_staging(&self.dir().join(".staging"))?;
+        self.prune_bytecode_cache(report)?;
         let locks = self.dir().join(".locks");
         if let Ok(entries) = std::fs::read_dir(&locks) {
             for e in entries.flatten() {

@@ -226,6 +226,11 @@ impl Stage {
         }
     }
 
+    /// The locked directory itself.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
     /// Where the builder writes the object.
     pub fn out(&self) -> PathBuf {
         self.dir.join("out")

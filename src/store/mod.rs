@@ -57,7 +57,7 @@ pub mod path;
 pub mod roots;
 pub mod verify;
 
-pub use add::{Added, Address, NewObject};
+pub use add::{Added, Address, HashedTree, NewObject, Prepared};
 pub use gc::{GcOptions, GcReport, Why};
 pub use path::StorePath;
 pub use roots::{Root, RootSource};
@@ -114,6 +114,8 @@ pub enum Error {
     NothingBuilt(String),
     #[error("cannot add `{0}`: another file already exists at its path")]
     Clobber(PathBuf),
+    #[error("cannot add `{0}` in a batch: its address is not known in advance")]
+    NotKnownAddress(String),
     #[error("invalid store object kind `{0}`")]
     BadKind(String),
     #[error("invalid root name `{0}`: use letters, digits and `+-._`")]
@@ -337,6 +339,15 @@ impl Store {
     /// The store directory (its real path).
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// `<store>/.bytecode`: the `sys.pycache_prefix` of scripts whose
+    /// distributions were installed without bytecode (`compile-bytecode =
+    /// false`). Python fills it on first import (mirroring each source's
+    /// absolute path); it is a cache, not objects: `gc` prunes the entries
+    /// of objects that are gone.
+    pub fn bytecode_cache(&self) -> PathBuf {
+        self.dir().join(".bytecode")
     }
 
     /// The store directory string hashed into every path.

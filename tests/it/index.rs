@@ -335,7 +335,7 @@ fn download_verifies_the_hash_and_a_mismatch_leaves_nothing() {
         .unwrap();
     assert_eq!(path, dest.join("dep-1.2-py3-none-any.whl"));
     assert_eq!(
-        buildout::index::download::digest_file(&path)
+        buildout::index::download::digest_file(&path, false)
             .unwrap()
             .sha256,
         files[0].sha256().unwrap()

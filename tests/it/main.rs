@@ -1,6 +1,7 @@
 //! The integration test binary: runs the real `buildout` executable.
 
 mod bench;
+mod bytecode;
 mod cli;
 mod common;
 mod examples;

@@ -2,7 +2,8 @@
 //! recursively), local files (a distribution, or an HTML page of links),
 //! and remote URLs (a distribution, or an HTML page of links, fetched once
 //! per client through the simple-page cache). Links to other projects are
-//! kept here; the caller filters by name.
+//! kept here, grouped by the names their file names may start with
+//! ([`Listing`]); the caller parses each file name against the project.
 
 use std::path::{Path, PathBuf};
 
@@ -158,5 +159,81 @@ pub fn remote(url: &str, http: &Http) -> Result<Vec<Link>> {
             url: redact(url),
             status: 404,
         }),
+    }
+}
+
+/// Links grouped by the project names their file names may start with, so
+/// that looking up one project does not parse every file of a large
+/// directory. A file name is filed under each `-`-separated prefix
+/// (canonicalised): `foo_bar-1.0-py3-none-any.whl` under `foo-bar`,
+/// `foo-1.0-py3-none-any.whl`, ...; an sdist's `a-b-1.0.tar.gz` under `a`
+/// and `a-b`, since only the project being looked up tells where its name
+/// ends.
+#[derive(Debug, Default)]
+pub struct Listing {
+    links: Vec<Link>,
+    by_prefix: std::collections::HashMap<String, Vec<usize>>,
+}
+
+impl Listing {
+    pub fn new(links: Vec<Link>) -> Self {
+        let mut by_prefix: std::collections::HashMap<String, Vec<usize>> =
+            std::collections::HashMap::new();
+        for (i, link) in links.iter().enumerate() {
+            let name = &link.filename;
+            let mut seen: Vec<String> = Vec::new();
+            for (at, _) in name.match_indices('-') {
+                let key = crate::python::marker::canonicalize_name(&name[..at]);
+                if !seen.contains(&key) {
+                    by_prefix.entry(key.clone()).or_default().push(i);
+                    seen.push(key);
+                }
+            }
+        }
+        Self { links, by_prefix }
+    }
+
+    /// The links whose file names may belong to `project` (canonical name).
+    pub fn for_project(&self, project: &str) -> impl Iterator<Item = &Link> {
+        self.by_prefix
+            .get(project)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.links[i])
+    }
+
+    pub fn len(&self) -> usize {
+        self.links.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.links.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listing_files_links_under_every_name_prefix() {
+        let links = simple::parse_html(
+            r#"<a href="Foo_Bar-1.0-py3-none-any.whl">w</a>
+               <a href="foo-2.0.tar.gz">s</a>
+               <a href="zope.interface-5.0.tar.gz">z</a>"#,
+            "file:///d/",
+        )
+        .unwrap();
+        let l = Listing::new(links);
+        let names = |p: &str| {
+            l.for_project(p)
+                .map(|k| k.filename.as_str())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names("foo-bar"), ["Foo_Bar-1.0-py3-none-any.whl"]);
+        assert_eq!(names("foo"), ["foo-2.0.tar.gz"]);
+        assert_eq!(names("zope-interface"), ["zope.interface-5.0.tar.gz"]);
+        assert!(names("bar").is_empty());
+        assert_eq!(l.len(), 3);
     }
 }

@@ -236,13 +236,13 @@ pub struct Client {
     index: Option<IndexLocation>,
     find_links: Vec<find_links::Entry>,
     /// Links of remote find-links pages, fetched once.
-    remote_links: OnceLock<Vec<simple::Link>>,
+    remote_links: OnceLock<find_links::Listing>,
     memo: Mutex<HashMap<PackageName, Arc<Vec<DistFile>>>>,
     /// Hosts that answered a range request badly: no more tries.
     no_ranges: Mutex<HashSet<String>>,
     /// Local find-links and download-cache listings, read once per client
     /// (one directory listing for all projects, not one per project).
-    local_links: Mutex<HashMap<PathBuf, Arc<Vec<simple::Link>>>>,
+    local_links: Mutex<HashMap<PathBuf, Arc<find_links::Listing>>>,
 }
 
 #[derive(Debug, Clone)]
@@ -294,7 +294,7 @@ impl Client {
 
     /// The links of a local find-links entry (directory, file or page),
     /// listed once per client.
-    fn local_listing(&self, path: &Path) -> Result<Arc<Vec<simple::Link>>> {
+    fn local_listing(&self, path: &Path) -> Result<Arc<find_links::Listing>> {
         if let Some(hit) = self
             .local_links
             .lock()
@@ -303,7 +303,7 @@ impl Client {
         {
             return Ok(Arc::clone(hit));
         }
-        let links = Arc::new(find_links::local(path)?);
+        let links = Arc::new(find_links::Listing::new(find_links::local(path)?));
         self.local_links
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -327,6 +327,8 @@ impl Client {
         let mut seen: HashSet<String> = HashSet::new();
         let mut add = |links: Vec<simple::Link>, source: Source, files: &mut Vec<DistFile>| {
             for link in links {
+                // (links come from a page of this project, or were picked
+                // from a listing by name prefix)
                 if !self.allowed(&link.url) {
                     continue;
                 }
@@ -392,8 +394,9 @@ impl Client {
         }
         for entry in &self.find_links {
             if let find_links::Entry::Local(path) = entry {
+                let listing = self.local_listing(path)?;
                 add(
-                    self.local_listing(path)?.to_vec(),
+                    listing.for_project(project.as_str()).cloned().collect(),
                     Source::FindLinks,
                     &mut files,
                 );
@@ -401,14 +404,18 @@ impl Client {
         }
         if !self.options.offline {
             add(
-                self.remote_find_links()?.to_vec(),
+                self.remote_find_links()?
+                    .for_project(project.as_str())
+                    .cloned()
+                    .collect(),
                 Source::FindLinks,
                 &mut files,
             );
         }
         if let Some(dir) = &self.options.download_cache {
+            let listing = self.local_listing(dir)?;
             add(
-                self.local_listing(dir)?.to_vec(),
+                listing.for_project(project.as_str()).cloned().collect(),
                 Source::DownloadCache,
                 &mut files,
             );
@@ -433,7 +440,7 @@ impl Client {
         Ok(files)
     }
 
-    fn remote_find_links(&self) -> Result<&[simple::Link]> {
+    fn remote_find_links(&self) -> Result<&find_links::Listing> {
         if let Some(links) = self.remote_links.get() {
             return Ok(links);
         }
@@ -445,7 +452,9 @@ impl Client {
                 all.extend(find_links::remote(url, &self.http)?);
             }
         }
-        Ok(self.remote_links.get_or_init(|| all))
+        Ok(self
+            .remote_links
+            .get_or_init(|| find_links::Listing::new(all)))
     }
 
     /// Whether `url` passes `allow-hosts` (local files always do).

@@ -182,11 +182,19 @@ impl<'a> IndexProvider<'a> {
             if path.name().ends_with("-custom") {
                 continue;
             }
-            let filename = origin.rsplit('/').next().unwrap_or_default();
+            // With the sha256 its address came from, an object is usable
+            // only if it is exactly what this run would install (same
+            // interpreter, same bytecode setting, same installer).
+            let (filename, sha) = split_origin(&origin);
             let Ok(wheel) = WheelFilename::from_str(filename) else {
                 // Built from an sdist: usable when built for this interpreter.
                 if let Ok(sdist) = SdistFilename::parse(filename, None)
-                    && built_here(env, &path)
+                    && match sha {
+                        Some(sha) => {
+                            sdist_object_path(env, &sdist.name, &sdist.version, sha)? == path
+                        }
+                        None => built_here(env, &path),
+                    }
                 {
                     by_name
                         .entry(sdist.name.clone())
@@ -198,7 +206,11 @@ impl<'a> IndexProvider<'a> {
                 }
                 continue;
             };
-            if wheel.compatibility(env.tags).is_none() {
+            if wheel.compatibility(env.tags).is_none()
+                || sha.is_some_and(|sha| {
+                    wheel_object_path(env, &wheel, sha).ok().as_ref() != Some(&path)
+                })
+            {
                 continue;
             }
             by_name
@@ -495,6 +507,32 @@ fn wheel_metadata(wheel: &Path) -> Result<index::Metadata> {
 }
 
 /// Reads `METADATA` of an installed distribution.
+/// The header block of a METADATA file (up to the first empty line): the
+/// description after it can be most of the file, and nothing reads it.
+fn read_headers(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut text = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let n = file.read(&mut chunk)?;
+        if n == 0 {
+            return Ok(text);
+        }
+        let from = text.len().saturating_sub(2);
+        text.extend_from_slice(&chunk[..n]);
+        let tail = &text[from..];
+        let blank = [&b"\n\n"[..], &b"\n\r\n"[..]]
+            .iter()
+            .filter_map(|sep| tail.windows(sep.len()).position(|w| w == *sep))
+            .min();
+        if let Some(at) = blank {
+            text.truncate(from + at + 1);
+            return Ok(text);
+        }
+    }
+}
+
 pub fn read_store_metadata(dir: &str) -> Result<index::Metadata> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::Io {
         action: "read".into(),
@@ -505,7 +543,7 @@ pub fn read_store_metadata(dir: &str) -> Result<index::Metadata> {
         let name = entry.file_name();
         if name.to_string_lossy().ends_with(".dist-info") {
             let path = entry.path().join("METADATA");
-            let bytes = std::fs::read(&path).map_err(|e| Error::Io {
+            let bytes = read_headers(&path).map_err(|e| Error::Io {
                 action: "read".into(),
                 path: path.clone(),
                 source: e,
@@ -604,10 +642,10 @@ pub fn realise(
             .zip(trees)
             .map(|((_, file, path, _), tree)| {
                 let mut object = NewObject::known(path.clone(), Kind::Dist);
-                object.origin = Some(file.url.clone());
-                store::Prepared { object, tree }
+                object.origin = Some(origin(file)?);
+                Ok(store::Prepared { object, tree })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         env.store.add_batch(&batch)?;
         let prepared = wheels;
         for (i, _, path, _) in prepared {
@@ -626,7 +664,7 @@ pub fn realise(
         let archive = provider.fetch(&file)?;
         let wheel = built_wheel(env, &file, &archive, progress)?;
         let mut obj = NewObject::known(path.clone(), Kind::Dist);
-        obj.origin = Some(file.url.clone());
+        obj.origin = Some(origin(&file)?);
         install_wheel(env, &obj, &wheel)?;
         progress.got(&r.project_name, &r.version.to_string());
         entries[i] = Some(DistEntry {
@@ -804,14 +842,46 @@ fn output_path(env: &DistEnv<'_>, name: &str, key: &serde_json::Value) -> Result
 
 /// The store address of the distribution installed from an sdist.
 fn sdist_dist_path(env: &DistEnv<'_>, file: &DistFile) -> Result<StorePath> {
+    let f = &file.filename;
+    sdist_object_path(env, f.name(), f.version(), &file_sha256(file)?)
+}
+
+/// The address of the distribution built from the sdist whose sha256 is
+/// `sha` (see [`origin`]).
+fn sdist_object_path(
+    env: &DistEnv<'_>,
+    name: &PackageName,
+    version: &Version,
+    sha: &str,
+) -> Result<StorePath> {
     let key = serde_json::json!({
-        "sdist": file_sha256(file)?,
+        "sdist": sha,
         "builder": BUILDER,
         "installer": env.installer(),
         "interpreter": env.cache_tag(),
     });
-    let f = &file.filename;
-    output_path(env, &format!("{}-{}", f.name().as_str(), f.version()), &key)
+    output_path(env, &format!("{}-{}", name.as_str(), version), &key)
+}
+
+/// A distribution object's origin: the file's URL with the sha256 its
+/// address was computed from (`#sha256=`, as on a simple page), so that a
+/// later run can tell whether the object is exactly what it would install
+/// now ([`IndexProvider::new`]).
+fn origin(file: &DistFile) -> Result<String> {
+    let url = file.url.split('#').next().unwrap_or_default();
+    let sha = file_sha256(file)?;
+    if sha == file.url {
+        return Ok(url.to_string());
+    }
+    Ok(format!("{url}#sha256={sha}"))
+}
+
+/// Splits an origin into its file name and the sha256 it records (none for
+/// objects registered before origins carried it).
+fn split_origin(origin: &str) -> (&str, Option<&str>) {
+    let (url, fragment) = origin.split_once('#').unwrap_or((origin, ""));
+    let filename = url.rsplit('/').next().unwrap_or_default();
+    (filename, fragment.strip_prefix("sha256="))
 }
 
 /// The built wheel of an sdist (an `artifact` object holding one `.whl`):
@@ -984,21 +1054,21 @@ fn dist_path(env: &DistEnv<'_>, file: &DistFile) -> Result<StorePath> {
             python: env.python.clone(),
         });
     };
-    let sha = match file.sha256() {
-        Some(s) => s.to_string(),
-        None => match file.local_path() {
-            Some(p) => local_sha256(&p)?,
-            None => {
-                // No hash from the index: the URL names the content.
-                file.url.clone()
-            }
-        },
-    };
+    wheel_object_path(env, w, &file_sha256(file)?)
+}
+
+/// The address of the install of wheel `w` whose sha256 is `sha` (without
+/// one from the index, the URL, which then names the content). A pure
+/// wheel without bytecode serves every interpreter; with bytecode, each
+/// cache tag gets its own object (`.pyc` files are per Python version, and
+/// one compiled for 3.11 would make 3.12 compile in memory at every start).
+/// `buildout store optimise` shares their identical files.
+fn wheel_object_path(env: &DistEnv<'_>, w: &WheelFilename, sha: &str) -> Result<StorePath> {
     let pure = w.abi.iter().all(|a| a == "none") && w.platform.iter().all(|p| p == "any");
     let key = serde_json::json!({
         "wheel": sha,
         "installer": env.installer(),
-        "interpreter": if pure { String::new() } else { env.cache_tag() },
+        "interpreter": if pure && !env.compile_bytecode { String::new() } else { env.cache_tag() },
     });
     let digest = store::path::sha256(key.to_string().as_bytes());
     let name = format!("{}-{}", w.name.as_str(), w.version);
@@ -1122,4 +1192,31 @@ pub fn custom_build(
         metadata,
         path,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_metadata_is_read_up_to_the_description() {
+        let dir = tempfile::tempdir().unwrap();
+        let info = dir.path().join("demo-1.0.dist-info");
+        std::fs::create_dir(&info).unwrap();
+        let body = "x".repeat(20_000);
+        std::fs::write(
+            info.join("METADATA"),
+            format!("Metadata-Version: 2.1\r\nName: demo\r\nVersion: 1.0\r\nRequires-Dist: dep>=1\r\n\r\nName: not-a-header\n{body}"),
+        )
+        .unwrap();
+        let headers = read_headers(&info.join("METADATA")).unwrap();
+        assert!(headers.ends_with(b"dep>=1\r\n"), "{}", headers.len());
+        let meta = read_store_metadata(dir.path().to_str().unwrap()).unwrap();
+        assert_eq!(meta.name.as_str(), "demo");
+        assert_eq!(meta.requires_dist, ["dep>=1"]);
+        // Without a description: the whole file.
+        std::fs::write(info.join("METADATA"), "Name: demo\nVersion: 2.0").unwrap();
+        let meta = read_store_metadata(dir.path().to_str().unwrap()).unwrap();
+        assert_eq!(meta.version.to_string(), "2.0");
+    }
 }

@@ -68,6 +68,19 @@ fn dist(ctx: &TestContext, name: &str) -> PathBuf {
     PathBuf::from(path)
 }
 
+/// Writes the configuration (with `compile-bytecode = false` when `lazy`),
+/// runs `buildout args` and returns the store path of `tool`.
+fn install(ctx: &TestContext, server: &IndexServer, lazy: bool, args: &[&str]) -> PathBuf {
+    let extra = if lazy {
+        "compile-bytecode = false\n"
+    } else {
+        ""
+    };
+    ctx.write("buildout.cfg", &config(server, extra));
+    ctx.ok(args);
+    dist(ctx, "tool")
+}
+
 fn pycs(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut todo = vec![dir.to_path_buf()];
@@ -141,16 +154,8 @@ fn bytecode_is_compiled_into_the_store_hash_based() {
 fn without_store_bytecode_the_first_import_fills_the_cache_and_gc_prunes_it() {
     let server = tool_index();
     let ctx = TestContext::new();
-    ctx.write("buildout.cfg", &config(&server, ""));
-    ctx.ok(&[]);
-    let compiled = dist(&ctx, "tool");
-
-    ctx.write(
-        "buildout.cfg",
-        &config(&server, "compile-bytecode = false\n"),
-    );
-    ctx.ok(&[]);
-    let tool = dist(&ctx, "tool");
+    let compiled = install(&ctx, &server, false, &[]);
+    let tool = install(&ctx, &server, true, &[]);
     assert_ne!(tool, compiled, "objects without bytecode are other objects");
     assert_eq!(pycs(&tool), Vec::<PathBuf>::new());
     let cache = ctx.store.join(".bytecode");
@@ -242,4 +247,56 @@ fn a_crash_while_adding_many_distributions_leaves_the_store_consistent() {
             .collect();
         assert!(leftovers.is_empty(), "{point}: {leftovers:?}");
     }
+}
+
+#[test]
+fn minus_n_reuses_only_objects_made_with_the_same_bytecode_setting() {
+    let server = tool_index();
+    let ctx = TestContext::new();
+    let compiled = install(&ctx, &server, false, &[]);
+    // Not newest: the store-only attempt must not take the compiled object
+    // for a buildout that wants none (or the reverse).
+    let lazy = install(&ctx, &server, true, &["-N"]);
+    assert_ne!(lazy, compiled);
+    assert_eq!(pycs(&lazy), Vec::<PathBuf>::new());
+    assert_eq!(install(&ctx, &server, false, &["-N"]), compiled);
+    assert_eq!(install(&ctx, &server, true, &["-N"]), lazy);
+    run_tool(&ctx);
+}
+
+#[test]
+fn a_pure_wheel_gets_bytecode_for_each_python_that_uses_it() {
+    let Some(py312) = crate::common::other_python() else {
+        // No second interpreter on this machine: nothing to compare.
+        return;
+    };
+    let server = tool_index();
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        &format!(
+            "[buildout]\nparts = app new\nindex = {}\n\n[app]\nrecipe = zc.recipe.egg:eggs\neggs = helper\n\n\
+             [new]\nrecipe = zc.recipe.egg:eggs\neggs = helper\nexecutable = {py312}\n",
+            server.index_url()
+        ),
+    );
+    ctx.ok(&[]);
+    let manifest: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(ctx.path(".buildout/current/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let paths: Vec<PathBuf> = manifest["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| PathBuf::from(p["distributions"][0]["path"].as_str().unwrap()))
+        .collect();
+    assert_eq!(paths.len(), 2);
+    assert_ne!(paths[0], paths[1], "one object per Python version");
+    let tags: Vec<Vec<PathBuf>> = paths.iter().map(|p| pycs(p)).collect();
+    assert!(
+        tags[0][0].to_string_lossy().contains(&cache_tag()),
+        "{tags:?}"
+    );
+    assert!(tags[1][0].to_string_lossy().contains("-312"), "{tags:?}");
 }

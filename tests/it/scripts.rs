@@ -451,28 +451,9 @@ fn two_parts_with_conflicting_versions_each_import_their_own() {
     assert_eq!(stdout(&ctx, "py-new", &["-c", probe]), "2.0 2.0\n");
 }
 
-/// The real binary of another Python, if this machine has one.
-fn other_python() -> Option<String> {
-    let home = std::env::var("HOME").ok()?;
-    let mut found: Vec<_> = fs::read_dir(format!("{home}/.pyenv/versions"))
-        .ok()?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path().join("bin/python3"))
-        .filter(|p| {
-            p.is_file()
-                && p.parent()
-                    .and_then(|b| b.parent())
-                    .and_then(|v| v.file_name())
-                    .is_some_and(|n| n.to_string_lossy().starts_with("3.12."))
-        })
-        .collect();
-    found.sort();
-    found.pop().map(|p| p.display().to_string())
-}
-
 #[test]
 fn two_parts_on_different_pythons_each_run_their_own() {
-    let Some(py312) = other_python() else {
+    let Some(py312) = crate::common::other_python() else {
         // No second interpreter on this machine: nothing to compare.
         return;
     };

@@ -184,3 +184,22 @@ impl Drop for TestContext {
         writable(self.tmp.path());
     }
 }
+
+/// The real binary of another Python, if this machine has one.
+pub fn other_python() -> Option<String> {
+    let home = std::env::var("HOME").ok()?;
+    let mut found: Vec<_> = std::fs::read_dir(format!("{home}/.pyenv/versions"))
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("bin/python3"))
+        .filter(|p| {
+            p.is_file()
+                && p.parent()
+                    .and_then(|b| b.parent())
+                    .and_then(|v| v.file_name())
+                    .is_some_and(|n| n.to_string_lossy().starts_with("3.12."))
+        })
+        .collect();
+    found.sort();
+    found.pop().map(|p| p.display().to_string())
+}

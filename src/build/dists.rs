@@ -628,27 +628,19 @@ pub fn realise(
             let r = &resolution.packages[*i];
             progress.getting(&r.project_name, &r.version.to_string());
         }
-        let files: Vec<DistFile> = missing.iter().map(|(_, f, _)| f.clone()).collect();
-        let downloaded = env
-            .client
-            .download_many(&files, staging.path(), env.reporter);
-        let mut wheels: Vec<(usize, DistFile, StorePath, PathBuf)> = Vec::new();
-        for ((i, file, path), result) in missing.into_iter().zip(downloaded) {
-            wheels.push((i, file, path, result?));
-        }
+        let wheels = missing;
         let trees = install_wheels(env, staging.path(), &wheels)?;
         let batch: Vec<store::Prepared> = wheels
             .iter()
             .zip(trees)
-            .map(|((_, file, path, _), tree)| {
+            .map(|((_, file, path), tree)| {
                 let mut object = NewObject::known(path.clone(), Kind::Dist);
                 object.origin = Some(origin(file)?);
                 Ok(store::Prepared { object, tree })
             })
             .collect::<Result<_>>()?;
         env.store.add_batch(&batch)?;
-        let prepared = wheels;
-        for (i, _, path, _) in prepared {
+        for (i, _, path) in wheels {
             let r = &resolution.packages[i];
             progress.got(&r.project_name, &r.version.to_string());
             entries[i] = Some(DistEntry {
@@ -676,19 +668,21 @@ pub fn realise(
     Ok(entries.into_iter().flatten().collect())
 }
 
-/// Unpacks wheels into `base/tree-<k>` and compiles their bytecode as a
-/// pipeline: one thread per core unpacks and hands each finished tree to the
-/// bytecode compiler (whose worker processes compile while later wheels are
-/// still being unpacked), and one thread canonicalises and hashes each tree
-/// as soon as its bytecode is complete. On error, the error of the first
-/// failing wheel (in `wheels` order) is returned.
+/// Downloads wheels (or finds them locally), unpacks each into
+/// `base/tree-<k>` and compiles their bytecode, as a pipeline: the
+/// downloads run in parallel and hand each finished file to one unpacking
+/// thread per core, which hands each tree to the bytecode compiler (whose
+/// worker processes compile while later wheels are still arriving), and one
+/// thread canonicalises and hashes each tree as soon as its bytecode is
+/// complete. On error, the error of the first failing wheel (in `wheels`
+/// order) is returned.
 fn install_wheels(
     env: &DistEnv<'_>,
     base: &Path,
-    wheels: &[(usize, DistFile, StorePath, PathBuf)],
+    wheels: &[(usize, DistFile, StorePath)],
 ) -> Result<Vec<store::HashedTree>> {
     use std::sync::Mutex;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicBool, Ordering};
     let (store, python) = (env.store, env.python.as_str());
     let dir = store.dir_str();
     let compiler = if env.compile_bytecode {
@@ -696,7 +690,10 @@ fn install_wheels(
     } else {
         None
     };
-    let next = AtomicUsize::new(0);
+    let files: Vec<DistFile> = wheels.iter().map(|(_, f, _)| f.clone()).collect();
+    let (arrived, queue) = std::sync::mpsc::channel::<(usize, PathBuf)>();
+    let queue = Mutex::new(queue);
+    let stop = AtomicBool::new(false);
     let failed: Mutex<Vec<(usize, Error)>> = Mutex::new(Vec::new());
     let hashed: Vec<Mutex<Option<store::HashedTree>>> =
         wheels.iter().map(|_| Mutex::new(None)).collect();
@@ -734,27 +731,48 @@ fn install_wheels(
                 }
             }
         });
+        // Downloaded (or local) files arrive on a channel in the order they
+        // finish; the unpackers share its receiving end.
+        let downloader = scope.spawn(|| {
+            let arrived = Mutex::new(arrived);
+            env.client
+                .download_each(&files, base, env.reporter, &|k, result| match result {
+                    Ok(file) if !stop.load(Ordering::Relaxed) => {
+                        let _ = arrived
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .send((k, file));
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        fail(k, e.into());
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                });
+        });
         let workers = std::thread::available_parallelism().map_or(2, usize::from);
         let unpackers: Vec<_> = (0..workers.min(wheels.len()))
             .map(|_| {
                 scope.spawn(|| {
                     loop {
-                        let k = next.fetch_add(1, Ordering::Relaxed);
-                        let Some((_, _, path, wheel_path)) = wheels.get(k) else {
-                            break;
-                        };
-                        let done = wheel::install(wheel_path, &tree(k), Some(python))
+                        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        let Ok((k, wheel_path)) = next else { break };
+                        if stop.load(Ordering::Relaxed) {
+                            continue; // drain: a wheel failed
+                        }
+                        let path = &wheels[k].2;
+                        let done = wheel::install(&wheel_path, &tree(k), Some(python))
                             .map_err(Error::from)
                             .and_then(|_| compile(k, &tree(k), &path.to_absolute(dir)));
                         if let Err(e) = done {
                             fail(k, e);
-                            // The others stop at their next wheel.
-                            next.store(wheels.len(), Ordering::Relaxed);
+                            stop.store(true, Ordering::Relaxed);
                         }
                     }
                 })
             })
             .collect();
+        let _ = downloader.join();
         for u in unpackers {
             let _ = u.join();
         }
@@ -781,7 +799,7 @@ fn install_wheels(
                         python: env.python.clone(),
                         message: format!(
                             "the compiler stopped before finishing `{}`",
-                            wheels[k].3.display()
+                            wheels[k].1.filename
                         ),
                     })
                 })

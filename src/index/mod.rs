@@ -760,6 +760,31 @@ impl Client {
         download::fetch(&self.http, file, dir, reporter, id)
     }
 
+    /// Downloads `files` in parallel (at most [`MAX_PARALLEL_DOWNLOADS`] at
+    /// once), calling `done(i, result)` as each one finishes (from the
+    /// downloading thread), so that the caller can start on it at once.
+    pub fn download_each(
+        &self,
+        files: &[DistFile],
+        dest_dir: &Path,
+        reporter: &dyn Reporter,
+        done: &(dyn Fn(usize, Result<PathBuf>) + Sync),
+    ) {
+        let next = AtomicUsize::new(0);
+        let workers = files.len().clamp(1, MAX_PARALLEL_DOWNLOADS);
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(file) = files.get(i) else { break };
+                        done(i, self.download_with_id(file, dest_dir, reporter, i));
+                    }
+                });
+            }
+        });
+    }
+
     /// Downloads `files` in parallel (at most [`MAX_PARALLEL_DOWNLOADS`]
     /// at once); results are in the order of `files`. The reporter's `id`
     /// is the index in `files`.
@@ -769,21 +794,10 @@ impl Client {
         dest_dir: &Path,
         reporter: &dyn Reporter,
     ) -> Vec<Result<PathBuf>> {
-        let next = AtomicUsize::new(0);
         let results: Mutex<Vec<Option<Result<PathBuf>>>> =
             Mutex::new((0..files.len()).map(|_| None).collect());
-        let workers = files.len().clamp(1, MAX_PARALLEL_DOWNLOADS);
-        std::thread::scope(|scope| {
-            for _ in 0..workers {
-                scope.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(file) = files.get(i) else { break };
-                        let result = self.download_with_id(file, dest_dir, reporter, i);
-                        results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(result);
-                    }
-                });
-            }
+        self.download_each(files, dest_dir, reporter, &|i, result| {
+            results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(result);
         });
         results
             .into_inner()

@@ -784,10 +784,16 @@ fn install_wheels(
     let finished = compiler.map_or(Ok(()), wheel::Compiler::finish);
     let mut failed = failed.into_inner().unwrap_or_else(|e| e.into_inner());
     failed.sort_by_key(|(k, _)| *k);
+    // A wheel's own error first; then the compiler's exit (whose stderr
+    // says why it stopped, where writing to it only saw a broken pipe).
+    let compiling = |e: &Error| matches!(e, Error::Wheel(wheel::Error::Compile { .. }));
+    if let Some(i) = failed.iter().position(|(_, e)| !compiling(e)) {
+        return Err(failed.swap_remove(i).1);
+    }
+    finished?;
     if let Some((_, e)) = failed.into_iter().next() {
         return Err(e);
     }
-    finished?;
     hashed
         .into_iter()
         .enumerate()

@@ -212,12 +212,15 @@ fn a_hash_mismatch_registers_nothing() {
 #[test]
 fn a_wheel_with_parent_directory_paths_is_rejected() {
     let server = IndexServer::start();
-    server.publish(
-        Wheel::new("evil", "1.0")
-            .module("evil/__init__.py", "")
-            .module("../escape.py", "print('gotcha')")
-            .build(),
-    );
+    server
+        .publish(
+            Wheel::new("evil", "1.0")
+                .dep("good")
+                .module("evil/__init__.py", "")
+                .module("../escape.py", "print('gotcha')")
+                .build(),
+        )
+        .publish(Wheel::new("good", "1.0").build());
     let ctx = TestContext::new();
     ctx.write("buildout.cfg", &config(&server, "evil", ""));
     let (_, err) = ctx.fails(&[]);
@@ -226,6 +229,11 @@ fn a_wheel_with_parent_directory_paths_is_rejected() {
     assert!(!ctx.store.parent().unwrap().join("escape.py").exists());
     let ls = ctx.ok(&["store", "ls"]);
     assert!(!ls.contains("evil"), "{ls}");
+    // Its dependency, unpacked beside it, is not registered either: the
+    // distributions of a run enter the store together or not at all.
+    assert!(!ls.contains("good"), "{ls}");
+    ctx.ok(&["store", "verify", "--check-contents"]);
+    assert_eq!(fs::read_dir(ctx.store.join(".staging")).unwrap().count(), 0);
 }
 
 #[test]

@@ -35,6 +35,9 @@ struct SectionState {
     cooked: Options,
     /// Final values, as read (and as set by recipes).
     data: Options,
+    /// Options read through [`Buildout::get`] (by the core, a recipe or a
+    /// substitution) or set: zc.buildout's "used" options (`_data`).
+    used: std::collections::BTreeSet<String>,
 }
 
 /// The evaluated configuration (zc.buildout's `Buildout` mapping).
@@ -230,7 +233,22 @@ impl Buildout {
     }
 
     /// Reads an option with substitution (`options.get`); `None` if absent.
+    /// The option counts as used (see [`Self::unused_options`]).
     pub fn get(
+        &mut self,
+        section: &str,
+        option: &str,
+        seen: Option<&mut Seen>,
+    ) -> Result<Option<String>, Error> {
+        let value = self.peek(section, option, seen)?;
+        if let Some(state) = self.sections.get_mut(section) {
+            state.used.insert(option.to_string());
+        }
+        Ok(value)
+    }
+
+    /// [`Self::get`] without counting the option as used.
+    fn peek(
         &mut self,
         section: &str,
         option: &str,
@@ -293,11 +311,9 @@ impl Buildout {
     /// Sets a computed value (`options[key] = value`) of an initialised
     /// section (a section not initialised yet gets one, empty).
     pub fn set(&mut self, section: &str, option: &str, value: String) {
-        self.sections
-            .entry(section.to_string())
-            .or_default()
-            .data
-            .insert(option.to_string(), value);
+        let state = self.sections.entry(section.to_string()).or_default();
+        state.used.insert(option.to_string());
+        state.data.insert(option.to_string(), value);
     }
 
     fn sub(&mut self, current: &str, template: &str, seen: &mut Seen) -> Result<String, Error> {
@@ -364,8 +380,32 @@ impl Buildout {
         self.sub(section, text, &mut Vec::new())
     }
 
-    /// All final values of an initialised section.
+    /// All final values of an initialised section, each counting as used.
     pub fn options(&mut self, section: &str) -> Result<Options, Error> {
+        let out = self.peek_options(section)?;
+        let state = self.state(section);
+        state.used.extend(out.keys().cloned());
+        Ok(out)
+    }
+
+    /// The options of `section` that nothing has read (zc.buildout's
+    /// unused-option warning lists them), sorted; `extra_used` are read
+    /// elsewhere (the core's own `[buildout]` options).
+    pub fn unused_options(&self, section: &str, extra_used: &[&str]) -> Vec<String> {
+        let Some(state) = self.sections.get(section) else {
+            return Vec::new();
+        };
+        state
+            .raw
+            .keys()
+            .filter(|k| !state.used.contains(*k) && !extra_used.contains(&k.as_str()))
+            .cloned()
+            .collect()
+    }
+
+    /// All final values of an initialised section, without counting them
+    /// as used (for snapshots).
+    pub fn peek_options(&mut self, section: &str) -> Result<Options, Error> {
         self.section(section)?;
         let keys: Vec<String> = {
             let s = &self.sections[section];
@@ -373,7 +413,7 @@ impl Buildout {
         };
         let mut out = Options::new();
         for k in keys {
-            if let Some(v) = self.get(section, &k, None)? {
+            if let Some(v) = self.peek(section, &k, None)? {
                 out.insert(k, v);
             }
         }
@@ -399,6 +439,28 @@ mod tests {
                 })
                 .collect(),
         )
+    }
+
+    #[test]
+    fn an_option_is_used_once_read_substituted_or_set() {
+        let mut b = buildout(&[
+            (
+                "p",
+                &[("a", "1"), ("b", "${q:c}"), ("typo", "2"), ("set", "3")],
+            ),
+            ("q", &[("c", "4"), ("d", "5")]),
+        ]);
+        // Initialising substitutes `b` (which reads q:c) but does not use `b`.
+        b.section("p").unwrap();
+        assert_eq!(b.unused_options("p", &[]), ["a", "b", "set", "typo"]);
+        assert_eq!(b.unused_options("q", &[]), ["d"]);
+        b.get("p", "a", None).unwrap();
+        b.set("p", "set", "x".into());
+        b.peek_options("p").unwrap();
+        assert_eq!(b.unused_options("p", &[]), ["b", "typo"]);
+        assert_eq!(b.unused_options("p", &["typo"]), ["b"]);
+        b.options("p").unwrap();
+        assert!(b.unused_options("p", &[]).is_empty());
     }
 
     #[test]

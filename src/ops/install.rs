@@ -54,7 +54,7 @@ fn run(ctx: &Context, args: &InstallArgs, config: &mut crate::config::Config) ->
         i += 1;
         let recipe = recipe::construct(b, &name, &directory)
             .map_err(|e| Failure::from(Error::from(e)).doing(format!("Installing {name}.")))?;
-        let options = b.options(&name)?;
+        let options = b.peek_options(&name)?;
         planned.push(Planned {
             entry: PartEntry {
                 name: name.clone(),
@@ -127,6 +127,7 @@ fn run(ctx: &Context, args: &InstallArgs, config: &mut crate::config::Config) ->
         ));
     })?;
 
+    warn_unused(ctx, &config_buildout_unused(b));
     for p in &planned {
         let path = store.parse_user_path(&p.entry.path)?;
         let references = p
@@ -140,6 +141,10 @@ fn run(ctx: &Context, args: &InstallArgs, config: &mut crate::config::Config) ->
         let verb = if reused { "Updating" } else { "Installing" };
         ctx.printer.info(&format!("{verb} {}.", p.name));
         print_notes(ctx, p, Some(dir));
+        warn_unused(
+            ctx,
+            &(p.name.clone(), b.unused_options(&p.name, &["recipe"])),
+        );
     }
     store::failpoint::hit("install-parts-built");
 
@@ -244,6 +249,69 @@ fn snapshot(
             Some((n.clone(), s))
         })
         .collect()
+}
+
+/// The `[buildout]` options the core reads (zc.buildout's, whether or not
+/// this build uses them, and ours); any other nobody read is reported.
+const CORE_OPTIONS: &[&str] = &[
+    "abi-tag-eggs",
+    "allow-hosts",
+    "allow-picked-versions",
+    "allow-unknown-extras",
+    "bin-directory",
+    "compile-bytecode",
+    "develop",
+    "develop-eggs-directory",
+    "directory",
+    "download-cache",
+    "eggs-directory",
+    "eggs-directory-version",
+    "executable",
+    "extends-cache",
+    "extensions",
+    "find-links",
+    "index",
+    "install-from-cache",
+    "installed",
+    "log-format",
+    "log-level",
+    "newest",
+    "offline",
+    "parts",
+    "parts-directory",
+    "prefer-final",
+    "python",
+    "show-picked-versions",
+    "socket-timeout",
+    "store",
+    "update-versions-file",
+    "use-dependency-links",
+    "verbosity",
+    "versions",
+];
+
+fn config_buildout_unused(b: &crate::config::Buildout) -> (String, Vec<String>) {
+    (
+        "buildout".into(),
+        b.unused_options("buildout", CORE_OPTIONS),
+    )
+}
+
+/// zc.buildout's warning for options nothing read: a typo in an option's
+/// name, or an option the recipe does not know.
+fn warn_unused(ctx: &Context, (section, unused): &(String, Vec<String>)) {
+    if unused.is_empty() {
+        return;
+    }
+    let names: Vec<String> = unused
+        .iter()
+        .map(|o| crate::config::pystr::repr(o))
+        .collect();
+    ctx.printer.warn(&format!(
+        "Section `{section}` contains unused option(s): {}.\n\
+         This may be an indication for either a typo in the option's name or a bug in the used recipe.",
+        names.join(" ")
+    ));
 }
 
 fn after_switch(ctx: &Context, planned: &[Planned]) -> Result<()> {

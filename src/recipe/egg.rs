@@ -187,15 +187,21 @@ impl Scripts {
             }
             out
         });
+        // zc.recipe.egg reads the rest only when it generates scripts
+        // (`scripts =` empty: none), which decides what counts as unused.
+        let generates = scripts.as_ref().is_none_or(|s| !s.is_empty());
+        let mut read = |option: &str| -> Result<Option<String>> {
+            Ok(if generates {
+                buildout.get(part, option, None)?
+            } else {
+                None
+            })
+        };
         let pattern = regex::Regex::new(r"^([^=]+)=(\w+(?:[.]\w+)*):(\w+(?:[.]\w+)*)$")
             .expect("a valid pattern");
         let mut entry_points = Vec::new();
         let mut bad_entry_point = None;
-        for token in buildout
-            .get(part, "entry-points", None)?
-            .unwrap_or_default()
-            .split_whitespace()
-        {
+        for token in read("entry-points")?.unwrap_or_default().split_whitespace() {
             match pattern.captures(token) {
                 Some(c) => entry_points.push((
                     c[1].to_string(),
@@ -210,16 +216,16 @@ impl Scripts {
                 }
             }
         }
+        let interpreter = read("interpreter")?
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
+        let initialization = read("initialization")?.unwrap_or_default();
+        let arguments = read("arguments")?.unwrap_or_default();
         Ok(Self {
-            dependent_scripts: get_bool(buildout, part, "dependent-scripts")?,
-            interpreter: buildout
-                .get(part, "interpreter", None)?
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty()),
-            initialization: buildout
-                .get(part, "initialization", None)?
-                .unwrap_or_default(),
-            arguments: buildout.get(part, "arguments", None)?.unwrap_or_default(),
+            dependent_scripts: generates && get_bool(buildout, part, "dependent-scripts")?,
+            interpreter,
+            initialization,
+            arguments,
             eggs,
             directory: directory.to_string(),
             scripts,

@@ -65,6 +65,14 @@ impl Template {
                 }
             }
         }
+        // Read (and checked) as the recipe does, though only URLs use it.
+        if let Some(t) = get(buildout, "timeout")?
+            && t.trim().parse::<f64>().is_err()
+        {
+            return Err(Error::User(format!(
+                "Invalid value for timeout option: {t} (a number of seconds)"
+            )));
+        }
         let overwrite = get(buildout, "overwrite")?
             .is_none_or(|v| TRUE_VALUES.contains(&v.to_lowercase().as_str()));
 

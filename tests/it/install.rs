@@ -311,3 +311,30 @@ fn download_cache_is_filled_and_reused() {
         server.requests()
     );
 }
+
+#[test]
+fn options_nothing_reads_are_reported_as_zc_buildout_does() {
+    // Expected text as zc.buildout 6.0.1 with collective.recipe.template
+    // 3.0.0 prints it for this configuration.
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        "[buildout]\nparts = tpl\nshow-picked-version = true\nunzip = true\n\n\
+         [tpl]\nrecipe = collective.recipe.template\ninput = inline:hello ${other:used}\n\
+         output = ${buildout:directory}/out.txt\ntypo-option = 1\ntimeout = 5\n\n\
+         [other]\nused = x\nnotused = y\n",
+    );
+    let out = ctx.ok(&[]);
+    let warning = "This may be an indication for either a typo in the option's name or a bug in the used recipe.\n";
+    assert!(
+        out.starts_with(&format!(
+            "Section `buildout` contains unused option(s): 'show-picked-version' 'unzip'.\n{warning}\
+             Installing tpl.\n\
+             Section `tpl` contains unused option(s): 'typo-option'.\n{warning}"
+        )),
+        "{out}"
+    );
+    // Sections that are not parts are not checked; -qq hides warnings.
+    assert!(!out.contains("other"), "{out}");
+    assert!(!ctx.ok(&["-qq"]).contains("unused"));
+}

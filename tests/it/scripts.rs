@@ -561,6 +561,8 @@ fn scripts_match_zc_buildout() {
                 l.starts_with("Generated ")
                     || l.starts_with("Could not ")
                     || l.contains(": Cannot parse")
+                    || l.starts_with("Section `")
+                    || l.starts_with("This may be an indication")
             })
             .map(|l| format!("{l}\n"))
             .collect();

@@ -156,7 +156,7 @@ def run_case(case):
         messages = [
             l
             for l in proc.stdout.splitlines()
-            if re.match(r"(Generated |Could not |\S+: Cannot parse)", l)
+            if re.match(r"(Generated |Could not |\S+: Cannot parse|Section `|This may be an indication)", l)
         ]
         (expected / "messages").write_text(
             HEADER + normalise("".join(l + "\n" for l in messages), directory, None)

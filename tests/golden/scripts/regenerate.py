@@ -8,8 +8,8 @@ deterministically) and, for each case under `cases/<name>/`, runs
 zc.buildout on the case's `buildout.cfg` in a fresh directory, offline
 (`find-links` = `wheels/`, `index` = an empty directory), then records
 `expected/<script>` for every generated file in `bin/` and
-`expected/messages` (zc.buildout's `Generated ...`, `Could not ...` and
-`Cannot parse ...` lines).
+`expected/messages` (zc.buildout's `Generated ...`, `Could not ...`,
+`Cannot parse ...` and unused-option warning lines).
 
 Normalisation (tests/it/scripts.rs does the same to our output):
   * the buildout directory becomes {DIR};

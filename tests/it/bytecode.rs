@@ -6,7 +6,7 @@
 
 use crate::common::TestContext;
 use crate::common::index::IndexServer;
-use crate::common::wheel::Wheel;
+use crate::common::wheel::{Sdist, Wheel};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -299,4 +299,23 @@ fn a_pure_wheel_gets_bytecode_for_each_python_that_uses_it() {
         "{tags:?}"
     );
     assert!(tags[1][0].to_string_lossy().contains("-312"), "{tags:?}");
+}
+
+#[test]
+fn a_distribution_built_from_an_sdist_follows_the_setting_too() {
+    let server = IndexServer::start();
+    server.publish(
+        Sdist::new("tool", "1.0")
+            .module("tool/__init__.py", "def main():\n    print('tool built')\n")
+            .build(),
+    );
+    let ctx = TestContext::new();
+    let compiled = install(&ctx, &server, false, &[]);
+    assert!(!pycs(&compiled).is_empty());
+    // The sdist's built wheel is reused; the install without bytecode is
+    // another object.
+    let lazy = install(&ctx, &server, true, &[]);
+    assert_ne!(lazy, compiled);
+    assert_eq!(pycs(&lazy), Vec::<PathBuf>::new());
+    ctx.ok(&["store", "verify", "--check-contents"]);
 }

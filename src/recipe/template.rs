@@ -1,7 +1,8 @@
 //! `collective.recipe.template` (3.0), built in.
 //!
 //! Options: `input` (a file, or `inline:` followed by the text), `inline`,
-//! `url` (not supported: a clear error), `output` (required), `mode`
+//! `url` (`http(s)://` or `file://`, fetched every run within `timeout`
+//! seconds, default 1; never in offline mode), `output` (required), `mode`
 //! (octal; default: the input file's mode), `overwrite` (default true;
 //! `y`, `yes`, `1`, `true`), `input-encoding`/`output-encoding` (UTF-8
 //! only). As in the original, the template is rendered at construction:
@@ -38,6 +39,65 @@ pub struct Template {
     overwrite: bool,
 }
 
+/// The text of a template `url` (as the recipe's `urlopen`: `http(s)://`
+/// and `file://`), read each run: its content is part of the part's
+/// address, so a changed template makes a new part. Offline mode never
+/// touches the network; credentials in the URL are never printed.
+fn fetch(url: &str, timeout: f64, offline: bool) -> Result<String> {
+    let shown = crate::config::fetch::redact(url);
+    let bytes = if let Some(path) = url.strip_prefix("file://") {
+        std::fs::read(path).map_err(|e| Error::User(format!("<urlopen error {e}>")))?
+    } else if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(Error::User(format!(
+            "unknown url type: {}",
+            pystr_repr(&shown)
+        )));
+    } else if offline {
+        return Err(Error::User(format!(
+            "Couldn't download {} in offline mode.",
+            pystr_repr(&shown)
+        )));
+    } else {
+        let failed = |e: reqwest::Error| {
+            let e = e.without_url();
+            let why = if e.is_timeout() {
+                "timed out".to_string()
+            } else {
+                let mut text = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    text = format!("{text}: {s}");
+                    source = s.source();
+                }
+                text
+            };
+            Error::User(format!("<urlopen error {why}> ({shown})"))
+        };
+        let response = reqwest::blocking::Client::builder()
+            .timeout(std::time::Duration::from_secs_f64(timeout))
+            .build()
+            .map_err(failed)?
+            .get(url)
+            .send()
+            .map_err(failed)?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(Error::User(format!(
+                "HTTP Error {}: {} ({shown})",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("")
+            )));
+        }
+        response.bytes().map_err(failed)?.to_vec()
+    };
+    String::from_utf8(bytes)
+        .map_err(|_| Error::User(format!("Template URL {shown} is not valid UTF-8.")))
+}
+
+fn pystr_repr(s: &str) -> String {
+    crate::config::pystr::repr(s)
+}
+
 impl Template {
     pub fn new(buildout: &mut Buildout, part: &str, directory: &str) -> Result<Self> {
         let get = |b: &mut Buildout, k: &str| b.get(part, k, None);
@@ -65,14 +125,19 @@ impl Template {
                 }
             }
         }
-        // Read (and checked) as the recipe does, though only URLs use it.
-        if let Some(t) = get(buildout, "timeout")?
-            && t.trim().parse::<f64>().is_err()
-        {
-            return Err(Error::User(format!(
-                "Invalid value for timeout option: {t} (a number of seconds)"
-            )));
-        }
+        let timeout = match get(buildout, "timeout")? {
+            None => 1.0,
+            Some(t) => t
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|t| t.is_finite() && *t > 0.0)
+                .ok_or_else(|| {
+                    Error::User(format!(
+                        "Invalid value for timeout option: {t} (a number of seconds)"
+                    ))
+                })?,
+        };
         let overwrite = get(buildout, "overwrite")?
             .is_none_or(|v| TRUE_VALUES.contains(&v.to_lowercase().as_str()));
 
@@ -91,10 +156,8 @@ impl Template {
         } else if let Some(text) = input.as_deref().and_then(|i| i.strip_prefix("inline:")) {
             (text.trim_start().to_string(), None)
         } else if let Some(url) = url {
-            return Err(Error::User(format!(
-                "the built-in collective.recipe.template cannot fetch templates from URLs yet ({}); use `input` or `inline`",
-                crate::config::fetch::redact(&url)
-            )));
+            let offline = buildout.get("buildout", "offline", None)?.as_deref() == Some("true");
+            (fetch(&url, timeout, offline)?, None)
         } else {
             return Err(Error::User(format!(
                 "Input file '{}' does not exist.",

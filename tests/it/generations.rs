@@ -324,3 +324,56 @@ fn a_second_buildout_in_the_same_directory_waits_for_the_first() {
     );
     assert_eq!(read(&ctx, "etc/app.conf"), "port = 9090");
 }
+
+#[test]
+fn a_template_url_is_fetched_each_run_and_a_change_makes_a_new_generation() {
+    let ctx = TestContext::new();
+    let served = ctx.root.join("served");
+    fs::create_dir_all(&served).unwrap();
+    fs::write(served.join("app.conf.in"), "port = ${:port}\n").unwrap();
+    let server = crate::common::http::Server::start(&served);
+    let config = |url: &str| {
+        format!(
+            "[buildout]\nparts = conf\n\n[conf]\nrecipe = collective.recipe.template\n\
+             url = {url}\noutput = ${{buildout:directory}}/etc/app.conf\nport = 8080\ntimeout = 5\n"
+        )
+    };
+    ctx.write(
+        "buildout.cfg",
+        &config(&format!("{}/app.conf.in", server.url())),
+    );
+    ctx.ok(&[]);
+    assert_eq!(read(&ctx, "etc/app.conf"), "port = 8080\n");
+    // Same options, new template text: a new part and generation.
+    fs::write(served.join("app.conf.in"), "listen = ${:port}\n").unwrap();
+    ctx.ok(&[]);
+    assert_eq!(read(&ctx, "etc/app.conf"), "listen = 8080\n");
+    assert_eq!(current(&ctx), "generations/2");
+    // Offline: no request, a clear error naming the URL.
+    let before = server.total_requests();
+    let (_, err) = ctx.fails(&["-o"]);
+    assert!(
+        err.contains(&format!(
+            "Error: Couldn't download '{}/app.conf.in' in offline mode.",
+            server.url()
+        )),
+        "{err}"
+    );
+    assert_eq!(server.total_requests(), before);
+    // A missing template: the HTTP status, with the URL.
+    ctx.write(
+        "buildout.cfg",
+        &config(&format!("{}/nope.in", server.url())),
+    );
+    let (_, err) = ctx.fails(&[]);
+    assert!(err.contains("Error: HTTP Error 404: Not Found ("), "{err}");
+    // file:// URLs are read from disk.
+    let local = ctx.root.join("local.in");
+    fs::write(&local, "local ${:port}\n").unwrap();
+    ctx.write(
+        "buildout.cfg",
+        &config(&format!("file://{}", local.display())),
+    );
+    ctx.ok(&[]);
+    assert_eq!(read(&ctx, "etc/app.conf"), "local 8080\n");
+}

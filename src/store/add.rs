@@ -17,6 +17,10 @@
 //! 8. register in one `BEGIN IMMEDIATE` transaction, which fails if a
 //!    reference is not registered (the closure invariant).
 //!
+//! [`Store::add_batch`] is the same path for many prepared trees at once
+//! (steps 4-5 per tree beforehand, then one sync, the renames and one
+//! transaction for the batch).
+//!
 //! Only after `add` returns may a root point at the object. A crash at any
 //! point leaves either a registered, complete object, or garbage that is
 //! not registered (a staging directory, an unregistered directory) which the
@@ -284,11 +288,12 @@ pub struct Prepared {
 
 impl Store {
     /// Adds many objects whose addresses are known, as [`Store::add`] adds
-    /// one, with the expensive steps done once for the batch: the trees are
-    /// canonicalised and hashed in parallel, one `syncfs` makes all of them
-    /// durable (instead of one `fsync` per file), the store directory is
-    /// synced once after the renames, and all objects are registered in one
-    /// transaction. Locks are taken in path order, so concurrent batches and
+    /// one, with the expensive steps done once for the batch: the trees
+    /// come canonicalised and hashed ([`Store::hash_tree`], which callers
+    /// run while other trees are still being built), one `syncfs` makes all
+    /// of them durable (instead of one `fsync` per file), the store
+    /// directory is synced once after the renames, and all objects are
+    /// registered in one transaction. Locks are taken in path order, so concurrent batches and
     /// single adds cannot deadlock. A crash at any point leaves at worst
     /// unregistered garbage, as with [`Store::add`].
     pub fn add_batch(&self, items: &[Prepared]) -> Result<Vec<Added>> {

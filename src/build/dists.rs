@@ -102,7 +102,7 @@ pub struct DistEnv<'a> {
     pub reporter: &'a dyn index::Reporter,
     /// `[buildout] compile-bytecode`: compile `.pyc` files into each
     /// distribution object (default), or leave them to the first import
-    /// (into [`BYTECODE_CACHE`], see `build::scripts`).
+    /// (into [`Store::bytecode_cache`], see `build::scripts`).
     pub compile_bytecode: bool,
 }
 

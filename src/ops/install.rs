@@ -31,6 +31,8 @@ struct Planned {
 }
 
 fn run(ctx: &Context, args: &InstallArgs, config: &mut crate::config::Config) -> Result<()> {
+    check_extensions(&mut config.buildout)
+        .map_err(|e| Failure::from(e).doing("Loading extensions."))?;
     let directory = config.directory.clone();
     let store_dir = load::store_dir_for(ctx, load::store_option(config)?)?;
     let b = &mut config.buildout;
@@ -249,6 +251,38 @@ fn snapshot(
             Some((n.clone(), s))
         })
         .collect()
+}
+
+/// `[buildout] extensions`: zc.buildout's error for the two it absorbed;
+/// any other is refused, never skipped (an extension such as mr.developer
+/// changes what gets installed).
+fn check_extensions(b: &mut crate::config::Buildout) -> std::result::Result<(), Error> {
+    let specs = b.get("buildout", "extensions", None)?.unwrap_or_default();
+    let specs: Vec<&str> = specs.split_whitespace().collect();
+    if specs
+        .iter()
+        .any(|s| ["buildout-versions", "buildout.dumppickedversions"].contains(s))
+    {
+        return Err(Error::User(
+            "Buildout now includes 'buildout-versions' (and part of the older \
+             'buildout.dumppickedversions').\nRemove the extension from your configuration \
+             and look at the 'show-picked-versions' option in buildout's documentation."
+                .into(),
+        ));
+    }
+    if !specs.is_empty() {
+        return Err(Error::NotAvailable(format!(
+            "the extension(s) {} cannot be loaded: this build of buildout has no Python \
+             extension host yet; remove `extensions` (for mr.developer: check the sources out \
+             and list them in `develop`)",
+            specs
+                .iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    Ok(())
 }
 
 /// The `[buildout]` options the core reads (zc.buildout's, whether or not

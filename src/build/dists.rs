@@ -27,7 +27,7 @@
 use super::wheel;
 use crate::index::{self, DistFile};
 use crate::profile::manifest::DistEntry;
-use crate::python::filename::{SdistFilename, SdistFormat};
+use crate::python::filename::SdistFilename;
 use crate::python::{DistFilename, Facts, PackageName, Requirement, Tags, WheelFilename};
 use crate::resolve::{self, Candidate, Dependencies, ProviderError, Resolution};
 use crate::store::{self, Kind, NewObject, Store, StorePath};
@@ -315,10 +315,8 @@ impl<'a> IndexProvider<'a> {
         for f in files {
             let usable = match &f.filename {
                 DistFilename::Wheel(w) => w.compatibility(self.env.tags).is_some(),
-                DistFilename::Sdist(s) => matches!(
-                    s.format,
-                    SdistFormat::TarGz | SdistFormat::Tgz | SdistFormat::Zip
-                ),
+                // Every sdist format is unpacked (`build::sdist`).
+                DistFilename::Sdist(_) => true,
             };
             if !usable || !f.requires_python_allows(&python) {
                 continue;

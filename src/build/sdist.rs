@@ -3,11 +3,11 @@
 //! The pieces, used by [`super::dists`] (sdists from an index) and
 //! [`super::develop`] (editable builds of local projects):
 //!
-//! * [`unpack`]: a `.tar.gz`/`.tgz` or `.zip` sdist into a directory, with
-//!   the rules of Python's `tarfile` data filter applied ourselves:
-//!   absolute paths, `..`, links pointing outside the tree, and device or
-//!   fifo entries fail the unpack before anything escapes. `.tar.bz2` and
-//!   `.tar.xz` are refused with a clear error.
+//! * [`unpack`]: a `.tar.gz`/`.tgz`, `.tar.bz2`, `.tar.xz` or `.zip` sdist
+//!   into a directory, with the rules of Python's `tarfile` data filter
+//!   applied ourselves: absolute paths, `..`, links pointing outside the
+//!   tree, and device or fifo entries fail the unpack before anything
+//!   escapes.
 //! * [`static_metadata`]: `PKG-INFO` read from the archive without
 //!   unpacking; usable when its `Metadata-Version` is ≥ 2.2 and none of
 //!   the fields resolution needs (`Requires-Dist`, `Requires-Python`,
@@ -53,7 +53,7 @@ pub enum Error {
         why: &'static str,
     },
     #[error(
-        "sdist `{archive}` uses an unsupported archive format (supported: .tar.gz, .tgz, .zip)"
+        "sdist `{archive}` uses an unsupported archive format (supported: .tar.gz, .tgz, .tar.bz2, .tar.xz, .zip)"
     )]
     Unsupported { archive: String },
     #[error("sdist `{archive}` has no source tree (no single top directory with a project in it)")]
@@ -103,14 +103,29 @@ fn label(archive: &Path) -> String {
 }
 
 enum Format {
-    TarGz,
+    /// A tar archive and its compression.
+    Tar(Compression),
     Zip,
 }
+
+#[derive(Clone, Copy)]
+enum Compression {
+    Gzip,
+    Bzip2,
+    Xz,
+}
+
+/// The most an `.tar.xz` sdist may expand to (it is decompressed in memory).
+const MAX_XZ_TAR: u64 = 1 << 30;
 
 fn format_of(archive: &Path) -> Result<Format> {
     let name = label(archive).to_lowercase();
     if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
-        Ok(Format::TarGz)
+        Ok(Format::Tar(Compression::Gzip))
+    } else if name.ends_with(".tar.bz2") {
+        Ok(Format::Tar(Compression::Bzip2))
+    } else if name.ends_with(".tar.xz") {
+        Ok(Format::Tar(Compression::Xz))
     } else if name.ends_with(".zip") {
         Ok(Format::Zip)
     } else {
@@ -171,7 +186,7 @@ pub fn unpack(archive: &Path, dest: &Path) -> Result<PathBuf> {
     let name = label(archive);
     fs::create_dir_all(dest).map_err(io("create", dest))?;
     match format_of(archive)? {
-        Format::TarGz => unpack_tar(archive, &name, dest)?,
+        Format::Tar(c) => unpack_tar(archive, c, &name, dest)?,
         Format::Zip => unpack_zip(archive, &name, dest)?,
     }
     let tops: Vec<PathBuf> = fs::read_dir(dest)
@@ -188,13 +203,58 @@ pub fn unpack(archive: &Path, dest: &Path) -> Result<PathBuf> {
     Err(Error::NoSourceTree { archive: name })
 }
 
-fn unpack_tar(archive: &Path, name: &str, dest: &Path) -> Result<()> {
+/// The tar stream of a compressed tar archive.
+fn tar_stream(archive: &Path, compression: Compression, name: &str) -> Result<Box<dyn Read>> {
+    let file = std::io::BufReader::new(fs::File::open(archive).map_err(io("open", archive))?);
+    Ok(match compression {
+        Compression::Gzip => Box::new(flate2::read::GzDecoder::new(file)),
+        Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(file)),
+        Compression::Xz => {
+            // lzma-rs decodes into a writer: the tar is kept in memory,
+            // within a limit (an sdist is source code, not a disk image).
+            let mut file = file;
+            let mut out = Limited {
+                bytes: Vec::new(),
+                limit: MAX_XZ_TAR,
+            };
+            lzma_rs::xz_decompress(&mut file, &mut out).map_err(|e| Error::Archive {
+                archive: name.to_string(),
+                message: format!("xz: {e}"),
+            })?;
+            Box::new(std::io::Cursor::new(out.bytes))
+        }
+    })
+}
+
+/// A byte sink that refuses to grow past `limit`.
+struct Limited {
+    bytes: Vec<u8>,
+    limit: u64,
+}
+
+impl std::io::Write for Limited {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() as u64 + buf.len() as u64 > self.limit {
+            return Err(std::io::Error::other(format!(
+                "expands to more than {} MiB",
+                self.limit >> 20
+            )));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn unpack_tar(archive: &Path, compression: Compression, name: &str, dest: &Path) -> Result<()> {
     let arch = |e: std::io::Error| Error::Archive {
         archive: name.to_string(),
         message: e.to_string(),
     };
-    let file = fs::File::open(archive).map_err(io("open", archive))?;
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)));
+    let mut tar = tar::Archive::new(tar_stream(archive, compression, name)?);
     // Links are created last, after every check, so that a link cannot be
     // used to redirect a later regular file.
     let mut links: Vec<(PathBuf, PathBuf, bool)> = Vec::new();
@@ -313,14 +373,12 @@ pub fn pkg_info(archive: &Path) -> Result<Option<Vec<u8>>> {
         parts.len() == 2 && parts[1] == "PKG-INFO"
     };
     match format_of(archive)? {
-        Format::TarGz => {
+        Format::Tar(c) => {
             let arch = |e: std::io::Error| Error::Archive {
                 archive: name.clone(),
                 message: e.to_string(),
             };
-            let file = fs::File::open(archive).map_err(io("open", archive))?;
-            let mut tar =
-                tar::Archive::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)));
+            let mut tar = tar::Archive::new(tar_stream(archive, c, &name)?);
             for entry in tar.entries().map_err(arch)? {
                 let mut entry = entry.map_err(arch)?;
                 let member = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
@@ -676,6 +734,58 @@ mod tests {
         assert_eq!(system.backend_path, vec![src.clone()]);
         let meta = static_metadata(&a).unwrap().unwrap();
         assert_eq!(meta.requires_dist, vec!["b".to_string()]);
+    }
+
+    #[test]
+    fn bzip2_and_xz_tarballs_unpack_like_gzip_ones() {
+        let tmp = tempfile::tempdir().unwrap();
+        let entries = [
+            (
+                "demo-1.0/PKG-INFO",
+                tar::EntryType::Regular,
+                "Metadata-Version: 2.2\nName: demo\nVersion: 1.0\nRequires-Dist: b\n",
+            ),
+            ("demo-1.0/setup.py", tar::EntryType::Regular, "# setup\n"),
+        ];
+        // The same tar, recompressed.
+        let gz = targz(tmp.path(), "demo-1.0.tar.gz", &entries);
+        let mut tar = Vec::new();
+        flate2::read::GzDecoder::new(fs::File::open(&gz).unwrap())
+            .read_to_end(&mut tar)
+            .unwrap();
+        let bz2 = tmp.path().join("demo-1.0.tar.bz2");
+        let mut enc = bzip2::write::BzEncoder::new(
+            fs::File::create(&bz2).unwrap(),
+            bzip2::Compression::fast(),
+        );
+        enc.write_all(&tar).unwrap();
+        enc.finish().unwrap();
+        let xz = tmp.path().join("demo-1.0.tar.xz");
+        lzma_rs::xz_compress(&mut &tar[..], &mut fs::File::create(&xz).unwrap()).unwrap();
+        for archive in [&bz2, &xz] {
+            let out = tmp.path().join(format!("{}-out", archive.display()));
+            let src = unpack(archive, &out).unwrap();
+            assert_eq!(
+                fs::read_to_string(src.join("setup.py")).unwrap(),
+                "# setup\n"
+            );
+            let meta = static_metadata(archive).unwrap().unwrap();
+            assert_eq!(meta.requires_dist, vec!["b".to_string()]);
+        }
+        // A corrupt one is an error naming the archive, not a panic.
+        let bad = tmp.path().join("bad-1.0.tar.xz");
+        fs::write(&bad, b"not xz at all").unwrap();
+        let err = unpack(&bad, &tmp.path().join("bad"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bad-1.0.tar.xz"), "{err}");
+        // Still refused: formats that are not sdists.
+        let odd = tmp.path().join("demo-1.0.rar");
+        fs::write(&odd, b"").unwrap();
+        assert!(matches!(
+            unpack(&odd, &tmp.path().join("odd")),
+            Err(Error::Unsupported { .. })
+        ));
     }
 
     #[test]

@@ -890,10 +890,12 @@ fn sdist_object_path(
 /// later run can tell whether the object is exactly what it would install
 /// now ([`IndexProvider::new`]).
 fn origin(file: &DistFile) -> Result<String> {
-    let url = file.url.split('#').next().unwrap_or_default();
+    // Credentials never reach the store's database (the fetch gets them
+    // from the index options or ~/.netrc again).
+    let url = crate::index::redact(file.url.split('#').next().unwrap_or_default());
     let sha = file_sha256(file)?;
     if sha == file.url {
-        return Ok(url.to_string());
+        return Ok(url);
     }
     Ok(format!("{url}#sha256={sha}"))
 }
@@ -941,7 +943,7 @@ pub fn built_wheel(
         env.building.borrow_mut().pop();
         let (_tmp, wheel) = built?;
         let mut obj = NewObject::known(path.clone(), Kind::Artifact);
-        obj.origin = Some(file.url.clone());
+        obj.origin = Some(origin(file)?);
         let name = wheel
             .file_name()
             .map(std::ffi::OsStr::to_os_string)
@@ -1203,7 +1205,7 @@ pub fn custom_build(
         let label = format!("{} {}", target.name.as_str(), target.version);
         let (_tmp, wheel) = build_sdist_wheel(env, &label, &archive, extra_env, progress)?;
         let mut obj = NewObject::known(path.clone(), Kind::Dist);
-        obj.origin = Some(sdist.url.clone());
+        obj.origin = Some(origin(&sdist)?);
         install_wheel(env, &obj, &wheel)?;
     }
     let metadata = read_store_metadata(&path.to_absolute(env.store.dir_str()))?;

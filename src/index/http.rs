@@ -41,6 +41,14 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// [`redact`] for every URL in a text (an option value may list several).
+pub fn redact_all(text: &str) -> String {
+    static USERINFO: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s@]*@").expect("valid regex")
+    });
+    USERINFO.replace_all(text, "$1").into_owned()
+}
+
 /// Username and password for one host.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
@@ -451,6 +459,14 @@ pub fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn redact_all_removes_every_userinfo() {
+        assert_eq!(
+            super::redact_all("https://u:p@a/x\n  http://b/y  file:///z git+https://t@c/r.git"),
+            "https://a/x\n  http://b/y  file:///z git+https://c/r.git"
+        );
+    }
+
     use super::*;
 
     #[test]

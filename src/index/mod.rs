@@ -58,7 +58,7 @@ use sha2::{Digest, Sha256};
 
 use crate::python::{DistFilename, PackageName};
 
-pub use http::redact;
+pub use http::{redact, redact_all};
 pub use metadata::Metadata;
 pub use simple::CoreMetadata;
 

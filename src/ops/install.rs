@@ -56,7 +56,13 @@ fn run(ctx: &Context, args: &InstallArgs, config: &mut crate::config::Config) ->
         i += 1;
         let recipe = recipe::construct(b, &name, &directory)
             .map_err(|e| Failure::from(Error::from(e)).doing(format!("Installing {name}.")))?;
-        let options = b.peek_options(&name)?;
+        // Credentials in URLs never reach the store (manifests are
+        // readable objects) nor `generations diff`.
+        let options: std::collections::BTreeMap<String, String> = b
+            .peek_options(&name)?
+            .into_iter()
+            .map(|(k, v)| (k, crate::index::redact_all(&v)))
+            .collect();
         planned.push(Planned {
             entry: PartEntry {
                 name: name.clone(),
@@ -247,6 +253,9 @@ fn snapshot(
             let mut s = b.raw_section(n)?.clone();
             if n == "buildout" {
                 s.retain(|k, _| !RUN_OPTIONS.contains(&k.as_str()));
+            }
+            for v in s.values_mut() {
+                *v = crate::index::redact_all(v);
             }
             Some((n.clone(), s))
         })

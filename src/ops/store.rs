@@ -95,7 +95,7 @@ fn json_of(store: &Store, info: &ObjectInfo) -> serde_json::Value {
         "registered_at": info.registered_at,
         "ca": info.ca,
         "deriver": info.deriver,
-        "origin": info.origin,
+        "origin": info.origin.as_deref().map(crate::index::redact),
         "references": info.references.iter()
             .map(|r| store.real_path(r).display().to_string()).collect::<Vec<_>>(),
     })
@@ -176,7 +176,7 @@ fn info(ctx: &Context, store: &Store, text: &str) -> Result<()> {
             .unwrap_or("none recorded (cannot be rebuilt)")
     );
     if let Some(origin) = &info.origin {
-        out += &format!("origin:      {origin}\n");
+        out += &format!("origin:      {}\n", crate::index::redact(origin));
     }
     out += &format!("references:  {}\n", list(&info.references));
     out += &format!("referrers:   {}\n", list(&referrers));

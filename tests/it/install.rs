@@ -338,3 +338,64 @@ fn options_nothing_reads_are_reported_as_zc_buildout_does() {
     assert!(!out.contains("other"), "{out}");
     assert!(!ctx.ok(&["-qq"]).contains("unused"));
 }
+
+#[test]
+fn credentials_in_index_urls_reach_neither_the_store_nor_the_output() {
+    let server = web_index();
+    server.require_auth("alice", "s3cret");
+    let ctx = TestContext::new();
+    let with_auth = server.index_url_with_auth("alice", "s3cret");
+    ctx.write(
+        "buildout.cfg",
+        &format!(
+            "[buildout]\nparts = app\nindex = {with_auth}\n\n\
+             [app]\nrecipe = zc.recipe.egg:eggs\neggs = web\nindex = {with_auth}\n"
+        ),
+    );
+    let mut out = ctx.ok(&[]);
+    // A second generation whose only change is the part's index option.
+    ctx.write(
+        "buildout.cfg",
+        &format!(
+            "[buildout]\nparts = app\nindex = {with_auth}\n\n\
+             [app]\nrecipe = zc.recipe.egg:eggs\neggs = web\nindex = {}\n",
+            with_auth.trim_end_matches('/')
+        ),
+    );
+    out += &ctx.ok(&[]);
+    let diff = ctx.ok(&["generations", "diff", "1", "2"]);
+    assert!(diff.contains("index"), "{diff}");
+    out += &diff;
+    out += &ctx.ok(&["store", "ls"]);
+    let part = fs::read_link(ctx.path("parts/app")).unwrap();
+    out += &ctx.ok(&["store", "info", part.to_str().unwrap()]);
+    for line in ctx.ok(&["store", "ls"]).lines() {
+        if let Some(path) = line
+            .split_whitespace()
+            .last()
+            .filter(|p| p.contains("-web-"))
+        {
+            out += &ctx.ok(&["store", "info", path]);
+            out += &ctx.ok(&["--json", "store", "info", path]);
+        }
+    }
+    assert!(out.contains("origin:"), "{out}");
+    assert!(!out.contains("s3cret") && !out.contains("alice"), "{out}");
+    // Nothing written to the store (objects and database) holds them.
+    let mut todo = vec![ctx.store.clone()];
+    while let Some(dir) = todo.pop() {
+        for e in fs::read_dir(&dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() && !p.is_symlink() {
+                todo.push(p);
+            } else if p.is_file() {
+                let bytes = fs::read(&p).unwrap();
+                assert!(
+                    !bytes.windows(6).any(|w| w == b"s3cret"),
+                    "{} holds the password",
+                    p.display()
+                );
+            }
+        }
+    }
+}

@@ -1088,18 +1088,115 @@ fn dist_path(env: &DistEnv<'_>, file: &DistFile) -> Result<StorePath> {
 /// one compiled for 3.11 would make 3.12 compile in memory at every start).
 /// `buildout store optimise` shares their identical files.
 fn wheel_object_path(env: &DistEnv<'_>, w: &WheelFilename, sha: &str) -> Result<StorePath> {
+    wheel_address(env.store, env.compile_bytecode, &env.cache_tag(), w, sha)
+}
+
+/// [`wheel_object_path`] from its parts: the store, the bytecode setting,
+/// the interpreter's cache tag (`cpython-311`).
+fn wheel_address(
+    store: &Store,
+    compile_bytecode: bool,
+    cache_tag: &str,
+    w: &WheelFilename,
+    sha: &str,
+) -> Result<StorePath> {
     let pure = w.abi.iter().all(|a| a == "none") && w.platform.iter().all(|p| p == "any");
     let key = serde_json::json!({
         "wheel": sha,
-        "installer": env.installer(),
-        "interpreter": if pure && !env.compile_bytecode { String::new() } else { env.cache_tag() },
+        "installer": if compile_bytecode { INSTALLER } else { INSTALLER_NO_BYTECODE },
+        "interpreter": if pure && !compile_bytecode { "" } else { cache_tag },
     });
     let digest = store::path::sha256(key.to_string().as_bytes());
     let name = format!("{}-{}", w.name.as_str(), w.version);
     Ok(
-        store::path::output_path(&name, "out", &digest, env.store.dir_str())
+        store::path::output_path(&name, "out", &digest, store.dir_str())
             .map_err(store::Error::from)?,
     )
+}
+
+/// Makes a distribution object again for `store verify --repair`: the
+/// wheel named by its origin (`<url>#sha256=<hex>`) is fetched and checked,
+/// the interpreter and bytecode setting are the ones whose address is the
+/// object's path (among the interpreters probed before, and `python3`),
+/// and the tree is installed and compiled exactly as an install does. The
+/// store compares the result's hash with the recorded one.
+pub fn rebuild_dist(
+    store: &Store,
+    client: &index::Client,
+    obj: &store::ObjectInfo,
+) -> std::result::Result<store::HashedTree, String> {
+    let origin = obj
+        .origin
+        .as_deref()
+        .ok_or("no origin is recorded, so there is nothing to fetch it from")?;
+    let (filename, sha) = split_origin(origin);
+    let sha = sha.ok_or("its origin records no sha256 (registered by an older buildout)")?;
+    let w = WheelFilename::from_str(filename)
+        .map_err(|_| format!("rebuilding from an sdist (`{filename}`) is not implemented yet"))?;
+    // Which interpreter and setting made it.
+    let mut interpreters: Vec<Option<PathBuf>> = vec![None];
+    if let Some(dir) = crate::python::interpreter::default_cache_dir() {
+        interpreters.extend(
+            crate::python::interpreter::cached_interpreters(&dir)
+                .into_iter()
+                .map(Some),
+        );
+    }
+    let cache = crate::python::interpreter::default_cache_dir();
+    let mut found = None;
+    'search: for exe in &interpreters {
+        let Ok(facts) = crate::python::interpreter::probe(exe.as_deref(), cache.as_deref()) else {
+            continue;
+        };
+        let tag = format!(
+            "{}-{}{}",
+            facts.implementation_name, facts.version_info.major, facts.version_info.minor
+        );
+        for compile in [true, false] {
+            if wheel_address(store, compile, &tag, &w, sha).map_err(|e| e.to_string())? == obj.path
+            {
+                found = Some((facts.executable.clone(), compile));
+                break 'search;
+            }
+        }
+    }
+    let (python, compile) = found.ok_or(
+        "no interpreter on this machine makes this address (the one that installed it is gone)",
+    )?;
+    let url = origin.split('#').next().unwrap_or_default().to_string();
+    let file = DistFile {
+        filename: DistFilename::Wheel(w),
+        url,
+        hashes: [("sha256".to_string(), sha.to_string())].into(),
+        requires_python: None,
+        yanked: None,
+        core_metadata: Default::default(),
+        size: None,
+        upload_time: None,
+        source: index::Source::Index,
+    };
+    let work = store_scratch(store).map_err(|e| e.to_string())?;
+    let wheel = client
+        .download(&file, work.path(), &index::NoReporter)
+        .map_err(|e| e.to_string())?;
+    let tree = work.path().join("tree");
+    wheel::install(&wheel, &tree, Some(&python)).map_err(|e| e.to_string())?;
+    if compile {
+        wheel::compile_trees(
+            &python,
+            &[(tree.clone(), obj.path.to_absolute(store.dir_str()))],
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    // The tree must outlive the working directory's lock: move it next to
+    // it, still inside the staging area that gc cleans.
+    let kept = store
+        .dir()
+        .join(".staging")
+        .join(format!("repair-{}", obj.path.hash_part()));
+    let _ = store::fsutil::delete_tree(&kept);
+    std::fs::rename(&tree, &kept).map_err(|e| e.to_string())?;
+    store.hash_tree(kept).map_err(|e| e.to_string())
 }
 
 /// The sha256 of a local file (a find-links or download-cache wheel the

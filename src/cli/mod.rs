@@ -221,7 +221,9 @@ pub enum StoreCommand {
         /// Also re-hash every object's contents.
         #[arg(long)]
         check_contents: bool,
-        /// Repair what can be repaired (re-fetch or rebuild damaged objects).
+        /// Repair what can be repaired: modes, leftovers, and damaged or
+        /// missing distributions (fetched again and reinstalled; kept only
+        /// if their hash is the recorded one).
         #[arg(long)]
         repair: bool,
     },

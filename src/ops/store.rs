@@ -48,10 +48,36 @@ pub fn store(ctx: &Context, command: StoreCommand) -> Result<()> {
 }
 
 fn verify(ctx: &Context, store: &Store, check_contents: bool, repair: bool) -> Result<()> {
-    let report = store.verify(store::VerifyOptions {
-        check_contents,
-        repair,
-    })?;
+    // Distributions are fetched again from their origin (credentials from
+    // ~/.netrc) and reinstalled; other objects are not rebuilt yet.
+    let client = crate::index::Client::new(crate::index::Options {
+        index_url: None,
+        find_links: Vec::new(),
+        allow_hosts: Vec::new(),
+        offline: ctx
+            .global
+            .assignments
+            .iter()
+            .any(|a| a.section == "buildout" && a.option == "offline" && a.value == "true"),
+        cache_dir: crate::env::home_dir().map(|h| h.join(".buildout/cache/index")),
+        simple_ttl: crate::index::DEFAULT_SIMPLE_TTL,
+        download_cache: None,
+        netrc: None,
+    })
+    .map_err(|e| Error::NotAvailable(format!("cannot set up downloads for repairs: {e}")))?;
+    let rebuild = |obj: &store::ObjectInfo| {
+        if obj.kind != store::Kind::Dist {
+            return Ok(None);
+        }
+        crate::build::dists::rebuild_dist(store, &client, obj).map(Some)
+    };
+    let report = store.verify_with(
+        store::VerifyOptions {
+            check_contents,
+            repair,
+        },
+        repair.then_some(&rebuild as store::Rebuild<'_>),
+    )?;
     let p = &ctx.printer;
     for f in &report.findings {
         let label = if f.problem { "problem" } else { "note" };

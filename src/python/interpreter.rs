@@ -315,6 +315,22 @@ fn run_probe(path: &Path) -> Result<Facts, Error> {
     })
 }
 
+/// The interpreters (as invoked) that have an entry in `cache_dir`.
+pub fn cached_interpreters(cache_dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(cache_dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = entries
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path()).ok())
+        .filter_map(|bytes| serde_json::from_slice::<CacheEntry>(&bytes).ok())
+        .map(|entry| entry.key.path)
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
 /// What makes a cache entry valid: the interpreter as invoked, the file it
 /// resolves to, and that file's ctime and size.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

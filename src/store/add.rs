@@ -274,6 +274,11 @@ impl HashedTree {
     pub fn path(&self) -> &Path {
         &self.tree
     }
+
+    /// Its NAR hash and size.
+    pub fn nar(&self) -> ([u8; 32], u64) {
+        (self.nar, self.size)
+    }
 }
 
 /// One object for [`Store::add_batch`].

@@ -156,6 +156,24 @@ pub fn fsync_dir(path: &Path) -> Result<()> {
         .map_err(err("sync", path))
 }
 
+/// Swaps two paths atomically (`RENAME_EXCHANGE`): each name keeps
+/// existing throughout.
+pub fn exchange(a: &Path, b: &Path) -> Result<()> {
+    use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
+    // Moving a directory to another parent needs write access to it.
+    for p in [a, b] {
+        if fs::symlink_metadata(p).is_ok_and(|m| m.is_dir()) {
+            fs::set_permissions(p, fs::Permissions::from_mode(0o755))
+                .map_err(err("change the mode of", p))?;
+        }
+    }
+    renameat2(AT_FDCWD, a, AT_FDCWD, b, RenameFlags::RENAME_EXCHANGE).map_err(|e| Error::Io {
+        action: "exchange".into(),
+        path: b.to_path_buf(),
+        source: e.into(),
+    })
+}
+
 /// Renames `from` to `to` without replacing an existing `to`.
 /// Returns `Ok(false)` if `to` exists.
 pub fn rename_noreplace(from: &Path, to: &Path) -> Result<bool> {

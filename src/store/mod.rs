@@ -61,7 +61,7 @@ pub use add::{Added, Address, HashedTree, NewObject, Prepared};
 pub use gc::{GcOptions, GcReport, Why};
 pub use path::StorePath;
 pub use roots::{Root, RootSource};
-pub use verify::{Finding, VerifyOptions, VerifyReport};
+pub use verify::{Finding, Rebuild, VerifyOptions, VerifyReport};
 
 use crate::env;
 use rusqlite::{Connection, OptionalExtension};

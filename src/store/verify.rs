@@ -9,14 +9,16 @@
 //!
 //! With `repair`: leftovers are deleted; an object whose modes were changed
 //! but whose contents are intact gets its modes back; a missing object that
-//! nothing refers to is unregistered. A modified object can only be repaired
-//! by rebuilding it from its recipe (`deriver`) or re-fetching it (`origin`);
-//! when neither is recorded, the report says so and how to get rid of it.
+//! nothing refers to is unregistered. A modified or missing object is made
+//! again by the caller's [`Rebuild`] (the `store verify` command re-fetches
+//! and reinstalls distributions from their recorded origin) and put in
+//! place only if its hash is the recorded one, by an atomic exchange; what
+//! cannot be rebuilt is reported with how to get rid of it.
 
 use super::fsutil;
 use super::lock::{self, PathLock};
 use super::path::{StorePath, nix32_encode};
-use super::{Result, Store, db, nar};
+use super::{HashedTree, Result, Store, db, nar};
 use std::collections::HashSet;
 
 /// Options of a verify run.
@@ -59,9 +61,25 @@ impl VerifyReport {
     }
 }
 
+/// Rebuilds a damaged or missing object into a tree (for `--repair`); the
+/// store checks the tree's hash against the recorded one before using it.
+/// `Ok(None)`: this kind of object is not rebuilt.
+pub type Rebuild<'a> =
+    &'a dyn Fn(&super::ObjectInfo) -> std::result::Result<Option<HashedTree>, String>;
+
 impl Store {
     /// Checks the store (see the module docs).
     pub fn verify(&self, opts: VerifyOptions) -> Result<VerifyReport> {
+        self.verify_with(opts, None)
+    }
+
+    /// [`Store::verify`], repairing damaged and missing objects through
+    /// `rebuild` where it can make them again.
+    pub fn verify_with(
+        &self,
+        opts: VerifyOptions,
+        rebuild: Option<Rebuild<'_>>,
+    ) -> Result<VerifyReport> {
         // Shared: a consistent view while adders keep working; exclusive to
         // repair, which deletes like gc does.
         let _gc = lock::gc_lock(&self.gc_lock_path(), opts.repair)?;
@@ -71,7 +89,7 @@ impl Store {
         report.objects = objects.len();
         let registered: HashSet<String> = objects.iter().map(|o| o.path.to_string()).collect();
         for obj in &objects {
-            self.check_object(obj, opts, &mut report)?;
+            self.check_object(obj, opts, rebuild, &mut report)?;
         }
         self.check_leftovers(&registered, opts, &mut report)?;
         if opts.check_contents {
@@ -118,6 +136,7 @@ impl Store {
         &self,
         obj: &super::ObjectInfo,
         opts: VerifyOptions,
+        rebuild: Option<Rebuild<'_>>,
         report: &mut VerifyReport,
     ) -> Result<()> {
         let real = self.real_path(&obj.path);
@@ -125,7 +144,9 @@ impl Store {
         if std::fs::symlink_metadata(&real).is_err() {
             let referrers = self.referrers(&obj.path)?;
             let repair = opts.repair.then(|| {
-                if referrers.is_empty() {
+                if let Some(done) = self.try_rebuild(obj, rebuild) {
+                    done
+                } else if referrers.is_empty() {
                     self.forget(&obj.path)
                         .map(|()| {
                             "unregistered it; the next run that needs it builds it again".into()
@@ -166,7 +187,10 @@ impl Store {
                     path: shown,
                     message,
                     problem: true,
-                    repair: opts.repair.then(|| Err(self.why_unrepairable(obj))),
+                    repair: opts.repair.then(|| {
+                        self.try_rebuild(obj, rebuild)
+                            .unwrap_or_else(|| Err(self.why_unrepairable(obj)))
+                    }),
                 });
                 return Ok(());
             }
@@ -189,6 +213,56 @@ impl Store {
             });
         }
         Ok(())
+    }
+
+    /// Rebuilds `obj` and puts the result in place if its hash is the
+    /// recorded one: an exchange of the two trees (one `renameat2`), so the
+    /// path never disappears, then the damaged tree is deleted. `None`
+    /// when there is no rebuilder.
+    fn try_rebuild(
+        &self,
+        obj: &super::ObjectInfo,
+        rebuild: Option<Rebuild<'_>>,
+    ) -> Option<std::result::Result<String, String>> {
+        let rebuild = rebuild?;
+        let tree = match rebuild(obj) {
+            Ok(Some(tree)) => tree,
+            Ok(None) => return None,
+            Err(why) => {
+                return Some(Err(format!(
+                    "cannot rebuild it: {why}; {}",
+                    self.why_unrepairable(obj)
+                )));
+            }
+        };
+        Some((|| {
+            if tree.nar() != (obj.nar_sha256, obj.nar_size) {
+                return Err(format!(
+                    "cannot repair: rebuilding gave other contents (sha256:{}, recorded \
+                     sha256:{}); {}",
+                    nix32_encode(&tree.nar().0),
+                    nix32_encode(&obj.nar_sha256),
+                    self.why_unrepairable(obj)
+                ));
+            }
+            let _lock =
+                PathLock::acquire(&self.lock_path(&obj.path), true).map_err(|e| e.to_string())?;
+            let real = self.real_path(&obj.path);
+            let place = || -> Result<()> {
+                if std::fs::symlink_metadata(&real).is_ok() {
+                    fsutil::exchange(tree.path(), &real)?;
+                    fsutil::finish_top(&real)?;
+                    fsutil::delete_tree(tree.path())?;
+                } else if !fsutil::rename_noreplace(tree.path(), &real)? {
+                    return Err(super::Error::Clobber(real.clone()));
+                } else {
+                    fsutil::finish_top(&real)?;
+                }
+                fsutil::fsync_dir(self.dir())
+            };
+            place().map_err(|e| e.to_string())?;
+            Ok("rebuilt it (same hash as recorded) and put it in place".to_string())
+        })())
     }
 
     /// Why a damaged object cannot be repaired, and what to do instead.

@@ -399,3 +399,71 @@ fn credentials_in_index_urls_reach_neither_the_store_nor_the_output() {
         }
     }
 }
+
+#[test]
+fn verify_repair_fetches_and_reinstalls_a_damaged_or_missing_distribution() {
+    let server = web_index();
+    let ctx = TestContext::new();
+    ctx.write("buildout.cfg", &config(&server, "web", ""));
+    ctx.ok(&[]);
+    let ls = ctx.ok(&["store", "ls"]);
+    let path_of = |name: &str| -> std::path::PathBuf {
+        ls.split_whitespace()
+            .find(|w| w.contains(&format!("-{name}-")) && w.starts_with('/'))
+            .unwrap_or_else(|| panic!("{name} in {ls}"))
+            .into()
+    };
+    let util = path_of("util");
+    let web = path_of("web");
+    let init = util.join("util/__init__.py");
+    let original = fs::read(&init).unwrap();
+    let chmod = |p: &std::path::Path, mode: u32| {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
+    };
+    chmod(&init, 0o644);
+    fs::write(&init, "raise SystemExit('tampered')\n").unwrap();
+
+    // Offline, nothing can be fetched: reported, not repaired.
+    let run = ctx.buildout(&["-o", "store", "verify", "--check-contents", "--repair"]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stdout.contains("contents were modified")
+            || run.stderr.contains("contents were modified"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    assert!(
+        format!("{}{}", run.stdout, run.stderr).contains("cannot rebuild it:"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+
+    let out = ctx.buildout(&["store", "verify", "--check-contents", "--repair"]);
+    let text = format!("{}{}", out.stdout, out.stderr);
+    assert_eq!(out.code, 0, "{text}");
+    assert!(
+        text.contains("repaired: rebuilt it (same hash as recorded)"),
+        "{text}"
+    );
+    assert_eq!(fs::read(&init).unwrap(), original);
+    ctx.ok(&["store", "verify", "--check-contents"]);
+
+    // A whole object gone while the part still refers to it.
+    chmod(&web, 0o755);
+    fs::remove_dir_all(&web).unwrap();
+    let out = ctx.buildout(&["store", "verify", "--check-contents", "--repair"]);
+    let text = format!("{}{}", out.stdout, out.stderr);
+    assert_eq!(out.code, 0, "{text}");
+    assert!(text.contains("registered but missing on disk"), "{text}");
+    assert!(web.join("web/__init__.py").is_file());
+    ctx.ok(&["store", "verify", "--check-contents"]);
+    assert!(
+        fs::read_dir(ctx.store.join(".staging"))
+            .unwrap()
+            .next()
+            .is_none()
+    );
+}

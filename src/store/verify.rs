@@ -237,6 +237,7 @@ impl Store {
         };
         Some((|| {
             if tree.nar() != (obj.nar_sha256, obj.nar_size) {
+                let _ = fsutil::delete_tree(tree.path());
                 return Err(format!(
                     "cannot repair: rebuilding gave other contents (sha256:{}, recorded \
                      sha256:{}); {}",
@@ -332,5 +333,63 @@ impl Store {
             lock::clean_staging(&self.dir().join(".staging"))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Kind, NewObject};
+
+    #[test]
+    fn repair_puts_a_rebuilt_tree_in_place_only_with_the_recorded_hash() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(&tmp.path().join("store")).unwrap();
+        let obj = NewObject::content("demo", Kind::Source);
+        let write = |dir: &std::path::Path, text: &str| {
+            std::fs::create_dir(dir)?;
+            std::fs::write(dir.join("f"), text)
+        };
+        let added = store
+            .add(&obj, |out| {
+                write(out, "good").map_err(fsutil::err("write", out))
+            })
+            .unwrap();
+        let real = store.real_path(&added.path);
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(real.join("f"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::write(real.join("f"), "bad").unwrap();
+        let opts = VerifyOptions {
+            check_contents: true,
+            repair: true,
+        };
+        let staged = |text: &'static str| {
+            let store = &store;
+            move |_: &crate::store::ObjectInfo| {
+                let dir = store.dir().join(".staging").join(format!("t-{text}"));
+                write(&dir, text).map_err(|e| e.to_string())?;
+                store.hash_tree(dir).map(Some).map_err(|e| e.to_string())
+            }
+        };
+        // Other contents: refused, the damaged object left as it is.
+        let wrong = staged("other");
+        let report = store.verify_with(opts, Some(&wrong)).unwrap();
+        assert_eq!(report.unrepaired(), 1, "{:?}", report.findings);
+        let why = format!("{:?}", report.findings[0].repair);
+        assert!(why.contains("rebuilding gave other contents"), "{why}");
+        assert_eq!(std::fs::read_to_string(real.join("f")).unwrap(), "bad");
+        assert!(!store.dir().join(".staging/t-other").exists());
+        // The recorded contents: exchanged in, and the store is whole.
+        let right = staged("good");
+        let report = store.verify_with(opts, Some(&right)).unwrap();
+        assert_eq!(report.unrepaired(), 0, "{:?}", report.findings);
+        assert_eq!(std::fs::read_to_string(real.join("f")).unwrap(), "good");
+        let clean = store.verify(opts).unwrap();
+        assert!(
+            clean.findings.iter().all(|f| !f.problem),
+            "{:?}",
+            clean.findings
+        );
+        assert!(!store.dir().join(".staging/t-good").exists());
     }
 }

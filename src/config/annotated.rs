@@ -143,7 +143,12 @@ pub fn unannotate_section(section: &Section) -> BTreeMap<String, String> {
 
 /// Merges section `s2` over `s1` (zc.buildout's `_update_section`).
 pub fn update_section(s1: &Section, s2: &Section) -> Section {
-    let mut s1 = s1.clone();
+    update_section_into(s1.clone(), s2)
+}
+
+/// [`update_section`] consuming `s1` (no copy of the base section: a
+/// versions section can hold thousands of options).
+pub fn update_section_into(mut s1: Section, s2: &Section) -> Section {
     let mut s2 = s2.clone();
     // `+` keys sort before the plain key; `-` keys after both.
     let mut keys: Vec<String> = s2.keys().cloned().collect();
@@ -189,10 +194,14 @@ fn sort_key(k: &str) -> (&str, char) {
 /// A section new in `d2` that uses a macro (`<`) is copied as it is: its
 /// operators apply to the macro's values when the section is expanded.
 pub fn update(d1: &Data, d2: &Data) -> Data {
-    let mut d1 = d1.clone();
+    update_into(d1.clone(), d2)
+}
+
+/// [`update`] consuming `d1`.
+pub fn update_into(mut d1: Data, d2: &Data) -> Data {
     for (name, s2) in d2 {
-        if let Some(s1) = d1.get(name) {
-            let merged = update_section(s1, s2);
+        if let Some(s1) = d1.remove(name) {
+            let merged = update_section_into(s1, s2);
             d1.insert(name.clone(), merged);
         } else if !s2.contains_key("<") {
             let mut temp = s2.clone();

@@ -259,7 +259,7 @@ impl Loader<'_> {
         if root {
             let mut folded = Data::new();
             for r in &eresults {
-                folded = annotated::update(&folded, r);
+                folded = annotated::update_into(folded, r);
             }
             Ok((vec![folded], user_defaults))
         } else {

@@ -258,7 +258,7 @@ impl Config {
                 user_defaults.clone(),
             )?;
             flush_notices(&mut loader, reporter);
-            data = annotated::update(&data, &cfg.pop().unwrap_or_default());
+            data = annotated::update_into(data, &cfg.pop().unwrap_or_default());
         }
 
         if let Some(extends) = cloptions
@@ -276,10 +276,10 @@ impl Config {
                     user_defaults.clone(),
                 )?;
                 flush_notices(&mut loader, reporter);
-                data = annotated::update(&data, &cfg.pop().unwrap_or_default());
+                data = annotated::update_into(data, &cfg.pop().unwrap_or_default());
             }
         }
-        data = annotated::update(&data, &cloptions);
+        data = annotated::update_into(data, &cloptions);
         if let Some(key) = data
             .get_mut("buildout")
             .and_then(|b| b.get_mut("executable"))

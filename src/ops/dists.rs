@@ -116,6 +116,8 @@ pub struct Installer<'a> {
     /// `zc.recipe.egg:custom` builds by interpreter: they win, like develop
     /// dists, for the parts after them.
     custom: HashMap<String, Vec<LocalDist>>,
+    /// The `[versions]` pins, parsed once per run.
+    pins: std::cell::OnceCell<Pins>,
 }
 
 type ClientKey = (Option<String>, Vec<String>);
@@ -132,6 +134,7 @@ impl<'a> Installer<'a> {
             develop_dirs: Vec::new(),
             developed: HashMap::new(),
             custom: HashMap::new(),
+            pins: std::cell::OnceCell::new(),
             progress: crate::output::progress::Downloads::new(
                 !ctx.global.no_progress && ctx.global.verbosity <= 0,
             ),
@@ -150,8 +153,12 @@ impl<'a> Installer<'a> {
     /// The resolver options for an interpreter.
     fn resolve_options(&self, facts: &Facts) -> recipe::Result<resolve::Options> {
         let mut options = resolve::Options::new(facts.markers.clone());
-        options.pins = Pins::from_section(&self.settings.versions)
-            .map_err(|e| recipe::Error::Distributions(e.to_string()))?;
+        if self.pins.get().is_none() {
+            let pins = Pins::from_section(&self.settings.versions)
+                .map_err(|e| recipe::Error::Distributions(e.to_string()))?;
+            let _ = self.pins.set(pins);
+        }
+        options.pins = self.pins.get().cloned().unwrap_or_default();
         options.prefer_final = self.settings.prefer_final;
         options.newest = self.settings.newest;
         options.allow_picked_versions = self.settings.allow_picked_versions;

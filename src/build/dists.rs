@@ -8,10 +8,18 @@
 //! and offline mode reuse) and from local projects ([`LocalDist`]: develop
 //! eggs, which hide every index version of their name, as zc.buildout's
 //! develop eggs win). [`realise`] turns each resolved version into its
-//! store object: the address is the digest of the wheel's sha256 (plus the
-//! interpreter's cache tag for non-pure wheels), so a distribution already
-//! in the store costs one database lookup; missing wheels are downloaded in
-//! parallel, verified, and installed through the store's write path.
+//! store object: the address is the digest of the wheel's sha256, the
+//! installer (with or without bytecode: `compile-bytecode`) and the
+//! interpreter's cache tag (left out only for pure wheels without
+//! bytecode), so a distribution already in the store costs one database
+//! lookup. Missing wheels go through one pipeline ([`install_wheels`]):
+//! parallel downloads, each unpacked as it arrives, its bytecode compiled
+//! by one pool of Python workers while later wheels are still unpacking,
+//! each tree hashed when complete, then all of them added in one batch
+//! ([`crate::store::Store::add_batch`]). An object's origin records the
+//! file's URL and sha256, which lets the store-only attempt of `-N` take
+//! only objects this run would make, and `store verify --repair` make a
+//! damaged one again ([`rebuild_dist`]).
 //!
 //! Sdists ([`super::sdist`]): their metadata is `PKG-INFO` when it can be
 //! trusted (read from the downloaded sdist, which the build needs anyway),

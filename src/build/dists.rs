@@ -12,7 +12,7 @@
 //! installer (with or without bytecode: `compile-bytecode`) and the
 //! interpreter's cache tag (left out only for pure wheels without
 //! bytecode), so a distribution already in the store costs one database
-//! lookup. Missing wheels go through one pipeline ([`install_wheels`]):
+//! lookup. Missing wheels go through one pipeline (`install_wheels`):
 //! parallel downloads, each unpacked as it arrives, its bytecode compiled
 //! by one pool of Python workers while later wheels are still unpacking,
 //! each tree hashed when complete, then all of them added in one batch

@@ -201,14 +201,6 @@ impl Listing {
             .flatten()
             .map(|&i| &self.links[i])
     }
-
-    pub fn len(&self) -> usize {
-        self.links.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.links.is_empty()
-    }
 }
 
 #[cfg(test)]
@@ -234,6 +226,5 @@ mod tests {
         assert_eq!(names("foo"), ["foo-2.0.tar.gz"]);
         assert_eq!(names("zope-interface"), ["zope.interface-5.0.tar.gz"]);
         assert!(names("bar").is_empty());
-        assert_eq!(l.len(), 3);
     }
 }

@@ -71,7 +71,7 @@ pub const SIMPLE_ACCEPT: &str = "application/vnd.pypi.simple.v1+json, applicatio
 /// The default time a simple page is reused without asking the index.
 pub const DEFAULT_SIMPLE_TTL: Duration = Duration::from_secs(600);
 
-/// At most this many downloads run at once in [`Client::download_many`].
+/// At most this many downloads run at once in [`Client::download_each`].
 pub const MAX_PARALLEL_DOWNLOADS: usize = 8;
 
 /// What went wrong talking to an index. URLs are always redacted.
@@ -783,34 +783,6 @@ impl Client {
                 });
             }
         });
-    }
-
-    /// Downloads `files` in parallel (at most [`MAX_PARALLEL_DOWNLOADS`]
-    /// at once); results are in the order of `files`. The reporter's `id`
-    /// is the index in `files`.
-    pub fn download_many(
-        &self,
-        files: &[DistFile],
-        dest_dir: &Path,
-        reporter: &dyn Reporter,
-    ) -> Vec<Result<PathBuf>> {
-        let results: Mutex<Vec<Option<Result<PathBuf>>>> =
-            Mutex::new((0..files.len()).map(|_| None).collect());
-        self.download_each(files, dest_dir, reporter, &|i, result| {
-            results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(result);
-        });
-        results
-            .into_inner()
-            .unwrap_or_else(|e| e.into_inner())
-            .into_iter()
-            .map(|r| {
-                r.unwrap_or_else(|| {
-                    Err(Error::Client {
-                        message: "a download thread stopped".into(),
-                    })
-                })
-            })
-            .collect()
     }
 }
 

@@ -536,7 +536,7 @@ impl Reporter for Counting {
 }
 
 #[test]
-fn download_many_runs_in_parallel_and_reports_progress() {
+fn downloads_run_in_parallel_and_report_progress() {
     let ctx = TestContext::new();
     let server = IndexServer::start();
     for i in 0..12 {
@@ -552,10 +552,12 @@ fn download_many_runs_in_parallel_and_reports_progress() {
         .collect();
     let reporter = Counting::default();
     let dest = ctx.root.join("many");
-    let results = client.download_many(&files, &dest, &reporter);
-    for (file, result) in files.iter().zip(&results) {
-        let path = result.as_ref().unwrap();
-        assert_eq!(path, &dest.join(file.filename.filename()));
+    let results = std::sync::Mutex::new(vec![None; files.len()]);
+    client.download_each(&files, &dest, &reporter, &|i, result| {
+        results.lock().unwrap()[i] = Some(result.unwrap());
+    });
+    for (file, path) in files.iter().zip(results.into_inner().unwrap()) {
+        assert_eq!(path.unwrap(), dest.join(file.filename.filename()));
     }
     assert_eq!(reporter.started.load(Ordering::SeqCst), 12);
     assert_eq!(reporter.completed.load(Ordering::SeqCst), 12);

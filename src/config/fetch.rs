@@ -1,4 +1,5 @@
-//! Fetching remote configuration files (`extends = https://...`).
+//! Fetching remote configuration files (`extends = https://...`), and the
+//! one plain HTTP GET ([`http_get`]) that recipes fetching a URL share.
 //!
 //! zc.buildout's `Download` rules for extends: with an `extends-cache`, the
 //! file is cached under the MD5 of its URL; in newest mode it is fetched
@@ -115,26 +116,32 @@ fn download_direct(url: &str, options: &FetchOptions) -> Result<Vec<u8>, Error> 
         ))
         .into()
     };
-    let client = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(60))
+    http_get(url, Duration::from_secs(60)).map_err(failed)
+}
+
+/// GETs an `http(s)://` URL within `timeout`. The error is a reason that
+/// never contains the URL (it may hold credentials): `HTTP Error 404: Not
+/// Found`, `timed out`, ...; the caller says what was being fetched.
+pub fn http_get(url: &str, timeout: Duration) -> Result<Vec<u8>, String> {
+    let response = reqwest::blocking::Client::builder()
+        .timeout(timeout)
         .build()
-        .map_err(|e| failed(e.to_string()))?;
-    let response = client
+        .map_err(|e| e.to_string())?
         .get(url)
         .send()
-        .map_err(|e| failed(without_url(&e)))?;
+        .map_err(|e| without_url(&e))?;
     let status = response.status();
     if !status.is_success() {
-        return Err(failed(format!(
+        return Err(format!(
             "HTTP Error {}: {}",
             status.as_u16(),
             status.canonical_reason().unwrap_or("")
-        )));
+        ));
     }
     response
         .bytes()
         .map(|b| b.to_vec())
-        .map_err(|e| failed(without_url(&e)))
+        .map_err(|e| without_url(&e))
 }
 
 /// reqwest's message without the URL it embeds (which may hold credentials).

@@ -50,52 +50,20 @@ fn fetch(url: &str, timeout: f64, offline: bool) -> Result<String> {
     } else if !(url.starts_with("http://") || url.starts_with("https://")) {
         return Err(Error::User(format!(
             "unknown url type: {}",
-            pystr_repr(&shown)
+            crate::config::pystr::repr(&shown)
         )));
     } else if offline {
         return Err(Error::User(format!(
             "Couldn't download {} in offline mode.",
-            pystr_repr(&shown)
+            crate::config::pystr::repr(&shown)
         )));
     } else {
-        let failed = |e: reqwest::Error| {
-            let e = e.without_url();
-            let why = if e.is_timeout() {
-                "timed out".to_string()
-            } else {
-                let mut text = e.to_string();
-                let mut source = std::error::Error::source(&e);
-                while let Some(s) = source {
-                    text = format!("{text}: {s}");
-                    source = s.source();
-                }
-                text
-            };
-            Error::User(format!("<urlopen error {why}> ({shown})"))
-        };
-        let response = reqwest::blocking::Client::builder()
-            .timeout(std::time::Duration::from_secs_f64(timeout))
-            .build()
-            .map_err(failed)?
-            .get(url)
-            .send()
-            .map_err(failed)?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(Error::User(format!(
-                "HTTP Error {}: {} ({shown})",
-                status.as_u16(),
-                status.canonical_reason().unwrap_or("")
-            )));
-        }
-        response.bytes().map_err(failed)?.to_vec()
+        let timeout = std::time::Duration::from_secs_f64(timeout);
+        crate::config::fetch::http_get(url, timeout)
+            .map_err(|why| Error::User(format!("{why} ({shown})")))?
     };
     String::from_utf8(bytes)
         .map_err(|_| Error::User(format!("Template URL {shown} is not valid UTF-8.")))
-}
-
-fn pystr_repr(s: &str) -> String {
-    crate::config::pystr::repr(s)
 }
 
 impl Template {

@@ -132,12 +132,7 @@ impl DistEnv<'_> {
 
     /// The cache tag (`cpython-311`) separating non-pure installs.
     pub fn cache_tag(&self) -> String {
-        format!(
-            "{}-{}{}",
-            self.facts.implementation_name,
-            self.facts.version_info.major,
-            self.facts.version_info.minor
-        )
+        self.facts.cache_tag()
     }
 }
 
@@ -1142,24 +1137,18 @@ pub fn rebuild_dist(
     let w = WheelFilename::from_str(filename)
         .map_err(|_| format!("rebuilding from an sdist (`{filename}`) is not implemented yet"))?;
     // Which interpreter and setting made it.
+    use crate::python::interpreter;
+    let cache = interpreter::default_cache_dir();
     let mut interpreters: Vec<Option<PathBuf>> = vec![None];
-    if let Some(dir) = crate::python::interpreter::default_cache_dir() {
-        interpreters.extend(
-            crate::python::interpreter::cached_interpreters(&dir)
-                .into_iter()
-                .map(Some),
-        );
+    if let Some(dir) = &cache {
+        interpreters.extend(interpreter::cached_interpreters(dir).into_iter().map(Some));
     }
-    let cache = crate::python::interpreter::default_cache_dir();
     let mut found = None;
     'search: for exe in &interpreters {
-        let Ok(facts) = crate::python::interpreter::probe(exe.as_deref(), cache.as_deref()) else {
+        let Ok(facts) = interpreter::probe(exe.as_deref(), cache.as_deref()) else {
             continue;
         };
-        let tag = format!(
-            "{}-{}{}",
-            facts.implementation_name, facts.version_info.major, facts.version_info.minor
-        );
+        let tag = facts.cache_tag();
         for compile in [true, false] {
             if wheel_address(store, compile, &tag, &w, sha).map_err(|e| e.to_string())? == obj.path
             {

@@ -191,6 +191,15 @@ pub struct TagFacts {
 }
 
 impl Facts {
+    /// `sys.implementation.cache_tag` (`cpython-311`): what separates
+    /// bytecode, and the installs that hold it, per Python version.
+    pub fn cache_tag(&self) -> String {
+        format!(
+            "{}-{}{}",
+            self.implementation_name, self.version_info.major, self.version_info.minor
+        )
+    }
+
     /// `platform.machine()`.
     pub fn machine(&self) -> &str {
         &self.markers.platform_machine

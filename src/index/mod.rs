@@ -137,6 +137,12 @@ pub struct NoReporter;
 
 impl Reporter for NoReporter {}
 
+/// `~/.buildout/cache/index`, where simple pages and metadata are cached
+/// (`None` without a home directory).
+pub fn default_cache_dir() -> Option<PathBuf> {
+    crate::env::home_dir().map(|h| h.join(".buildout/cache/index"))
+}
+
 /// How to build a [`Client`]; mirrors the `[buildout]` options.
 #[derive(Debug, Clone)]
 pub struct Options {

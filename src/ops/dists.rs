@@ -228,7 +228,7 @@ impl<'a> Installer<'a> {
             find_links: key.1.clone(),
             allow_hosts: self.settings.allow_hosts.clone(),
             offline: self.settings.offline,
-            cache_dir: crate::env::home_dir().map(|h| h.join(".buildout/cache/index")),
+            cache_dir: index::default_cache_dir(),
             simple_ttl: index::DEFAULT_SIMPLE_TTL,
             download_cache: self.settings.download_cache.clone(),
             netrc: None,

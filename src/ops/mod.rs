@@ -41,6 +41,8 @@ pub enum Error {
     Build(#[from] crate::build::Error),
     #[error(transparent)]
     Recipe(#[from] crate::recipe::Error),
+    #[error(transparent)]
+    Index(#[from] crate::index::Error),
     /// A command-line problem, in zc.buildout's words.
     #[error("{0}")]
     Usage(cli::UsageError),

@@ -52,19 +52,14 @@ fn verify(ctx: &Context, store: &Store, check_contents: bool, repair: bool) -> R
     // ~/.netrc) and reinstalled; other objects are not rebuilt yet.
     let client = crate::index::Client::new(crate::index::Options {
         index_url: None,
-        find_links: Vec::new(),
-        allow_hosts: Vec::new(),
         offline: ctx
             .global
             .assignments
             .iter()
             .any(|a| a.section == "buildout" && a.option == "offline" && a.value == "true"),
-        cache_dir: crate::env::home_dir().map(|h| h.join(".buildout/cache/index")),
-        simple_ttl: crate::index::DEFAULT_SIMPLE_TTL,
-        download_cache: None,
-        netrc: None,
-    })
-    .map_err(|e| Error::NotAvailable(format!("cannot set up downloads for repairs: {e}")))?;
+        cache_dir: crate::index::default_cache_dir(),
+        ..Default::default()
+    })?;
     let rebuild = |obj: &store::ObjectInfo| {
         if obj.kind != store::Kind::Dist {
             return Ok(None);

@@ -135,7 +135,7 @@ fn run(ctx: &Context, args: &InstallArgs, config: &mut crate::config::Config) ->
         ));
     })?;
 
-    warn_unused(ctx, &config_buildout_unused(b));
+    warn_unused(ctx, "buildout", &b.unused_options("buildout", CORE_OPTIONS));
     for p in &planned {
         let path = store.parse_user_path(&p.entry.path)?;
         let references = p
@@ -149,10 +149,7 @@ fn run(ctx: &Context, args: &InstallArgs, config: &mut crate::config::Config) ->
         let verb = if reused { "Updating" } else { "Installing" };
         ctx.printer.info(&format!("{verb} {}.", p.name));
         print_notes(ctx, p, Some(dir));
-        warn_unused(
-            ctx,
-            &(p.name.clone(), b.unused_options(&p.name, &["recipe"])),
-        );
+        warn_unused(ctx, &p.name, &b.unused_options(&p.name, &[]));
     }
     store::failpoint::hit("install-parts-built");
 
@@ -333,16 +330,9 @@ const CORE_OPTIONS: &[&str] = &[
     "versions",
 ];
 
-fn config_buildout_unused(b: &crate::config::Buildout) -> (String, Vec<String>) {
-    (
-        "buildout".into(),
-        b.unused_options("buildout", CORE_OPTIONS),
-    )
-}
-
 /// zc.buildout's warning for options nothing read: a typo in an option's
 /// name, or an option the recipe does not know.
-fn warn_unused(ctx: &Context, (section, unused): &(String, Vec<String>)) {
+fn warn_unused(ctx: &Context, section: &str, unused: &[String]) {
     if unused.is_empty() {
         return;
     }

@@ -1,13 +1,15 @@
 //! `buildout install [parts]`: assemble the parts into a new generation and
 //! switch the buildout directory to it.
 //!
-//! load the configuration → order the parts (references and `=>`, as
-//! zc.buildout does) → construct each part's recipe → prepare it (resolve
-//! and install its distributions, see [`super::dists`]) → compute every
-//! part's store path → build what is missing → assemble the generation →
-//! record it (a GC root) → switch `current` atomically → post-switch work. Any
-//! failure before the switch leaves the previous generation current and
-//! untouched; a half-built object is never registered.
+//! load the configuration → refuse `extensions` (no extension host yet) →
+//! order the parts (references and `=>`, as zc.buildout does) → construct
+//! each part's recipe → prepare it (resolve and install its distributions,
+//! see [`super::dists`]) → compute every part's store path → warn about
+//! options nothing read → build what is missing → assemble the generation
+//! (its manifest holds URLs without credentials) → record it (a GC root) →
+//! switch `current` atomically → post-switch work. Any failure before the
+//! switch leaves the previous generation current and untouched; a
+//! half-built object is never registered.
 
 use super::{Context, Error, Failure, Result, load};
 use crate::build;

@@ -141,6 +141,16 @@ impl DistEnv<'_> {
 struct StoreDist {
     version: Version,
     path: StorePath,
+    /// What its origin says it was made from (`None`: registered before
+    /// origins recorded the sha256).
+    made_from: Option<MadeFrom>,
+}
+
+/// The file a distribution object was installed from, with its sha256.
+#[derive(Debug, Clone)]
+enum MadeFrom {
+    Wheel(WheelFilename, String),
+    Sdist(PackageName, String),
 }
 
 /// A distribution built from a local project (a develop egg): it is the
@@ -187,17 +197,13 @@ impl<'a> IndexProvider<'a> {
             }
             // With the sha256 its address came from, an object is usable
             // only if it is exactly what this run would install (same
-            // interpreter, same bytecode setting, same installer).
+            // interpreter, same bytecode setting, same installer); that is
+            // checked when its name is asked for ([`Self::store_dists`]).
             let (filename, sha) = split_origin(&origin);
             let Ok(wheel) = WheelFilename::from_str(filename) else {
                 // Built from an sdist: usable when built for this interpreter.
                 if let Ok(sdist) = SdistFilename::parse(filename, None)
-                    && match sha {
-                        Some(sha) => {
-                            sdist_object_path(env, &sdist.name, &sdist.version, sha)? == path
-                        }
-                        None => built_here(env, &path),
-                    }
+                    && (sha.is_some() || built_here(env, &path))
                 {
                     by_name
                         .entry(sdist.name.clone())
@@ -205,15 +211,12 @@ impl<'a> IndexProvider<'a> {
                         .push(StoreDist {
                             version: sdist.version.clone(),
                             path,
+                            made_from: sha.map(|sha| MadeFrom::Sdist(sdist.name, sha.to_string())),
                         });
                 }
                 continue;
             };
-            if wheel.compatibility(env.tags).is_none()
-                || sha.is_some_and(|sha| {
-                    wheel_object_path(env, &wheel, sha).ok().as_ref() != Some(&path)
-                })
-            {
+            if wheel.compatibility(env.tags).is_none() {
                 continue;
             }
             by_name
@@ -222,6 +225,7 @@ impl<'a> IndexProvider<'a> {
                 .push(StoreDist {
                     version: wheel.version.clone(),
                     path,
+                    made_from: sha.map(|sha| MadeFrom::Wheel(wheel, sha.to_string())),
                 });
         }
         Ok(Self {
@@ -305,7 +309,7 @@ impl<'a> IndexProvider<'a> {
         let python = self.env.python_version();
         let files = match self.env.client.candidates(name) {
             Ok(files) => files,
-            Err(e) if self.store.contains_key(name) => {
+            Err(e) if self.store_dists(name).next().is_some() => {
                 let _ = e;
                 Vec::new()
             }
@@ -340,10 +344,26 @@ impl<'a> IndexProvider<'a> {
         Ok(rc)
     }
 
-    fn store_dist(&self, name: &PackageName, version: &Version) -> Option<&StoreDist> {
+    /// The store's objects of `name` that are exactly what this run would
+    /// install.
+    fn store_dists(&self, name: &PackageName) -> impl Iterator<Item = &StoreDist> {
         self.store
             .get(name)
-            .and_then(|v| v.iter().find(|d| &d.version == version))
+            .into_iter()
+            .flatten()
+            .filter(|d| match &d.made_from {
+                None => true,
+                Some(MadeFrom::Wheel(w, sha)) => {
+                    wheel_object_path(self.env, w, sha).is_ok_and(|p| p == d.path)
+                }
+                Some(MadeFrom::Sdist(name, sha)) => {
+                    sdist_object_path(self.env, name, &d.version, sha).is_ok_and(|p| p == d.path)
+                }
+            })
+    }
+
+    fn store_dist(&self, name: &PackageName, version: &Version) -> Option<&StoreDist> {
+        self.store_dists(name).find(|d| &d.version == version)
     }
 
     /// The best file (compatible wheel, else sdist) of `name` `version`.
@@ -365,7 +385,7 @@ impl resolve::Provider for IndexProvider<'_> {
         }
         let files = match self.files(name) {
             Ok(f) => f,
-            Err(ProviderError::NotFound(_)) if self.store.contains_key(name) => {
+            Err(ProviderError::NotFound(_)) if self.store_dists(name).next().is_some() => {
                 Rc::new(BTreeMap::new())
             }
             Err(e) => return Err(e),
@@ -381,7 +401,7 @@ impl resolve::Provider for IndexProvider<'_> {
                 yanked: files.iter().all(DistFile::is_yanked),
             })
             .collect();
-        for d in self.store.get(name).into_iter().flatten() {
+        for d in self.store_dists(name) {
             if !out.iter().any(|c| c.version == d.version) {
                 out.push(Candidate {
                     version: d.version.clone(),
@@ -443,10 +463,7 @@ impl resolve::Provider for IndexProvider<'_> {
         if let Some(local) = self.local.get(name) {
             return vec![local.version.clone()];
         }
-        self.store
-            .get(name)
-            .map(|v| v.iter().map(|d| d.version.clone()).collect())
-            .unwrap_or_default()
+        self.store_dists(name).map(|d| d.version.clone()).collect()
     }
 }
 

@@ -99,7 +99,7 @@ pub struct Installed {
 
 /// Installs `wheel` into `out` (which must not exist). `python` is the
 /// interpreter that `#!python` script lines are rewritten to. Bytecode is
-/// compiled separately ([`compile_trees`]), many objects at a time.
+/// compiled separately ([`Compiler`]), many objects at a time.
 pub fn install(wheel: &Path, out: &Path, python: Option<&str>) -> Result<Installed> {
     let label = wheel.file_name().map_or_else(
         || wheel.display().to_string(),

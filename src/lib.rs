@@ -3,22 +3,24 @@
 //!
 //! # Map of the crate
 //!
-//! Dependencies run downwards; nothing below `ops` prints.
+//! Layers, top to bottom: a module uses only modules of lower layers
+//! (README.md's Layout table; `tests/it/architecture.rs` checks it).
+//! Nothing below `output` prints.
 //!
-//! | module | owns |
-//! |---|---|
-//! | [`cli`] | clap definitions and zc.buildout's argument grammar |
-//! | [`ops`] | one file per user action (`annotate`, `query`, `init`, `gc`, ...) |
-//! | [`config`] | the configuration language: parsing, `extends`, macros, conditional sections, substitution, annotations |
-//! | [`recipe`] | recipes: built-in implementations (`collective.recipe.template`), constructed per part |
-//! | [`build`] | store objects: parts, generations, distributions (wheels, sdist builds, develop eggs), console scripts |
-//! | [`profile`] | the buildout directory's generations (`.buildout/`), the atomic switch, manifests |
-//! | [`store`] | the immutable store: object paths, the SQLite registry (`<store>/.db/`), the write path, GC roots, gc, verify |
-//! | [`resolve`] | dependency resolution (PubGrub) with buildout's `[versions]`, `prefer-final`, `newest` and picked-versions rules; pure, no IO |
-//! | [`index`] | package indexes: simple API (JSON/HTML), find-links, metadata, verified downloads, the HTTP page cache |
-//! | [`python`] | value types and facts about Python: PEP 508 markers and requirements, wheel tags and file names, interpreter facts |
-//! | [`output`] | the only module that prints: messages, `While:`/`Error:` rendering, exit codes |
-//! | [`env`] | every environment variable the tool reads |
+//! | layer | module | owns |
+//! |---|---|---|
+//! | 1 | [`cli`] | clap definitions and zc.buildout's argument grammar; calls an operation |
+//! | 2 | [`ops`] | one file per user action (`install`, `annotate`, `query`, `gc`, ...) |
+//! | 3 | [`output`] | the only module that prints: messages, progress, `While:`/`Error:` rendering, exit codes |
+//! | 4 | [`recipe`] | recipes (built-in implementations), constructed per part; a part's object and address |
+//! | 5 | [`build`] | store objects: generations, distributions (wheels, sdist builds, develop eggs), console scripts |
+//! | 6 | [`config`] | the configuration language: parsing, `extends`, macros, conditional sections, substitution, annotations |
+//! | 6 | [`resolve`] | dependency resolution (PubGrub) with buildout's `[versions]`, `prefer-final`, `newest` and picked-versions rules; pure, no IO |
+//! | 6 | [`profile`] | the buildout directory's generations (`.buildout/`), the atomic switch, manifests |
+//! | 7 | [`index`] | package indexes: simple API (JSON/HTML), find-links, metadata, verified downloads, the HTTP page cache |
+//! | 7 | [`store`] | the immutable store: object paths, the SQLite registry (`<store>/.db/`), the write path, GC roots, gc, verify |
+//! | 8 | [`python`] | value types and facts about Python: PEP 508 markers and requirements, wheel tags and file names, interpreter facts |
+//! | 9 | [`env`] | every environment variable the tool reads |
 //!
 //! On disk: the buildout directory (`buildout.cfg`, `bin`, `parts`,
 //! `.buildout/`) and the store (default `~/.buildout/store`). See README.md.
@@ -36,4 +38,4 @@ pub mod recipe;
 pub mod resolve;
 pub mod store;
 
-pub use ops::run;
+pub use cli::run;

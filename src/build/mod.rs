@@ -1,12 +1,9 @@
-//! Things that produce store objects: part outputs and generations (here),
-//! distributions ([`dists`]: resolution against index and store, wheel
+//! Things that produce store objects: generations (here; a part's object is
+//! built by its recipe, [`crate::recipe::part`]), distributions ([`dists`]: resolution against index and store, wheel
 //! installs ([`wheel`]), sdist builds ([`sdist`]), develop eggs
 //! ([`develop`])) and console scripts ([`scripts`]).
 //!
-//! A part's address is the digest of its recipe's identity, its options
-//! after substitution and whatever else its output depends on (a rendered
-//! template), so unchanged inputs give the same path and no work. A
-//! generation's address is the digest of its manifest: `bin/` and `files/`
+//! A generation's address is the digest of its manifest: `bin/` and `files/`
 //! link to the parts' managed outputs, `parts/<name>` links to each part
 //! object, and `manifest.json` records the run. Both go through the
 //! store's one write path ([`crate::store::Store::add`]).
@@ -18,9 +15,7 @@ pub mod sdist;
 pub mod wheel;
 
 use crate::profile::Manifest;
-use crate::recipe::{self, Recipe};
 use crate::store::{self, Kind, NewObject, Store, StorePath};
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -29,8 +24,6 @@ use std::path::Path;
 pub enum Error {
     #[error(transparent)]
     Store(#[from] store::Error),
-    #[error(transparent)]
-    Recipe(#[from] recipe::Error),
     #[error("parts `{first}` and `{second}` both manage `{path}`")]
     OutputClash {
         path: String,
@@ -55,54 +48,6 @@ pub fn object_name(part: &str) -> String {
         .collect();
     let name = name.trim_start_matches('.').to_string();
     if name.is_empty() { "part".into() } else { name }
-}
-
-/// The store path a part will have.
-pub fn part_path(
-    store: &Store,
-    part: &str,
-    recipe: &dyn Recipe,
-    options: &BTreeMap<String, String>,
-) -> Result<StorePath> {
-    let key = serde_json::json!({
-        "recipe": recipe.identity(),
-        "options": options,
-        "content": recipe.content_key(),
-    });
-    let digest = store::path::sha256(key.to_string().as_bytes());
-    Ok(
-        store::path::output_path(&object_name(part), "out", &digest, store.dir_str())
-            .map_err(store::Error::from)?,
-    )
-}
-
-/// Builds (or reuses) a part's object. Returns the path and whether it
-/// already existed.
-pub fn build_part(
-    store: &Store,
-    path: &StorePath,
-    recipe: &dyn Recipe,
-    references: Vec<StorePath>,
-) -> Result<(StorePath, bool)> {
-    let failure: RefCell<Option<recipe::Error>> = RefCell::new(None);
-    let mut obj = NewObject::known(path.clone(), Kind::Part);
-    obj.references = references;
-    obj.references.sort_by_key(StorePath::hash_part);
-    obj.references.dedup();
-    let added = store.add(&obj, |out| {
-        recipe.build(out).map_err(|e| {
-            let message = e.to_string();
-            *failure.borrow_mut() = Some(e);
-            store::Error::Build(message)
-        })
-    });
-    match added {
-        Ok(a) => Ok((a.path, a.reused)),
-        Err(e) => Err(match failure.into_inner() {
-            Some(recipe_error) => Error::Recipe(recipe_error),
-            None => Error::Store(e),
-        }),
-    }
 }
 
 /// The store path of the generation assembled from `manifest`.

@@ -6,38 +6,11 @@
 //! command, whose own arguments clap parses. Our long options (`--store`,
 //! `--json`, `--no-progress`, `--color`) are accepted in the same position.
 
-use super::{Cli, Command, InstallArgs};
-pub use crate::config::{AssignOp, Assignment};
+use super::{Cli, ColorArg, Command, InstallArgs};
+use crate::config::{AssignOp, Assignment};
+use crate::ops::{GlobalOptions, UsageError};
 use clap::{FromArgMatches, Parser, Subcommand, ValueEnum};
-use std::fmt;
 use std::path::PathBuf;
-
-/// When to colour output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum ColorChoice {
-    #[default]
-    Auto,
-    Always,
-    Never,
-}
-
-/// Everything the global part of the command line said.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GlobalOptions {
-    /// `-c`: configuration file or URL; `None` means `buildout.cfg`.
-    pub config: Option<String>,
-    /// Net verbosity: +10 per `-v`, -10 per `-q` (zc.buildout's units).
-    pub verbosity: i32,
-    pub use_user_defaults: bool,
-    pub debug: bool,
-    pub store: Option<PathBuf>,
-    pub json: bool,
-    pub no_progress: bool,
-    pub color: ColorChoice,
-    /// Assignments in command-line order, including those the flags imply
-    /// (`-o` → `buildout:offline=true`, `-t 5` → `buildout:socket-timeout=5`).
-    pub assignments: Vec<Assignment>,
-}
 
 /// A fully parsed command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,25 +22,6 @@ pub enum Invocation {
         command: Command,
     },
 }
-
-/// A command line that cannot be run; rendered as `Error: <message>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UsageError {
-    /// zc.buildout's own wording, printed after `Error: `.
-    Message(String),
-    /// clap's rendering of a bad command argument (already formatted).
-    Clap(String),
-}
-
-impl fmt::Display for UsageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Message(m) | Self::Clap(m) => f.write_str(m),
-        }
-    }
-}
-
-impl std::error::Error for UsageError {}
 
 fn usage(msg: impl Into<String>) -> UsageError {
     UsageError::Message(msg.into())
@@ -114,7 +68,7 @@ where
                 "no-progress" => g.no_progress = true,
                 "color" => {
                     let v = value(&mut args)?;
-                    g.color = ColorChoice::from_str(&v, true).map_err(|_| {
+                    g.color = ColorArg::from_str(&v, true).map(Into::into).map_err(|_| {
                         usage(format!(
                             "Invalid value for --color: {v} (expected auto, always or never)"
                         ))

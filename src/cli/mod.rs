@@ -12,9 +12,11 @@
 mod args;
 pub mod man;
 
-pub use args::{AssignOp, Assignment, ColorChoice, GlobalOptions, Invocation, UsageError, parse};
+pub use args::{Invocation, parse};
 
-use clap::{Args, Parser, Subcommand};
+use crate::ops::{self, ColorChoice, Context, Failure};
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 /// Assemble Python applications from zc.buildout configurations, on an
@@ -104,8 +106,8 @@ pub struct GlobalArgs {
     pub no_progress: bool,
 
     /// When to use colour.
-    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
 
     /// Print help.
     #[arg(short = 'h', long = "help")]
@@ -284,6 +286,125 @@ pub struct DebugAddArgs {
     /// Sleep this long while "building" (tests of concurrent adders).
     #[arg(long, value_name = "MS")]
     pub build_delay_ms: Option<u64>,
+}
+
+/// `--color WHEN`, as clap shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+impl From<ColorArg> for ColorChoice {
+    fn from(arg: ColorArg) -> Self {
+        match arg {
+            ColorArg::Auto => ColorChoice::Auto,
+            ColorArg::Always => ColorChoice::Always,
+            ColorArg::Never => ColorChoice::Never,
+        }
+    }
+}
+
+/// Runs `buildout` with `args` (without the program name): parses them and
+/// calls the operation.
+pub fn run(args: Vec<String>) -> Result<(), Failure> {
+    let (global, command) = match parse(args).map_err(|e| Failure::new(ops::Error::Usage(e)))? {
+        Invocation::Help => {
+            crate::output::help(&Cli::command().render_long_help().to_string());
+            return Ok(());
+        }
+        Invocation::Version => {
+            crate::output::help(&format!("buildout version {}\n", env!("CARGO_PKG_VERSION")));
+            return Ok(());
+        }
+        Invocation::Run { global, command } => (global, command),
+    };
+    let debug = global.debug;
+    let ctx = Context::new(global)?;
+    dispatch(&ctx, command).map_err(|mut f| {
+        f.debug = debug;
+        f
+    })
+}
+
+fn dispatch(ctx: &Context, command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Install(args) => ops::install(ctx, &args.into()),
+        Command::Annotate(args) => ops::annotate(ctx, &args.sections),
+        Command::Query(args) => ops::query(ctx, &args.keys),
+        Command::Init(args) => ops::init(ctx, &args.requirements),
+        Command::Bootstrap => ops::bootstrap(ctx),
+        Command::Generations(args) => ops::generations(
+            ctx,
+            &args
+                .command
+                .map_or(ops::GenerationsAction::List, Into::into),
+        ),
+        Command::Rollback(args) => ops::rollback(ctx, args.generation.as_deref()),
+        Command::Gc(args) => ops::gc(ctx, &args.into()),
+        Command::Store(command) => ops::store(ctx, command.into()),
+    }
+}
+
+impl From<InstallArgs> for ops::InstallOptions {
+    fn from(args: InstallArgs) -> Self {
+        Self {
+            dry_run: args.dry_run,
+            parts: args.parts,
+        }
+    }
+}
+
+impl From<GcArgs> for ops::GcOptions {
+    fn from(args: GcArgs) -> Self {
+        Self {
+            dry_run: args.dry_run,
+            max_freed: args.max_freed,
+        }
+    }
+}
+
+impl From<GenerationsCommand> for ops::GenerationsAction {
+    fn from(command: GenerationsCommand) -> Self {
+        match command {
+            GenerationsCommand::List => Self::List,
+            GenerationsCommand::Diff { a, b } => Self::Diff { a, b },
+            GenerationsCommand::Delete { specs } => Self::Delete { specs },
+        }
+    }
+}
+
+impl From<StoreCommand> for ops::StoreAction {
+    fn from(command: StoreCommand) -> Self {
+        match command {
+            StoreCommand::Verify {
+                check_contents,
+                repair,
+            } => Self::Verify {
+                check_contents,
+                repair,
+            },
+            StoreCommand::Info { path } => Self::Info { path },
+            StoreCommand::Ls => Self::Ls,
+            StoreCommand::Why { path } => Self::Why { path },
+            StoreCommand::Optimise => Self::Optimise,
+            StoreCommand::DebugAdd(args) => Self::DebugAdd(Box::new(ops::DebugAdd {
+                name: args.name,
+                file: args.file,
+                dir: args.dir,
+                text: args.text,
+                refs: args.refs,
+                root: args.root,
+                build_delay_ms: args.build_delay_ms,
+            })),
+            StoreCommand::DebugUnpin { name } => Self::DebugUnpin { name },
+            StoreCommand::DebugIndirectRoot { link } => Self::DebugIndirectRoot { link },
+            StoreCommand::DebugPopulate { count, root_every } => {
+                Self::DebugPopulate { count, root_every }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -2,8 +2,7 @@
 //! no root (kept generation, pin, running process) reaches.
 
 use super::{Context, Result};
-use crate::cli::GcArgs;
-use crate::store::{self, GcOptions, Store};
+use crate::store::{self, Store};
 
 /// Opens the store named by `--store`, `BUILDOUT_STORE`, `[buildout] store`
 /// or the default (see [`super::load::store_dir`]).
@@ -12,14 +11,23 @@ pub(super) fn open_store(ctx: &Context) -> Result<Store> {
     Ok(Store::open(&dir)?)
 }
 
-pub fn gc(ctx: &Context, args: &GcArgs) -> Result<()> {
+/// What `buildout gc` was asked to do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GcOptions {
+    /// `--dry-run`: report, delete nothing.
+    pub dry_run: bool,
+    /// `--max-freed SIZE`: stop after freeing this much (`500M`, `2G`).
+    pub max_freed: Option<String>,
+}
+
+pub fn gc(ctx: &Context, args: &GcOptions) -> Result<()> {
     let max_freed = args
         .max_freed
         .as_deref()
         .map(store::parse_size)
         .transpose()?;
     let store = open_store(ctx)?;
-    let report = store.gc(&GcOptions {
+    let report = store.gc(&store::GcOptions {
         dry_run: args.dry_run,
         max_freed,
     })?;

@@ -1,7 +1,6 @@
 //! `buildout generations [list|diff|delete]` and `buildout rollback [N]`.
 
 use super::{Context, Error, Result, load};
-use crate::cli::{GenerationsArgs, GenerationsCommand, RollbackArgs};
 use crate::config::Purpose;
 use crate::profile::manifest::{self, Manifest};
 use crate::profile::{Generation, Profile, spec};
@@ -28,11 +27,27 @@ fn parse_generation(text: &str) -> Result<Generation> {
         .map_err(|_| Error::User(format!("invalid generation number `{text}`")).into())
 }
 
-pub fn generations(ctx: &Context, args: &GenerationsArgs) -> Result<()> {
-    match args.command.clone().unwrap_or(GenerationsCommand::List) {
-        GenerationsCommand::List => list(ctx),
-        GenerationsCommand::Diff { a, b } => diff(ctx, a.as_deref(), b.as_deref()),
-        GenerationsCommand::Delete { specs } => delete(ctx, &specs),
+/// `buildout generations [list|diff|delete]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GenerationsAction {
+    List,
+    /// Parts and options that differ between two generations (default:
+    /// the previous and the current one).
+    Diff {
+        a: Option<String>,
+        b: Option<String>,
+    },
+    /// Generations by number, `old`, `+N` (keep the newest N) or age (`30d`).
+    Delete {
+        specs: Vec<String>,
+    },
+}
+
+pub fn generations(ctx: &Context, action: &GenerationsAction) -> Result<()> {
+    match action {
+        GenerationsAction::List => list(ctx),
+        GenerationsAction::Diff { a, b } => diff(ctx, a.as_deref(), b.as_deref()),
+        GenerationsAction::Delete { specs } => delete(ctx, specs),
     }
 }
 
@@ -182,7 +197,9 @@ fn delete(ctx: &Context, specs: &[String]) -> Result<()> {
     Ok(())
 }
 
-pub fn rollback(ctx: &Context, args: &RollbackArgs) -> Result<()> {
+/// `buildout rollback [N]`: switch to generation `N` (default: the one
+/// before the current).
+pub fn rollback(ctx: &Context, generation: Option<&str>) -> Result<()> {
     let dir = buildout_dir(ctx)?;
     let printer = ctx.printer;
     let profile = Profile::open_locked(&dir, &mut || {
@@ -191,7 +208,7 @@ pub fn rollback(ctx: &Context, args: &RollbackArgs) -> Result<()> {
     let current = profile
         .current()?
         .ok_or(crate::profile::Error::NoGenerations)?;
-    let target = match &args.generation {
+    let target = match generation {
         Some(n) => parse_generation(n)?,
         None => previous_of(&profile, current)?,
     };

@@ -13,7 +13,6 @@
 
 use super::{Context, Error, Failure, Result, load};
 use crate::build;
-use crate::cli::InstallArgs;
 use crate::config::Purpose;
 use crate::profile::Profile;
 use crate::profile::manifest::{self, Manifest, PartEntry};
@@ -21,7 +20,16 @@ use crate::recipe::{self, Recipe};
 use crate::store::{self, Store};
 use std::path::Path;
 
-pub fn install(ctx: &Context, args: &InstallArgs) -> Result<()> {
+/// What `buildout install` was asked to do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstallOptions {
+    /// `--dry-run`: plan and report, build nothing.
+    pub dry_run: bool,
+    /// The parts named on the command line (all of `parts` when empty).
+    pub parts: Vec<String>,
+}
+
+pub fn install(ctx: &Context, args: &InstallOptions) -> Result<()> {
     let (mut config, _) = load::load(ctx, Purpose::Other)?;
     run(ctx, args, &mut config).map_err(|f| f.doing("Installing."))
 }
@@ -32,7 +40,7 @@ struct Planned {
     entry: PartEntry,
 }
 
-fn run(ctx: &Context, args: &InstallArgs, config: &mut crate::config::Config) -> Result<()> {
+fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config) -> Result<()> {
     check_extensions(&mut config.buildout)
         .map_err(|e| Failure::from(e).doing("Loading extensions."))?;
     let directory = config.directory.clone();
@@ -108,7 +116,7 @@ fn run(ctx: &Context, args: &InstallArgs, config: &mut crate::config::Config) ->
         p.entry.distributions = p.recipe.distributions();
         // What a part manages may depend on its working set (scripts).
         p.entry.outputs = p.recipe.outputs();
-        let path = build::part_path(&store, &p.name, p.recipe.as_ref(), &p.entry.options)?;
+        let path = recipe::part::part_path(&store, &p.name, p.recipe.as_ref(), &p.entry.options)?;
         p.entry.path = path.to_absolute(store.dir_str());
         p.recipe.set_location(&p.entry.path);
     }
@@ -146,7 +154,7 @@ fn run(ctx: &Context, args: &InstallArgs, config: &mut crate::config::Config) ->
             .iter()
             .map(|d| store.parse_user_path(&d.path))
             .collect::<Result<Vec<_>, _>>()?;
-        let (_, reused) = build::build_part(&store, &path, p.recipe.as_ref(), references)
+        let (_, reused) = recipe::part::build_part(&store, &path, p.recipe.as_ref(), references)
             .map_err(|e| Failure::from(Error::from(e)).doing(format!("Installing {}.", p.name)))?;
         let verb = if reused { "Updating" } else { "Installing" };
         ctx.printer.info(&format!("{verb} {}.", p.name));

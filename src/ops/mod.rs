@@ -1,8 +1,10 @@
 //! One file per user action; each is a function callable from tests.
 //!
-//! [`run`] parses the command line, dispatches to the operation and returns a
-//! [`Failure`] carrying zc.buildout-style context lines (`While:`) on error.
-//! Operations print only through [`crate::output::Printer`].
+//! [`crate::cli`] parses the command line into [`GlobalOptions`] and an
+//! action's own options, builds a [`Context`] and calls the action, which
+//! returns a [`Failure`] carrying zc.buildout-style context lines
+//! (`While:`) on error. Operations print only through
+//! [`crate::output::Printer`]; [`crate::output::exit`] renders a failure.
 
 mod annotate;
 mod bootstrap;
@@ -15,9 +17,65 @@ mod load;
 mod query;
 mod store;
 
-use crate::cli::{self, Command, GlobalOptions, Invocation};
-use crate::output::{self, Printer};
+pub use annotate::annotate;
+pub use bootstrap::bootstrap;
+pub use gc::{GcOptions, gc};
+pub use generations::{GenerationsAction, generations, rollback};
+pub use init::init;
+pub use install::{InstallOptions, install};
+pub use query::query;
+pub use store::{DebugAdd, StoreAction, store};
+
+use crate::config::Assignment;
+use crate::output::{Printer, Report};
+use std::fmt;
 use std::path::PathBuf;
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// Everything the global part of the command line said.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GlobalOptions {
+    /// `-c`: configuration file or URL; `None` means `buildout.cfg`.
+    pub config: Option<String>,
+    /// Net verbosity: +10 per `-v`, -10 per `-q` (zc.buildout's units).
+    pub verbosity: i32,
+    pub use_user_defaults: bool,
+    pub debug: bool,
+    pub store: Option<PathBuf>,
+    pub json: bool,
+    pub no_progress: bool,
+    pub color: ColorChoice,
+    /// Assignments in command-line order, including those the flags imply
+    /// (`-o` → `buildout:offline=true`, `-t 5` → `buildout:socket-timeout=5`).
+    pub assignments: Vec<Assignment>,
+}
+
+/// A command line that cannot be run; rendered as `Error: <message>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UsageError {
+    /// zc.buildout's own wording, printed after `Error: `.
+    Message(String),
+    /// clap's rendering of a bad command argument (already formatted).
+    Clap(String),
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Message(m) | Self::Clap(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for UsageError {}
 
 /// Everything an operation needs from the command line and environment.
 #[derive(Debug, Clone)]
@@ -26,6 +84,21 @@ pub struct Context {
     pub printer: Printer,
     /// The directory `buildout` was started in.
     pub cwd: PathBuf,
+}
+
+impl Context {
+    /// The context of a run started in the current directory.
+    pub fn new(global: GlobalOptions) -> Result<Self> {
+        let cwd = std::env::current_dir().map_err(|source| Error::Io {
+            what: "cannot determine the current directory".into(),
+            source,
+        })?;
+        Ok(Self {
+            printer: Printer::new(global.verbosity),
+            global,
+            cwd,
+        })
+    }
 }
 
 /// Errors of the operations layer: each module's error, plus usage errors.
@@ -45,7 +118,7 @@ pub enum Error {
     Index(#[from] crate::index::Error),
     /// A command-line problem, in zc.buildout's words.
     #[error("{0}")]
-    Usage(cli::UsageError),
+    Usage(UsageError),
     /// A user error with zc.buildout's exact wording (`Error: <text>`).
     #[error("{0}")]
     User(String),
@@ -83,14 +156,14 @@ impl Failure {
         self.doing.insert(0, line.into());
         self
     }
+}
 
+impl Report for Failure {
     /// All context lines, outermost first: ours, then the error's own.
-    pub fn context(&self) -> Vec<String> {
+    fn context(&self) -> Vec<String> {
         let mut lines = self.doing.clone();
         let config = match self.error.as_ref() {
-            Error::Config(e)
-            | Error::Recipe(crate::recipe::Error::Config(e))
-            | Error::Build(crate::build::Error::Recipe(crate::recipe::Error::Config(e))) => Some(e),
+            Error::Config(e) | Error::Recipe(crate::recipe::Error::Config(e)) => Some(e),
             _ => None,
         };
         if let Some(e) = config {
@@ -100,30 +173,34 @@ impl Failure {
     }
 
     /// The `Error:` message.
-    pub fn message(&self) -> String {
+    fn message(&self) -> String {
         match self.error.as_ref() {
-            Error::Config(e)
-            | Error::Recipe(crate::recipe::Error::Config(e))
-            | Error::Build(crate::build::Error::Recipe(crate::recipe::Error::Config(e))) => {
-                e.message()
-            }
+            Error::Config(e) | Error::Recipe(crate::recipe::Error::Config(e)) => e.message(),
             other => other.to_string(),
         }
     }
 
     /// Output that is already fully formatted (clap's usage errors).
-    pub fn preformatted(&self) -> Option<&str> {
+    fn preformatted(&self) -> Option<&str> {
         match self.error.as_ref() {
-            Error::Usage(cli::UsageError::Clap(text)) => Some(text),
+            Error::Usage(UsageError::Clap(text)) => Some(text),
             _ => None,
         }
     }
 
-    pub fn exit_code(&self) -> u8 {
+    fn exit_code(&self) -> u8 {
         match self.error.as_ref() {
-            Error::Usage(cli::UsageError::Clap(_)) => 2,
+            Error::Usage(UsageError::Clap(_)) => 2,
             _ => 1,
         }
+    }
+
+    fn debug(&self) -> bool {
+        self.debug
+    }
+
+    fn error(&self) -> &(dyn std::error::Error + 'static) {
+        self.error.as_ref()
     }
 }
 
@@ -134,48 +211,3 @@ impl<E: Into<Error>> From<E> for Failure {
 }
 
 pub type Result<T, E = Failure> = std::result::Result<T, E>;
-
-/// Runs `buildout` with `args` (without the program name).
-pub fn run(args: Vec<String>) -> Result<()> {
-    let invocation = cli::parse(args).map_err(|e| Failure::new(Error::Usage(e)))?;
-    let (global, command) = match invocation {
-        Invocation::Help => {
-            use clap::CommandFactory;
-            output::help(&cli::Cli::command().render_long_help().to_string());
-            return Ok(());
-        }
-        Invocation::Version => {
-            output::help(&format!("buildout version {}\n", env!("CARGO_PKG_VERSION")));
-            return Ok(());
-        }
-        Invocation::Run { global, command } => (global, command),
-    };
-    let cwd = std::env::current_dir().map_err(|source| Error::Io {
-        what: "cannot determine the current directory".into(),
-        source,
-    })?;
-    let debug = global.debug;
-    let ctx = Context {
-        printer: Printer::new(global.verbosity),
-        global,
-        cwd,
-    };
-    dispatch(&ctx, command).map_err(|mut f| {
-        f.debug = debug;
-        f
-    })
-}
-
-fn dispatch(ctx: &Context, command: Command) -> Result<()> {
-    match command {
-        Command::Install(args) => install::install(ctx, &args),
-        Command::Annotate(args) => annotate::annotate(ctx, &args.sections),
-        Command::Query(args) => query::query(ctx, &args.keys),
-        Command::Init(args) => init::init(ctx, &args.requirements),
-        Command::Bootstrap => bootstrap::bootstrap(ctx),
-        Command::Generations(args) => generations::generations(ctx, &args),
-        Command::Rollback(args) => generations::rollback(ctx, &args),
-        Command::Gc(args) => gc::gc(ctx, &args),
-        Command::Store(command) => store::store(ctx, command),
-    }
-}

@@ -3,21 +3,62 @@
 
 use super::gc::open_store;
 use super::{Context, Error, Result};
-use crate::cli::{DebugAddArgs, StoreCommand};
 use crate::store::{self, Address, Kind, NewObject, ObjectInfo, RootSource, Store, StorePath};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-pub fn store(ctx: &Context, command: StoreCommand) -> Result<()> {
+/// `buildout store ...`: what to do with the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreAction {
+    /// Check the registry against the disk (and contents against their
+    /// hashes); repair what can be proved.
+    Verify {
+        check_contents: bool,
+        repair: bool,
+    },
+    Info {
+        path: String,
+    },
+    Ls,
+    Why {
+        path: String,
+    },
+    Optimise,
+    DebugAdd(Box<DebugAdd>),
+    DebugUnpin {
+        name: String,
+    },
+    DebugIndirectRoot {
+        link: PathBuf,
+    },
+    DebugPopulate {
+        count: usize,
+        root_every: usize,
+    },
+}
+
+/// The hidden `store debug-add`: adds an object by hand, as recipes will.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DebugAdd {
+    pub name: String,
+    pub file: Option<PathBuf>,
+    pub dir: Option<PathBuf>,
+    pub text: Option<String>,
+    pub refs: Vec<String>,
+    pub root: Option<String>,
+    pub build_delay_ms: Option<u64>,
+}
+
+pub fn store(ctx: &Context, action: StoreAction) -> Result<()> {
     let store = open_store(ctx)?;
-    match command {
-        StoreCommand::Verify {
+    match action {
+        StoreAction::Verify {
             check_contents,
             repair,
         } => verify(ctx, &store, check_contents, repair),
-        StoreCommand::Info { path } => info(ctx, &store, &path),
-        StoreCommand::Ls => ls(ctx, &store),
-        StoreCommand::Why { path } => why(ctx, &store, &path),
-        StoreCommand::Optimise => {
+        StoreAction::Info { path } => info(ctx, &store, &path),
+        StoreAction::Ls => ls(ctx, &store),
+        StoreAction::Why { path } => why(ctx, &store, &path),
+        StoreAction::Optimise => {
             let r = store.optimise()?;
             ctx.printer.info(&format!(
                 "deduplicated {} file(s), saved {}",
@@ -26,15 +67,15 @@ pub fn store(ctx: &Context, command: StoreCommand) -> Result<()> {
             ));
             Ok(())
         }
-        StoreCommand::DebugAdd(args) => debug_add(ctx, &store, &args),
-        StoreCommand::DebugUnpin { name } => {
+        StoreAction::DebugAdd(args) => debug_add(ctx, &store, &args),
+        StoreAction::DebugUnpin { name } => {
             if !store.remove_pin(&name)? {
                 ctx.printer.warn(&format!("no pin named `{name}`"));
             }
             Ok(())
         }
-        StoreCommand::DebugIndirectRoot { link } => Ok(store.add_indirect_root(&link)?),
-        StoreCommand::DebugPopulate { count, root_every } => {
+        StoreAction::DebugIndirectRoot { link } => Ok(store.add_indirect_root(&link)?),
+        StoreAction::DebugPopulate { count, root_every } => {
             let t = std::time::Instant::now();
             let made = store.debug_populate(count, root_every)?;
             ctx.printer.info(&format!(
@@ -237,7 +278,7 @@ struct Source<'a> {
     text: Option<&'a str>,
 }
 
-fn debug_add(ctx: &Context, store: &Store, args: &DebugAddArgs) -> Result<()> {
+fn debug_add(ctx: &Context, store: &Store, args: &DebugAdd) -> Result<()> {
     let name = args.name.as_str();
     let src = Source {
         file: args.file.as_deref(),

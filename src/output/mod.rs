@@ -3,12 +3,13 @@
 //! zc.buildout sends its log (progress, warnings) to stdout and failures to
 //! stderr as a `While:` block of context lines followed by `Error: <message>`,
 //! exit status 1. [`Printer`] is the stdout channel handed to every
-//! operation; [`exit`] renders the final outcome.
+//! operation; [`exit`] renders the final outcome, any [`Report`] (the
+//! operations' failure type implements it, so this module depends on no
+//! layer above it).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod progress;
 
-use crate::ops::Failure;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -59,8 +60,24 @@ pub fn help(text: &str) {
     Printer::default().data(text);
 }
 
+/// A failed run as the user sees it.
+pub trait Report {
+    /// Context lines, outermost first (the `While:` block).
+    fn context(&self) -> Vec<String>;
+    /// The text after `Error: `.
+    fn message(&self) -> String;
+    /// Output that is already fully formatted (clap's usage errors).
+    fn preformatted(&self) -> Option<&str>;
+    /// The process exit status.
+    fn exit_code(&self) -> u8;
+    /// Whether `-D` asked for the chain of causes.
+    fn debug(&self) -> bool;
+    /// The error itself, whose sources are the causes.
+    fn error(&self) -> &(dyn std::error::Error + 'static);
+}
+
 /// Renders the outcome of a run and turns it into the exit status.
-pub fn exit(result: Result<(), Failure>) -> ExitCode {
+pub fn exit<R: Report>(result: Result<(), R>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
@@ -73,7 +90,7 @@ pub fn exit(result: Result<(), Failure>) -> ExitCode {
 
 /// zc.buildout's failure shape: `While:` and indented context lines, then
 /// `Error: ` and the message.
-pub fn render_failure(failure: &Failure) -> String {
+pub fn render_failure(failure: &dyn Report) -> String {
     let mut text = String::new();
     let context = failure.context();
     if !context.is_empty() {
@@ -91,8 +108,8 @@ pub fn render_failure(failure: &Failure) -> String {
     text.push_str("Error: ");
     text.push_str(&failure.message());
     text.push('\n');
-    if failure.debug {
-        let mut source = std::error::Error::source(failure.error.as_ref());
+    if failure.debug() {
+        let mut source = failure.error().source();
         while let Some(cause) = source {
             text.push_str(&format!("  caused by: {cause}\n"));
             source = cause.source();

@@ -12,6 +12,7 @@
 pub mod custom;
 pub mod develop;
 pub mod egg;
+pub mod part;
 pub mod template;
 
 use crate::config::{self, Buildout, pystr};
@@ -24,6 +25,8 @@ use std::path::Path;
 pub enum Error {
     #[error(transparent)]
     Config(#[from] config::Error),
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
     /// `zc.buildout.UserError` raised by a recipe.
     #[error("{0}")]
     User(String),

@@ -1,5 +1,6 @@
 //! The integration test binary: runs the real `buildout` executable.
 
+mod architecture;
 mod bench;
 mod bytecode;
 mod cli;

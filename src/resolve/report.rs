@@ -249,125 +249,147 @@ fn fact_for<P: Provider>(
 ) -> Option<Fact> {
     match external {
         External::NotRoot(..) => None,
-        External::NoVersions(pkg, range) => {
-            let name = pkg.name()?;
-            let candidates = solver.candidates(name).ok()?;
-            let edges = solver.edges.borrow();
-            let reqs: Vec<String> = {
-                let mut r: Vec<String> = edges
-                    .values()
-                    .flatten()
-                    .filter(|e| &e.target == name)
-                    .map(|e| e.requirement.to_string())
-                    .collect();
-                r.sort();
-                r.dedup();
-                r
-            };
-            if candidates.is_empty() {
-                return Some(Fact::Missing {
-                    requirement: reqs.first().cloned().unwrap_or_else(|| name.to_string()),
-                    sentence: None,
-                });
-            }
-            // Otherwise pubgrub is talking about the gaps between
-            // candidates, which says nothing to a user.
-            if !candidates.iter().any(|c| range.contains(&c.version)) {
-                return None;
-            }
-            let mut text = format!(
-                "no usable version of `{}` is in {}",
-                solver.spelled(name),
-                describe_range(range)
-            );
-            let why = unusable_candidates(solver, name, &candidates);
-            if !why.is_empty() {
-                text.push_str(&format!(" ({})", why.join("; ")));
-            }
-            Some(Fact::Sentence(name.clone(), text))
+        External::NoVersions(pkg, range) => no_versions_fact(solver, pkg, range),
+        External::Custom(pkg, range, why) => unusable_fact(solver, pkg, range, why),
+        External::FromDependencyOf(parent, parent_range, dep, _) => {
+            dependency_fact(solver, parent, parent_range, dep)
         }
-        External::Custom(pkg, range, why) => {
-            let name = pkg.name()?;
-            let extra = match pkg {
+    }
+}
+
+/// PubGrub found no version of `pkg` in `range`: nothing at all is
+/// available, or some candidates are unusable.
+fn no_versions_fact<P: Provider>(solver: &Solver<'_, P>, pkg: &Pkg, range: &Range) -> Option<Fact> {
+    let name = pkg.name()?;
+    let candidates = solver.candidates(name).ok()?;
+    let edges = solver.edges.borrow();
+    let reqs: Vec<String> = {
+        let mut r: Vec<String> = edges
+            .values()
+            .flatten()
+            .filter(|e| &e.target == name)
+            .map(|e| e.requirement.to_string())
+            .collect();
+        r.sort();
+        r.dedup();
+        r
+    };
+    if candidates.is_empty() {
+        return Some(Fact::Missing {
+            requirement: reqs.first().cloned().unwrap_or_else(|| name.to_string()),
+            sentence: None,
+        });
+    }
+    // Otherwise pubgrub is talking about the gaps between
+    // candidates, which says nothing to a user.
+    if !candidates.iter().any(|c| range.contains(&c.version)) {
+        return None;
+    }
+    let mut text = format!(
+        "no usable version of `{}` is in {}",
+        solver.spelled(name),
+        describe_range(range)
+    );
+    let why = unusable_candidates(solver, name, &candidates);
+    if !why.is_empty() {
+        text.push_str(&format!(" ({})", why.join("; ")));
+    }
+    Some(Fact::Sentence(name.clone(), text))
+}
+
+/// The versions of `pkg` in `range` cannot be used, for the reason `why`.
+fn unusable_fact<P: Provider>(
+    solver: &Solver<'_, P>,
+    pkg: &Pkg,
+    range: &Range,
+    why: &Unusable,
+) -> Option<Fact> {
+    let name = pkg.name()?;
+    let extra = match pkg {
+        Pkg::Extra(_, e) => Some(e.as_str()),
+        _ => None,
+    };
+    let versions = versions_in(solver, name, range);
+    Some(Fact::Sentence(
+        name.clone(),
+        format!(
+            "{} {}",
+            describe_versions(&solver.spelled(name), extra, &versions),
+            why
+        ),
+    ))
+}
+
+/// `parent` (in `parent_range`) requires `dep`.
+fn dependency_fact<P: Provider>(
+    solver: &Solver<'_, P>,
+    parent: &Pkg,
+    parent_range: &Range,
+    dep: &Pkg,
+) -> Option<Fact> {
+    let target = dep.name()?.clone();
+    if let (Pkg::Extra(n, _), Pkg::Dist(d)) = (parent, dep)
+        && n == d
+    {
+        // `name[extra]` is `name` itself: nothing to explain.
+        return None;
+    }
+    let edges = solver.edges.borrow();
+    let mut found: Vec<(Version, super::solver::Edge)> = edges
+        .iter()
+        .filter(|((p, v), _)| p == parent && parent_range.contains(v))
+        .flat_map(|((_, v), es)| {
+            es.iter()
+                .filter(|e| e.target == target)
+                .map(move |e| (v.clone(), e.clone()))
+        })
+        .collect();
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    let (_, edge) = found.last()?.clone();
+    let versions: Vec<Version> = found.iter().map(|(v, _)| v.clone()).collect();
+    let (parent_text, parent_plain) = match parent {
+        Pkg::Root => ("the buildout".to_string(), "the buildout".to_string()),
+        Pkg::Dist(n) | Pkg::Extra(n, _) => {
+            let extra = match parent {
                 Pkg::Extra(_, e) => Some(e.as_str()),
                 _ => None,
             };
-            let versions = versions_in(solver, name, range);
-            Some(Fact::Sentence(
-                name.clone(),
-                format!(
-                    "{} {}",
-                    describe_versions(&solver.spelled(name), extra, &versions),
-                    why
-                ),
-            ))
+            let spelled = solver.spelled(n);
+            (
+                describe_versions(&spelled, extra, &versions),
+                format!("{spelled} {}", versions[versions.len() - 1]),
+            )
         }
-        External::FromDependencyOf(parent, parent_range, dep, _) => {
-            let target = dep.name()?.clone();
-            if let (Pkg::Extra(n, _), Pkg::Dist(d)) = (parent, dep)
-                && n == d
-            {
-                // `name[extra]` is `name` itself: nothing to explain.
-                return None;
-            }
-            let edges = solver.edges.borrow();
-            let mut found: Vec<(Version, super::solver::Edge)> = edges
-                .iter()
-                .filter(|((p, v), _)| p == parent && parent_range.contains(v))
-                .flat_map(|((_, v), es)| {
-                    es.iter()
-                        .filter(|e| e.target == target)
-                        .map(move |e| (v.clone(), e.clone()))
-                })
-                .collect();
-            found.sort_by(|a, b| a.0.cmp(&b.0));
-            let (_, edge) = found.last()?.clone();
-            let versions: Vec<Version> = found.iter().map(|(v, _)| v.clone()).collect();
-            let (parent_text, parent_plain) = match parent {
-                Pkg::Root => ("the buildout".to_string(), "the buildout".to_string()),
-                Pkg::Dist(n) | Pkg::Extra(n, _) => {
-                    let extra = match parent {
-                        Pkg::Extra(_, e) => Some(e.as_str()),
-                        _ => None,
-                    };
-                    let spelled = solver.spelled(n);
-                    (
-                        describe_versions(&spelled, extra, &versions),
-                        format!("{spelled} {}", versions[versions.len() - 1]),
-                    )
-                }
-            };
-            let range = solver
-                .range_for(&edge.requirement)
-                .unwrap_or_else(|_| Range::empty());
-            if range.is_empty() && edge.pin_clash.is_none() {
-                let requirement = edge.requirement.to_string();
-                let mut sentence = format!(
-                    "{parent_text} {} `{requirement}`, which no available distribution satisfies",
-                    verb(versions.len() > 1)
-                );
-                let candidates = solver.candidates(&target).unwrap_or_default();
-                let why = unusable_candidates(solver, &target, &candidates);
-                if !why.is_empty() {
-                    sentence.push_str(&format!(" ({})", why.join("; ")));
-                }
-                return Some(Fact::Missing {
-                    requirement,
-                    sentence: Some(sentence),
-                });
-            }
-            Some(Fact::Requires {
-                parent: parent_text,
-                parent_plain,
-                plural: versions.len() > 1,
-                target,
-                requirement: edge.requirement.to_string(),
-                original: edge.original.to_string(),
-                pin_clash: edge.pin_clash.clone(),
-                range,
-            })
+    };
+    let range = solver
+        .range_for(&edge.requirement)
+        .unwrap_or_else(|_| Range::empty());
+    if range.is_empty() && edge.pin_clash.is_none() {
+        let requirement = edge.requirement.to_string();
+        let mut sentence = format!(
+            "{parent_text} {} `{requirement}`, which no available distribution satisfies",
+            verb(versions.len() > 1)
+        );
+        let candidates = solver.candidates(&target).unwrap_or_default();
+        let why = unusable_candidates(solver, &target, &candidates);
+        if !why.is_empty() {
+            sentence.push_str(&format!(" ({})", why.join("; ")));
         }
+        return Some(Fact::Missing {
+            requirement,
+            sentence: Some(sentence),
+        });
     }
+    Some(Fact::Requires {
+        parent: parent_text,
+        parent_plain,
+        plural: versions.len() > 1,
+        target,
+        requirement: edge.requirement.to_string(),
+        original: edge.original.to_string(),
+        pin_clash: edge.pin_clash.clone(),
+        range,
+    })
 }
 
 /// A version set in words, from its bounds.
@@ -411,35 +433,73 @@ pub(crate) fn explain<P: Provider>(
     solver: &Solver<'_, P>,
     tree: &DerivationTree<Pkg, Range, Unusable>,
 ) -> Error {
+    let facts = gather_facts(solver, tree);
+    let groups = RequirementGroups::of(&facts);
+    let explanation = explanation(solver, &facts, &groups);
+    if let Some(error) = buildout_error(solver, &facts, &groups, &explanation) {
+        return error;
+    }
+    Error::Conflict(Conflict {
+        headline: headline(solver, &facts, &groups),
+        explanation,
+    })
+}
+
+/// One fact per distinct incompatibility PubGrub derived from outside.
+fn gather_facts<P: Provider>(
+    solver: &Solver<'_, P>,
+    tree: &DerivationTree<Pkg, Range, Unusable>,
+) -> Vec<Fact> {
     let mut externals = Vec::new();
     collect_externals(tree, &mut externals);
-    let mut facts: Vec<Fact> = Vec::new();
     let mut seen = HashSet::new();
-    for external in externals {
-        if !seen.insert(external.to_string()) {
-            continue;
+    externals
+        .into_iter()
+        .filter(|external| seen.insert(external.to_string()))
+        .filter_map(|external| fact_for(solver, external))
+        .collect()
+}
+
+/// The requirements (without a pin clash) grouped by the distribution they
+/// are about, in the order the distributions first appear.
+struct RequirementGroups {
+    members: BTreeMap<PackageName, Vec<usize>>,
+    order: Vec<PackageName>,
+}
+
+impl RequirementGroups {
+    fn of(facts: &[Fact]) -> Self {
+        let mut members: BTreeMap<PackageName, Vec<usize>> = BTreeMap::new();
+        let mut order: Vec<PackageName> = Vec::new();
+        for (i, f) in facts.iter().enumerate() {
+            if let Fact::Requires {
+                target,
+                pin_clash: None,
+                ..
+            } = f
+            {
+                if !members.contains_key(target) {
+                    order.push(target.clone());
+                }
+                members.entry(target.clone()).or_default().push(i);
+            }
         }
-        if let Some(fact) = fact_for(solver, external) {
-            facts.push(fact);
-        }
+        Self { members, order }
     }
 
-    // Requirements grouped by the distribution they are about, in order.
-    let mut groups: BTreeMap<PackageName, Vec<usize>> = BTreeMap::new();
-    let mut order: Vec<PackageName> = Vec::new();
-    for (i, f) in facts.iter().enumerate() {
-        if let Fact::Requires {
-            target,
-            pin_clash: None,
-            ..
-        } = f
-        {
-            if !groups.contains_key(target) {
-                order.push(target.clone());
-            }
-            groups.entry(target.clone()).or_default().push(i);
-        }
+    /// The first distribution that two or more requirements are about.
+    fn clash(&self) -> Option<&PackageName> {
+        self.order.iter().find(|t| self.members[*t].len() >= 2)
     }
+}
+
+/// The plain-words sentences: requirements on one distribution joined
+/// (`A requires x, but B requires y`), then what is missing or unusable.
+fn explanation<P: Provider>(
+    solver: &Solver<'_, P>,
+    facts: &[Fact],
+    groups: &RequirementGroups,
+) -> Vec<String> {
     let mut explanation = Vec::new();
     let mut done: HashSet<usize> = HashSet::new();
     for (i, f) in facts.iter().enumerate() {
@@ -464,7 +524,7 @@ pub(crate) fn explain<P: Provider>(
                     ));
                     continue;
                 }
-                let members = &groups[target];
+                let members = &groups.members[target];
                 if members.len() < 2 && parent == "the buildout" {
                     // The buildout's own requests are only worth saying
                     // when they clash.
@@ -500,84 +560,98 @@ pub(crate) fn explain<P: Provider>(
             Fact::Sentence(_, s) => explanation.push(s.clone()),
         }
     }
+    explanation
+}
 
-    // zc.buildout's error, where one applies.
-    for f in &facts {
+/// zc.buildout's own error, where one applies: a requirement against a
+/// `[versions]` pin, or (when nothing clashes) a missing distribution.
+fn buildout_error<P: Provider>(
+    solver: &Solver<'_, P>,
+    facts: &[Fact],
+    groups: &RequirementGroups,
+    explanation: &[String],
+) -> Option<Error> {
+    for f in facts {
         if let Fact::Requires {
             original,
             pin_clash: Some(pin),
             ..
         } = f
         {
-            return Error::IncompatibleConstraint {
+            return Some(Error::IncompatibleConstraint {
                 requirement: original.clone(),
                 version: pin.clone(),
-                explanation,
-            };
+                explanation: explanation.to_vec(),
+            });
         }
     }
-    let clash = order.iter().find(|t| groups[*t].len() >= 2);
-    if clash.is_none()
-        && let Some(Fact::Missing { requirement, .. }) =
-            facts.iter().find(|f| matches!(f, Fact::Missing { .. }))
+    if groups.clash().is_some() {
+        return None;
+    }
+    if let Some(Fact::Missing { requirement, .. }) =
+        facts.iter().find(|f| matches!(f, Fact::Missing { .. }))
     {
-        return Error::MissingDistribution {
+        return Some(Error::MissingDistribution {
             requirement: requirement.clone(),
-            explanation,
-        };
+            explanation: explanation.to_vec(),
+        });
     }
     // Nothing clashes: some distribution has no usable version.
-    if clash.is_none()
-        && let Some(Fact::Sentence(name, _)) =
-            facts.iter().find(|f| matches!(f, Fact::Sentence(..)))
-    {
-        let edges = solver.edges.borrow();
-        let mut wanted: Vec<(bool, String)> = edges
-            .iter()
-            .flat_map(|((p, _), es)| es.iter().map(move |e| (p, e)))
-            .filter(|(_, e)| &e.target == name)
-            .map(|(p, e)| (*p != Pkg::Root, e.requirement.to_string()))
-            .collect();
-        wanted.sort();
-        if let Some((_, requirement)) = wanted.into_iter().next() {
-            return Error::MissingDistribution {
-                requirement,
-                explanation,
-            };
-        }
-    }
-    let mut headline = vec!["There is a version conflict.".to_string()];
-    if let Some(target) = clash {
-        // What the buildout asked for itself is what "we already have".
-        let mut members = groups[target].clone();
-        if let Some(pos) = members.iter().position(
-            |i| matches!(&facts[*i], Fact::Requires { parent, .. } if parent == "the buildout"),
-        ) {
-            let root = members.remove(pos);
-            members.insert(0, root);
-        }
-        if let (
-            Fact::Requires { range, .. },
-            Fact::Requires {
-                parent_plain,
-                requirement,
-                ..
-            },
-        ) = (&facts[members[0]], &facts[members[1]])
-            && let Ok(Some(have)) = solver.best_in(target, range)
-        {
-            headline.push(format!(
-                "We already have: {} {have}",
-                solver.spelled(target)
-            ));
-            headline.push(format!(
-                "but {parent_plain} requires {}.",
-                py_repr(requirement)
-            ));
-        }
-    }
-    Error::Conflict(Conflict {
-        headline,
-        explanation,
+    let Some(Fact::Sentence(name, _)) = facts.iter().find(|f| matches!(f, Fact::Sentence(..)))
+    else {
+        return None;
+    };
+    let edges = solver.edges.borrow();
+    let mut wanted: Vec<(bool, String)> = edges
+        .iter()
+        .flat_map(|((p, _), es)| es.iter().map(move |e| (p, e)))
+        .filter(|(_, e)| &e.target == name)
+        .map(|(p, e)| (*p != Pkg::Root, e.requirement.to_string()))
+        .collect();
+    wanted.sort();
+    let (_, requirement) = wanted.into_iter().next()?;
+    Some(Error::MissingDistribution {
+        requirement,
+        explanation: explanation.to_vec(),
     })
+}
+
+/// zc.buildout's version-conflict headline: `We already have: X 1.0` (what
+/// the buildout itself asked for) `but Y 2.0 requires 'X>=2'.`
+fn headline<P: Provider>(
+    solver: &Solver<'_, P>,
+    facts: &[Fact],
+    groups: &RequirementGroups,
+) -> Vec<String> {
+    let mut headline = vec!["There is a version conflict.".to_string()];
+    let Some(target) = groups.clash() else {
+        return headline;
+    };
+    let mut members = groups.members[target].clone();
+    if let Some(pos) = members.iter().position(
+        |i| matches!(&facts[*i], Fact::Requires { parent, .. } if parent == "the buildout"),
+    ) {
+        let root = members.remove(pos);
+        members.insert(0, root);
+    }
+    if let (
+        Fact::Requires { range, .. },
+        Fact::Requires {
+            parent_plain,
+            requirement,
+            ..
+        },
+    ) = (&facts[members[0]], &facts[members[1]])
+        && let Ok(Some(have)) = solver.best_in(target, range)
+    {
+        headline.push(format!(
+            "We already have: {} {have}",
+            solver.spelled(target)
+        ));
+        headline.push(format!(
+            "but {parent_plain} requires {}.",
+            py_repr(requirement)
+        ));
+    }
+    headline
 }

@@ -256,46 +256,71 @@ fn build_resolution<P: Provider>(
     options: &Options,
     selected: &pubgrub::SelectedDependencies<Pkg, Version>,
 ) -> Result<Resolution> {
+    let by_name = selected_distributions(solver, selected);
+    let walk = walk_requirements(solver, &by_name);
+    let picked = picked_versions(options, &by_name, walk)?;
+    let mut warnings = solver.warnings.borrow().clone();
+    warnings.dedup();
+    Ok(Resolution {
+        packages: by_name.into_values().collect(),
+        picked,
+        warnings,
+    })
+}
+
+/// PubGrub's selection as one entry per distribution, its extras merged.
+fn selected_distributions<P: Provider>(
+    solver: &Solver<'_, P>,
+    selected: &pubgrub::SelectedDependencies<Pkg, Version>,
+) -> BTreeMap<PackageName, Resolved> {
     let mut by_name: BTreeMap<PackageName, Resolved> = BTreeMap::new();
     for (pkg, version) in selected.iter() {
-        match pkg {
-            Pkg::Root => {}
-            Pkg::Dist(name) => {
-                by_name.entry(name.clone()).or_insert_with(|| Resolved {
-                    name: name.clone(),
-                    project_name: solver.spelled(name),
-                    version: version.clone(),
-                    extras: Vec::new(),
-                });
-            }
-            Pkg::Extra(name, extra) => by_name
-                .entry(name.clone())
-                .or_insert_with(|| Resolved {
-                    name: name.clone(),
-                    project_name: solver.spelled(name),
-                    version: version.clone(),
-                    extras: Vec::new(),
-                })
-                .extras
-                .push(extra.clone()),
-        }
+        let (name, extra) = match pkg {
+            Pkg::Root => continue,
+            Pkg::Dist(name) => (name, None),
+            Pkg::Extra(name, extra) => (name, Some(extra)),
+        };
+        let resolved = by_name.entry(name.clone()).or_insert_with(|| Resolved {
+            name: name.clone(),
+            project_name: solver.spelled(name),
+            version: version.clone(),
+            extras: Vec::new(),
+        });
+        resolved.extras.extend(extra.cloned());
     }
     for r in by_name.values_mut() {
         r.extras.sort();
         r.extras.dedup();
     }
+    by_name
+}
 
-    // Breadth-first from the buildout's requirements, over the selected
-    // graph: zc.buildout's processing order, for picked versions.
+/// What a walk over the selected graph found.
+struct Walk {
+    /// Distributions in zc.buildout's processing order.
+    order: Vec<PackageName>,
+    /// Distributions some requirement fixed the version of (`==`).
+    exact: HashSet<PackageName>,
+    /// `parent==version` of each bare requirement, per distribution.
+    required_by: BTreeMap<PackageName, Vec<String>>,
+}
+
+/// Breadth-first from the buildout's requirements, over the selected
+/// graph: zc.buildout's processing order, for picked versions.
+fn walk_requirements<P: Provider>(
+    solver: &Solver<'_, P>,
+    by_name: &BTreeMap<PackageName, Resolved>,
+) -> Walk {
     let edges = solver.edges.borrow();
-    let mut order: Vec<PackageName> = Vec::new();
+    let mut walk = Walk {
+        order: Vec::new(),
+        exact: HashSet::new(),
+        required_by: BTreeMap::new(),
+    };
     let mut seen: HashSet<PackageName> = HashSet::new();
     let mut queue: VecDeque<(Pkg, Version)> = VecDeque::new();
     queue.push_back((Pkg::Root, solver::root_version()));
     let mut visited: HashSet<Pkg> = HashSet::new();
-    // Who requires whom, and whether any requirement fixed the version.
-    let mut exact: HashSet<PackageName> = HashSet::new();
-    let mut required_by: BTreeMap<PackageName, Vec<String>> = BTreeMap::new();
     while let Some((pkg, version)) = queue.pop_front() {
         if !visited.insert(pkg.clone()) {
             continue;
@@ -308,20 +333,20 @@ fn build_resolution<P: Provider>(
                 continue;
             };
             if edge.requirement.exact_version().is_some() {
-                exact.insert(edge.target.clone());
+                walk.exact.insert(edge.target.clone());
             }
             let bare = edge.requirement.specifiers.is_empty()
                 && edge.requirement.extras.is_empty()
                 && edge.requirement.marker.is_none()
                 && edge.requirement.url.is_none();
             if let (Pkg::Dist(parent), true) = (&pkg, bare) {
-                required_by
+                walk.required_by
                     .entry(edge.target.clone())
                     .or_default()
                     .push(format!("{}=={}", solver.spelled(parent), version));
             }
             if seen.insert(edge.target.clone()) {
-                order.push(edge.target.clone());
+                walk.order.push(edge.target.clone());
             }
             queue.push_back((Pkg::Dist(edge.target.clone()), target.version.clone()));
             for extra in edge.requirement.normalized_extras() {
@@ -332,10 +357,19 @@ fn build_resolution<P: Provider>(
             }
         }
     }
+    walk
+}
 
+/// The versions the resolver picked (neither pinned nor fixed by `==`), in
+/// processing order; an error if `allow-picked-versions` is false.
+fn picked_versions(
+    options: &Options,
+    by_name: &BTreeMap<PackageName, Resolved>,
+    mut walk: Walk,
+) -> Result<Vec<Picked>> {
     let mut picked = Vec::new();
-    for name in &order {
-        if exact.contains(name) || options.pins.exact(name).is_some() {
+    for name in &walk.order {
+        if walk.exact.contains(name) || options.pins.exact(name).is_some() {
             continue;
         }
         let resolved = &by_name[name];
@@ -345,7 +379,7 @@ fn build_resolution<P: Provider>(
                 version: resolved.version.to_string(),
             });
         }
-        let mut by = required_by.remove(name).unwrap_or_default();
+        let mut by = walk.required_by.remove(name).unwrap_or_default();
         by.sort();
         by.dedup();
         picked.push(Picked {
@@ -355,13 +389,7 @@ fn build_resolution<P: Provider>(
             required_by: by,
         });
     }
-    let mut warnings = solver.warnings.borrow().clone();
-    warnings.dedup();
-    Ok(Resolution {
-        packages: by_name.into_values().collect(),
-        picked,
-        warnings,
-    })
+    Ok(picked)
 }
 
 #[cfg(test)]

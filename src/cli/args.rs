@@ -10,6 +10,7 @@ use super::{Cli, ColorArg, Command, InstallArgs};
 use crate::config::{AssignOp, Assignment};
 use crate::ops::{GlobalOptions, UsageError};
 use clap::{FromArgMatches, Parser, Subcommand, ValueEnum};
+use std::collections::VecDeque;
 use std::path::PathBuf;
 
 /// A fully parsed command line.
@@ -33,104 +34,28 @@ where
     I: IntoIterator<Item = S>,
     S: Into<String>,
 {
-    let mut args: std::collections::VecDeque<String> = args.into_iter().map(Into::into).collect();
+    let mut args: VecDeque<String> = args.into_iter().map(Into::into).collect();
     let mut g = GlobalOptions {
         use_user_defaults: true,
         ..GlobalOptions::default()
     };
-    let implied = |g: &mut GlobalOptions, option: &str, value: &str| {
-        g.assignments.push(Assignment {
-            section: "buildout".into(),
-            option: option.into(),
-            op: AssignOp::Set,
-            value: value.into(),
-        });
-    };
-
     while let Some(arg) = args.front().cloned() {
-        if let Some(long) = arg.strip_prefix("--") {
+        let help = if let Some(long) = arg.strip_prefix("--") {
             args.pop_front();
-            let (name, inline) = match long.split_once('=') {
-                Some((n, v)) => (n, Some(v.to_string())),
-                None => (long, None),
-            };
-            let value = |args: &mut std::collections::VecDeque<String>| {
-                inline
-                    .clone()
-                    .or_else(|| args.pop_front())
-                    .ok_or_else(|| usage(format!("No value specified for option --{name}")))
-            };
-            match name {
-                "help" => return Ok(Invocation::Help),
-                "version" => return Ok(Invocation::Version),
-                "store" => g.store = Some(PathBuf::from(value(&mut args)?)),
-                "json" => g.json = true,
-                "no-progress" => g.no_progress = true,
-                "color" => {
-                    let v = value(&mut args)?;
-                    g.color = ColorArg::from_str(&v, true).map(Into::into).map_err(|_| {
-                        usage(format!(
-                            "Invalid value for --color: {v} (expected auto, always or never)"
-                        ))
-                    })?;
-                }
-                _ => return Err(usage(format!("Invalid option --{name}"))),
-            }
-            continue;
-        }
-        if arg.starts_with('-') && arg.len() > 1 {
+            long_option(&mut g, long, &mut args)?
+        } else if arg.starts_with('-') && arg.len() > 1 {
             args.pop_front();
-            let orig = arg.clone();
-            let mut rest = &arg[1..];
-            while let Some(c) = rest.chars().next() {
-                match c {
-                    'v' => g.verbosity += 10,
-                    'q' => g.verbosity -= 10,
-                    'U' => g.use_user_defaults = false,
-                    'o' => implied(&mut g, "offline", "true"),
-                    'O' => implied(&mut g, "offline", "false"),
-                    'n' => implied(&mut g, "newest", "true"),
-                    'N' => implied(&mut g, "newest", "false"),
-                    'D' => g.debug = true,
-                    'h' | 'W' | 'A' => return Ok(Invocation::Help),
-                    _ => break,
-                }
-                rest = &rest[c.len_utf8()..];
-            }
-            if let Some(value) = rest.strip_prefix('c') {
-                if value.is_empty() {
-                    match args.pop_front() {
-                        Some(file) => g.config = Some(file),
-                        None => {
-                            return Err(usage(format!("No file name specified for option {orig}")));
-                        }
-                    }
-                } else {
-                    g.config = Some(value.to_string());
-                }
-            } else if let Some(value) = rest.strip_prefix('t') {
-                let timeout = if value.is_empty() {
-                    args.pop_front().ok_or_else(|| {
-                        usage(format!("No timeout value specified for option {orig}"))
-                    })?
-                } else {
-                    value.to_string()
-                };
-                if timeout.trim().parse::<i64>().is_err() {
-                    return Err(usage(format!("Timeout value must be numeric {orig}")));
-                }
-                implied(&mut g, "socket-timeout", &timeout);
-            } else if let Some(c) = rest.chars().next() {
-                return Err(usage(format!("Invalid option -{c}")));
-            }
-            continue;
-        }
-        if arg.contains('=') {
+            flag_group(&mut g, &arg, &mut args)?
+        } else if arg.contains('=') {
             args.pop_front();
             g.assignments.push(parse_assignment(&arg)?);
-            continue;
+            None
+        } else {
+            break;
+        };
+        if let Some(invocation) = help {
+            return Ok(invocation);
         }
-        break;
     }
 
     let command = match args.pop_front() {
@@ -141,6 +66,102 @@ where
         Some(name) => parse_command(&name, args.into_iter().collect())?,
     };
     Ok(Invocation::Run { global: g, command })
+}
+
+/// An assignment a flag implies (`-o` is `buildout:offline=true`).
+fn implied(g: &mut GlobalOptions, option: &str, value: &str) {
+    g.assignments.push(Assignment {
+        section: "buildout".into(),
+        option: option.into(),
+        op: AssignOp::Set,
+        value: value.into(),
+    });
+}
+
+/// One of our long options (`long` without its `--`); `--help` and
+/// `--version` end the parse.
+fn long_option(
+    g: &mut GlobalOptions,
+    long: &str,
+    args: &mut VecDeque<String>,
+) -> Result<Option<Invocation>, UsageError> {
+    let (name, inline) = match long.split_once('=') {
+        Some((n, v)) => (n, Some(v.to_string())),
+        None => (long, None),
+    };
+    let mut value = || {
+        inline
+            .clone()
+            .or_else(|| args.pop_front())
+            .ok_or_else(|| usage(format!("No value specified for option --{name}")))
+    };
+    match name {
+        "help" => return Ok(Some(Invocation::Help)),
+        "version" => return Ok(Some(Invocation::Version)),
+        "store" => g.store = Some(PathBuf::from(value()?)),
+        "json" => g.json = true,
+        "no-progress" => g.no_progress = true,
+        "color" => {
+            let v = value()?;
+            g.color = ColorArg::from_str(&v, true).map(Into::into).map_err(|_| {
+                usage(format!(
+                    "Invalid value for --color: {v} (expected auto, always or never)"
+                ))
+            })?;
+        }
+        _ => return Err(usage(format!("Invalid option --{name}"))),
+    }
+    Ok(None)
+}
+
+/// A group of one-letter flags (`-vvN`), as zc.buildout reads it: `c` and
+/// `t` take the rest of the word or the next argument as their value and
+/// end the group; `-h` ends the parse.
+fn flag_group(
+    g: &mut GlobalOptions,
+    group: &str,
+    args: &mut VecDeque<String>,
+) -> Result<Option<Invocation>, UsageError> {
+    let mut rest = &group[1..];
+    while let Some(c) = rest.chars().next() {
+        match c {
+            'v' => g.verbosity += 10,
+            'q' => g.verbosity -= 10,
+            'U' => g.use_user_defaults = false,
+            'o' => implied(g, "offline", "true"),
+            'O' => implied(g, "offline", "false"),
+            'n' => implied(g, "newest", "true"),
+            'N' => implied(g, "newest", "false"),
+            'D' => g.debug = true,
+            'h' | 'W' | 'A' => return Ok(Some(Invocation::Help)),
+            _ => break,
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    if let Some(value) = rest.strip_prefix('c') {
+        if value.is_empty() {
+            let file = args
+                .pop_front()
+                .ok_or_else(|| usage(format!("No file name specified for option {group}")))?;
+            g.config = Some(file);
+        } else {
+            g.config = Some(value.to_string());
+        }
+    } else if let Some(value) = rest.strip_prefix('t') {
+        let timeout = if value.is_empty() {
+            args.pop_front()
+                .ok_or_else(|| usage(format!("No timeout value specified for option {group}")))?
+        } else {
+            value.to_string()
+        };
+        if timeout.trim().parse::<i64>().is_err() {
+            return Err(usage(format!("Timeout value must be numeric {group}")));
+        }
+        implied(g, "socket-timeout", &timeout);
+    } else if let Some(c) = rest.chars().next() {
+        return Err(usage(format!("Invalid option -{c}")));
+    }
+    Ok(None)
 }
 
 /// Parses one `[section:]option[+|-]=value` word.

@@ -329,103 +329,14 @@ impl Client {
         {
             return Ok(hit.as_ref().clone());
         }
-        let mut files: Vec<DistFile> = Vec::new();
-        let mut seen: HashSet<String> = HashSet::new();
-        let mut add = |links: Vec<simple::Link>, source: Source, files: &mut Vec<DistFile>| {
-            for link in links {
-                // (links come from a page of this project, or were picked
-                // from a listing by name prefix)
-                if !self.allowed(&link.url) {
-                    continue;
-                }
-                let Ok(filename) = DistFilename::parse(&link.filename, Some(project)) else {
-                    continue;
-                };
-                if filename.name() != project || !seen.insert(link.filename.clone()) {
-                    continue;
-                }
-                files.push(DistFile {
-                    filename,
-                    url: link.url,
-                    hashes: link.hashes,
-                    requires_python: link.requires_python,
-                    yanked: link.yanked,
-                    core_metadata: link.core_metadata,
-                    size: link.size,
-                    upload_time: link.upload_time,
-                    source,
-                });
-            }
+        let mut found = Found {
+            project,
+            files: Vec::new(),
+            seen: HashSet::new(),
         };
-        let mut not_found_on: Option<String> = None;
-        match &self.index {
-            Some(IndexLocation::Remote(base)) if !self.options.offline => {
-                let url = format!("{base}{}/", project.as_str());
-                if !self.allowed(&url) {
-                    return Err(Error::HostNotAllowed { url: redact(base) });
-                }
-                match self.http.page(&url, SIMPLE_ACCEPT)? {
-                    Some(page) => {
-                        let is_json = page.content_type.contains("json");
-                        let links = if is_json {
-                            simple::parse_json(&page.body, &page.url)
-                        } else {
-                            simple::parse_html(&page.body, &page.url)
-                        }
-                        .map_err(|e| Error::BadPage {
-                            url: redact(&url),
-                            message: e.0,
-                        })?;
-                        add(links, Source::Index, &mut files);
-                    }
-                    None => not_found_on = Some(redact(base)),
-                }
-            }
-            Some(IndexLocation::Local(dir)) => {
-                let project_dir = dir.join(project.as_str());
-                let page = project_dir.join("index.html");
-                if page.is_file() {
-                    add(find_links::local(&page)?, Source::Index, &mut files);
-                } else if project_dir.is_dir() {
-                    add(
-                        find_links::list_dir(&project_dir),
-                        Source::Index,
-                        &mut files,
-                    );
-                } else {
-                    not_found_on = Some(dir.display().to_string());
-                }
-            }
-            _ => {}
-        }
-        for entry in &self.find_links {
-            if let find_links::Entry::Local(path) = entry {
-                let listing = self.local_listing(path)?;
-                add(
-                    listing.for_project(project.as_str()).cloned().collect(),
-                    Source::FindLinks,
-                    &mut files,
-                );
-            }
-        }
-        if !self.options.offline {
-            add(
-                self.remote_find_links()?
-                    .for_project(project.as_str())
-                    .cloned()
-                    .collect(),
-                Source::FindLinks,
-                &mut files,
-            );
-        }
-        if let Some(dir) = &self.options.download_cache {
-            let listing = self.local_listing(dir)?;
-            add(
-                listing.for_project(project.as_str()).cloned().collect(),
-                Source::DownloadCache,
-                &mut files,
-            );
-        }
+        let not_found_on = self.index_links(project, &mut found)?;
+        self.other_links(project, &mut found)?;
+        let files = found.files;
         if files.is_empty() {
             if self.options.offline {
                 return Err(Error::OfflineProject {
@@ -444,6 +355,72 @@ impl Client {
             .unwrap_or_else(|e| e.into_inner())
             .insert(project.clone(), Arc::new(files.clone()));
         Ok(files)
+    }
+
+    /// The project's files on the index; returns the index's name when it
+    /// has no page for the project.
+    fn index_links(&self, project: &PackageName, found: &mut Found) -> Result<Option<String>> {
+        match &self.index {
+            Some(IndexLocation::Remote(base)) if !self.options.offline => {
+                let url = format!("{base}{}/", project.as_str());
+                if !self.allowed(&url) {
+                    return Err(Error::HostNotAllowed { url: redact(base) });
+                }
+                let Some(page) = self.http.page(&url, SIMPLE_ACCEPT)? else {
+                    return Ok(Some(redact(base)));
+                };
+                let links = if page.content_type.contains("json") {
+                    simple::parse_json(&page.body, &page.url)
+                } else {
+                    simple::parse_html(&page.body, &page.url)
+                }
+                .map_err(|e| Error::BadPage {
+                    url: redact(&url),
+                    message: e.0,
+                })?;
+                found.add(self, links, Source::Index);
+            }
+            Some(IndexLocation::Local(dir)) => {
+                let project_dir = dir.join(project.as_str());
+                let page = project_dir.join("index.html");
+                if page.is_file() {
+                    found.add(self, find_links::local(&page)?, Source::Index);
+                } else if project_dir.is_dir() {
+                    found.add(self, find_links::list_dir(&project_dir), Source::Index);
+                } else {
+                    return Ok(Some(dir.display().to_string()));
+                }
+            }
+            _ => {}
+        }
+        Ok(None)
+    }
+
+    /// The project's files in find-links (local, then remote unless
+    /// offline) and in the download cache.
+    fn other_links(&self, project: &PackageName, found: &mut Found) -> Result<()> {
+        let name = project.as_str();
+        for entry in &self.find_links {
+            if let find_links::Entry::Local(path) = entry {
+                let listing = self.local_listing(path)?;
+                let links = listing.for_project(name).cloned().collect();
+                found.add(self, links, Source::FindLinks);
+            }
+        }
+        if !self.options.offline {
+            let links = self
+                .remote_find_links()?
+                .for_project(name)
+                .cloned()
+                .collect();
+            found.add(self, links, Source::FindLinks);
+        }
+        if let Some(dir) = &self.options.download_cache {
+            let listing = self.local_listing(dir)?;
+            let links = listing.for_project(name).cloned().collect();
+            found.add(self, links, Source::DownloadCache);
+        }
+        Ok(())
     }
 
     fn remote_find_links(&self) -> Result<&find_links::Listing> {
@@ -837,6 +814,45 @@ pub fn fnmatch(pattern: &str, text: &str) -> bool {
         }
     }
     go(&p, &t)
+}
+
+/// A project's files as they are found, each file name once (the first
+/// source to list it wins).
+struct Found<'p> {
+    project: &'p PackageName,
+    files: Vec<DistFile>,
+    seen: HashSet<String>,
+}
+
+impl Found<'_> {
+    /// Adds the links that are allowed, parse as this project's files and
+    /// are new.
+    fn add(&mut self, client: &Client, links: Vec<simple::Link>, source: Source) {
+        for link in links {
+            // (links come from a page of this project, or were picked
+            // from a listing by name prefix)
+            if !client.allowed(&link.url) {
+                continue;
+            }
+            let Ok(filename) = DistFilename::parse(&link.filename, Some(self.project)) else {
+                continue;
+            };
+            if filename.name() != self.project || !self.seen.insert(link.filename.clone()) {
+                continue;
+            }
+            self.files.push(DistFile {
+                filename,
+                url: link.url,
+                hashes: link.hashes,
+                requires_python: link.requires_python,
+                yanked: link.yanked,
+                core_metadata: link.core_metadata,
+                size: link.size,
+                upload_time: link.upload_time,
+                source,
+            });
+        }
+    }
 }
 
 #[cfg(test)]

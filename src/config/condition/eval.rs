@@ -367,163 +367,39 @@ impl Eval<'_> {
         let Value::Func(name, receiver) = target else {
             return runtime(format!("'{}' object is not callable", target.type_name()));
         };
-        let arity = |min: usize, max: usize| {
-            if args.len() < min || args.len() > max {
-                let expected = if min == max {
-                    format!("exactly {min}")
-                } else {
-                    format!("{min} to {max}")
-                };
-                runtime(format!(
-                    "{name}() takes {expected} arguments ({} given)",
-                    args.len()
-                ))
-            } else {
-                Ok(())
-            }
-        };
         if let Some(receiver) = receiver {
-            return match *receiver {
-                Value::Environ => {
-                    arity(1, 2)?;
-                    env_get(&args)
-                }
-                Value::Str(s) => {
-                    let arity_result = match name.as_str() {
-                        "startswith" | "endswith" => arity(1, 1),
-                        "lower" | "upper" => arity(0, 0),
-                        _ => arity(0, 1),
-                    };
-                    arity_result?;
-                    str_method(&s, &name, args)
-                }
-                _ => unsupported(format!("{name}()")),
-            };
+            return call_method(*receiver, &name, args);
         }
-        match name.as_str() {
-            "len" => {
-                arity(1, 1)?;
-                let n = match &args[0] {
-                    Value::Str(s) => s.chars().count(),
-                    Value::Environ => crate::env::vars().len(),
-                    other => match other.items() {
-                        Some(items) => items.len(),
-                        None => {
-                            return runtime(format!(
-                                "object of type '{}' has no len()",
-                                other.type_name()
-                            ));
-                        }
-                    },
-                };
-                Ok(Value::Int(i64::try_from(n).unwrap_or(i64::MAX)))
-            }
-            "int" => {
-                arity(0, 1)?;
-                match args.first() {
-                    None => Ok(Value::Int(0)),
-                    Some(Value::Float(f)) if f.is_finite() => {
-                        #[allow(clippy::cast_possible_truncation)]
-                        let i = f.trunc() as i64;
-                        Ok(Value::Int(i))
-                    }
-                    Some(Value::Str(s)) => {
-                        let text: String = s.trim().chars().filter(|c| *c != '_').collect();
-                        text.parse::<i64>().map(Value::Int).or_else(|_| {
-                            runtime(format!(
-                                "invalid literal for int() with base 10: {}",
-                                py_repr_str(s)
-                            ))
-                        })
-                    }
-                    Some(other) => match other.int() {
-                        Some(i) => Ok(Value::Int(i)),
-                        None => runtime(format!(
-                            "int() argument must be a string, a bytes-like object or a real number, not '{}'",
-                            other.type_name()
-                        )),
-                    },
-                }
-            }
-            "chr" => {
-                arity(1, 1)?;
-                let code = args[0].int().and_then(|i| u32::try_from(i).ok());
-                match code.and_then(char::from_u32) {
-                    Some(c) => Ok(Value::Str(c.to_string())),
-                    None => runtime("chr() arg not in range(0x110000)".to_string()),
-                }
-            }
-            "ord" => {
-                arity(1, 1)?;
-                match &args[0] {
-                    Value::Str(s) if s.chars().count() == 1 => Ok(Value::Int(i64::from(
-                        u32::from(s.chars().next().unwrap_or('\0')),
-                    ))),
-                    other => runtime(format!(
-                        "ord() expected a character, but got {}",
-                        other.type_name()
-                    )),
-                }
-            }
-            "str" => {
-                arity(0, 1)?;
-                Ok(Value::Str(args.first().map(Value::str).unwrap_or_default()))
-            }
-            "bool" => {
-                arity(0, 1)?;
-                Ok(Value::Bool(args.first().is_some_and(Value::truthy)))
-            }
-            "tuple" | "list" => {
-                arity(0, 1)?;
-                let items = match args.first() {
-                    None => Vec::new(),
-                    Some(Value::Str(s)) => s.chars().map(|c| Value::Str(c.to_string())).collect(),
-                    Some(other) => match other.items() {
-                        Some(items) => items.to_vec(),
-                        None => {
-                            return runtime(format!(
-                                "'{}' object is not iterable",
-                                other.type_name()
-                            ));
-                        }
-                    },
-                };
-                Ok(if name == "tuple" {
-                    Value::Tuple(items)
-                } else {
-                    Value::List(items)
-                })
-            }
-            "os.getenv" => {
-                arity(1, 2)?;
-                env_get(&args)
-            }
-            platform_fn => {
-                arity(0, 0)?;
-                let facts = self.facts()?;
-                Ok(match platform_fn {
-                    "platform.machine" => Value::Str(facts.machine().to_string()),
-                    "platform.system" => Value::Str(facts.system().to_string()),
-                    "platform.release" => Value::Str(facts.release().to_string()),
-                    "platform.version" => Value::Str(facts.markers.platform_version.clone()),
-                    "platform.python_version" => {
-                        Value::Str(facts.platform_python_version().to_string())
-                    }
-                    "platform.python_implementation" => {
-                        Value::Str(facts.python_implementation().to_string())
-                    }
-                    "platform.python_version_tuple" => Value::Tuple(
-                        facts
-                            .python_version_tuple
-                            .iter()
-                            .cloned()
-                            .map(Value::Str)
-                            .collect(),
-                    ),
-                    other => return unsupported(format!("{other}()")),
-                })
-            }
+        if name.starts_with("platform.") {
+            check_arity(&name, &args, 0, 0)?;
+            return self.call_platform(&name);
         }
+        call_builtin(&name, args)
+    }
+
+    /// `platform.machine()` and the other `platform` functions, from the
+    /// interpreter's facts.
+    fn call_platform(&mut self, name: &str) -> Result<Value, Fail> {
+        let facts = self.facts()?;
+        Ok(match name {
+            "platform.machine" => Value::Str(facts.machine().to_string()),
+            "platform.system" => Value::Str(facts.system().to_string()),
+            "platform.release" => Value::Str(facts.release().to_string()),
+            "platform.version" => Value::Str(facts.markers.platform_version.clone()),
+            "platform.python_version" => Value::Str(facts.platform_python_version().to_string()),
+            "platform.python_implementation" => {
+                Value::Str(facts.python_implementation().to_string())
+            }
+            "platform.python_version_tuple" => Value::Tuple(
+                facts
+                    .python_version_tuple
+                    .iter()
+                    .cloned()
+                    .map(Value::Str)
+                    .collect(),
+            ),
+            other => return unsupported(format!("{other}()")),
+        })
     }
 
     pub(super) fn subscript(&mut self, target: Value, index: Value) -> Result<Value, Fail> {
@@ -576,6 +452,157 @@ impl Eval<'_> {
             }
         }
     }
+}
+
+/// Python's `TypeError` for a call with the wrong number of arguments.
+fn check_arity(name: &str, args: &[Value], min: usize, max: usize) -> Result<(), Fail> {
+    if args.len() < min || args.len() > max {
+        let expected = if min == max {
+            format!("exactly {min}")
+        } else {
+            format!("{min} to {max}")
+        };
+        return runtime(format!(
+            "{name}() takes {expected} arguments ({} given)",
+            args.len()
+        ));
+    }
+    Ok(())
+}
+
+/// A bound method: `os.environ.get(...)` or a string method.
+fn call_method(receiver: Value, name: &str, args: Vec<Value>) -> Result<Value, Fail> {
+    match receiver {
+        Value::Environ => {
+            check_arity(name, &args, 1, 2)?;
+            env_get(&args)
+        }
+        Value::Str(s) => {
+            match name {
+                "startswith" | "endswith" => check_arity(name, &args, 1, 1),
+                "lower" | "upper" => check_arity(name, &args, 0, 0),
+                _ => check_arity(name, &args, 0, 1),
+            }?;
+            str_method(&s, name, args)
+        }
+        _ => unsupported(format!("{name}()")),
+    }
+}
+
+/// The builtins of the subset (`len`, `int`, `str`, ...) and `os.getenv`.
+fn call_builtin(name: &str, args: Vec<Value>) -> Result<Value, Fail> {
+    match name {
+        "len" => {
+            check_arity(name, &args, 1, 1)?;
+            py_len(&args[0])
+        }
+        "int" => {
+            check_arity(name, &args, 0, 1)?;
+            py_int(args.first())
+        }
+        "chr" => {
+            check_arity(name, &args, 1, 1)?;
+            let code = args[0].int().and_then(|i| u32::try_from(i).ok());
+            match code.and_then(char::from_u32) {
+                Some(c) => Ok(Value::Str(c.to_string())),
+                None => runtime("chr() arg not in range(0x110000)".to_string()),
+            }
+        }
+        "ord" => {
+            check_arity(name, &args, 1, 1)?;
+            match &args[0] {
+                Value::Str(s) if s.chars().count() == 1 => Ok(Value::Int(i64::from(u32::from(
+                    s.chars().next().unwrap_or('\0'),
+                )))),
+                other => runtime(format!(
+                    "ord() expected a character, but got {}",
+                    other.type_name()
+                )),
+            }
+        }
+        "str" => {
+            check_arity(name, &args, 0, 1)?;
+            Ok(Value::Str(args.first().map(Value::str).unwrap_or_default()))
+        }
+        "bool" => {
+            check_arity(name, &args, 0, 1)?;
+            Ok(Value::Bool(args.first().is_some_and(Value::truthy)))
+        }
+        "tuple" | "list" => {
+            check_arity(name, &args, 0, 1)?;
+            let items = py_items(args.first())?;
+            Ok(if name == "tuple" {
+                Value::Tuple(items)
+            } else {
+                Value::List(items)
+            })
+        }
+        "os.getenv" => {
+            check_arity(name, &args, 1, 2)?;
+            env_get(&args)
+        }
+        other => unsupported(format!("{other}()")),
+    }
+}
+
+/// `len(value)`.
+fn py_len(value: &Value) -> Result<Value, Fail> {
+    let n = match value {
+        Value::Str(s) => s.chars().count(),
+        Value::Environ => crate::env::vars().len(),
+        other => match other.items() {
+            Some(items) => items.len(),
+            None => {
+                return runtime(format!(
+                    "object of type '{}' has no len()",
+                    other.type_name()
+                ));
+            }
+        },
+    };
+    Ok(Value::Int(i64::try_from(n).unwrap_or(i64::MAX)))
+}
+
+/// `int()` or `int(value)`.
+fn py_int(value: Option<&Value>) -> Result<Value, Fail> {
+    match value {
+        None => Ok(Value::Int(0)),
+        Some(Value::Float(f)) if f.is_finite() => {
+            #[allow(clippy::cast_possible_truncation)]
+            let i = f.trunc() as i64;
+            Ok(Value::Int(i))
+        }
+        Some(Value::Str(s)) => {
+            let text: String = s.trim().chars().filter(|c| *c != '_').collect();
+            text.parse::<i64>().map(Value::Int).or_else(|_| {
+                runtime(format!(
+                    "invalid literal for int() with base 10: {}",
+                    py_repr_str(s)
+                ))
+            })
+        }
+        Some(other) => match other.int() {
+            Some(i) => Ok(Value::Int(i)),
+            None => runtime(format!(
+                "int() argument must be a string, a bytes-like object or a real number, not '{}'",
+                other.type_name()
+            )),
+        },
+    }
+}
+
+/// The items `tuple(value)`/`list(value)` iterate over.
+fn py_items(value: Option<&Value>) -> Result<Vec<Value>, Fail> {
+    Ok(match value {
+        None => Vec::new(),
+        Some(Value::Str(s)) => s.chars().map(|c| Value::Str(c.to_string())).collect(),
+        Some(other) => match other.items() {
+            Some(items) => items.to_vec(),
+            None => {
+                return runtime(format!("'{}' object is not iterable", other.type_name()));
+            }
+        },
+    })
 }
 
 fn overflow() -> Fail {

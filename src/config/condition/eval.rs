@@ -111,49 +111,12 @@ impl Eval<'_> {
             }
             Expr::Slice(target, parts) => {
                 let target = self.eval(target)?;
-                let mut bounds = [None, None, None];
-                for (bound, part) in bounds.iter_mut().zip(parts) {
-                    if let Some(part) = part {
-                        match self.eval(part)? {
-                            Value::None => {}
-                            v => match v.int() {
-                                Some(i) => *bound = Some(i),
-                                None => {
-                                    return runtime(
-                                        "slice indices must be integers or None or have an __index__ method",
-                                    );
-                                }
-                            },
-                        }
-                    }
-                }
+                let bounds = self.slice_bounds(parts)?;
                 slice(target, bounds)?
             }
             Expr::Not(inner) => Value::Bool(!self.eval(inner)?.truthy()),
-            Expr::Neg(inner) => match self.eval(inner)? {
-                Value::Float(f) => Value::Float(-f),
-                v => match v.int() {
-                    Some(i) => Value::Int(i.checked_neg().ok_or_else(overflow)?),
-                    None => {
-                        return runtime(format!(
-                            "bad operand type for unary -: '{}'",
-                            v.type_name()
-                        ));
-                    }
-                },
-            },
-            Expr::Pos(inner) => match self.eval(inner)? {
-                Value::Float(f) => Value::Float(f),
-                v => match v.int() {
-                    Some(i) => Value::Int(i),
-                    None => {
-                        return runtime(format!(
-                            "bad operand type for unary +: '{}'",
-                            v.type_name()
-                        ));
-                    }
-                },
-            },
+            Expr::Neg(inner) => negate(self.eval(inner)?)?,
+            Expr::Pos(inner) => positive(self.eval(inner)?)?,
             Expr::And(items) => {
                 let mut last = Value::Bool(true);
                 for item in items {
@@ -198,6 +161,26 @@ impl Eval<'_> {
                 }
             }
         })
+    }
+
+    /// The evaluated `start:stop:step` of a slice (`None` where omitted).
+    fn slice_bounds(&mut self, parts: &[Option<Box<Expr>>; 3]) -> Result<[Option<i64>; 3], Fail> {
+        let mut bounds = [None, None, None];
+        for (bound, part) in bounds.iter_mut().zip(parts) {
+            let Some(part) = part else { continue };
+            match self.eval(part)? {
+                Value::None => {}
+                v => match v.int() {
+                    Some(i) => *bound = Some(i),
+                    None => {
+                        return runtime(
+                            "slice indices must be integers or None or have an __index__ method",
+                        );
+                    }
+                },
+            }
+        }
+        Ok(bounds)
     }
 
     fn eval_all(&mut self, items: &[Expr]) -> Result<Vec<Value>, Fail> {
@@ -603,6 +586,28 @@ fn py_items(value: Option<&Value>) -> Result<Vec<Value>, Fail> {
             }
         },
     })
+}
+
+/// Unary `-value`.
+fn negate(value: Value) -> Result<Value, Fail> {
+    match value {
+        Value::Float(f) => Ok(Value::Float(-f)),
+        v => match v.int() {
+            Some(i) => Ok(Value::Int(i.checked_neg().ok_or_else(overflow)?)),
+            None => runtime(format!("bad operand type for unary -: '{}'", v.type_name())),
+        },
+    }
+}
+
+/// Unary `+value`.
+fn positive(value: Value) -> Result<Value, Fail> {
+    match value {
+        Value::Float(f) => Ok(Value::Float(f)),
+        v => match v.int() {
+            Some(i) => Ok(Value::Int(i)),
+            None => runtime(format!("bad operand type for unary +: '{}'", v.type_name())),
+        },
+    }
 }
 
 fn overflow() -> Fail {

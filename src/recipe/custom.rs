@@ -71,77 +71,7 @@ impl Custom {
             ))
         })?;
         let python = super::part_interpreter(buildout, part)?;
-        let dirs = |b: &mut Buildout, key: &str| -> Result<Vec<String>> {
-            Ok(b.get(part, key, None)?
-                .map(|v| {
-                    v.split('\n')
-                        .map(str::trim)
-                        .filter(|l| !l.is_empty())
-                        .map(|d| {
-                            if [
-                                "$ORIGIN",
-                                "${ORIGIN}",
-                                "$LIB",
-                                "${LIB}",
-                                "$PLATFORM",
-                                "${PLATFORM}",
-                            ]
-                            .iter()
-                            .any(|p| d.starts_with(p))
-                            {
-                                d.to_string()
-                            } else {
-                                pystr::abspath(d, directory)
-                            }
-                        })
-                        .collect()
-                })
-                .unwrap_or_default())
-        };
-        let mut cflags: Vec<String> = Vec::new();
-        let mut ldflags: Vec<String> = Vec::new();
-        for d in dirs(buildout, "include-dirs")? {
-            cflags.push(format!("-I{d}"));
-        }
-        if let Some(define) = buildout.get(part, "define", None)? {
-            for d in define.split(',').map(str::trim).filter(|d| !d.is_empty()) {
-                cflags.push(format!("-D{d}"));
-            }
-        }
-        if let Some(undef) = buildout.get(part, "undef", None)? {
-            for u in undef.split(',').map(str::trim).filter(|u| !u.is_empty()) {
-                cflags.push(format!("-U{u}"));
-            }
-        }
-        for d in dirs(buildout, "library-dirs")? {
-            ldflags.push(format!("-L{d}"));
-        }
-        for d in dirs(buildout, "rpath")? {
-            ldflags.push(format!("-Wl,-rpath,{d}"));
-        }
-        if let Some(libs) = buildout.get(part, "libraries", None)? {
-            for l in libs.split_whitespace() {
-                ldflags.push(format!("-l{l}"));
-            }
-        }
-        let mut environment: Vec<(String, String)> = Vec::new();
-        let join = |name: &str, flags: &[String]| -> Option<(String, String)> {
-            if flags.is_empty() {
-                return None;
-            }
-            let mut all: Vec<String> = crate::env::var(name).into_iter().collect();
-            all.extend(flags.iter().cloned());
-            Some((name.to_string(), all.join(" ")))
-        };
-        environment.extend(join("CFLAGS", &cflags));
-        environment.extend(join("CPPFLAGS", &cflags));
-        environment.extend(join("LDFLAGS", &ldflags));
-        if let Some(section) = buildout.get(part, "environment", None)? {
-            let section = section.trim().to_string();
-            for (k, v) in buildout.options(&section)? {
-                environment.push((k, expand_environ(&v)));
-            }
-        }
+        let environment = build_environment(buildout, part, directory)?;
         let index = buildout.get(part, "index", None)?;
         let find_links = buildout
             .get(part, "find-links", None)?
@@ -156,6 +86,102 @@ impl Custom {
             dist: None,
         })
     }
+}
+
+/// The build's environment: `CFLAGS`/`CPPFLAGS` from `include-dirs`,
+/// `define` and `undef`, `LDFLAGS` from `library-dirs`, `rpath` and
+/// `libraries` (each after the process's own value), then the variables of
+/// the `environment` section.
+fn build_environment(
+    buildout: &mut Buildout,
+    part: &str,
+    directory: &str,
+) -> Result<Vec<(String, String)>> {
+    let mut cflags: Vec<String> = Vec::new();
+    let mut ldflags: Vec<String> = Vec::new();
+    for d in directories(buildout, part, "include-dirs", directory)? {
+        cflags.push(format!("-I{d}"));
+    }
+    let listed = |value: Option<String>| -> Vec<String> {
+        value
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    for d in listed(buildout.get(part, "define", None)?) {
+        cflags.push(format!("-D{d}"));
+    }
+    for u in listed(buildout.get(part, "undef", None)?) {
+        cflags.push(format!("-U{u}"));
+    }
+    for d in directories(buildout, part, "library-dirs", directory)? {
+        ldflags.push(format!("-L{d}"));
+    }
+    for d in directories(buildout, part, "rpath", directory)? {
+        ldflags.push(format!("-Wl,-rpath,{d}"));
+    }
+    if let Some(libs) = buildout.get(part, "libraries", None)? {
+        for l in libs.split_whitespace() {
+            ldflags.push(format!("-l{l}"));
+        }
+    }
+    let mut environment: Vec<(String, String)> = Vec::new();
+    let join = |name: &str, flags: &[String]| -> Option<(String, String)> {
+        if flags.is_empty() {
+            return None;
+        }
+        let mut all: Vec<String> = crate::env::var(name).into_iter().collect();
+        all.extend(flags.iter().cloned());
+        Some((name.to_string(), all.join(" ")))
+    };
+    environment.extend(join("CFLAGS", &cflags));
+    environment.extend(join("CPPFLAGS", &cflags));
+    environment.extend(join("LDFLAGS", &ldflags));
+    if let Some(section) = buildout.get(part, "environment", None)? {
+        let section = section.trim().to_string();
+        for (k, v) in buildout.options(&section)? {
+            environment.push((k, expand_environ(&v)));
+        }
+    }
+    Ok(environment)
+}
+
+/// The directories of option `key`, one per line, made absolute against
+/// the buildout directory unless they start with a dynamic linker token
+/// (`$ORIGIN`, `$LIB`, `$PLATFORM`).
+fn directories(
+    buildout: &mut Buildout,
+    part: &str,
+    key: &str,
+    directory: &str,
+) -> Result<Vec<String>> {
+    const TOKENS: [&str; 6] = [
+        "$ORIGIN",
+        "${ORIGIN}",
+        "$LIB",
+        "${LIB}",
+        "$PLATFORM",
+        "${PLATFORM}",
+    ];
+    Ok(buildout
+        .get(part, key, None)?
+        .map(|v| {
+            v.split('\n')
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(|d| {
+                    if TOKENS.iter().any(|p| d.starts_with(p)) {
+                        d.to_string()
+                    } else {
+                        pystr::abspath(d, directory)
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 /// `%(NAME)s` replaced by the process environment's value (zc.recipe.egg

@@ -10,7 +10,6 @@
 //! same definitions ([`Cli`]). This module holds no logic beyond parsing.
 
 mod args;
-pub mod man;
 
 pub use args::{Invocation, parse};
 

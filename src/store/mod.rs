@@ -39,8 +39,8 @@
 //!
 //! Roots: [`Store::add_indirect_root`] registers a buildout's
 //! `.buildout/generations` directory once; [`Store::add_pin`] names an
-//! object. [`Store::add_temp_root`] protects an object this process is about
-//! to use (call it before checking that the object is valid). The store directory string is hashed into
+//! object. [`Store::root_and_check`] protects an object this process is about
+//! to reuse and then checks that it is valid (never the other way round). The store directory string is hashed into
 //! every path ([`path`]), so it is resolved to its real path once, recorded
 //! in the database, and a store that was moved is refused. The store must
 //! be on a local file system (`flock`, WAL).
@@ -443,7 +443,19 @@ impl Store {
         first.as_os_str().to_str()?.parse().ok()
     }
 
-    /// Whether `p` is registered.
+    /// Protects `p` from gc for the rest of this process, then tells
+    /// whether it is registered: the one check before reusing an object.
+    /// After `true`, no gc deletes it; after `false`, a gc may have deleted
+    /// it before the root was taken, and the caller makes it again (Nix's
+    /// rule: temp-root, then check validity, never the other way round).
+    pub fn root_and_check(&self, p: &StorePath) -> Result<bool> {
+        self.add_temp_root(p)?;
+        self.is_valid(p)
+    }
+
+    /// Whether `p` is registered (and nothing more: an object about to be
+    /// reused goes through [`Store::root_and_check`], since a concurrent gc
+    /// may delete an unrooted object right after this returns).
     pub fn is_valid(&self, p: &StorePath) -> Result<bool> {
         Ok(self
             .conn()

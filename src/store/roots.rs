@@ -85,8 +85,7 @@ impl Store {
     /// that name).
     pub fn add_pin(&self, name: &str, p: &StorePath) -> Result<()> {
         check_pin_name(name)?;
-        self.add_temp_root(p)?;
-        if !self.is_valid(p)? {
+        if !self.root_and_check(p)? {
             return Err(Error::NotValid(self.real_path(p).display().to_string()));
         }
         replace_symlink(

@@ -166,7 +166,7 @@ impl Drop for TempRoots {
 
 /// Reads every live process's temporary roots. With `remove_dead` (only
 /// while holding the gc lock exclusive) the files of dead processes are
-/// removed.
+/// removed. A file that cannot be read is an error (gc fails closed).
 pub fn read_temp_roots(dir: &Path, remove_dead: bool) -> Result<HashSet<String>> {
     let mut roots = HashSet::new();
     let entries = match std::fs::read_dir(dir) {
@@ -176,8 +176,12 @@ pub fn read_temp_roots(dir: &Path, remove_dead: bool) -> Result<HashSet<String>>
     };
     for entry in entries {
         let path = entry.map_err(err("read", dir))?.path();
-        let Ok(file) = File::open(&path) else {
-            continue;
+        // A file that is gone belonged to a process that just ended; one
+        // that cannot be read protects objects nobody can know: fail.
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(err("read temporary roots file", &path)(e)),
         };
         match flock(file, FlockArg::LockExclusiveNonblock, &path)? {
             Some(_dead) => {
@@ -185,10 +189,11 @@ pub fn read_temp_roots(dir: &Path, remove_dead: bool) -> Result<HashSet<String>>
                     let _ = std::fs::remove_file(&path);
                 }
             }
-            None => {
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                roots.extend(text.lines().map(str::to_string));
-            }
+            None => match std::fs::read_to_string(&path) {
+                Ok(text) => roots.extend(text.lines().map(str::to_string)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(err("read temporary roots file", &path)(e)),
+            },
         }
     }
     Ok(roots)

@@ -153,3 +153,140 @@ fn concurrent_installs_reuse_objects_safely_while_gc_loops() {
         started.elapsed()
     );
 }
+
+/// Adds a small text object; returns its path.
+fn add_text(ctx: &TestContext, name: &str, text: &str) -> String {
+    crate::common::added_path(&ctx.ok(&["store", "debug-add", name, "--text", text]))
+}
+
+/// A buildout-like directory `<root>/<name>` whose `.buildout/generations/1`
+/// links to `object`, registered as an indirect root.
+fn rooted_project(ctx: &TestContext, name: &str, object: &str) -> PathBuf {
+    let project = ctx.root.join(name);
+    let gens = project.join(".buildout/generations");
+    std::fs::create_dir_all(&gens).unwrap();
+    std::os::unix::fs::symlink(object, gens.join("1")).unwrap();
+    ctx.ok(&["store", "debug-indirect-root", gens.to_str().unwrap()]);
+    project
+}
+
+fn registry_entries(ctx: &TestContext) -> usize {
+    std::fs::read_dir(ctx.store.join(".roots/auto"))
+        .unwrap()
+        .count()
+}
+
+#[test]
+fn gc_stops_at_an_indirect_root_it_cannot_read_and_drops_only_missing_ones() {
+    let ctx = TestContext::new();
+    let kept = add_text(&ctx, "generation", "kept");
+    let project = rooted_project(&ctx, "project", &kept);
+    assert!(ctx.ok(&["gc"]).contains("deleted 0 store objects"));
+    // `.buildout` becomes a symlink loop: lstat of the root fails with
+    // ELOOP (for root too). That is not "gone": gc must stop, name the
+    // root, delete nothing and keep the registry entry.
+    let state = project.join(".buildout");
+    std::fs::rename(&state, project.join(".buildout-real")).unwrap();
+    std::os::unix::fs::symlink(".buildout", &state).unwrap();
+    for args in [&["gc"][..], &["gc", "--dry-run"][..]] {
+        let (_, err) = ctx.fails(args);
+        let gens = state.join("generations");
+        assert!(
+            err.contains(&format!("`{}`", gens.display())) && err.contains("symbolic links"),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(
+        std::fs::symlink_metadata(&kept).is_ok(),
+        "{kept} was deleted"
+    );
+    assert_eq!(registry_entries(&ctx), 1);
+    std::fs::remove_file(&state).unwrap();
+    std::fs::rename(project.join(".buildout-real"), &state).unwrap();
+    assert!(ctx.ok(&["gc"]).contains("deleted 0 store objects"));
+    // A component that is a regular file (ENOTDIR) means the directory is
+    // gone, as ENOENT does: the root is stale.
+    std::fs::remove_dir_all(&project).unwrap();
+    std::fs::write(&project, "not a directory").unwrap();
+    let out = ctx.ok(&["gc"]);
+    assert!(out.contains("removed stale root"), "{out}");
+    assert!(out.contains("deleted 1 store object"), "{out}");
+    assert_eq!(registry_entries(&ctx), 0);
+}
+
+#[test]
+fn gc_stops_at_temporary_roots_it_cannot_read() {
+    let ctx = TestContext::new();
+    add_text(&ctx, "garbage", "garbage");
+    // An entry of `.temproots` that cannot be opened (ELOOP, for root too).
+    let bad = ctx.store.join(".temproots/999999");
+    std::os::unix::fs::symlink("999999", &bad).unwrap();
+    let (_, err) = ctx.fails(&["gc"]);
+    assert!(
+        err.contains(&format!("`{}`", bad.display())) && err.contains("temporary roots"),
+        "{err}"
+    );
+    assert_eq!(ctx.ok(&["store", "ls"]).lines().count(), 1);
+    std::fs::remove_file(&bad).unwrap();
+    assert!(ctx.ok(&["gc"]).contains("deleted 1 store object"));
+}
+
+/// What only a non-root user can be denied (root reads through modes).
+fn skip_as_root(test: &str) -> bool {
+    if nix::unistd::geteuid().is_root() {
+        eprintln!("{test}: skipped: running as root, whom file modes do not deny");
+        return true;
+    }
+    false
+}
+
+#[test]
+fn gc_stops_at_a_root_directory_or_temporary_roots_file_it_may_not_read() {
+    use std::os::unix::fs::PermissionsExt;
+    if skip_as_root("gc_stops_at_a_root_directory_or_temporary_roots_file_it_may_not_read") {
+        return;
+    }
+    let ctx = TestContext::new();
+    let kept = add_text(&ctx, "generation", "kept");
+    let project = rooted_project(&ctx, "project", &kept);
+    let gens = project.join(".buildout/generations");
+    std::fs::set_permissions(&gens, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let (_, err) = ctx.fails(&["gc"]);
+    assert!(err.contains(&format!("`{}`", gens.display())), "{err}");
+    std::fs::set_permissions(&gens, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(std::fs::symlink_metadata(&kept).is_ok());
+    // A running adder's temporary roots, made unreadable: its reference
+    // must survive (gc stops) instead of being deleted under it.
+    let base = add_text(&ctx, "base", "base");
+    let child = ctx
+        .command()
+        .args([
+            "store",
+            "debug-add",
+            "child",
+            "--text",
+            "c",
+            "--ref",
+            &base,
+            "--build-delay-ms",
+            "1500",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let file = ctx.store.join(format!(".temproots/{}", child.id()));
+    let t0 = std::time::Instant::now();
+    while !file.exists() && t0.elapsed() < std::time::Duration::from_secs(5) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let (_, err) = ctx.fails(&["gc"]);
+    assert!(err.contains(&format!("`{}`", file.display())), "{err}");
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

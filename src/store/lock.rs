@@ -10,7 +10,8 @@
 //!   append waits for a running gc ("blocking" protocol, as Guix).
 //! - **temporary roots** `<store>/.temproots/<pid>`: each process that adds
 //!   objects holds an exclusive lock on its own file for its lifetime. A gc
-//!   that can lock a file exclusively knows its owner is dead.
+//!   that can lock a file exclusively knows its owner is dead. The files are
+//!   readable by every user of the store (`0644`).
 //! - **staging directories** are locked through their directory fd while in
 //!   use; an unlocked one is a crash leftover.
 
@@ -25,14 +26,7 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 fn open_lock_file(path: &Path) -> Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(path)
-        .map_err(err("open lock file", path))
+    super::fsutil::open_lock_file(path).map_err(err("open lock file", path))
 }
 
 /// Locks an open file; `Ok(None)` if `wait` is false and it is held.
@@ -117,13 +111,17 @@ impl TempRoots {
         let _gc = gc_lock(gc_lock_path, false)?;
         let path = dir.join(std::process::id().to_string());
         let _ = std::fs::remove_file(&path);
+        // Readable by whoever may run gc on this store (it must read every
+        // process's roots, and stops at one it cannot read).
+        let mode = 0o644;
         let file = OpenOptions::new()
             .read(true)
             .append(true)
             .create_new(true)
-            .mode(0o600)
+            .mode(mode)
             .open(&path)
             .map_err(err("create temporary roots file", &path))?;
+        super::fsutil::set_own_mode(&file, mode).map_err(err("change the mode of", &path))?;
         let file = flock(file, FlockArg::LockExclusive, &path)?.expect("blocking lock");
         Ok(Self {
             file,

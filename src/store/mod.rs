@@ -16,6 +16,10 @@
 //! | `.trash/` | [`gc`] | objects being deleted |
 //! | `.links/` | [`optimise`] | one hard link per distinct file content |
 //!
+//! Modes are explicit, whatever the umask ([`fsutil`]): the store's own
+//! directories are `0755`, or `2775` when the store root is group-writable
+//! (a store shared with a group); a world-writable store root is refused.
+//!
 //! [`Store::open`] is the only way in; [`Store::add`] is the one write path
 //! every object goes through:
 //!
@@ -65,6 +69,7 @@ pub use verify::{Finding, Rebuild, VerifyOptions, VerifyReport};
 
 use crate::env;
 use rusqlite::{Connection, OptionalExtension};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Mutex, MutexGuard};
@@ -91,6 +96,11 @@ pub enum Error {
     NoHome,
     #[error("`{0}` is not a buildout store: it is not empty and has no `.db` directory")]
     NotAStore(PathBuf),
+    #[error(
+        "the store `{dir}` is writable by every user (mode {mode:04o}): anyone could replace \
+         its objects; make it `chmod o-w` (and group-writable to share it with a group)"
+    )]
+    WorldWritable { dir: PathBuf, mode: u32 },
     #[error("the store path `{0}` is not valid UTF-8")]
     NonUtf8Dir(PathBuf),
     #[error(
@@ -278,8 +288,21 @@ impl Store {
     /// staging directories left by crashed processes.
     pub fn open(dir: &Path) -> Result<Self> {
         let fresh = !dir.exists();
-        std::fs::create_dir_all(dir).map_err(fsutil::err("create store directory", dir))?;
+        fsutil::create_dir_all(dir).map_err(fsutil::err("create store directory", dir))?;
         let dir = std::fs::canonicalize(dir).map_err(fsutil::err("resolve", dir))?;
+        // Anyone could replace the objects of a world-writable store (and
+        // with them what its users' scripts import): refuse it. A
+        // group-writable root makes a store shared with that group.
+        let root_mode = std::fs::metadata(&dir)
+            .map_err(fsutil::err("read", &dir))?
+            .permissions()
+            .mode();
+        if root_mode & 0o002 != 0 {
+            return Err(Error::WorldWritable {
+                dir,
+                mode: root_mode & 0o7777,
+            });
+        }
         if !fresh && !dir.join(".db").exists() {
             let mut entries = std::fs::read_dir(&dir).map_err(fsutil::err("read", &dir))?;
             // `.db` is created first, so a store being created concurrently
@@ -292,17 +315,30 @@ impl Store {
             .to_str()
             .ok_or_else(|| Error::NonUtf8Dir(dir.clone()))?
             .to_string();
-        for sub in HIDDEN {
+        let dir_mode = fsutil::dir_mode_in(&dir).map_err(fsutil::err("read", &dir))?;
+        for sub in HIDDEN.iter().chain(&[".roots/pins", ".roots/auto"]) {
             let p = dir.join(sub);
-            std::fs::create_dir_all(&p).map_err(fsutil::err("create", &p))?;
+            fsutil::ensure_dir(&p, dir_mode).map_err(fsutil::err("create", &p))?;
         }
-        std::fs::create_dir_all(dir.join(".roots/pins"))
-            .and_then(|()| std::fs::create_dir_all(dir.join(".roots/auto")))
-            .map_err(fsutil::err("create", &dir.join(".roots")))?;
+        // Made here, not by SQLite, so that its mode (which SQLite gives
+        // the `-wal` and `-shm` files too) does not depend on the umask.
+        let db_path = dir.join(".db/db.sqlite");
+        let db_mode = fsutil::file_mode_in(&dir, false).map_err(fsutil::err("read", &dir))?;
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(db_mode)
+            .open(&db_path)
+        {
+            Ok(file) => fsutil::set_own_mode(&file, db_mode)
+                .map_err(fsutil::err("change the mode of", &db_path))?,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(fsutil::err("create", &db_path)(e)),
+        }
         // Opening and migrating is serialised between processes: changing
         // the journal mode and migrating need the database to themselves.
         let big_lock = lock::gc_lock(&dir.join(".db/big-lock"), true)?;
-        let conn = db::open(&dir.join(".db/db.sqlite"))?;
+        let conn = db::open(&db_path)?;
         drop(big_lock);
         let recorded: Option<String> = conn
             .query_row("SELECT value FROM Meta WHERE key = 'store_dir'", [], |r| {

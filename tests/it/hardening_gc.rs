@@ -290,3 +290,175 @@ fn gc_stops_at_a_root_directory_or_temporary_roots_file_it_may_not_read() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `buildout args` (in `dir`) under `umask`, with `ctx`'s environment.
+fn with_umask(ctx: &TestContext, umask: &str, dir: &Path, args: &[&str]) -> Command {
+    let template = ctx.command();
+    let mut cmd = Command::new("sh");
+    cmd.env_clear()
+        .arg("-c")
+        .arg(format!("umask {umask}; exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_buildout"))
+        .args(args)
+        .current_dir(dir);
+    for (k, v) in template.get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    cmd
+}
+
+fn ok_with_umask(ctx: &TestContext, umask: &str, dir: &Path, args: &[&str]) {
+    let out = with_umask(ctx, umask, dir, args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        describe(&format!("{args:?}"), &out)
+    );
+}
+
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+/// Every file and directory under `dir` that anyone may write.
+fn world_writable(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let meta = std::fs::symlink_metadata(dir).unwrap();
+    if meta.file_type().is_symlink() {
+        return found;
+    }
+    if mode(dir) & 0o002 != 0 {
+        found.push(format!("{:o} {}", mode(dir), dir.display()));
+    }
+    if meta.is_dir() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            found.extend(world_writable(&e.unwrap().path()));
+        }
+    }
+    found
+}
+
+const TEMPLATE_CFG: &str = "[buildout]\nparts = motd\n\n[motd]\nrecipe = collective.recipe.template\n\
+                            output = ${buildout:directory}/etc/motd\ninline = hello\n";
+
+#[test]
+fn store_and_buildout_directories_get_explicit_modes_under_umask_000() {
+    let ctx = TestContext::new();
+    ctx.write("buildout.cfg", TEMPLATE_CFG);
+    ok_with_umask(&ctx, "000", &ctx.work, &[]);
+    ok_with_umask(
+        &ctx,
+        "000",
+        &ctx.work,
+        &["store", "debug-add", "x", "--text", "x"],
+    );
+    assert_eq!(world_writable(&ctx.store), Vec::<String>::new());
+    assert_eq!(
+        world_writable(&ctx.work.join(".buildout")),
+        Vec::<String>::new()
+    );
+    assert_eq!(mode(&ctx.store), 0o755);
+    for sub in [
+        ".db",
+        ".staging",
+        ".locks",
+        ".temproots",
+        ".roots",
+        ".roots/auto",
+        ".trash",
+    ] {
+        assert_eq!(mode(&ctx.store.join(sub)), 0o755, "{sub}");
+    }
+    assert_eq!(mode(&ctx.store.join(".db/db.sqlite")), 0o644);
+    assert_eq!(mode(&ctx.store.join(".db/gc.lock")), 0o600);
+    assert_eq!(mode(&ctx.work.join(".buildout")), 0o755);
+    assert_eq!(mode(&ctx.work.join(".buildout/generations")), 0o755);
+    assert_eq!(mode(&ctx.work.join(".buildout/lock")), 0o600);
+    assert_eq!(mode(&ctx.work.join("etc")), 0o755);
+}
+
+#[test]
+fn a_group_writable_store_is_shared_with_its_group_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let ctx = TestContext::new();
+    // The admin makes the store root group-writable (and setgid).
+    std::fs::create_dir(&ctx.store).unwrap();
+    std::fs::set_permissions(&ctx.store, std::fs::Permissions::from_mode(0o2775)).unwrap();
+    ctx.write("buildout.cfg", TEMPLATE_CFG);
+    ok_with_umask(&ctx, "077", &ctx.work, &[]);
+    for sub in [
+        ".db",
+        ".staging",
+        ".locks",
+        ".temproots",
+        ".roots/pins",
+        ".trash",
+    ] {
+        assert_eq!(mode(&ctx.store.join(sub)), 0o2775, "{sub}");
+    }
+    assert_eq!(mode(&ctx.store.join(".db/db.sqlite")), 0o664);
+    assert_eq!(mode(&ctx.store.join(".db/gc.lock")), 0o660);
+    assert_eq!(world_writable(&ctx.store), Vec::<String>::new());
+    // A running process's temporary roots are readable by the group's gc.
+    let child = with_umask(
+        &ctx,
+        "077",
+        &ctx.work,
+        &[
+            "store",
+            "debug-add",
+            "slow",
+            "--text",
+            "s",
+            "--build-delay-ms",
+            "1500",
+        ],
+    )
+    .stdout(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    let t0 = std::time::Instant::now();
+    let file = loop {
+        let found = std::fs::read_dir(ctx.store.join(".temproots"))
+            .unwrap()
+            .flatten()
+            .next();
+        if let Some(e) = found {
+            break e.path();
+        }
+        assert!(
+            t0.elapsed().as_secs() < 5,
+            "no temporary roots file appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(mode(&file), 0o644, "{}", file.display());
+    assert!(child.wait_with_output().unwrap().status.success());
+}
+
+#[test]
+fn a_world_writable_store_is_refused_and_world_writable_leftovers_are_corrected() {
+    use std::os::unix::fs::PermissionsExt;
+    let ctx = TestContext::new();
+    ctx.ok(&["store", "ls"]);
+    // `.db` made world-writable (as an older version did under umask 000).
+    std::fs::set_permissions(
+        ctx.store.join(".db"),
+        std::fs::Permissions::from_mode(0o777),
+    )
+    .unwrap();
+    ctx.ok(&["store", "ls"]);
+    assert_eq!(mode(&ctx.store.join(".db")), 0o755);
+    std::fs::set_permissions(&ctx.store, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let (_, err) = ctx.fails(&["store", "ls"]);
+    assert!(
+        err.contains(&format!(
+            "the store `{}` is writable by every user",
+            ctx.store.display()
+        )),
+        "{err}"
+    );
+}

@@ -94,6 +94,16 @@ pub enum Error {
     Path(#[from] path::PathError),
     #[error("cannot find the store: HOME is not set (use --store DIR or BUILDOUT_STORE)")]
     NoHome,
+    #[error(
+        "the disk holding the store database `{path}` is full (while {what}: {source}): free \
+         some space and try again"
+    )]
+    DiskFull {
+        path: PathBuf,
+        what: String,
+        #[source]
+        source: rusqlite::Error,
+    },
     #[error("`{0}` is not a buildout store: it is not empty and has no `.db` directory")]
     NotAStore(PathBuf),
     #[error(
@@ -345,7 +355,8 @@ impl Store {
                 r.get(0)
             })
             .optional()
-            .map_err(db::err("reading the store directory"))?;
+            .map_err(db::err("reading the store directory"))
+            .map_err(|e| db::on_full_disk(&db_path, e))?;
         match recorded {
             Some(r) if r != dir_str => {
                 return Err(Error::StoreDirMismatch {
@@ -359,7 +370,8 @@ impl Store {
                     "INSERT OR IGNORE INTO Meta (key, value) VALUES ('store_dir', ?1)",
                     [&dir_str],
                 )
-                .map_err(db::err("recording the store directory"))?;
+                .map_err(db::err("recording the store directory"))
+                .map_err(|e| db::on_full_disk(&db_path, e))?;
             }
         }
         let store = Self {

@@ -86,7 +86,6 @@ fn concurrent_installs_reuse_objects_safely_while_gc_loops() {
             (runs, failures)
         })
     };
-    let started = std::time::Instant::now();
     let mut failures = Vec::new();
     for round in 0..10 {
         // Even rounds install `tool` (and `helper`), odd rounds `lib`: each
@@ -148,10 +147,6 @@ fn concurrent_installs_reuse_objects_safely_while_gc_loops() {
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), "lib\n", "{dir:?}");
     }
-    eprintln!(
-        "10 rounds of 4 installs with {gc_runs} gc runs in {:?}",
-        started.elapsed()
-    );
 }
 
 /// Adds a small text object; returns its path.
@@ -231,10 +226,17 @@ fn gc_stops_at_temporary_roots_it_cannot_read() {
     assert!(ctx.ok(&["gc"]).contains("deleted 1 store object"));
 }
 
+/// Says why a test could not run here (the harness shows it with
+/// `--nocapture`).
+#[allow(clippy::print_stderr)]
+fn skipped(test: &str, reason: &str) {
+    eprintln!("{test}: skipped: {reason}");
+}
+
 /// What only a non-root user can be denied (root reads through modes).
 fn skip_as_root(test: &str) -> bool {
     if nix::unistd::geteuid().is_root() {
-        eprintln!("{test}: skipped: running as root, whom file modes do not deny");
+        skipped(test, "running as root, whom file modes do not deny");
         return true;
     }
     false
@@ -460,5 +462,72 @@ fn a_world_writable_store_is_refused_and_world_writable_leftovers_are_corrected(
             ctx.store.display()
         )),
         "{err}"
+    );
+}
+
+/// Runs `script` (sh) as root of a new user and mount namespace, where it
+/// may mount a small tmpfs whoever runs the tests; `None` (with the reason)
+/// where this system allows no such namespace.
+fn in_mount_namespace(script: &str, args: &[&str]) -> Result<std::process::Output, String> {
+    let probe = Command::new("unshare")
+        .args(["--user", "--map-root-user", "--mount", "true"])
+        .output();
+    match probe {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => return Err(String::from_utf8_lossy(&out.stderr).trim().to_string()),
+        Err(e) => return Err(format!("cannot run unshare: {e}")),
+    }
+    Ok(Command::new("unshare")
+        .args([
+            "--user",
+            "--map-root-user",
+            "--mount",
+            "sh",
+            "-c",
+            script,
+            "sh",
+        ])
+        .args(args)
+        .output()
+        .unwrap())
+}
+
+#[test]
+fn a_full_disk_while_opening_the_database_says_so() {
+    let ctx = TestContext::new();
+    let mnt = ctx.root.join("small");
+    std::fs::create_dir(&mnt).unwrap();
+    let store = mnt.join("store");
+    // A store made on a 512 KiB tmpfs, the disk then filled, the store
+    // opened again: SQLite cannot grow its -shm file.
+    let script = r#"set -e
+        mount -t tmpfs -o size=512k none "$1"
+        env -i HOME="$3" BUILDOUT_STORE="$2" "$4" store debug-add x --text x >/dev/null
+        dd if=/dev/zero of="$1/fill" bs=4k 2>/dev/null || true
+        env -i HOME="$3" BUILDOUT_STORE="$2" "$4" store ls"#;
+    let out = match in_mount_namespace(
+        script,
+        &[
+            mnt.to_str().unwrap(),
+            store.to_str().unwrap(),
+            ctx.home.to_str().unwrap(),
+            env!("CARGO_BIN_EXE_buildout"),
+        ],
+    ) {
+        Ok(out) => out,
+        Err(reason) => {
+            skipped("a_full_disk_while_opening_the_database_says_so", &reason);
+            return;
+        }
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{}", describe("store ls", &out));
+    let db = store.join(".db/db.sqlite");
+    assert!(
+        stderr.contains(&format!(
+            "the disk holding the store database `{}` is full",
+            db.display()
+        )),
+        "{stderr}"
     );
 }

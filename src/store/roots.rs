@@ -60,6 +60,16 @@ pub(crate) fn is_missing(e: &std::io::Error) -> bool {
         || e.raw_os_error() == Some(nix::errno::Errno::ENOTDIR as i32)
 }
 
+/// `Some(value)`, `None` if the path is missing ([`is_missing`]), or the
+/// error naming `action` and `path`.
+fn existing<T>(r: std::io::Result<T>, action: &str, path: &Path) -> Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if is_missing(&e) => Ok(None),
+        Err(e) => Err(err(action, path)(e)),
+    }
+}
+
 /// Follows a chain of symlinks from `start`: `Some` when it leads into the
 /// store, `None` when it ends elsewhere (at something that is not a
 /// symlink, or at a missing path), an error when a link cannot be read or
@@ -189,22 +199,16 @@ impl Store {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(err("read the root link", &entry.path())(e)),
             };
-            let meta = match std::fs::symlink_metadata(&target) {
-                Ok(m) => m,
-                Err(e) if is_missing(&e) => {
-                    dangling.push(entry.path());
-                    continue;
-                }
-                Err(e) => return Err(err("read the root", &target)(e)),
+            let stat = std::fs::symlink_metadata(&target);
+            let Some(meta) = existing(stat, "read the root", &target)? else {
+                dangling.push(entry.path());
+                continue;
             };
             if meta.is_dir() {
-                let list = match std::fs::read_dir(&target) {
-                    Ok(l) => l,
-                    Err(e) if is_missing(&e) => {
-                        dangling.push(entry.path());
-                        continue;
-                    }
-                    Err(e) => return Err(err("read the root directory", &target)(e)),
+                let list = std::fs::read_dir(&target);
+                let Some(list) = existing(list, "read the root directory", &target)? else {
+                    dangling.push(entry.path());
+                    continue;
                 };
                 for e in list {
                     let e = e.map_err(err("read the root directory", &target))?;

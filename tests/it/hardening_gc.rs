@@ -343,6 +343,23 @@ fn world_writable(dir: &Path) -> Vec<String> {
     found
 }
 
+/// The store's own directories all have `expected` as their mode.
+fn assert_dir_modes(store: &Path, expected: u32) {
+    for sub in [
+        ".db",
+        ".staging",
+        ".locks",
+        ".temproots",
+        ".roots",
+        ".roots/pins",
+        ".roots/auto",
+        ".trash",
+        ".links",
+    ] {
+        assert_eq!(mode(&store.join(sub)), expected, "{sub}");
+    }
+}
+
 const TEMPLATE_CFG: &str = "[buildout]\nparts = motd\n\n[motd]\nrecipe = collective.recipe.template\n\
                             output = ${buildout:directory}/etc/motd\ninline = hello\n";
 
@@ -363,17 +380,7 @@ fn store_and_buildout_directories_get_explicit_modes_under_umask_000() {
         Vec::<String>::new()
     );
     assert_eq!(mode(&ctx.store), 0o755);
-    for sub in [
-        ".db",
-        ".staging",
-        ".locks",
-        ".temproots",
-        ".roots",
-        ".roots/auto",
-        ".trash",
-    ] {
-        assert_eq!(mode(&ctx.store.join(sub)), 0o755, "{sub}");
-    }
+    assert_dir_modes(&ctx.store, 0o755);
     assert_eq!(mode(&ctx.store.join(".db/db.sqlite")), 0o644);
     assert_eq!(mode(&ctx.store.join(".db/gc.lock")), 0o600);
     assert_eq!(mode(&ctx.work.join(".buildout")), 0o755);
@@ -391,16 +398,7 @@ fn a_group_writable_store_is_shared_with_its_group_whatever_the_umask() {
     std::fs::set_permissions(&ctx.store, std::fs::Permissions::from_mode(0o2775)).unwrap();
     ctx.write("buildout.cfg", TEMPLATE_CFG);
     ok_with_umask(&ctx, "077", &ctx.work, &[]);
-    for sub in [
-        ".db",
-        ".staging",
-        ".locks",
-        ".temproots",
-        ".roots/pins",
-        ".trash",
-    ] {
-        assert_eq!(mode(&ctx.store.join(sub)), 0o2775, "{sub}");
-    }
+    assert_dir_modes(&ctx.store, 0o2775);
     assert_eq!(mode(&ctx.store.join(".db/db.sqlite")), 0o664);
     assert_eq!(mode(&ctx.store.join(".db/gc.lock")), 0o660);
     assert_eq!(world_writable(&ctx.store), Vec::<String>::new());

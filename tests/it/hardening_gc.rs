@@ -529,3 +529,146 @@ fn a_full_disk_while_opening_the_database_says_so() {
         "{stderr}"
     );
 }
+
+/// `buildout args` in `dir` as user `uid` (group `gid`, plus the store's
+/// group), under `umask 077`, with `home` as HOME.
+fn as_user(
+    ctx: &TestContext,
+    uid: u32,
+    group: u32,
+    home: &Path,
+    dir: &Path,
+    args: &[&str],
+) -> Command {
+    let mut cmd = Command::new("setpriv");
+    cmd.env_clear()
+        .args([
+            format!("--reuid={uid}"),
+            format!("--regid={uid}"),
+            format!("--groups={group}"),
+        ])
+        .arg("sh")
+        .arg("-c")
+        .arg("umask 077; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_buildout"))
+        .args(args)
+        .current_dir(dir);
+    for (k, v) in ctx.command().get_envs() {
+        if let Some(v) = v {
+            cmd.env(k, v);
+        }
+    }
+    cmd.env("HOME", home);
+    cmd
+}
+
+#[test]
+fn two_users_of_a_group_shared_store_neither_lose_nor_block_each_other() {
+    use std::os::unix::fs::PermissionsExt;
+    if !nix::unistd::geteuid().is_root() {
+        skipped(
+            "two_users_of_a_group_shared_store_neither_lose_nor_block_each_other",
+            "it needs root to run as two users",
+        );
+        return;
+    }
+    if Command::new("setpriv").arg("--version").output().is_err() {
+        skipped(
+            "two_users_of_a_group_shared_store_neither_lose_nor_block_each_other",
+            "no setpriv",
+        );
+        return;
+    }
+    let (alice, bob, group) = (43001, 43002, 43000);
+    let ctx = TestContext::new();
+    let open = |p: &Path| {
+        std::fs::create_dir_all(p).unwrap();
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o777)).unwrap();
+    };
+    std::fs::set_permissions(&ctx.root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // The admin's part: a store root owned by the group, 2775.
+    std::fs::create_dir(&ctx.store).unwrap();
+    nix::unistd::chown(&ctx.store, None, Some(nix::unistd::Gid::from_raw(group))).unwrap();
+    std::fs::set_permissions(&ctx.store, std::fs::Permissions::from_mode(0o2775)).unwrap();
+    let dirs: Vec<PathBuf> = ["alice", "bob"].iter().map(|n| ctx.root.join(n)).collect();
+    for (dir, text) in dirs.iter().zip(["alice", "bob"]) {
+        open(dir);
+        open(&dir.join("home"));
+        std::fs::write(
+            dir.join("buildout.cfg"),
+            TEMPLATE_CFG.replace("hello", text),
+        )
+        .unwrap();
+    }
+    let run = |uid: u32, dir: &Path, args: &[&str]| {
+        let out = as_user(&ctx, uid, group, &dir.join("home"), dir, args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            describe(&format!("{uid} {args:?}"), &out)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(alice, &dirs[0], &[]);
+    run(bob, &dirs[1], &[]);
+    // Bob's buildout goes away: his objects are garbage, which Alice's gc
+    // cannot delete (read-only directories only he may change): it keeps
+    // them, and says so, instead of failing halfway.
+    std::fs::remove_dir_all(dirs[1].join(".buildout")).unwrap();
+    let out = run(alice, &dirs[0], &["gc"]);
+    assert!(out.contains("that other users own"), "{out}");
+    run(alice, &dirs[0], &["store", "verify"]);
+    let out = run(bob, &dirs[1], &["gc"]);
+    assert!(!out.contains("deleted 0 store objects"), "{out}");
+    // A run of Bob's uses an unrooted object of Alice's: Alice's gc reads
+    // Bob's temporary roots and keeps it.
+    let base = crate::common::added_path(&run(
+        alice,
+        &dirs[0],
+        &["store", "debug-add", "base", "--text", "b"],
+    ));
+    let child = as_user(
+        &ctx,
+        bob,
+        group,
+        &dirs[1].join("home"),
+        &dirs[1],
+        &[
+            "store",
+            "debug-add",
+            "child",
+            "--text",
+            "c",
+            "--ref",
+            &base,
+            "--root",
+            "child",
+            "--build-delay-ms",
+            "1500",
+        ],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let gc = std::thread::spawn({
+        let (dir, home) = (dirs[0].clone(), dirs[0].join("home"));
+        let cmd = as_user(&ctx, alice, group, &home, &dir, &["gc"]);
+        move || {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            let mut cmd = cmd;
+            cmd.output().unwrap()
+        }
+    });
+    let child = child.wait_with_output().unwrap();
+    let gc = gc.join().unwrap();
+    assert!(
+        child.status.success(),
+        "{}",
+        describe("bob's debug-add", &child)
+    );
+    assert!(gc.status.success(), "{}", describe("alice's gc", &gc));
+    assert!(std::fs::symlink_metadata(&base).is_ok());
+}

@@ -379,6 +379,13 @@ fn store_and_buildout_directories_get_explicit_modes_under_umask_000() {
         world_writable(&ctx.work.join(".buildout")),
         Vec::<String>::new()
     );
+    // The interpreter facts cache decides scripts' `#!`.
+    let cache = ctx.home.join(".buildout/cache/interpreters");
+    assert!(cache.is_dir());
+    assert_eq!(
+        world_writable(&ctx.home.join(".buildout")),
+        Vec::<String>::new()
+    );
     assert_eq!(mode(&ctx.store), 0o755);
     assert_dir_modes(&ctx.store, 0o755);
     assert_eq!(mode(&ctx.store.join(".db/db.sqlite")), 0o644);

@@ -233,6 +233,19 @@ fn skipped(test: &str, reason: &str) {
     eprintln!("{test}: skipped: {reason}");
 }
 
+/// Starts `cmd` (`buildout store`) as an adder of an object `child`
+/// referencing `base` (with `extra` options) that takes 1.5 s to build:
+/// its temporary roots protect `base` meanwhile.
+fn spawn_slow_child(cmd: &mut Command, base: &str, extra: &[&str]) -> std::process::Child {
+    cmd.args(["debug-add", "child", "--text", "c", "--ref", base])
+        .args(extra)
+        .args(["--build-delay-ms", "1500"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// What only a non-root user can be denied (root reads through modes).
 fn skip_as_root(test: &str) -> bool {
     if nix::unistd::geteuid().is_root() {
@@ -260,23 +273,8 @@ fn gc_stops_at_a_root_directory_or_temporary_roots_file_it_may_not_read() {
     // A running adder's temporary roots, made unreadable: its reference
     // must survive (gc stops) instead of being deleted under it.
     let base = add_text(&ctx, "base", "base");
-    let child = ctx
-        .command()
-        .args([
-            "store",
-            "debug-add",
-            "child",
-            "--text",
-            "c",
-            "--ref",
-            &base,
-            "--build-delay-ms",
-            "1500",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut cmd = ctx.command();
+    let child = spawn_slow_child(cmd.arg("store"), &base, &[]);
     let file = ctx.store.join(format!(".temproots/{}", child.id()));
     let t0 = std::time::Instant::now();
     while !file.exists() && t0.elapsed() < std::time::Duration::from_secs(5) {
@@ -636,30 +634,15 @@ fn two_users_of_a_group_shared_store_neither_lose_nor_block_each_other() {
         &dirs[0],
         &["store", "debug-add", "base", "--text", "b"],
     ));
-    let child = as_user(
+    let mut child = as_user(
         &ctx,
         bob,
         group,
         &dirs[1].join("home"),
         &dirs[1],
-        &[
-            "store",
-            "debug-add",
-            "child",
-            "--text",
-            "c",
-            "--ref",
-            &base,
-            "--root",
-            "child",
-            "--build-delay-ms",
-            "1500",
-        ],
-    )
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .unwrap();
+        &["store"],
+    );
+    let child = spawn_slow_child(&mut child, &base, &["--root", "child"]);
     let gc = std::thread::spawn({
         let (dir, home) = (dirs[0].clone(), dirs[0].join("home"));
         let cmd = as_user(&ctx, alice, group, &home, &dir, &["gc"]);

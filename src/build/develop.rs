@@ -187,7 +187,7 @@ pub fn develop(
 ) -> Result<Developed> {
     let path = develop_path(env, src)?;
     let abs = path.to_absolute(env.store.dir_str());
-    let built = !env.store.is_valid(&path)?;
+    let built = !env.store.root_and_check(&path)?;
     if built {
         let label = src.display().to_string();
         progress.building(&label, "(develop)");

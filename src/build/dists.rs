@@ -283,7 +283,7 @@ impl<'a> IndexProvider<'a> {
     /// `PKG-INFO`, or its built wheel.
     fn sdist_metadata(&self, file: &DistFile) -> Result<index::Metadata> {
         let installed = sdist_dist_path(self.env, file)?;
-        if self.env.store.is_valid(&installed)? {
+        if self.env.store.root_and_check(&installed)? {
             return read_store_metadata(&installed.to_absolute(self.env.store.dir_str()));
         }
         let archive = self.fetch(file)?;
@@ -422,9 +422,25 @@ impl resolve::Provider for IndexProvider<'_> {
         version: &Version,
     ) -> Result<Dependencies, ProviderError> {
         let other = |e: Error| ProviderError::Other(e.to_string());
-        let meta = if let Some(local) = self.local.get(name).filter(|l| &l.version == version) {
+        // A store object is read only once it is rooted and known valid
+        // (a concurrent gc may have deleted it since the store was listed:
+        // then the index answers, and `realise` installs it again).
+        let local = self.local.get(name).filter(|l| &l.version == version);
+        let stored = match self.store_dist(name, version).filter(|_| local.is_none()) {
+            Some(d)
+                if self
+                    .env
+                    .store
+                    .root_and_check(&d.path)
+                    .map_err(|e| other(e.into()))? =>
+            {
+                Some(d)
+            }
+            _ => None,
+        };
+        let meta = if let Some(local) = local {
             local.metadata.clone()
-        } else if let Some(d) = self.store_dist(name, version) {
+        } else if let Some(d) = stored {
             read_store_metadata(&d.path.to_absolute(self.env.store.dir_str())).map_err(other)?
         } else {
             let file = self
@@ -619,7 +635,7 @@ pub fn realise(
         let file = provider.best_file(&r.name, &r.version);
         if let Some(f) = file.as_ref().filter(|f| !f.filename.is_wheel()) {
             let path = sdist_dist_path(env, f)?;
-            if env.store.is_valid(&path)? {
+            if env.store.root_and_check(&path)? {
                 entries[i] = Some(entry(&path));
             } else {
                 to_build.push((i, f.clone(), path));
@@ -628,10 +644,12 @@ pub fn realise(
         }
         let address = file.as_ref().and_then(|f| dist_path(env, f).ok());
         match (address, provider.store_dist(&r.name, &r.version)) {
-            (Some(path), _) if env.store.is_valid(&path)? => entries[i] = Some(entry(&path)),
+            (Some(path), _) if env.store.root_and_check(&path)? => entries[i] = Some(entry(&path)),
             (Some(path), _) => missing.push((i, file.expect("address from a file"), path)),
-            (None, Some(d)) => entries[i] = Some(entry(&d.path)),
-            (None, None) => {
+            (None, Some(d)) if env.store.root_and_check(&d.path)? => {
+                entries[i] = Some(entry(&d.path));
+            }
+            (None, _) => {
                 return Err(Error::NoWheel {
                     name: r.project_name.clone(),
                     version: r.version.to_string(),
@@ -949,7 +967,7 @@ pub fn built_wheel(
         &key,
     )?;
     let abs = PathBuf::from(path.to_absolute(env.store.dir_str()));
-    if !env.store.is_valid(&path)? {
+    if !env.store.root_and_check(&path)? {
         if env.building.borrow().contains(&label) {
             let mut chain = env.building.borrow().clone();
             chain.push(label);
@@ -1310,7 +1328,7 @@ pub fn custom_build(
     });
     let name = format!("{}-{}-custom", target.name.as_str(), target.version);
     let path = output_path(env, &name, &key)?;
-    if !env.store.is_valid(&path)? {
+    if !env.store.root_and_check(&path)? {
         progress.building(&target.project_name, &target.version.to_string());
         let archive = provider.fetch(&sdist)?;
         let label = format!("{} {}", target.name.as_str(), target.version);

@@ -45,6 +45,13 @@ pub fn gc(ctx: &Context, args: &GcOptions) -> Result<()> {
             p.info(&format!("removed stale root `{}`", d.display()));
         }
     }
+    if report.foreign > 0 {
+        p.info(&format!(
+            "kept {} unreachable store object(s) that other users own: their owner's or \
+             root's `buildout gc` deletes them",
+            report.foreign
+        ));
+    }
     let n = report.deleted.len();
     let objects = if n == 1 { "object" } else { "objects" };
     let size = store::format_size(report.bytes_freed);

@@ -3,7 +3,8 @@
 //!
 //! load the configuration → refuse `extensions` (no extension host yet) →
 //! order the parts (references and `=>`, as zc.buildout does) → construct
-//! each part's recipe → prepare it (resolve and install its distributions,
+//! each part's recipe → take the buildout directory's lock (not for
+//! `--dry-run`) → prepare each part (resolve and install its distributions,
 //! see [`super::dists`]) → compute every part's store path → warn about
 //! options nothing read → build what is missing → assemble the generation
 //! (its manifest holds URLs without credentials) → record it (a GC root) →
@@ -87,6 +88,20 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
         });
     }
 
+    // The directory lock comes before anything is resolved or reused: two
+    // runs in one directory never interleave, and what a run reads from
+    // the store and from `.buildout` stays its own until it switches.
+    // (`--dry-run` changes nothing there and takes no lock.)
+    let profile = if args.dry_run {
+        None
+    } else {
+        let printer = ctx.printer;
+        Some(Profile::open_locked(Path::new(&directory), &mut || {
+            printer.warn(&format!(
+                "Waiting for another buildout running in {directory}..."
+            ));
+        })?)
+    };
     let store = Store::open(&store_dir)?;
     let settings = super::dists::Settings::read(b, &directory)?;
     let mut installer = super::dists::Installer::new(ctx, &store, settings);
@@ -136,15 +151,8 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
             .data("would assemble a new generation and switch to it (nothing was changed)\n");
         return Ok(());
     }
-
+    let profile = profile.expect("locked unless a dry run");
     let dir = Path::new(&directory);
-    let printer = ctx.printer;
-    let profile = Profile::open_locked(dir, &mut || {
-        printer.warn(&format!(
-            "Waiting for another buildout running in {directory}..."
-        ));
-    })?;
-
     warn_unused(ctx, "buildout", &b.unused_options("buildout", CORE_OPTIONS));
     for p in &planned {
         let path = store.parse_user_path(&p.entry.path)?;

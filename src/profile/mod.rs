@@ -19,13 +19,16 @@
 //! share one store object. Mutable directories (`develop-eggs`, `var`,
 //! `src`, anything the user made) are never touched; files a previous tool
 //! left where buildout now manages links are moved into `backup/`, never
-//! deleted.
+//! deleted. `.buildout` and what is made in it get explicit modes whatever
+//! the umask (`0755`, `2775` in a group-writable buildout directory; the
+//! lock file `0600`/`0660`), as the store's own directories do.
 
 pub mod manifest;
 pub mod spec;
 
 pub use manifest::Manifest;
 
+use crate::store::fsutil;
 use nix::fcntl::{Flock, FlockArg};
 use std::fmt;
 use std::fs::{self, File};
@@ -119,14 +122,17 @@ impl Profile {
     /// call blocks until the other process is done.
     pub fn open_locked(buildout_dir: &Path, waiting: &mut dyn FnMut()) -> Result<Self> {
         let state = buildout_dir.join(STATE);
-        fs::create_dir_all(state.join(GENERATIONS)).map_err(io("create", &state))?;
+        fsutil::create_dir_all(buildout_dir).map_err(io("create", buildout_dir))?;
+        // A world-writable state directory (an older version under `umask
+        // 000`) is corrected: its links decide what the scripts run.
+        for dir in [state.clone(), state.join(GENERATIONS)] {
+            let parent = dir.parent().unwrap_or(buildout_dir);
+            fsutil::dir_mode_in(parent)
+                .and_then(|mode| fsutil::ensure_dir(&dir, mode))
+                .map_err(io("create", &dir))?;
+        }
         let lock_path = state.join("lock");
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io("open", &lock_path))?;
+        let file = fsutil::open_lock_file(&lock_path).map_err(io("open", &lock_path))?;
         let lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(lock) => lock,
             Err((file, nix::errno::Errno::EWOULDBLOCK)) => {
@@ -343,7 +349,7 @@ impl Profile {
             Err(_) => {}
         }
         if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(io("create", parent))?;
+            fsutil::create_dir_all(parent).map_err(io("create", parent))?;
         }
         let tmp = path.with_file_name(format!(
             ".{}.tmp{}",
@@ -364,7 +370,7 @@ impl Profile {
         let from = self.dir.join(rel);
         let to = self.state.join("backup").join(stamp.to_string()).join(rel);
         if let Some(parent) = to.parent() {
-            fs::create_dir_all(parent).map_err(io("create", parent))?;
+            fsutil::create_dir_all(parent).map_err(io("create", parent))?;
         }
         fs::rename(&from, &to).map_err(io("move aside", &from))?;
         Ok((from, to))

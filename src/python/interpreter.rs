@@ -396,7 +396,17 @@ impl CacheKey {
     }
 
     fn read(&self, dir: &Path) -> Option<Facts> {
-        let bytes = std::fs::read(self.file(dir)).ok()?;
+        use std::os::unix::fs::PermissionsExt;
+        // Facts decide the `#!` of scripts: an entry other users could have
+        // written (a cache made under `umask 000`) is probed again instead.
+        let file = self.file(dir);
+        let writable_by_others = |p: &Path, bits: u32| {
+            std::fs::metadata(p).map_or(true, |m| m.permissions().mode() & bits != 0)
+        };
+        if writable_by_others(dir, 0o002) || writable_by_others(&file, 0o022) {
+            return None;
+        }
+        let bytes = std::fs::read(&file).ok()?;
         let entry: CacheEntry = serde_json::from_slice(&bytes).ok()?;
         (entry.key == *self).then_some(entry.facts)
     }
@@ -410,12 +420,27 @@ impl CacheKey {
         let Ok(bytes) = serde_json::to_vec_pretty(&entry) else {
             return;
         };
-        if std::fs::create_dir_all(dir).is_err() {
+        // Never writable by other users, whatever the umask.
+        use std::io::Write;
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        if std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(dir)
+            .is_err()
+        {
             return;
         }
         let file = self.file(dir);
         let tmp = file.with_extension(format!("json.tmp{}", std::process::id()));
-        if std::fs::write(&tmp, bytes).is_ok() && std::fs::rename(&tmp, &file).is_err() {
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o644)
+            .open(&tmp)
+            .and_then(|mut f| f.write_all(&bytes));
+        if written.is_ok() && std::fs::rename(&tmp, &file).is_err() {
             let _ = std::fs::remove_file(&tmp);
         }
     }
@@ -568,5 +593,28 @@ pub(crate) mod tests {
         // A changed interpreter (new size, new ctime) invalidates the entry.
         std::fs::write(&exe, "not a program either").unwrap();
         assert!(probe(Some(&real), Some(&cache)).is_err());
+    }
+
+    #[test]
+    fn cache_entries_other_users_could_write_are_not_trusted() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let real = std::fs::canonicalize(dir.path()).unwrap().join("python3");
+        std::fs::write(&real, "not a program").unwrap();
+        let cache = dir.path().join("cache");
+        let key = CacheKey::new(&real, &real).unwrap();
+        key.write(&cache, &fake_facts());
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&cache) & 0o022, 0);
+        assert_eq!(mode(&key.file(&cache)) & 0o022, 0);
+        assert_eq!(key.read(&cache), Some(fake_facts()));
+        let set = |p: &Path, m: u32| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+        };
+        set(&key.file(&cache), 0o666);
+        assert_eq!(key.read(&cache), None);
+        set(&key.file(&cache), 0o644);
+        set(&cache, 0o777);
+        assert_eq!(key.read(&cache), None);
     }
 }

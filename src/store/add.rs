@@ -102,10 +102,7 @@ impl Store {
         F: FnOnce(&Path) -> Result<()>,
     {
         for r in &obj.references {
-            self.add_temp_root(r)?;
-        }
-        for r in &obj.references {
-            if !self.is_valid(r)? {
+            if !self.root_and_check(r)? {
                 return Err(Error::MissingReference {
                     object: match &obj.address {
                         Address::Known(p) => p.to_string(),
@@ -312,8 +309,7 @@ impl Store {
             .collect::<Result<_>>()?;
         for (item, p) in items.iter().zip(&paths) {
             for r in &item.object.references {
-                self.add_temp_root(r)?;
-                if !self.is_valid(r)? {
+                if !self.root_and_check(r)? {
                     return Err(Error::MissingReference {
                         object: p.to_string(),
                         reference: self.real_path(r).display().to_string(),

@@ -1,7 +1,8 @@
 //! The store database (`<store>/.db/db.sqlite`): connection settings and
 //! schema migrations.
 //!
-//! Settings on every connection: WAL, `synchronous=FULL` (a commit is durable
+//! A full disk is reported as such ([`Error::DiskFull`]), not as SQLite's
+//! `disk I/O error`. Settings on every connection: WAL, `synchronous=FULL` (a commit is durable
 //! before any root may point at what it registered), `foreign_keys=ON` (the
 //! closure invariant lives in the schema), a one-hour busy timeout. Writers
 //! use `BEGIN IMMEDIATE`. Migrations are the files of `store-schema/`,
@@ -25,10 +26,57 @@ pub fn open(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path).map_err(|source| Error::Db {
         what: format!("opening `{}`", path.display()),
         source,
-    })?;
-    configure(&conn)?;
-    migrate(&conn)?;
+    });
+    let conn = conn.map_err(|e| on_full_disk(path, e))?;
+    configure(&conn).map_err(|e| on_full_disk(path, e))?;
+    migrate(&conn).map_err(|e| on_full_disk(path, e))?;
     Ok(conn)
+}
+
+/// A database error that a full disk caused becomes [`Error::DiskFull`]
+/// naming the database. SQLite says `SQLITE_FULL` when a write hits
+/// `ENOSPC`, but only `disk I/O error` (`SQLITE_IOERR_SHMSIZE`...) when
+/// the `-shm` file cannot be grown, and `unable to open` when no file can
+/// be created: those count as a full disk when its file system has (next
+/// to) no space or no inodes left.
+pub fn on_full_disk(path: &Path, e: Error) -> Error {
+    classify(path, e, || file_system_full(path))
+}
+
+fn classify(path: &Path, e: Error, full: impl FnOnce() -> bool) -> Error {
+    use rusqlite::ErrorCode as C;
+    let Error::Db { what, source } = e else {
+        return e;
+    };
+    let code = source.sqlite_error_code();
+    let is_full = code == Some(C::DiskFull)
+        || (matches!(code, Some(C::SystemIoFailure | C::CannotOpen)) && full());
+    if is_full {
+        Error::DiskFull {
+            path: path.to_path_buf(),
+            what,
+            source,
+        }
+    } else {
+        Error::Db { what, source }
+    }
+}
+
+/// Whether the file system holding `path` has less than 1 MiB (what the
+/// superuser may use, if that is us) or no inodes left.
+fn file_system_full(path: &Path) -> bool {
+    let dir = path.parent().unwrap_or(path);
+    let Ok(st) = nix::sys::statvfs::statvfs(dir) else {
+        return false;
+    };
+    let root = nix::unistd::geteuid().is_root();
+    let (blocks, files) = if root {
+        (st.blocks_free(), st.files_free())
+    } else {
+        (st.blocks_available(), st.files_available())
+    };
+    let bytes = blocks.saturating_mul(st.fragment_size());
+    bytes < (1 << 20) || (st.files() > 0 && files == 0)
 }
 
 /// An in-memory database with the full schema (tests, dry runs).
@@ -111,6 +159,38 @@ mod tests {
             })
             .unwrap();
         rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+    }
+
+    fn db_error(code: std::os::raw::c_int, message: &str) -> Error {
+        Error::Db {
+            what: "reading the journal mode".into(),
+            source: rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(code),
+                Some(message.into()),
+            ),
+        }
+    }
+
+    #[test]
+    fn a_full_disk_is_named_with_the_database() {
+        let path = Path::new("/st/.db/db.sqlite");
+        // SQLITE_FULL is a full disk whatever the file system says.
+        let e = classify(path, db_error(13, "database or disk is full"), || false);
+        assert!(matches!(e, Error::DiskFull { .. }), "{e}");
+        // SQLITE_IOERR_SHMSIZE (the -shm file cannot grow): full only when
+        // the file system is.
+        let shm = 4874;
+        let e = classify(path, db_error(shm, "disk I/O error"), || true);
+        assert_eq!(
+            e.to_string(),
+            "the disk holding the store database `/st/.db/db.sqlite` is full (while reading \
+             the journal mode: disk I/O error): free some space and try again"
+        );
+        let e = classify(path, db_error(shm, "disk I/O error"), || false);
+        assert!(matches!(e, Error::Db { .. }), "{e}");
+        // Anything else is left alone.
+        let e = classify(path, db_error(1, "no such table"), || true);
+        assert!(matches!(e, Error::Db { .. }), "{e}");
     }
 
     #[test]

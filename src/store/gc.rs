@@ -16,7 +16,10 @@
 //!    unlocked staging directories, stale lock files, unused `.links`.
 //!
 //! Safe while other processes add objects: anything they are adding or
-//! using is temp-rooted before it is checked or registered.
+//! using is temp-rooted before it is checked or registered. In a store
+//! shared with a group, a user's gc keeps the unreachable directory objects
+//! (and leftovers) other users own, which only their owner or the
+//! superuser can delete.
 
 use super::failpoint;
 use super::fsutil;
@@ -56,6 +59,10 @@ pub struct GcReport {
     pub mark_time: Duration,
     /// True if `max_freed` stopped the sweep early.
     pub stopped_early: bool,
+    /// Unreachable objects kept because another user owns them (a store
+    /// shared with a group: their owner's or the superuser's gc deletes
+    /// them).
+    pub foreign: usize,
 }
 
 /// The reference graph, loaded at once.
@@ -234,7 +241,21 @@ impl Store {
         let (roots, dangling) = self.find_roots(!opts.dry_run)?;
         report.dangling_roots = dangling;
         let graph = Graph::load(self)?;
-        let (live, _) = graph.mark(&root_indices(&graph, &roots, &temp));
+        let mut start = root_indices(&graph, &roots, &temp);
+        let (mut live, _) = graph.mark(&start);
+        // In a store shared with a group, a dead directory object another
+        // user made cannot be moved or emptied by us (it is read-only and
+        // only its owner may change its mode): keep it, and what it
+        // references, for a gc run by its owner or the superuser, rather
+        // than unregister it and then fail.
+        let foreign: Vec<usize> = (0..graph.names.len())
+            .filter(|&i| !live[i] && !self.may_delete(&graph.names[i]))
+            .collect();
+        if !foreign.is_empty() {
+            report.foreign = foreign.len();
+            start.extend(foreign);
+            live = graph.mark(&start).0;
+        }
         report.mark_time = started.elapsed();
         report.total = graph.names.len();
         report.live = live.iter().filter(|&&l| l).count();
@@ -279,6 +300,19 @@ impl Store {
             self.sweep_leftovers(&graph, &temp, &mut report)?;
         }
         Ok(report)
+    }
+
+    /// Whether this process can move `p` out of the store: the superuser
+    /// can, anyone (with write access to the store) can move a file or a
+    /// symlink, only its owner can make a read-only directory movable.
+    fn may_delete(&self, p: &StorePath) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let euid = nix::unistd::geteuid();
+        if euid.is_root() {
+            return true;
+        }
+        std::fs::symlink_metadata(self.real_path(p))
+            .map_or(true, |m| !m.is_dir() || m.uid() == euid.as_raw())
     }
 
     /// Deletes the rows of a batch in one transaction.
@@ -344,6 +378,7 @@ impl Store {
             }
             if let Some(_lock) = PathLock::acquire(&self.lock_path(&sp), false)?
                 && !self.is_valid(&sp)?
+                && self.may_delete(&sp)
             {
                 report.bytes_freed += fsutil::freeable_size(&entry.path());
                 fsutil::delete_tree(&entry.path())?;

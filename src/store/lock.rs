@@ -10,7 +10,8 @@
 //!   append waits for a running gc ("blocking" protocol, as Guix).
 //! - **temporary roots** `<store>/.temproots/<pid>`: each process that adds
 //!   objects holds an exclusive lock on its own file for its lifetime. A gc
-//!   that can lock a file exclusively knows its owner is dead.
+//!   that can lock a file exclusively knows its owner is dead. The files are
+//!   readable by every user of the store (`0644`).
 //! - **staging directories** are locked through their directory fd while in
 //!   use; an unlocked one is a crash leftover.
 
@@ -25,14 +26,7 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 fn open_lock_file(path: &Path) -> Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(path)
-        .map_err(err("open lock file", path))
+    super::fsutil::open_lock_file(path).map_err(err("open lock file", path))
 }
 
 /// Locks an open file; `Ok(None)` if `wait` is false and it is held.
@@ -117,13 +111,17 @@ impl TempRoots {
         let _gc = gc_lock(gc_lock_path, false)?;
         let path = dir.join(std::process::id().to_string());
         let _ = std::fs::remove_file(&path);
+        // Readable by whoever may run gc on this store (it must read every
+        // process's roots, and stops at one it cannot read).
+        let mode = 0o644;
         let file = OpenOptions::new()
             .read(true)
             .append(true)
             .create_new(true)
-            .mode(0o600)
+            .mode(mode)
             .open(&path)
             .map_err(err("create temporary roots file", &path))?;
+        super::fsutil::set_own_mode(&file, mode).map_err(err("change the mode of", &path))?;
         let file = flock(file, FlockArg::LockExclusive, &path)?.expect("blocking lock");
         Ok(Self {
             file,
@@ -166,7 +164,7 @@ impl Drop for TempRoots {
 
 /// Reads every live process's temporary roots. With `remove_dead` (only
 /// while holding the gc lock exclusive) the files of dead processes are
-/// removed.
+/// removed. A file that cannot be read is an error (gc fails closed).
 pub fn read_temp_roots(dir: &Path, remove_dead: bool) -> Result<HashSet<String>> {
     let mut roots = HashSet::new();
     let entries = match std::fs::read_dir(dir) {
@@ -176,8 +174,12 @@ pub fn read_temp_roots(dir: &Path, remove_dead: bool) -> Result<HashSet<String>>
     };
     for entry in entries {
         let path = entry.map_err(err("read", dir))?.path();
-        let Ok(file) = File::open(&path) else {
-            continue;
+        // A file that is gone belonged to a process that just ended; one
+        // that cannot be read protects objects nobody can know: fail.
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(err("read temporary roots file", &path)(e)),
         };
         match flock(file, FlockArg::LockExclusiveNonblock, &path)? {
             Some(_dead) => {
@@ -185,10 +187,11 @@ pub fn read_temp_roots(dir: &Path, remove_dead: bool) -> Result<HashSet<String>>
                     let _ = std::fs::remove_file(&path);
                 }
             }
-            None => {
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                roots.extend(text.lines().map(str::to_string));
-            }
+            None => match std::fs::read_to_string(&path) {
+                Ok(text) => roots.extend(text.lines().map(str::to_string)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(err("read temporary roots file", &path)(e)),
+            },
         }
     }
     Ok(roots)

@@ -16,6 +16,10 @@
 //! | `.trash/` | [`gc`] | objects being deleted |
 //! | `.links/` | [`optimise`] | one hard link per distinct file content |
 //!
+//! Modes are explicit, whatever the umask ([`fsutil`]): the store's own
+//! directories are `0755`, or `2775` when the store root is group-writable
+//! (a store shared with a group); a world-writable store root is refused.
+//!
 //! [`Store::open`] is the only way in; [`Store::add`] is the one write path
 //! every object goes through:
 //!
@@ -39,8 +43,8 @@
 //!
 //! Roots: [`Store::add_indirect_root`] registers a buildout's
 //! `.buildout/generations` directory once; [`Store::add_pin`] names an
-//! object. [`Store::add_temp_root`] protects an object this process is about
-//! to use (call it before checking that the object is valid). The store directory string is hashed into
+//! object. [`Store::root_and_check`] protects an object this process is about
+//! to reuse and then checks that it is valid (never the other way round). The store directory string is hashed into
 //! every path ([`path`]), so it is resolved to its real path once, recorded
 //! in the database, and a store that was moved is refused. The store must
 //! be on a local file system (`flock`, WAL).
@@ -65,6 +69,7 @@ pub use verify::{Finding, Rebuild, VerifyOptions, VerifyReport};
 
 use crate::env;
 use rusqlite::{Connection, OptionalExtension};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Mutex, MutexGuard};
@@ -89,8 +94,23 @@ pub enum Error {
     Path(#[from] path::PathError),
     #[error("cannot find the store: HOME is not set (use --store DIR or BUILDOUT_STORE)")]
     NoHome,
+    #[error(
+        "the disk holding the store database `{path}` is full (while {what}: {source}): free \
+         some space and try again"
+    )]
+    DiskFull {
+        path: PathBuf,
+        what: String,
+        #[source]
+        source: rusqlite::Error,
+    },
     #[error("`{0}` is not a buildout store: it is not empty and has no `.db` directory")]
     NotAStore(PathBuf),
+    #[error(
+        "the store `{dir}` is writable by every user (mode {mode:04o}): anyone could replace \
+         its objects; make it `chmod o-w` (and group-writable to share it with a group)"
+    )]
+    WorldWritable { dir: PathBuf, mode: u32 },
     #[error("the store path `{0}` is not valid UTF-8")]
     NonUtf8Dir(PathBuf),
     #[error(
@@ -278,8 +298,21 @@ impl Store {
     /// staging directories left by crashed processes.
     pub fn open(dir: &Path) -> Result<Self> {
         let fresh = !dir.exists();
-        std::fs::create_dir_all(dir).map_err(fsutil::err("create store directory", dir))?;
+        fsutil::create_dir_all(dir).map_err(fsutil::err("create store directory", dir))?;
         let dir = std::fs::canonicalize(dir).map_err(fsutil::err("resolve", dir))?;
+        // Anyone could replace the objects of a world-writable store (and
+        // with them what its users' scripts import): refuse it. A
+        // group-writable root makes a store shared with that group.
+        let root_mode = std::fs::metadata(&dir)
+            .map_err(fsutil::err("read", &dir))?
+            .permissions()
+            .mode();
+        if root_mode & 0o002 != 0 {
+            return Err(Error::WorldWritable {
+                dir,
+                mode: root_mode & 0o7777,
+            });
+        }
         if !fresh && !dir.join(".db").exists() {
             let mut entries = std::fs::read_dir(&dir).map_err(fsutil::err("read", &dir))?;
             // `.db` is created first, so a store being created concurrently
@@ -292,24 +325,38 @@ impl Store {
             .to_str()
             .ok_or_else(|| Error::NonUtf8Dir(dir.clone()))?
             .to_string();
-        for sub in HIDDEN {
+        let dir_mode = fsutil::dir_mode_in(&dir).map_err(fsutil::err("read", &dir))?;
+        for sub in HIDDEN.iter().chain(&[".roots/pins", ".roots/auto"]) {
             let p = dir.join(sub);
-            std::fs::create_dir_all(&p).map_err(fsutil::err("create", &p))?;
+            fsutil::ensure_dir(&p, dir_mode).map_err(fsutil::err("create", &p))?;
         }
-        std::fs::create_dir_all(dir.join(".roots/pins"))
-            .and_then(|()| std::fs::create_dir_all(dir.join(".roots/auto")))
-            .map_err(fsutil::err("create", &dir.join(".roots")))?;
+        // Made here, not by SQLite, so that its mode (which SQLite gives
+        // the `-wal` and `-shm` files too) does not depend on the umask.
+        let db_path = dir.join(".db/db.sqlite");
+        let db_mode = fsutil::file_mode_in(&dir, false).map_err(fsutil::err("read", &dir))?;
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(db_mode)
+            .open(&db_path)
+        {
+            Ok(file) => fsutil::set_own_mode(&file, db_mode)
+                .map_err(fsutil::err("change the mode of", &db_path))?,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(fsutil::err("create", &db_path)(e)),
+        }
         // Opening and migrating is serialised between processes: changing
         // the journal mode and migrating need the database to themselves.
         let big_lock = lock::gc_lock(&dir.join(".db/big-lock"), true)?;
-        let conn = db::open(&dir.join(".db/db.sqlite"))?;
+        let conn = db::open(&db_path)?;
         drop(big_lock);
         let recorded: Option<String> = conn
             .query_row("SELECT value FROM Meta WHERE key = 'store_dir'", [], |r| {
                 r.get(0)
             })
             .optional()
-            .map_err(db::err("reading the store directory"))?;
+            .map_err(db::err("reading the store directory"))
+            .map_err(|e| db::on_full_disk(&db_path, e))?;
         match recorded {
             Some(r) if r != dir_str => {
                 return Err(Error::StoreDirMismatch {
@@ -323,7 +370,8 @@ impl Store {
                     "INSERT OR IGNORE INTO Meta (key, value) VALUES ('store_dir', ?1)",
                     [&dir_str],
                 )
-                .map_err(db::err("recording the store directory"))?;
+                .map_err(db::err("recording the store directory"))
+                .map_err(|e| db::on_full_disk(&db_path, e))?;
             }
         }
         let store = Self {
@@ -443,7 +491,19 @@ impl Store {
         first.as_os_str().to_str()?.parse().ok()
     }
 
-    /// Whether `p` is registered.
+    /// Protects `p` from gc for the rest of this process, then tells
+    /// whether it is registered: the one check before reusing an object.
+    /// After `true`, no gc deletes it; after `false`, a gc may have deleted
+    /// it before the root was taken, and the caller makes it again (Nix's
+    /// rule: temp-root, then check validity, never the other way round).
+    pub fn root_and_check(&self, p: &StorePath) -> Result<bool> {
+        self.add_temp_root(p)?;
+        self.is_valid(p)
+    }
+
+    /// Whether `p` is registered (and nothing more: an object about to be
+    /// reused goes through [`Store::root_and_check`], since a concurrent gc
+    /// may delete an unrooted object right after this returns).
     pub fn is_valid(&self, p: &StorePath) -> Result<bool> {
         Ok(self
             .conn()

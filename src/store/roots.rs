@@ -7,8 +7,11 @@
 //!   directory registers its `.buildout/generations/` this way, so every
 //!   kept generation is a root and deleting one is just an unlink.
 //!
-//! An indirect root whose target no longer exists is removed when roots are
-//! collected (the buildout directory was deleted). Roots live in the file
+//! An indirect root whose target no longer exists (`ENOENT`, or `ENOTDIR`)
+//! is removed when roots are collected (the buildout directory was
+//! deleted). Any other error reading a root (a directory gc may not
+//! search, a link loop, an I/O error) aborts root collection, so gc fails
+//! closed: it never deletes what a root it could not read keeps alive. Roots live in the file
 //! system, never in the database: symlinks are atomic and visible to `ls`.
 
 use super::fsutil::{self, err};
@@ -41,21 +44,62 @@ impl std::fmt::Display for RootSource {
     }
 }
 
-/// Follows a chain of symlinks from `start` until it names a store object.
+/// Follows a chain of symlinks from `start` until it names a store object
+/// (`None` on any error: for naming objects, never for gc).
 pub fn resolve_link_chain(store: &Store, start: &Path) -> Option<StorePath> {
+    follow_chain(store, start).ok().flatten()
+}
+
+/// Whether an error of `lstat`/`readlink` means the path does not exist:
+/// `ENOENT`, or `ENOTDIR` (a component of the path is not a directory, so
+/// nothing can be at that path; Nix's `pathExists` reads it the same way).
+/// Every other error (`EACCES`, `ELOOP`, `ENAMETOOLONG`, `EIO`...) means
+/// the path cannot be read, which gc must never take for "gone".
+pub(crate) fn is_missing(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::NotFound
+        || e.raw_os_error() == Some(nix::errno::Errno::ENOTDIR as i32)
+}
+
+/// `Some(value)`, `None` if the path is missing ([`is_missing`]), or the
+/// error naming `action` and `path`.
+fn existing<T>(r: std::io::Result<T>, action: &str, path: &Path) -> Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if is_missing(&e) => Ok(None),
+        Err(e) => Err(err(action, path)(e)),
+    }
+}
+
+/// Follows a chain of symlinks from `start`: `Some` when it leads into the
+/// store, `None` when it ends elsewhere (at something that is not a
+/// symlink, or at a missing path), an error when a link cannot be read or
+/// the chain does not end.
+fn follow_chain(store: &Store, start: &Path) -> Result<Option<StorePath>> {
     let mut p = start.to_path_buf();
     for _ in 0..40 {
         if let Some(sp) = store.object_of(&p) {
-            return Some(sp);
+            return Ok(Some(sp));
         }
-        let target = std::fs::read_link(&p).ok()?;
+        let target = match std::fs::read_link(&p) {
+            Ok(t) => t,
+            Err(e) if e.raw_os_error() == Some(nix::errno::Errno::EINVAL as i32) => {
+                return Ok(None);
+            }
+            Err(e) if is_missing(&e) => return Ok(None),
+            Err(e) => return Err(err("read the root link", &p)(e)),
+        };
         p = if target.is_absolute() {
             target
         } else {
-            p.parent()?.join(target)
+            match p.parent() {
+                Some(parent) => parent.join(target),
+                None => return Ok(None),
+            }
         };
     }
-    None
+    Err(err("read the root link", start)(
+        std::io::Error::from_raw_os_error(nix::errno::Errno::ELOOP as i32),
+    ))
 }
 
 fn check_pin_name(name: &str) -> Result<()> {
@@ -85,8 +129,7 @@ impl Store {
     /// that name).
     pub fn add_pin(&self, name: &str, p: &StorePath) -> Result<()> {
         check_pin_name(name)?;
-        self.add_temp_root(p)?;
-        if !self.is_valid(p)? {
+        if !self.root_and_check(p)? {
             return Err(Error::NotValid(self.real_path(p).display().to_string()));
         }
         replace_symlink(
@@ -122,7 +165,10 @@ impl Store {
     }
 
     /// Every root. Indirect roots whose target is gone are removed when
-    /// `remove_dangling` (returned in the second list).
+    /// `remove_dangling` (returned in the second list). Fails closed: a
+    /// root that cannot be read (anything but a missing target, see
+    /// [`is_missing`]) is an error naming it, never "no root" (gc would
+    /// then delete what it keeps alive).
     pub fn find_roots(&self, remove_dangling: bool) -> Result<(Vec<Root>, Vec<PathBuf>)> {
         let mut roots = Vec::new();
         let mut dangling = Vec::new();
@@ -133,7 +179,7 @@ impl Store {
             if name.starts_with('.') {
                 continue;
             }
-            match resolve_link_chain(self, &entry.path()) {
+            match follow_chain(self, &entry.path())? {
                 Some(p) => roots.push(Root {
                     path: p,
                     source: RootSource::Pin(name),
@@ -147,26 +193,33 @@ impl Store {
             if entry.file_name().to_string_lossy().starts_with('.') {
                 continue;
             }
-            let Ok(target) = std::fs::read_link(entry.path()) else {
-                continue;
+            let target = match std::fs::read_link(entry.path()) {
+                Ok(t) => t,
+                // Replaced by a rename right now: nothing to read.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(err("read the root link", &entry.path())(e)),
             };
-            let Ok(meta) = std::fs::symlink_metadata(&target) else {
+            let stat = std::fs::symlink_metadata(&target);
+            let Some(meta) = existing(stat, "read the root", &target)? else {
                 dangling.push(entry.path());
                 continue;
             };
             if meta.is_dir() {
-                let Ok(list) = std::fs::read_dir(&target) else {
+                let list = std::fs::read_dir(&target);
+                let Some(list) = existing(list, "read the root directory", &target)? else {
+                    dangling.push(entry.path());
                     continue;
                 };
-                for e in list.flatten() {
-                    if let Some(p) = resolve_link_chain(self, &e.path()) {
+                for e in list {
+                    let e = e.map_err(err("read the root directory", &target))?;
+                    if let Some(p) = follow_chain(self, &e.path())? {
                         roots.push(Root {
                             path: p,
                             source: RootSource::Indirect(e.path()),
                         });
                     }
                 }
-            } else if let Some(p) = resolve_link_chain(self, &target) {
+            } else if let Some(p) = follow_chain(self, &target)? {
                 roots.push(Root {
                     path: p,
                     source: RootSource::Indirect(target),

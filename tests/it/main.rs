@@ -8,6 +8,7 @@ mod common;
 mod examples;
 mod generations;
 mod golden;
+mod hardening_gc;
 mod index;
 mod install;
 mod man;

@@ -129,6 +129,13 @@ pub fn build_generation(store: &Store, manifest: &Manifest) -> Result<StorePath>
             }
         }
     }
+    let obj = generation_object(store, manifest)?;
+    let added = store.add(&obj, |out| assemble(out, manifest))?;
+    Ok(added.path)
+}
+
+/// The generation object of `manifest`: its address and references.
+fn generation_object(store: &Store, manifest: &Manifest) -> Result<NewObject> {
     let path = generation_path(store, manifest)?;
     let mut obj = NewObject::known(path, Kind::Generation);
     for part in &manifest.parts {
@@ -139,8 +146,38 @@ pub fn build_generation(store: &Store, manifest: &Manifest) -> Result<StorePath>
     }
     obj.references.sort_by_key(StorePath::hash_part);
     obj.references.dedup();
-    let added = store.add(&obj, |out| assemble(out, manifest))?;
-    Ok(added.path)
+    Ok(obj)
+}
+
+/// Proves an unregistered generation object at `real` (`store verify
+/// --repair` after the database was lost): its address must be the digest
+/// of its `manifest.json`, and assembling that manifest again must give
+/// exactly its tree. Returns the object to register, or `None` if `path`
+/// is not a generation.
+pub fn prove_generation(
+    store: &Store,
+    path: &StorePath,
+    real: &Path,
+) -> std::result::Result<Option<NewObject>, String> {
+    if path.name() != "generation" {
+        return Ok(None);
+    }
+    let g = crate::profile::Generation(0);
+    let manifest =
+        crate::profile::read_manifest(g, real).map_err(|e| e.to_string())?;
+    let obj = generation_object(store, &manifest).map_err(|e| e.to_string())?;
+    if obj.address != store::Address::Known(path.clone()) {
+        return Err("its address is not the digest of its manifest".into());
+    }
+    let stage = dists::store_scratch(store).map_err(|e| e.to_string())?;
+    let out = stage.out();
+    assemble(&out, &manifest).map_err(|e| e.to_string())?;
+    let again = store.hash_tree_in(stage, out).map_err(|e| e.to_string())?;
+    let here = store::nar::hash_path(real).map_err(|e| e.to_string())?;
+    if again.nar() != here {
+        return Err("its manifest is intact but the rest of its tree was modified".into());
+    }
+    Ok(Some(obj))
 }
 
 fn assemble(out: &Path, manifest: &Manifest) -> store::Result<()> {

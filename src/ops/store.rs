@@ -66,12 +66,14 @@ fn verify(ctx: &Context, store: &Store, check_contents: bool, repair: bool) -> R
         }
         crate::build::dists::rebuild_dist(store, &client, obj).map(Some)
     };
+    let prove = |p: &store::StorePath, real: &Path| crate::build::prove_generation(store, p, real);
     let report = store.verify_with(
         store::VerifyOptions {
             check_contents,
             repair,
         },
         repair.then_some(&rebuild as store::Rebuild<'_>),
+        repair.then_some(&prove as store::recover::Prove<'_>),
     )?;
     let p = &ctx.printer;
     for f in &report.findings {
@@ -85,7 +87,14 @@ fn verify(ctx: &Context, store: &Store, check_contents: bool, repair: bool) -> R
         }
     }
     let unrepaired = report.unrepaired();
-    let what = if check_contents {
+    if report.unregistered > 0 {
+        p.warn(&format!(
+            "{} object(s) in `{}` are not registered in the store database",
+            report.unregistered,
+            store.dir().display()
+        ));
+    }
+    let what = if check_contents || repair {
         "checked the contents of"
     } else {
         "checked"

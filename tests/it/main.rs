@@ -14,3 +14,4 @@ mod readme;
 mod scripts;
 mod sdist;
 mod store;
+mod hardening_repair;

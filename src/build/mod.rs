@@ -149,6 +149,33 @@ fn generation_object(store: &Store, manifest: &Manifest) -> Result<NewObject> {
     Ok(obj)
 }
 
+/// Assembles `manifest` again in a locked stage of `store`, hashed.
+fn assemble_staged(
+    store: &Store,
+    manifest: &Manifest,
+) -> std::result::Result<store::HashedTree, String> {
+    let stage = dists::store_scratch(store).map_err(|e| e.to_string())?;
+    let out = stage.out();
+    assemble(&out, manifest).map_err(|e| e.to_string())?;
+    store.hash_tree_in(stage, out).map_err(|e| e.to_string())
+}
+
+/// The manifest of the generation object at `real`, if its address is the
+/// manifest's digest.
+fn own_manifest(
+    store: &Store,
+    path: &StorePath,
+    real: &Path,
+) -> std::result::Result<(Manifest, NewObject), String> {
+    let manifest = crate::profile::read_manifest(crate::profile::Generation(0), real)
+        .map_err(|e| e.to_string())?;
+    let obj = generation_object(store, &manifest).map_err(|e| e.to_string())?;
+    if obj.address != store::Address::Known(path.clone()) {
+        return Err("its address is not the digest of its manifest".into());
+    }
+    Ok((manifest, obj))
+}
+
 /// Proves an unregistered generation object at `real` (`store verify
 /// --repair` after the database was lost): its address must be the digest
 /// of its `manifest.json`, and assembling that manifest again must give
@@ -162,22 +189,93 @@ pub fn prove_generation(
     if path.name() != "generation" {
         return Ok(None);
     }
-    let g = crate::profile::Generation(0);
-    let manifest =
-        crate::profile::read_manifest(g, real).map_err(|e| e.to_string())?;
-    let obj = generation_object(store, &manifest).map_err(|e| e.to_string())?;
-    if obj.address != store::Address::Known(path.clone()) {
-        return Err("its address is not the digest of its manifest".into());
-    }
-    let stage = dists::store_scratch(store).map_err(|e| e.to_string())?;
-    let out = stage.out();
-    assemble(&out, &manifest).map_err(|e| e.to_string())?;
-    let again = store.hash_tree_in(stage, out).map_err(|e| e.to_string())?;
+    let (manifest, obj) = own_manifest(store, path, real)?;
+    let again = assemble_staged(store, &manifest)?;
     let here = store::nar::hash_path(real).map_err(|e| e.to_string())?;
     if again.nar() != here {
         return Err("its manifest is intact but the rest of its tree was modified".into());
     }
     Ok(Some(obj))
+}
+
+/// Makes a damaged generation object again from its own manifest (`store
+/// verify --repair`; the store checks the result's hash).
+pub fn rebuild_generation(
+    store: &Store,
+    obj: &store::ObjectInfo,
+) -> std::result::Result<store::HashedTree, String> {
+    let (manifest, _) = own_manifest(store, &obj.path, &store.real_path(&obj.path))
+        .map_err(|e| format!("its manifest cannot be used ({e})"))?;
+    assemble_staged(store, &manifest)
+}
+
+/// Makes a part object again from the inputs a generation manifest records
+/// (`store verify --repair`): the configuration snapshot and the part's
+/// working set are replayed, the recipe constructed and built in a locked
+/// stage. The inputs must still give the part's address (a file the recipe
+/// reads may have changed); the store checks the result's hash.
+pub fn rebuild_part(
+    store: &Store,
+    obj: &store::ObjectInfo,
+) -> std::result::Result<store::HashedTree, String> {
+    let abs = obj.path.to_absolute(store.dir_str());
+    let mut found = None;
+    for g in store.referrers(&obj.path).map_err(|e| e.to_string())? {
+        let real = store.real_path(&g);
+        if let Ok(m) = crate::profile::read_manifest(crate::profile::Generation(0), &real)
+            && let Some(entry) = m.parts.iter().find(|p| p.path == abs).cloned()
+        {
+            found = Some((m, entry));
+            break;
+        }
+    }
+    let (manifest, entry) = found.ok_or("no generation manifest records its inputs")?;
+    let failed = |e: recipe::Error| format!("its recipe failed: {e}");
+    let mut b = crate::config::Buildout::new(manifest.config.clone());
+    let mut recipe = recipe::construct(&mut b, &entry.name, &manifest.buildout_directory)
+        .map_err(failed)?;
+    let lazy = manifest
+        .config
+        .get("buildout")
+        .and_then(|s| s.get("compile-bytecode"))
+        .is_some_and(|v| v.trim() == "false");
+    let mut replay = Replay {
+        dists: &entry.distributions,
+        bytecode_cache: lazy.then(|| store.bytecode_cache().display().to_string()),
+    };
+    recipe.prepare(&mut replay).map_err(failed)?;
+    let again = part_path(store, &entry.name, recipe.as_ref(), &entry.options)
+        .map_err(|e| e.to_string())?;
+    if again != obj.path {
+        return Err(format!(
+            "its recorded inputs now give another part (`{}`): a file its recipe reads changed",
+            store.real_path(&again).display()
+        ));
+    }
+    recipe.set_location(&abs);
+    let stage = dists::store_scratch(store).map_err(|e| e.to_string())?;
+    let out = stage.out();
+    recipe.build(&out).map_err(failed)?;
+    store.hash_tree_in(stage, out).map_err(|e| e.to_string())
+}
+
+/// The services of a part being rebuilt: its recorded working set.
+struct Replay<'a> {
+    dists: &'a [crate::profile::manifest::DistEntry],
+    bytecode_cache: Option<String>,
+}
+
+impl recipe::Services for Replay<'_> {
+    fn distributions(
+        &mut self,
+        _request: &recipe::DistRequest<'_>,
+    ) -> recipe::Result<Vec<crate::profile::manifest::DistEntry>> {
+        Ok(self.dists.to_vec())
+    }
+
+    fn bytecode_cache(&self) -> Option<String> {
+        self.bytecode_cache.clone()
+    }
 }
 
 fn assemble(out: &Path, manifest: &Manifest) -> store::Result<()> {

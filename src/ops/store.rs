@@ -49,7 +49,8 @@ pub fn store(ctx: &Context, command: StoreCommand) -> Result<()> {
 
 fn verify(ctx: &Context, store: &Store, check_contents: bool, repair: bool) -> Result<()> {
     // Distributions are fetched again from their origin (credentials from
-    // ~/.netrc) and reinstalled; other objects are not rebuilt yet.
+    // ~/.netrc) and reinstalled; parts are rebuilt from the inputs a
+    // generation manifest records, generations from their own manifest.
     let client = crate::index::Client::new(crate::index::Options {
         index_url: None,
         offline: ctx
@@ -60,11 +61,14 @@ fn verify(ctx: &Context, store: &Store, check_contents: bool, repair: bool) -> R
         cache_dir: crate::index::default_cache_dir(),
         ..Default::default()
     })?;
-    let rebuild = |obj: &store::ObjectInfo| {
-        if obj.kind != store::Kind::Dist {
-            return Ok(None);
-        }
-        crate::build::dists::rebuild_dist(store, &client, obj).map(Some)
+    let rebuild = |obj: &store::ObjectInfo| match obj.kind {
+        store::Kind::Dist => crate::build::dists::rebuild_dist(store, &client, obj).map(Some),
+        store::Kind::Part => crate::build::rebuild_part(store, obj).map(Some),
+        // A missing generation has no manifest left: it is unregistered,
+        // and the next run makes a new one.
+        store::Kind::Generation if !store.real_path(&obj.path).exists() => Ok(None),
+        store::Kind::Generation => crate::build::rebuild_generation(store, obj).map(Some),
+        _ => Ok(None),
     };
     let prove = |p: &store::StorePath, real: &Path| crate::build::prove_generation(store, p, real);
     let report = store.verify_with(

@@ -292,3 +292,55 @@ fn killing_buildout_stops_its_bytecode_compiler_and_verify_stays_clean() {
     ctx.ok(&["gc"]);
     assert_eq!(fs::read_dir(ctx.store.join(".staging")).unwrap().count(), 0);
 }
+
+/// Edits `file` inside a store object and puts its read-only mode back.
+fn tamper(file: &Path, text: &str) {
+    chmod(file, 0o644);
+    fs::write(file, text).unwrap();
+    chmod(file, 0o444);
+}
+
+#[test]
+fn damaged_part_and_generation_objects_are_rebuilt_from_their_recorded_inputs() {
+    let server = tool_index();
+    let ctx = TestContext::new();
+    two_generations(&ctx, &server);
+    let motd = fs::canonicalize(ctx.path("etc/motd")).unwrap();
+    tamper(&motd, "tampered");
+    let py = fs::canonicalize(ctx.path("bin/py")).unwrap();
+    let script = fs::read(&py).unwrap();
+    tamper(&py, "#!/bin/sh\necho tampered\n");
+    let current = fs::canonicalize(ctx.path(".buildout/current")).unwrap();
+    let manifest = current.join("manifest.json");
+    chmod(&current, 0o755);
+    fs::remove_file(current.join("bin/py")).unwrap();
+    let run = ctx.buildout(&["store", "verify", "--repair"]);
+    assert_eq!(run.code, 0, "{}", text(&run));
+    assert_eq!(
+        text(&run).matches("repaired: rebuilt it (same hash as recorded)").count(),
+        3,
+        "{}",
+        text(&run)
+    );
+    assert_eq!(read(&ctx, "etc/motd"), "bye");
+    assert_eq!(fs::read(&py).unwrap(), script);
+    assert!(manifest.is_file());
+    assert_eq!(run_py(&ctx).stdout, "helper-2.0\n");
+    ctx.ok(&["store", "verify", "--check-contents"]);
+    // A generation whose manifest was edited cannot prove its inputs: it
+    // stays flagged, never reported repaired.
+    let old = fs::canonicalize(ctx.path(".buildout/generations/1")).unwrap();
+    let old_manifest = old.join("manifest.json");
+    let edited = fs::read_to_string(&old_manifest)
+        .unwrap()
+        .replace("hello", "HELLO");
+    tamper(&old_manifest, &edited);
+    let run = ctx.buildout(&["store", "verify", "--repair"]);
+    assert_ne!(run.code, 0, "{}", text(&run));
+    assert!(
+        text(&run).contains("its address is not the digest of its manifest"),
+        "{}",
+        text(&run)
+    );
+    assert!(!text(&run).contains("repaired: rebuilt"), "{}", text(&run));
+}

@@ -247,7 +247,7 @@ impl Store {
             Err(why) => {
                 return Some(Err(format!(
                     "cannot rebuild it: {why}; {}",
-                    self.why_unrepairable(obj)
+                    self.delete_instead(obj)
                 )));
             }
         };
@@ -272,7 +272,7 @@ impl Store {
                 "cannot repair: rebuilding gave other contents (sha256:{}, recorded \
                  sha256:{recorded}); {}",
                 nix32_encode(&tree.nar().0),
-                self.why_unrepairable(obj)
+                self.delete_instead(obj)
             ));
         }
         let _lock = PathLock::acquire(&self.lock_path(&obj.path), true)
@@ -312,16 +312,20 @@ impl Store {
 
     /// Why a damaged object cannot be repaired, and what to do instead.
     fn why_unrepairable(&self, obj: &super::ObjectInfo) -> String {
-        let shown = self.real_path(&obj.path).display().to_string();
         let how = match (&obj.deriver, &obj.origin) {
             (Some(d), _) => format!("rebuilding from its recipe `{d}` is not implemented yet"),
-            (None, Some(url)) => format!("re-fetching from `{url}` is not implemented yet"),
+            (None, Some(url)) => format!("nothing re-fetches it from `{url}` here"),
             (None, None) => "nothing records how to rebuild or re-fetch it".into(),
         };
+        format!("cannot repair: {how}; {}", self.delete_instead(obj))
+    }
+
+    /// What to do with an object that cannot be repaired.
+    fn delete_instead(&self, obj: &super::ObjectInfo) -> String {
+        let shown = self.real_path(&obj.path).display().to_string();
         format!(
-            "cannot repair: {how}; delete it instead: remove the roots that keep it alive \
-             (`buildout store why {shown}`), run `buildout gc`, then run the build that \
-             created it again"
+            "delete it instead: remove the roots that keep it alive (`buildout store why \
+             {shown}`), run `buildout gc`, then run the build that created it again"
         )
     }
 

@@ -344,3 +344,48 @@ fn damaged_part_and_generation_objects_are_rebuilt_from_their_recorded_inputs() 
     );
     assert!(!text(&run).contains("repaired: rebuilt"), "{}", text(&run));
 }
+
+#[test]
+fn a_concurrent_cleaner_never_takes_the_tree_a_repair_is_putting_in_place() {
+    let server = IndexServer::start();
+    let mut many = Wheel::new("many", "1.0");
+    for m in 0..800 {
+        many = many.module(&format!("many/m{m}.py"), &format!("X = {m}\n"));
+    }
+    server.publish(many.build());
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        &format!(
+            "[buildout]\nparts = app\nindex = {}\n\n[app]\nrecipe = zc.recipe.egg:eggs\neggs = many\n",
+            server.index_url()
+        ),
+    );
+    ctx.ok(&[]);
+    let obj = object(&ctx, "many-1.0");
+    for round in 0..2 {
+        let file = obj.join(format!("many/m{round}.py"));
+        tamper(&file, "X = 'tampered'\n");
+        let mut repair = ctx
+            .command()
+            .args(["store", "verify", "--check-contents", "--repair"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Every run of buildout cleans abandoned stages when it opens the
+        // store.
+        while repair.try_wait().unwrap().is_none() {
+            ctx.ok(&["store", "info", obj.to_str().unwrap()]);
+        }
+        let out = repair.wait_with_output().unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "round {round}: {all}");
+        assert_eq!(fs::read_to_string(&file).unwrap(), format!("X = {round}\n"));
+    }
+    ctx.ok(&["store", "verify", "--check-contents"]);
+}

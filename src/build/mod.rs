@@ -232,8 +232,8 @@ pub fn rebuild_part(
     let (manifest, entry) = found.ok_or("no generation manifest records its inputs")?;
     let failed = |e: recipe::Error| format!("its recipe failed: {e}");
     let mut b = crate::config::Buildout::new(manifest.config.clone());
-    let mut recipe = recipe::construct(&mut b, &entry.name, &manifest.buildout_directory)
-        .map_err(failed)?;
+    let mut recipe =
+        recipe::construct(&mut b, &entry.name, &manifest.buildout_directory).map_err(failed)?;
     let lazy = manifest
         .config
         .get("buildout")

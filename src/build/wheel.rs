@@ -455,9 +455,10 @@ pub struct Compiler {
 /// `unsafe` (no `PR_SET_PDEATHSIG` in a `pre_exec`), the driver notices its
 /// parent's death itself: its input pipe reaches end-of-file (the normal
 /// end, too) and `os.getppid()` changes; it then kills its workers and
-/// exits without writing anything more. Workers check that the driver is
-/// still their parent (the driver, or the fork server) before every file, and the driver polls its parent
-/// while it waits for them.
+/// exits without writing anything more. Workers check before every file
+/// that their parent (the driver, or the fork server) is still the one
+/// they started with, and the driver polls its parent while it waits for
+/// them.
 const DRIVER: &str = r#"
 import concurrent.futures, json, os, py_compile, sys, threading
 mode = py_compile.PycInvalidationMode.UNCHECKED_HASH

@@ -231,8 +231,7 @@ impl Store {
                         .transaction_with_behavior(TransactionBehavior::Immediate)
                         .map_err(db::err("starting a registration"))?;
                     super::add::register_in(&tx, self, &p, &obj, &nar, size)?;
-                    tx.commit()
-                        .map_err(db::err(&format!("committing `{p}`")))?;
+                    tx.commit().map_err(db::err(&format!("committing `{p}`")))?;
                 }
                 if self.read_record(&p).is_none() {
                     self.write_record(&p, &obj, &nar, size, true)?;
@@ -270,8 +269,8 @@ impl Store {
         prove: Option<Prove<'_>>,
     ) -> std::result::Result<(NewObject, [u8; 32], u64, &'static str), String> {
         let real = self.real_path(p);
-        let (nar, size) = super::nar::hash_path(&real)
-            .map_err(|e| format!("cannot hash it: {e}"))?;
+        let (nar, size) =
+            super::nar::hash_path(&real).map_err(|e| format!("cannot hash it: {e}"))?;
         if let Some(record) = self.read_record(p) {
             let recorded = nix32_decode(&record.nar_sha256, 32);
             if recorded.as_deref() != Some(&nar[..]) || record.nar_size != size {
@@ -286,19 +285,29 @@ impl Store {
                 address: super::Address::Known(p.clone()),
                 kind: record.kind.parse().map_err(|e: Error| e.to_string())?,
                 references: parse_all(&record.references)?,
-                deriver: record.deriver.as_deref().map(str::parse).transpose().map_err(
-                    |e: path::PathError| e.to_string(),
-                )?,
+                deriver: record
+                    .deriver
+                    .as_deref()
+                    .map(str::parse)
+                    .transpose()
+                    .map_err(|e: path::PathError| e.to_string())?,
                 origin: record.origin,
                 ca: record.ca,
             };
-            return Ok((obj, nar, size, "its hash is the one recorded when it was added"));
+            return Ok((
+                obj,
+                nar,
+                size,
+                "its hash is the one recorded when it was added",
+            ));
         }
         // A content-addressed object: its address is its proof.
         let refs = self.scan_references(&real, on_disk, p)?;
         let self_ref = refs.iter().any(|r| r == p);
         let others: Vec<StorePath> = refs.iter().filter(|r| *r != p).cloned().collect();
-        if path::source_path(p.name(), &nar, &others, self_ref, self.dir_str()).ok().as_ref()
+        if path::source_path(p.name(), &nar, &others, self_ref, self.dir_str())
+            .ok()
+            .as_ref()
             == Some(p)
         {
             let mut obj = NewObject::content(p.name(), Kind::Source);
@@ -329,7 +338,10 @@ impl Store {
         me: &StorePath,
     ) -> std::result::Result<Vec<StorePath>, String> {
         let mut by_hash: HashMap<String, StorePath> = HashMap::new();
-        for entry in std::fs::read_dir(self.dir()).map_err(|e| e.to_string())?.flatten() {
+        for entry in std::fs::read_dir(self.dir())
+            .map_err(|e| e.to_string())?
+            .flatten()
+        {
             if let Ok(p) = entry.file_name().to_string_lossy().parse::<StorePath>()
                 && (candidates.contains(&p.hash_part()) || self.is_valid(&p).unwrap_or(false))
             {

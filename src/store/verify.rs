@@ -373,15 +373,15 @@ impl Store {
         // damage, never deleted; repair registers again what it can prove.
         let temp = lock::read_temp_roots(&self.dir().join(".temproots"), false)?;
         let unknown = self.unregistered_on_disk(&temp)?;
-        let results: Vec<(StorePath, Option<std::result::Result<String, String>>)> =
-            if opts.repair {
-                self.reregister(&unknown, prove)?
-                    .into_iter()
-                    .map(|(p, r)| (p, Some(r)))
-                    .collect()
-            } else {
-                unknown.into_iter().map(|p| (p, None)).collect()
-            };
+        let results: Vec<(StorePath, Option<std::result::Result<String, String>>)> = if opts.repair
+        {
+            self.reregister(&unknown, prove)?
+                .into_iter()
+                .map(|(p, r)| (p, Some(r)))
+                .collect()
+        } else {
+            unknown.into_iter().map(|p| (p, None)).collect()
+        };
         for (p, repair) in results {
             let finding = Finding {
                 path: self.real_path(&p).display().to_string(),

@@ -144,7 +144,13 @@ fn losing_the_database_fails_verify_and_gc_and_repair_registers_the_objects_agai
 fn an_unprovable_unregistered_object_is_reported_and_never_deleted() {
     let ctx = TestContext::new();
     let obj = crate::common::added_path(&ctx.ok(&[
-        "store", "debug-add", "kept", "--text", "kept", "--root", "kept",
+        "store",
+        "debug-add",
+        "kept",
+        "--text",
+        "kept",
+        "--root",
+        "kept",
     ]));
     // Its record gone and the database lost: nothing proves it.
     let base = Path::new(&obj).file_name().unwrap().to_owned();
@@ -156,7 +162,11 @@ fn an_unprovable_unregistered_object_is_reported_and_never_deleted() {
     }
     let run = ctx.buildout(&["store", "verify", "--repair"]);
     assert_ne!(run.code, 0, "{}", text(&run));
-    assert!(text(&run).contains("nothing proves its contents"), "{}", text(&run));
+    assert!(
+        text(&run).contains("nothing proves its contents"),
+        "{}",
+        text(&run)
+    );
     assert!(text(&run).contains("1 object(s) in `"), "{}", text(&run));
     assert!(crate::common::exists(&obj));
     assert!(ctx.buildout(&["gc"]).code != 0);
@@ -182,7 +192,11 @@ fn repair_restores_a_modified_pyc_whose_mode_was_put_back() {
     assert_ne!(run_py(&ctx).code, 0);
     let run = ctx.buildout(&["store", "verify", "--repair"]);
     assert_eq!(run.code, 0, "{}", text(&run));
-    assert!(text(&run).contains("contents were modified"), "{}", text(&run));
+    assert!(
+        text(&run).contains("contents were modified"),
+        "{}",
+        text(&run)
+    );
     assert!(
         text(&run).contains("repaired: rebuilt it (same hash as recorded)"),
         "{}",
@@ -231,7 +245,11 @@ fn processes_in(dir: &Path, except: u32) -> Vec<(u32, String)> {
         let cmd = fs::read(e.path().join("cmdline")).unwrap_or_default();
         let stat = fs::read_to_string(e.path().join("stat")).unwrap_or_default();
         // Zombies are dead already.
-        if stat.rsplit(')').next().is_some_and(|s| s.trim_start().starts_with('Z')) {
+        if stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|s| s.trim_start().starts_with('Z'))
+        {
             continue;
         }
         let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
@@ -317,7 +335,9 @@ fn damaged_part_and_generation_objects_are_rebuilt_from_their_recorded_inputs() 
     let run = ctx.buildout(&["store", "verify", "--repair"]);
     assert_eq!(run.code, 0, "{}", text(&run));
     assert_eq!(
-        text(&run).matches("repaired: rebuilt it (same hash as recorded)").count(),
+        text(&run)
+            .matches("repaired: rebuilt it (same hash as recorded)")
+            .count(),
         3,
         "{}",
         text(&run)

@@ -2,32 +2,12 @@
 //! repair restores exact contents (or says it cannot), a missing current
 //! generation is rebuilt, and a killed run's compiler children stop.
 
+use crate::bytecode::tool_index;
 use crate::common::TestContext;
 use crate::common::index::IndexServer;
 use crate::common::wheel::Wheel;
 use std::fs;
 use std::path::{Path, PathBuf};
-
-fn tool_index() -> IndexServer {
-    let server = IndexServer::start();
-    server
-        .publish(
-            Wheel::new("tool", "1.0")
-                .dep("helper")
-                .module(
-                    "tool/__init__.py",
-                    "import helper\n\ndef main():\n    print('tool', helper.VALUE)\n",
-                )
-                .entry_point("console_scripts", "tool", "tool:main")
-                .build(),
-        )
-        .publish(
-            Wheel::new("helper", "2.0")
-                .module("helper.py", "VALUE = 'helper-2.0'\n")
-                .build(),
-        );
-    server
-}
 
 fn config(server: &IndexServer) -> String {
     format!(
@@ -39,6 +19,13 @@ fn config(server: &IndexServer) -> String {
 fn chmod(p: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Edits `file` inside a store object and puts its read-only mode back.
+fn tamper(file: &Path, contents: impl AsRef<[u8]>) {
+    chmod(file, 0o644);
+    fs::write(file, contents).unwrap();
+    chmod(file, 0o444);
 }
 
 fn text(run: &crate::common::Run) -> String {
@@ -77,6 +64,24 @@ fn object(ctx: &TestContext, part: &str) -> PathBuf {
         .into()
 }
 
+/// `rm <store>/.db/db.sqlite*`.
+fn lose_database(ctx: &TestContext) {
+    for e in fs::read_dir(ctx.store.join(".db")).unwrap().flatten() {
+        if e.file_name().to_string_lossy().starts_with("db.sqlite") {
+            fs::remove_file(e.path()).unwrap();
+        }
+    }
+}
+
+/// Asserts that the output of `run` contains `needle`.
+fn says(run: &crate::common::Run, needle: &str) {
+    assert!(
+        text(run).contains(needle),
+        "{needle:?} not in:\n{}",
+        text(run)
+    );
+}
+
 fn read(ctx: &TestContext, rel: &str) -> String {
     fs::read_to_string(ctx.path(rel)).unwrap()
 }
@@ -108,26 +113,22 @@ fn losing_the_database_fails_verify_and_gc_and_repair_registers_the_objects_agai
     two_generations(&ctx, &server);
     let before = ctx.ok(&["store", "ls"]);
     let on_disk = objects_on_disk(&ctx);
-    for e in fs::read_dir(ctx.store.join(".db")).unwrap().flatten() {
-        if e.file_name().to_string_lossy().starts_with("db.sqlite") {
-            fs::remove_file(e.path()).unwrap();
-        }
-    }
+    lose_database(&ctx);
     let run = ctx.buildout(&["store", "verify"]);
     assert_ne!(run.code, 0, "{}", text(&run));
     let expected = format!("{} object(s) in `", on_disk.len());
-    assert!(text(&run).contains(&expected), "{}", text(&run));
+    says(&run, &expected);
     assert!(text(&run).contains("not registered in the store database"));
     // gc fails closed: nothing is deleted, the current generation included.
     let run = ctx.buildout(&["gc"]);
     assert_ne!(run.code, 0, "{}", text(&run));
-    assert!(text(&run).contains("gc refuses to run"), "{}", text(&run));
+    says(&run, "gc refuses to run");
     assert_eq!(objects_on_disk(&ctx), on_disk);
     assert_eq!(read(&ctx, "etc/motd"), "bye");
 
     let run = ctx.buildout(&["store", "verify", "--repair"]);
     assert_eq!(run.code, 0, "{}", text(&run));
-    assert!(text(&run).contains("registered it again"), "{}", text(&run));
+    says(&run, "registered it again");
     assert_eq!(ctx.ok(&["store", "ls"]), before);
     ctx.ok(&["store", "verify", "--check-contents"]);
     // Both generations survive gc, and the directory works as before.
@@ -155,19 +156,11 @@ fn an_unprovable_unregistered_object_is_reported_and_never_deleted() {
     // Its record gone and the database lost: nothing proves it.
     let base = Path::new(&obj).file_name().unwrap().to_owned();
     fs::remove_file(ctx.store.join(".meta").join(&base)).unwrap();
-    for e in fs::read_dir(ctx.store.join(".db")).unwrap().flatten() {
-        if e.file_name().to_string_lossy().starts_with("db.sqlite") {
-            fs::remove_file(e.path()).unwrap();
-        }
-    }
+    lose_database(&ctx);
     let run = ctx.buildout(&["store", "verify", "--repair"]);
     assert_ne!(run.code, 0, "{}", text(&run));
-    assert!(
-        text(&run).contains("nothing proves its contents"),
-        "{}",
-        text(&run)
-    );
-    assert!(text(&run).contains("1 object(s) in `"), "{}", text(&run));
+    says(&run, "nothing proves its contents");
+    says(&run, "1 object(s) in `");
     assert!(crate::common::exists(&obj));
     assert!(ctx.buildout(&["gc"]).code != 0);
     assert!(crate::common::exists(&obj));
@@ -182,26 +175,16 @@ fn repair_restores_a_modified_pyc_whose_mode_was_put_back() {
     let helper = object(&ctx, "helper-2.0");
     let pyc = find_pyc(&helper).pop().expect("compiled bytecode");
     let original = fs::read(&pyc).unwrap();
-    chmod(&pyc, 0o644);
     let mut bytes = original.clone();
     let n = bytes.len();
     bytes[n - 5] ^= 0xff;
     bytes[n - 9] ^= 0xff;
-    fs::write(&pyc, bytes).unwrap();
-    chmod(&pyc, 0o444);
+    tamper(&pyc, bytes);
     assert_ne!(run_py(&ctx).code, 0);
     let run = ctx.buildout(&["store", "verify", "--repair"]);
     assert_eq!(run.code, 0, "{}", text(&run));
-    assert!(
-        text(&run).contains("contents were modified"),
-        "{}",
-        text(&run)
-    );
-    assert!(
-        text(&run).contains("repaired: rebuilt it (same hash as recorded)"),
-        "{}",
-        text(&run)
-    );
+    says(&run, "contents were modified");
+    says(&run, "repaired: rebuilt it (same hash as recorded)");
     assert_eq!(fs::read(&pyc).unwrap(), original);
     assert_eq!(run_py(&ctx).stdout, "helper-2.0\n");
     ctx.ok(&["store", "verify", "--check-contents"]);
@@ -219,11 +202,7 @@ fn a_deleted_current_generation_is_replaced_by_the_next_run() {
     assert_eq!(run.code, 0, "{}", text(&run));
     let run = ctx.buildout(&[]);
     assert_eq!(run.code, 0, "{}", text(&run));
-    assert!(
-        text(&run).contains("The current generation 2 cannot be read"),
-        "{}",
-        text(&run)
-    );
+    says(&run, "The current generation 2 cannot be read");
     assert_eq!(read(&ctx, "etc/motd"), "hello tool");
     ctx.ok(&["motd:inline=bye"]);
     assert_eq!(read(&ctx, "etc/motd"), "bye");
@@ -311,13 +290,6 @@ fn killing_buildout_stops_its_bytecode_compiler_and_verify_stays_clean() {
     assert_eq!(fs::read_dir(ctx.store.join(".staging")).unwrap().count(), 0);
 }
 
-/// Edits `file` inside a store object and puts its read-only mode back.
-fn tamper(file: &Path, text: &str) {
-    chmod(file, 0o644);
-    fs::write(file, text).unwrap();
-    chmod(file, 0o444);
-}
-
 #[test]
 fn damaged_part_and_generation_objects_are_rebuilt_from_their_recorded_inputs() {
     let server = tool_index();
@@ -357,11 +329,7 @@ fn damaged_part_and_generation_objects_are_rebuilt_from_their_recorded_inputs() 
     tamper(&old_manifest, &edited);
     let run = ctx.buildout(&["store", "verify", "--repair"]);
     assert_ne!(run.code, 0, "{}", text(&run));
-    assert!(
-        text(&run).contains("its address is not the digest of its manifest"),
-        "{}",
-        text(&run)
-    );
+    says(&run, "its address is not the digest of its manifest");
     assert!(!text(&run).contains("repaired: rebuilt"), "{}", text(&run));
 }
 

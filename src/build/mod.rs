@@ -131,6 +131,11 @@ pub fn build_generation(store: &Store, manifest: &Manifest) -> Result<StorePath>
     }
     let obj = generation_object(store, manifest)?;
     let added = store.add(&obj, |out| assemble(out, manifest))?;
+    // Registered but deleted by hand (the current generation, whose
+    // manifest the run could not read): made again.
+    if added.reused && store.forget_missing(&added.path)? {
+        return Ok(store.add(&obj, |out| assemble(out, manifest))?.path);
+    }
     Ok(added.path)
 }
 

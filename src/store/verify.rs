@@ -329,6 +329,22 @@ impl Store {
         )
     }
 
+    /// Unregisters `p` if it is registered but gone from the disk and
+    /// nothing refers to it (a generation object deleted by hand), so that
+    /// it can be made again; returns whether it did.
+    pub fn forget_missing(&self, p: &StorePath) -> Result<bool> {
+        let _lock = PathLock::acquire(&self.lock_path(p), true)?.expect("blocking");
+        let gone = matches!(
+            std::fs::symlink_metadata(self.real_path(p)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound
+        );
+        if !gone || !self.is_valid(p)? || !self.referrers(p)?.is_empty() {
+            return Ok(false);
+        }
+        self.forget(p)?;
+        Ok(true)
+    }
+
     /// Removes the row of an object that nothing refers to.
     fn forget(&self, p: &StorePath) -> Result<()> {
         self.conn()

@@ -209,6 +209,15 @@ fn a_deleted_current_generation_is_replaced_by_the_next_run() {
     ctx.ok(&["rollback"]);
     assert_eq!(read(&ctx, "etc/motd"), "hello tool");
     ctx.ok(&["store", "verify", "--check-contents"]);
+    // Deleted without a repair (still registered): the run makes it again.
+    let current = fs::canonicalize(ctx.path(".buildout/current")).unwrap();
+    chmod(&current, 0o755);
+    fs::remove_dir_all(&current).unwrap();
+    let run = ctx.buildout(&[]);
+    assert_eq!(run.code, 0, "{}", text(&run));
+    says(&run, "cannot be read");
+    assert_eq!(read(&ctx, "etc/motd"), "hello tool");
+    ctx.ok(&["store", "verify", "--check-contents"]);
 }
 
 /// Processes (other than `except`) whose working directory is `dir`.

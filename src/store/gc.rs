@@ -14,7 +14,8 @@
 //!    to break the closure invariant), then each directory is renamed into
 //!    `.trash/` (atomic), then the trash is emptied;
 //! 6. remove crash leftovers: unregistered directories nobody holds locked,
-//!    unlocked staging directories, stale lock files, unused `.links`.
+//!    unlocked staging directories, records of objects that are gone, stale
+//!    lock files, unused `.links`.
 //!
 //! Safe while other processes add objects: anything they are adding or
 //! using is temp-rooted before it is checked or registered.
@@ -370,6 +371,7 @@ impl Store {
             }
         }
         self.clean_stages()?;
+        self.sweep_records(temp)?;
         self.prune_bytecode_cache(report)?;
         let locks = self.dir().join(".locks");
         if let Ok(entries) = std::fs::read_dir(&locks) {

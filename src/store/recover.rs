@@ -146,8 +146,7 @@ impl Store {
             loop {
                 match fsutil::delete_tree(&stage) {
                     Ok(()) => break,
-                    Err(e) if tries < 5 => {
-                        let _ = e;
+                    Err(_) if tries < 5 => {
                         tries += 1;
                         std::thread::sleep(std::time::Duration::from_millis(20 << tries));
                     }
@@ -163,6 +162,33 @@ impl Store {
             }
         }
         Ok(left)
+    }
+
+    /// Removes the records of objects that are neither registered nor on
+    /// disk (an add that failed after writing the record), except those of
+    /// objects in use (`temp`) or locked.
+    pub(crate) fn sweep_records(&self, temp: &HashSet<String>) -> Result<()> {
+        let dir = self.dir().join(".meta");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Ok(());
+        };
+        for entry in entries.flatten() {
+            let Ok(p) = entry.file_name().to_string_lossy().parse::<StorePath>() else {
+                continue;
+            };
+            if temp.contains(&p.hash_part())
+                || std::fs::symlink_metadata(self.real_path(&p)).is_ok()
+            {
+                continue;
+            }
+            if let Some(_lock) = PathLock::acquire(&self.lock_path(&p), false)?
+                && !self.is_valid(&p)?
+                && std::fs::symlink_metadata(self.real_path(&p)).is_err()
+            {
+                self.remove_record(&p);
+            }
+        }
+        Ok(())
     }
 
     /// Objects on disk the database does not know, leaving out objects being

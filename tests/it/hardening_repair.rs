@@ -139,6 +139,20 @@ fn losing_the_database_fails_verify_and_gc_and_repair_registers_the_objects_agai
     ctx.ok(&["rollback"]);
     assert_eq!(read(&ctx, "etc/motd"), "hello tool");
     assert_eq!(run_py(&ctx).stdout, "helper-2.0\n");
+    // Records follow the objects: gc drops those of objects that are gone.
+    let stray = ctx
+        .store
+        .join(".meta/00000000000000000000000000000000-gone");
+    fs::write(&stray, "{}").unwrap();
+    ctx.ok(&["generations", "delete", "2"]);
+    ctx.ok(&["gc"]);
+    let mut records: Vec<String> = fs::read_dir(ctx.store.join(".meta"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    records.sort();
+    assert_eq!(records, objects_on_disk(&ctx));
 }
 
 #[test]

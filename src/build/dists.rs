@@ -1220,15 +1220,8 @@ pub fn rebuild_dist(
         )
         .map_err(|e| e.to_string())?;
     }
-    // The tree must outlive the working directory's lock: move it next to
-    // it, still inside the staging area that gc cleans.
-    let kept = store
-        .dir()
-        .join(".staging")
-        .join(format!("repair-{}", obj.path.hash_part()));
-    let _ = store::fsutil::delete_tree(&kept);
-    std::fs::rename(&tree, &kept).map_err(|e| e.to_string())?;
-    store.hash_tree(kept).map_err(|e| e.to_string())
+    // The tree stays in its locked working directory until it is in place.
+    store.hash_tree_in(work, tree).map_err(|e| e.to_string())
 }
 
 /// The sha256 of a local file (a find-links or download-cache wheel the

@@ -1,12 +1,14 @@
-//! Things that produce store objects: generations (here; a part's object is
-//! built by its recipe, [`crate::recipe::part`]), distributions ([`dists`]: resolution against index and store, wheel
-//! installs ([`wheel`]), sdist builds ([`sdist`]), develop eggs
-//! ([`develop`])) and console scripts ([`scripts`]).
+//! Things that produce store objects: generations (here), distributions
+//! ([`dists`]: resolution against index and store, wheel installs
+//! ([`wheel`]), sdist builds ([`sdist`]), develop eggs ([`develop`])) and
+//! console scripts ([`scripts`]). A part's object is its recipe's
+//! business ([`crate::recipe::part`]).
 //!
-//! A generation's address is the digest of its manifest: `bin/` and `files/`
-//! link to the parts' managed outputs, `parts/<name>` links to each part
-//! object, and `manifest.json` records the run. Both go through the
-//! store's one write path ([`crate::store::Store::add`]).
+//! A generation's address is the digest of its manifest: `bin/` and
+//! `files/` link to the parts' managed outputs, `parts/<name>` links to
+//! each part object, and `manifest.json` records the run. It goes through
+//! the store's one write path ([`crate::store::Store::add`]); `store verify
+//! --repair` proves or rebuilds one from its own manifest.
 
 pub mod develop;
 pub mod dists;
@@ -74,6 +76,18 @@ pub fn build_generation(store: &Store, manifest: &Manifest) -> Result<StorePath>
             }
         }
     }
+    let obj = generation_object(store, manifest)?;
+    let added = store.add(&obj, |out| assemble(out, manifest))?;
+    // Registered but deleted by hand (the current generation, whose
+    // manifest the run could not read): made again.
+    if added.reused && store.forget_missing(&added.path)? {
+        return Ok(store.add(&obj, |out| assemble(out, manifest))?.path);
+    }
+    Ok(added.path)
+}
+
+/// The generation object of `manifest`: its address and references.
+fn generation_object(store: &Store, manifest: &Manifest) -> Result<NewObject> {
     let path = generation_path(store, manifest)?;
     let mut obj = NewObject::known(path, Kind::Generation);
     for part in &manifest.parts {
@@ -84,8 +98,67 @@ pub fn build_generation(store: &Store, manifest: &Manifest) -> Result<StorePath>
     }
     obj.references.sort_by_key(StorePath::hash_part);
     obj.references.dedup();
-    let added = store.add(&obj, |out| assemble(out, manifest))?;
-    Ok(added.path)
+    Ok(obj)
+}
+
+/// Assembles `manifest` again in a locked stage of `store`, hashed.
+fn assemble_staged(
+    store: &Store,
+    manifest: &Manifest,
+) -> std::result::Result<store::HashedTree, String> {
+    let stage = dists::store_scratch(store).map_err(|e| e.to_string())?;
+    let out = stage.out();
+    assemble(&out, manifest).map_err(|e| e.to_string())?;
+    store.hash_tree_in(stage, out).map_err(|e| e.to_string())
+}
+
+/// The manifest of the generation object at `real`, if its address is the
+/// manifest's digest.
+fn own_manifest(
+    store: &Store,
+    path: &StorePath,
+    real: &Path,
+) -> std::result::Result<(Manifest, NewObject), String> {
+    let manifest = crate::profile::read_manifest(crate::profile::Generation(0), real)
+        .map_err(|e| e.to_string())?;
+    let obj = generation_object(store, &manifest).map_err(|e| e.to_string())?;
+    if obj.address != store::Address::Known(path.clone()) {
+        return Err("its address is not the digest of its manifest".into());
+    }
+    Ok((manifest, obj))
+}
+
+/// Proves an unregistered generation object at `real` (`store verify
+/// --repair` after the database was lost): its address must be the digest
+/// of its `manifest.json`, and assembling that manifest again must give
+/// exactly its tree. Returns the object to register, or `None` if `path`
+/// is not a generation.
+pub fn prove_generation(
+    store: &Store,
+    path: &StorePath,
+    real: &Path,
+) -> std::result::Result<Option<NewObject>, String> {
+    if path.name() != "generation" {
+        return Ok(None);
+    }
+    let (manifest, obj) = own_manifest(store, path, real)?;
+    let again = assemble_staged(store, &manifest)?;
+    let here = store::nar::hash_path(real).map_err(|e| e.to_string())?;
+    if again.nar() != here {
+        return Err("its manifest is intact but the rest of its tree was modified".into());
+    }
+    Ok(Some(obj))
+}
+
+/// Makes a damaged generation object again from its own manifest (`store
+/// verify --repair`; the store checks the result's hash).
+pub fn rebuild_generation(
+    store: &Store,
+    obj: &store::ObjectInfo,
+) -> std::result::Result<store::HashedTree, String> {
+    let (manifest, _) = own_manifest(store, &obj.path, &store.real_path(&obj.path))
+        .map_err(|e| format!("its manifest cannot be used ({e})"))?;
+    assemble_staged(store, &manifest)
 }
 
 fn assemble(out: &Path, manifest: &Manifest) -> store::Result<()> {

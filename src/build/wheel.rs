@@ -449,11 +449,28 @@ pub struct Compiler {
     stderr: fs::File,
 }
 
+/// The compiler's Python side. It must never outlive buildout: a killed
+/// run's stage is deleted by the next `gc` or `store verify`, and a worker
+/// still writing `.pyc` files into it would race that cleanup. Without
+/// `unsafe` (no `PR_SET_PDEATHSIG` in a `pre_exec`), the driver notices its
+/// parent's death itself: its input pipe reaches end-of-file (the normal
+/// end, too) and `os.getppid()` changes; it then kills its workers and
+/// exits without writing anything more. Workers check before every file
+/// that their parent (the driver, or the fork server) is still the one
+/// they started with, and the driver polls its parent while it waits for
+/// them.
 const DRIVER: &str = r#"
 import concurrent.futures, json, os, py_compile, sys, threading
 mode = py_compile.PycInvalidationMode.UNCHECKED_HASH
+parent = os.getppid()
+owner = None
+def adopt():
+    global owner
+    owner = os.getppid()
 def many(chunk):
     for src, dst in chunk:
+        if owner is not None and os.getppid() != owner:
+            os._exit(1)
         try:
             py_compile.compile(src, dfile=dst, doraise=True, invalidation_mode=mode)
         except Exception:
@@ -469,10 +486,25 @@ def jobs(src, dst):
     return found
 lock = threading.Lock()
 pending = {}
+futures = set()
+pool = None
+def orphaned():
+    if os.getppid() == parent:
+        return False
+    for p in list(getattr(pool, "_processes", None) or {}):
+        try:
+            os.kill(p, 9)
+        except OSError:
+            pass
+    os._exit(1)
 def report(tree):
     with lock:
-        sys.stdout.write("%d\n" % tree)
-        sys.stdout.flush()
+        try:
+            sys.stdout.write("%d\n" % tree)
+            sys.stdout.flush()
+        except OSError:
+            orphaned()
+            raise
 def finished(tree):
     def callback(future):
         future.result()
@@ -483,21 +515,31 @@ def finished(tree):
             report(tree)
     return callback
 workers = os.cpu_count() or 1
-pool = concurrent.futures.ProcessPoolExecutor(workers) if workers > 1 else None
+if workers > 1:
+    pool = concurrent.futures.ProcessPoolExecutor(workers, initializer=adopt)
 for line in sys.stdin:
+    orphaned()
     tree, src, dst = json.loads(line)
     found = jobs(src, dst)
     chunks = [found[i:i + 24] for i in range(0, len(found), 24)]
     if not chunks:
         report(tree)
     elif pool is None:
-        many(found)
+        for k in range(0, len(found), 24):
+            orphaned()
+            many(found[k:k + 24])
         report(tree)
     else:
         with lock:
             pending[tree] = len(chunks)
         for chunk in chunks:
-            pool.submit(many, chunk).add_done_callback(finished(tree))
+            f = pool.submit(many, chunk)
+            futures.add(f)
+            f.add_done_callback(finished(tree))
+orphaned()
+while futures:
+    done, futures = concurrent.futures.wait(futures, timeout=0.05)
+    orphaned()
 if pool is not None:
     pool.shutdown(wait=True)
 "#;

@@ -222,9 +222,13 @@ pub enum StoreCommand {
         /// Also re-hash every object's contents.
         #[arg(long)]
         check_contents: bool,
-        /// Repair what can be repaired: modes, leftovers, and damaged or
-        /// missing distributions (fetched again and reinstalled; kept only
-        /// if their hash is the recorded one).
+        /// Repair what can be repaired (implies --check-contents): modes;
+        /// damaged or missing distributions (fetched again and
+        /// reinstalled), parts (rebuilt from the inputs their generation's
+        /// manifest records) and generations (from their manifest), each
+        /// kept only if its hash is the recorded one; objects on disk the
+        /// database does not know are registered again when their record
+        /// or address proves them, never deleted.
         #[arg(long)]
         repair: bool,
     },

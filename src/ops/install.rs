@@ -8,7 +8,8 @@
 //! see [`super::dists`]) → compute every part's store path → warn about
 //! options nothing read → build what is missing → assemble the generation
 //! (its manifest holds URLs without credentials) → record it (a GC root) →
-//! switch `current` atomically → post-switch work. Any failure before the
+//! switch `current` atomically → post-switch work. A current generation that
+//! cannot be read (its object deleted) is warned about and replaced. Any failure before the
 //! switch leaves the previous generation current and untouched; a
 //! half-built object is never registered.
 
@@ -173,7 +174,20 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
 
     let current = profile.current()?;
     let old = match current {
-        Some(g) => Some(profile.manifest(g)?),
+        // A current generation whose object is gone or damaged (deleted,
+        // or unregistered by `store verify --repair`) must not leave the
+        // directory stuck: the new generation is made without it.
+        Some(g) => match profile.manifest(g) {
+            Ok(m) => Some(m),
+            Err(e @ crate::profile::Error::Manifest { .. }) => {
+                ctx.printer.warn(&format!(
+                    "The current generation {g} cannot be read ({e}); building a new \
+                     generation without it."
+                ));
+                None
+            }
+            Err(e) => return Err(e.into()),
+        },
         None => None,
     };
     let mut parts: Vec<PartEntry> = planned.iter().map(|p| p.entry.clone()).collect();

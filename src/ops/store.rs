@@ -90,7 +90,8 @@ pub fn store(ctx: &Context, action: StoreAction) -> Result<()> {
 
 fn verify(ctx: &Context, store: &Store, check_contents: bool, repair: bool) -> Result<()> {
     // Distributions are fetched again from their origin (credentials from
-    // ~/.netrc) and reinstalled; other objects are not rebuilt yet.
+    // ~/.netrc) and reinstalled; parts are rebuilt from the inputs a
+    // generation manifest records, generations from their own manifest.
     let client = crate::index::Client::new(crate::index::Options {
         index_url: None,
         offline: ctx
@@ -101,18 +102,23 @@ fn verify(ctx: &Context, store: &Store, check_contents: bool, repair: bool) -> R
         cache_dir: crate::index::default_cache_dir(),
         ..Default::default()
     })?;
-    let rebuild = |obj: &store::ObjectInfo| {
-        if obj.kind != store::Kind::Dist {
-            return Ok(None);
-        }
-        crate::build::dists::rebuild_dist(store, &client, obj).map(Some)
+    let rebuild = |obj: &store::ObjectInfo| match obj.kind {
+        store::Kind::Dist => crate::build::dists::rebuild_dist(store, &client, obj).map(Some),
+        store::Kind::Part => crate::recipe::part::rebuild_part(store, obj).map(Some),
+        // A missing generation has no manifest left: it is unregistered,
+        // and the next run makes a new one.
+        store::Kind::Generation if !store.real_path(&obj.path).exists() => Ok(None),
+        store::Kind::Generation => crate::build::rebuild_generation(store, obj).map(Some),
+        _ => Ok(None),
     };
+    let prove = |p: &store::StorePath, real: &Path| crate::build::prove_generation(store, p, real);
     let report = store.verify_with(
         store::VerifyOptions {
             check_contents,
             repair,
         },
         repair.then_some(&rebuild as store::Rebuild<'_>),
+        repair.then_some(&prove as store::recover::Prove<'_>),
     )?;
     let p = &ctx.printer;
     for f in &report.findings {
@@ -126,7 +132,14 @@ fn verify(ctx: &Context, store: &Store, check_contents: bool, repair: bool) -> R
         }
     }
     let unrepaired = report.unrepaired();
-    let what = if check_contents {
+    if report.unregistered > 0 {
+        p.warn(&format!(
+            "{} object(s) in `{}` are not registered in the store database",
+            report.unregistered,
+            store.dir().display()
+        ));
+    }
+    let what = if check_contents || repair {
         "checked the contents of"
     } else {
         "checked"

@@ -182,6 +182,9 @@ impl Store {
         // A leftover of a crashed run (renamed, never registered).
         fsutil::delete_tree(&dest)?;
         let out = stage.out();
+        // Until it is registered, the object is a leftover if we crash.
+        super::recover::write_pending(stage, &[p])?;
+        self.write_record(p, obj, nar, size, true)?;
         fsutil::fsync_tree(&out)?;
         fsutil::fsync_dir(&stage_dir(&out))?;
         failpoint::hit("add-synced");
@@ -208,7 +211,7 @@ impl Store {
 }
 
 /// Inserts one object and its references within `tx`.
-fn register_in(
+pub(crate) fn register_in(
     tx: &rusqlite::Transaction<'_>,
     store: &Store,
     p: &StorePath,
@@ -264,6 +267,9 @@ pub struct HashedTree {
     tree: PathBuf,
     nar: [u8; 32],
     size: u64,
+    /// The locked stage holding the tree, when it owns it: kept locked (no
+    /// cleaner deletes the tree) until the tree is used or dropped.
+    stage: Option<Stage>,
 }
 
 impl HashedTree {
@@ -295,7 +301,8 @@ impl Store {
     /// run while other trees are still being built), one `syncfs` makes all
     /// of them durable (instead of one `fsync` per file), the store
     /// directory is synced once after the renames, and all objects are
-    /// registered in one transaction. Locks are taken in path order, so concurrent batches and
+    /// registered in one transaction (their records, [`super::recover`], written
+    /// before the sync). Locks are taken in path order, so concurrent batches and
     /// single adds cannot deadlock. A crash at any point leaves at worst
     /// unregistered garbage, as with [`Store::add`].
     pub fn add_batch(&self, items: &[Prepared]) -> Result<Vec<Added>> {
@@ -342,7 +349,15 @@ impl Store {
         }
         let trees: Vec<&Path> = todo.iter().map(|&i| items[i].tree.path()).collect();
         failpoint::hit("add-hashed");
-        self.sync_trees(&trees)?;
+        // Until they are registered, the objects are leftovers if we crash.
+        let pending = Stage::new(&self.dir().join(".staging"))?;
+        let names: Vec<&StorePath> = todo.iter().map(|&i| &paths[i]).collect();
+        super::recover::write_pending(&pending, &names)?;
+        for &i in &todo {
+            let tree = &items[i].tree;
+            self.write_record(&paths[i], &items[i].object, &tree.nar, tree.size, false)?;
+        }
+        self.sync_trees(&trees, &names)?;
         failpoint::hit("add-synced");
         for &i in &todo {
             let dest = self.real_path(&paths[i]);
@@ -367,6 +382,7 @@ impl Store {
             .map_err(db::err("committing a batch of objects"))?;
         drop(conn);
         failpoint::hit("add-registered");
+        drop(pending);
         drop(locks);
         Ok(added)
     }
@@ -385,12 +401,31 @@ impl Store {
         }
         fsutil::canonicalise(&tree)?;
         let (nar, size) = super::nar::hash_path(&tree).map_err(fsutil::err("hash", &tree))?;
-        Ok(HashedTree { tree, nar, size })
+        Ok(HashedTree {
+            tree,
+            nar,
+            size,
+            stage: None,
+        })
+    }
+
+    /// [`Store::hash_tree`] of a tree inside `stage`, which the result keeps
+    /// locked for as long as it lives.
+    pub fn hash_tree_in(&self, stage: Stage, tree: PathBuf) -> Result<HashedTree> {
+        if !tree.starts_with(stage.path()) {
+            return Err(Error::NotInStore(
+                tree.display().to_string(),
+                stage.path().display().to_string(),
+            ));
+        }
+        let mut hashed = self.hash_tree(tree)?;
+        hashed.stage = Some(stage);
+        Ok(hashed)
     }
 
     /// Makes trees durable: one `syncfs` of the store's file system or,
     /// where that is refused, an `fsync` of every file and directory.
-    fn sync_trees(&self, trees: &[&Path]) -> Result<()> {
+    fn sync_trees(&self, trees: &[&Path], records: &[&StorePath]) -> Result<()> {
         let dir = std::fs::File::open(self.dir()).map_err(fsutil::err("open", self.dir()))?;
         if nix::unistd::syncfs(&dir).is_ok() {
             return Ok(());
@@ -399,7 +434,10 @@ impl Store {
             fsutil::fsync_tree(tree)?;
             fsutil::fsync_dir(&stage_dir(tree))?;
         }
-        Ok(())
+        for p in records {
+            fsutil::fsync_tree(&self.record_path(p))?;
+        }
+        fsutil::fsync_dir(&self.dir().join(".meta"))
     }
 }
 

@@ -107,6 +107,27 @@ pub fn open_lock_file(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
+/// Writes `bytes` to `path` (created or truncated) with the public mode of
+/// its directory ([`file_mode_in`]), whatever the umask; `sync` makes the
+/// contents durable before returning.
+pub fn write_file(path: &Path, bytes: &[u8], sync: bool) -> io::Result<()> {
+    use std::io::Write;
+    let parent = path.parent().unwrap_or(Path::new("."));
+    let mode = file_mode_in(parent, false)?;
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(path)?;
+    set_own_mode(&file, mode)?;
+    file.write_all(bytes)?;
+    if sync {
+        file.sync_all()?;
+    }
+    Ok(())
+}
+
 /// Maps an I/O error to [`Error::Io`] naming the action and path (for builders).
 pub fn err(action: &str, path: &Path) -> impl FnOnce(io::Error) -> Error {
     let action = action.to_string();

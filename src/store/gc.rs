@@ -3,7 +3,8 @@
 //!
 //! 1. empty `.trash/` (left by an interrupted gc);
 //! 2. take the gc lock exclusive: from now on no process can add a temporary
-//!    root (it waits), so the roots read next stay complete;
+//!    root (it waits), so the roots read next stay complete; refuse to run
+//!    if an object on disk is not registered (a lost database: fail closed);
 //! 3. read the temporary roots of live processes and the root registry;
 //! 4. load the whole reference graph with two queries and mark forward from
 //!    the roots (no per-object queries: Nix's per-path referrer walk is what
@@ -13,7 +14,8 @@
 //!    to break the closure invariant), then each directory is renamed into
 //!    `.trash/` (atomic), then the trash is emptied;
 //! 6. remove crash leftovers: unregistered directories nobody holds locked,
-//!    unlocked staging directories, stale lock files, unused `.links`.
+//!    unlocked staging directories, records of objects that are gone, stale
+//!    lock files, unused `.links`.
 //!
 //! Safe while other processes add objects: anything they are adding or
 //! using is temp-rooted before it is checked or registered. In a store
@@ -238,6 +240,16 @@ impl Store {
         let _gc = lock::gc_lock(&self.gc_lock_path(), true)?;
         let started = Instant::now();
         let temp = lock::read_temp_roots(&self.dir().join(".temproots"), true)?;
+        // Fail closed: an object the database does not know may be in use
+        // (a lost database); `store verify --repair` registers it again.
+        let unregistered = self.unregistered_on_disk(&temp)?;
+        if let Some(first) = unregistered.first() {
+            return Err(Error::Unregistered {
+                count: unregistered.len(),
+                dir: self.dir().to_path_buf(),
+                first: self.real_path(first).display().to_string(),
+            });
+        }
         let (roots, dangling) = self.find_roots(!opts.dry_run)?;
         report.dangling_roots = dangling;
         let graph = Graph::load(self)?;
@@ -277,6 +289,11 @@ impl Store {
             return Ok(report);
         }
         for batch in chosen.chunks(BATCH) {
+            // Proves the batch's directories are leftovers if we crash
+            // before they are in the trash.
+            let pending = lock::Stage::new(&self.dir().join(".staging"))?;
+            let names: Vec<&StorePath> = batch.iter().map(|&i| &graph.names[i]).collect();
+            super::recover::write_pending(&pending, &names)?;
             self.unregister(&graph, batch)?;
             failpoint::hit("gc-unregistered");
             for &i in batch {
@@ -292,8 +309,10 @@ impl Store {
                     }
                     std::fs::rename(&from, &to).map_err(fsutil::err("move to trash", &from))?;
                 }
+                self.remove_record(&graph.names[i]);
             }
             failpoint::hit("gc-trashed");
+            drop(pending);
             empty_dir(&trash)?;
         }
         if !report.stopped_early {
@@ -382,10 +401,12 @@ impl Store {
             {
                 report.bytes_freed += fsutil::freeable_size(&entry.path());
                 fsutil::delete_tree(&entry.path())?;
+                self.remove_record(&sp);
                 report.leftovers.push(entry.path());
             }
         }
-        lock::clean_staging(&self.dir().join(".staging"))?;
+        self.clean_stages()?;
+        self.sweep_records(temp)?;
         self.prune_bytecode_cache(report)?;
         let locks = self.dir().join(".locks");
         if let Ok(entries) = std::fs::read_dir(&locks) {

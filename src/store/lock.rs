@@ -245,21 +245,3 @@ impl Drop for Stage {
         let _ = super::fsutil::delete_tree(&self.dir);
     }
 }
-
-/// Deletes staging entries that nobody holds locked (crash leftovers).
-/// Returns how many were removed.
-pub fn clean_staging(staging: &Path) -> Result<usize> {
-    let mut removed = 0;
-    let Ok(entries) = std::fs::read_dir(staging) else {
-        return Ok(0);
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let Ok(f) = File::open(&path) else { continue };
-        if let Some(_held) = flock(f, FlockArg::LockExclusiveNonblock, &path)? {
-            super::fsutil::delete_tree(&path)?;
-            removed += 1;
-        }
-    }
-    Ok(removed)
-}

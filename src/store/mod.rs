@@ -15,6 +15,7 @@
 //! | `.roots/pins/<name>`, `.roots/auto/<hash>` | [`roots`] | the GC-root registry |
 //! | `.trash/` | [`gc`] | objects being deleted |
 //! | `.links/` | [`optimise`] | one hard link per distinct file content |
+//! | `.meta/<base>` | [`recover`] | each object's registration record, to recover a lost database |
 //!
 //! Modes are explicit, whatever the umask ([`fsutil`]): the store's own
 //! directories are `0755`, or `2775` when the store root is group-writable
@@ -58,6 +59,7 @@ pub mod lock;
 pub mod nar;
 pub mod optimise;
 pub mod path;
+pub mod recover;
 pub mod roots;
 pub mod verify;
 
@@ -146,6 +148,17 @@ pub enum Error {
     Build(String),
     #[error("store verification found {0} unrepaired problem(s)")]
     VerifyFailed(usize),
+    #[error(
+        "gc refuses to run: {count} object(s) in `{dir}` are not registered in the store \
+         database (first: `{first}`); the database may have been lost or replaced, and gc would \
+         delete objects that are in use. Run `buildout store verify --repair` to register again \
+         what can be proven"
+    )]
+    Unregistered {
+        count: usize,
+        dir: PathBuf,
+        first: String,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -291,6 +304,7 @@ const HIDDEN: &[&str] = &[
     ".roots",
     ".trash",
     ".links",
+    ".meta",
 ];
 
 impl Store {
@@ -380,7 +394,8 @@ impl Store {
             conn: Mutex::new(conn),
             temp_roots: Mutex::new(None),
         };
-        lock::clean_staging(&store.dir.join(".staging"))?;
+        // What cannot be removed now is left for `gc` and `store verify`.
+        let _ = store.clean_stages()?;
         Ok(store)
     }
 

@@ -1,23 +1,30 @@
 //! `store verify`: the database against the disk.
 //!
 //! Always: database integrity and foreign keys (the closure invariant),
-//! every registered object present on disk with canonical (read-only) modes.
+//! every registered object present on disk with canonical (read-only)
+//! modes, and no object on disk that the database does not know: such an
+//! object may be in use (a lost or replaced database), so it is damage and
+//! `gc` refuses to run while there is one. Crash leftovers that can be
+//! proven abandoned (see [`super::recover`]) are removed when the store is
+//! opened; a staging directory that cannot be removed yet is a note.
 //! With `check_contents`: every object's NAR hash against the recorded one,
-//! and every `.links` entry against its name. Crash leftovers (unregistered
-//! directories, stale staging directories) are reported as notes: they are
-//! harmless garbage, not damage.
+//! and every `.links` entry against its name.
 //!
-//! With `repair`: leftovers are deleted; an object whose modes were changed
-//! but whose contents are intact gets its modes back; a missing object that
-//! nothing refers to is unregistered. A modified or missing object is made
-//! again by the caller's [`Rebuild`] (the `store verify` command re-fetches
-//! and reinstalls distributions from their recorded origin) and put in
-//! place only if its hash is the recorded one, by an atomic exchange; what
-//! cannot be rebuilt is reported with how to get rid of it.
+//! With `repair` (which always checks contents): an object whose modes were
+//! changed but whose contents are intact gets its modes back; a missing
+//! object that nothing refers to is unregistered; an unregistered object is
+//! registered again if it can be proven ([`Store::reregister`]), never
+//! deleted. A modified or missing object is made again by the caller's
+//! [`Rebuild`] (the `store verify` command re-fetches and reinstalls
+//! distributions from their recorded origin) in a locked stage, put in
+//! place only if its hash is the recorded one, by an atomic exchange made
+//! durable, and hashed again in place; what cannot be rebuilt is reported
+//! with how to get rid of it.
 
 use super::fsutil;
 use super::lock::{self, PathLock};
 use super::path::{StorePath, nix32_encode};
+use super::recover::Prove;
 use super::{HashedTree, Result, Store, db, nar};
 use std::collections::HashSet;
 
@@ -53,6 +60,8 @@ impl Finding {
 pub struct VerifyReport {
     pub objects: usize,
     pub findings: Vec<Finding>,
+    /// Objects on disk the database does not know (after repair).
+    pub unregistered: usize,
 }
 
 impl VerifyReport {
@@ -70,16 +79,23 @@ pub type Rebuild<'a> =
 impl Store {
     /// Checks the store (see the module docs).
     pub fn verify(&self, opts: VerifyOptions) -> Result<VerifyReport> {
-        self.verify_with(opts, None)
+        self.verify_with(opts, None, None)
     }
 
     /// [`Store::verify`], repairing damaged and missing objects through
-    /// `rebuild` where it can make them again.
+    /// `rebuild` where it can make them again, and registering again
+    /// unregistered objects that `prove` (besides their records and
+    /// content addresses) can prove. Repairing always checks contents.
     pub fn verify_with(
         &self,
         opts: VerifyOptions,
         rebuild: Option<Rebuild<'_>>,
+        prove: Option<Prove<'_>>,
     ) -> Result<VerifyReport> {
+        let opts = VerifyOptions {
+            check_contents: opts.check_contents || opts.repair,
+            ..opts
+        };
         // Shared: a consistent view while adders keep working; exclusive to
         // repair, which deletes like gc does.
         let _gc = lock::gc_lock(&self.gc_lock_path(), opts.repair)?;
@@ -91,7 +107,7 @@ impl Store {
         for obj in &objects {
             self.check_object(obj, opts, rebuild, &mut report)?;
         }
-        self.check_leftovers(&registered, opts, &mut report)?;
+        self.check_leftovers(&registered, opts, prove, &mut report)?;
         if opts.check_contents {
             super::optimise::check_links(self, opts.repair, &mut report)?;
         }
@@ -231,54 +247,102 @@ impl Store {
             Err(why) => {
                 return Some(Err(format!(
                     "cannot rebuild it: {why}; {}",
-                    self.why_unrepairable(obj)
+                    self.delete_instead(obj)
                 )));
             }
         };
-        Some((|| {
-            if tree.nar() != (obj.nar_sha256, obj.nar_size) {
-                let _ = fsutil::delete_tree(tree.path());
-                return Err(format!(
-                    "cannot repair: rebuilding gave other contents (sha256:{}, recorded \
-                     sha256:{}); {}",
-                    nix32_encode(&tree.nar().0),
-                    nix32_encode(&obj.nar_sha256),
-                    self.why_unrepairable(obj)
-                ));
+        Some(self.put_in_place(obj, tree))
+    }
+
+    /// Puts a rebuilt tree in place of `obj` if its hash is the recorded
+    /// one. The tree stays in its locked stage until the exchange is done
+    /// (no cleaner can take it for a leftover), it is made durable before
+    /// the exchange and the store directory after it, and the object is
+    /// hashed again in place: success is reported only for the recorded
+    /// contents.
+    fn put_in_place(
+        &self,
+        obj: &super::ObjectInfo,
+        tree: HashedTree,
+    ) -> std::result::Result<String, String> {
+        let recorded = nix32_encode(&obj.nar_sha256);
+        if tree.nar() != (obj.nar_sha256, obj.nar_size) {
+            let _ = fsutil::delete_tree(tree.path());
+            return Err(format!(
+                "cannot repair: rebuilding gave other contents (sha256:{}, recorded \
+                 sha256:{recorded}); {}",
+                nix32_encode(&tree.nar().0),
+                self.delete_instead(obj)
+            ));
+        }
+        let _lock = PathLock::acquire(&self.lock_path(&obj.path), true)
+            .map_err(|e| e.to_string())?
+            .expect("blocking");
+        let real = self.real_path(&obj.path);
+        let place = || -> Result<()> {
+            fsutil::fsync_tree(tree.path())?;
+            if let Some(parent) = tree.path().parent() {
+                fsutil::fsync_dir(parent)?;
             }
-            let _lock =
-                PathLock::acquire(&self.lock_path(&obj.path), true).map_err(|e| e.to_string())?;
-            let real = self.real_path(&obj.path);
-            let place = || -> Result<()> {
-                if std::fs::symlink_metadata(&real).is_ok() {
-                    fsutil::exchange(tree.path(), &real)?;
-                    fsutil::finish_top(&real)?;
-                    fsutil::delete_tree(tree.path())?;
-                } else if !fsutil::rename_noreplace(tree.path(), &real)? {
-                    return Err(super::Error::Clobber(real.clone()));
-                } else {
-                    fsutil::finish_top(&real)?;
-                }
-                fsutil::fsync_dir(self.dir())
-            };
-            place().map_err(|e| e.to_string())?;
-            Ok("rebuilt it (same hash as recorded) and put it in place".to_string())
-        })())
+            if std::fs::symlink_metadata(&real).is_ok() {
+                fsutil::exchange(tree.path(), &real)?;
+                fsutil::finish_top(&real)?;
+                fsutil::fsync_dir(self.dir())?;
+                // The damaged tree, now where the rebuilt one was.
+                fsutil::delete_tree(tree.path())?;
+            } else if !fsutil::rename_noreplace(tree.path(), &real)? {
+                return Err(super::Error::Clobber(real.clone()));
+            } else {
+                fsutil::finish_top(&real)?;
+                fsutil::fsync_dir(self.dir())?;
+            }
+            Ok(())
+        };
+        place().map_err(|e| e.to_string())?;
+        let (h, size) = nar::hash_path(&real).map_err(|e| e.to_string())?;
+        if (h, size) != (obj.nar_sha256, obj.nar_size) {
+            return Err(format!(
+                "cannot repair: after putting the rebuilt tree in place its hash is sha256:{}, \
+                 not the recorded sha256:{recorded}",
+                nix32_encode(&h)
+            ));
+        }
+        Ok("rebuilt it (same hash as recorded), put it in place and checked it again".into())
     }
 
     /// Why a damaged object cannot be repaired, and what to do instead.
     fn why_unrepairable(&self, obj: &super::ObjectInfo) -> String {
-        let shown = self.real_path(&obj.path).display().to_string();
         let how = match (&obj.deriver, &obj.origin) {
             (Some(d), _) => format!("rebuilding from its recipe `{d}` is not implemented yet"),
-            (None, Some(url)) => format!("re-fetching from `{url}` is not implemented yet"),
+            (None, Some(url)) => format!("nothing re-fetches it from `{url}` here"),
             (None, None) => "nothing records how to rebuild or re-fetch it".into(),
         };
+        format!("cannot repair: {how}; {}", self.delete_instead(obj))
+    }
+
+    /// What to do with an object that cannot be repaired.
+    fn delete_instead(&self, obj: &super::ObjectInfo) -> String {
+        let shown = self.real_path(&obj.path).display().to_string();
         format!(
-            "cannot repair: {how}; delete it instead: remove the roots that keep it alive \
-             (`buildout store why {shown}`), run `buildout gc`, then run the build that \
-             created it again"
+            "delete it instead: remove the roots that keep it alive (`buildout store why \
+             {shown}`), run `buildout gc`, then run the build that created it again"
         )
+    }
+
+    /// Unregisters `p` if it is registered but gone from the disk and
+    /// nothing refers to it (a generation object deleted by hand), so that
+    /// it can be made again; returns whether it did.
+    pub fn forget_missing(&self, p: &StorePath) -> Result<bool> {
+        let _lock = PathLock::acquire(&self.lock_path(p), true)?.expect("blocking");
+        let gone = matches!(
+            std::fs::symlink_metadata(self.real_path(p)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound
+        );
+        if !gone || !self.is_valid(p)? || !self.referrers(p)?.is_empty() {
+            return Ok(false);
+        }
+        self.forget(p)?;
+        Ok(true)
     }
 
     /// Removes the row of an object that nothing refers to.
@@ -293,44 +357,61 @@ impl Store {
         &self,
         registered: &HashSet<String>,
         opts: VerifyOptions,
+        prove: Option<Prove<'_>>,
         report: &mut VerifyReport,
     ) -> Result<()> {
+        // Crash leftovers that can be proven abandoned go first; a stage a
+        // killed run's child still writes into is a note, not a failure.
+        for warning in self.clean_stages()? {
+            report.findings.push(Finding {
+                path: self.dir().join(".staging").display().to_string(),
+                message: warning,
+                problem: false,
+                repair: None,
+            });
+        }
         for entry in std::fs::read_dir(self.dir()).map_err(fsutil::err("read", self.dir()))? {
             let entry = entry.map_err(fsutil::err("read", self.dir()))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with('.') || registered.contains(&name) {
                 continue;
             }
-            let Ok(sp) = name.parse::<StorePath>() else {
+            if name.parse::<StorePath>().is_err() {
                 report.findings.push(Finding {
                     path: entry.path().display().to_string(),
                     message: "not a store object name; left alone".into(),
                     problem: false,
                     repair: None,
                 });
-                continue;
-            };
-            // In progress (locked by an adder) is not a leftover.
-            let Some(_lock) = PathLock::acquire(&self.lock_path(&sp), false)? else {
-                continue;
-            };
-            if self.is_valid(&sp)? {
-                continue;
             }
-            let repair = opts.repair.then(|| {
-                fsutil::delete_tree(&entry.path())
-                    .map(|()| "deleted".into())
-                    .map_err(|e| e.to_string())
-            });
-            report.findings.push(Finding {
-                path: entry.path().display().to_string(),
-                message: "not registered (left over by an interrupted run; gc removes it)".into(),
-                problem: false,
-                repair,
-            });
         }
-        if opts.repair {
-            lock::clean_staging(&self.dir().join(".staging"))?;
+        // Any other unregistered object may be in use (a lost database):
+        // damage, never deleted; repair registers again what it can prove.
+        let temp = lock::read_temp_roots(&self.dir().join(".temproots"), false)?;
+        let unknown = self.unregistered_on_disk(&temp)?;
+        let results: Vec<(StorePath, Option<std::result::Result<String, String>>)> = if opts.repair
+        {
+            self.reregister(&unknown, prove)?
+                .into_iter()
+                .map(|(p, r)| (p, Some(r)))
+                .collect()
+        } else {
+            unknown.into_iter().map(|p| (p, None)).collect()
+        };
+        for (p, repair) in results {
+            let finding = Finding {
+                path: self.real_path(&p).display().to_string(),
+                message: "on disk but not registered in the store database (was the \
+                          database lost or replaced?); gc refuses to run until it is \
+                          registered again or moved out of the store"
+                    .into(),
+                problem: true,
+                repair,
+            };
+            if finding.unrepaired() {
+                report.unregistered += 1;
+            }
+            report.findings.push(finding);
         }
         Ok(())
     }
@@ -373,7 +454,7 @@ mod tests {
         };
         // Other contents: refused, the damaged object left as it is.
         let wrong = staged("other");
-        let report = store.verify_with(opts, Some(&wrong)).unwrap();
+        let report = store.verify_with(opts, Some(&wrong), None).unwrap();
         assert_eq!(report.unrepaired(), 1, "{:?}", report.findings);
         let why = format!("{:?}", report.findings[0].repair);
         assert!(why.contains("rebuilding gave other contents"), "{why}");
@@ -381,7 +462,7 @@ mod tests {
         assert!(!store.dir().join(".staging/t-other").exists());
         // The recorded contents: exchanged in, and the store is whole.
         let right = staged("good");
-        let report = store.verify_with(opts, Some(&right)).unwrap();
+        let report = store.verify_with(opts, Some(&right), None).unwrap();
         assert_eq!(report.unrepaired(), 0, "{:?}", report.findings);
         assert_eq!(std::fs::read_to_string(real.join("f")).unwrap(), "good");
         let clean = store.verify(opts).unwrap();

@@ -18,7 +18,7 @@ fn config(server: &IndexServer, extra: &str) -> String {
     )
 }
 
-fn tool_index() -> IndexServer {
+pub(crate) fn tool_index() -> IndexServer {
     let server = IndexServer::start();
     server
         .publish(

@@ -7,6 +7,7 @@
 //! cached copy is used without touching the network. Offline mode never
 //! touches the network. Credentials in URLs are sent but never printed.
 
+use super::load::ConfigRead;
 use super::{Error, ErrorKind};
 use md5::{Digest, Md5};
 use std::path::Path;
@@ -66,10 +67,14 @@ fn download_cached(url: &str, cache: &str, options: &FetchOptions) -> Result<Vec
             write_atomically(&cached, &fresh)?;
             return Ok(fresh);
         }
-        return std::fs::read(&cached).map_err(|e| {
+        let cached = cached.to_string_lossy();
+        return super::load::read_config_file(&cached).map_err(|e| {
             ErrorKind::Io {
-                path: cached.to_string_lossy().into_owned(),
-                message: e.to_string(),
+                path: cached.into_owned(),
+                message: match e {
+                    ConfigRead::NotFound => "No such file or directory".into(),
+                    ConfigRead::Failed(message) => message,
+                },
             }
             .into()
         });
@@ -94,9 +99,13 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 
 fn download_direct(url: &str, options: &FetchOptions) -> Result<Vec<u8>, Error> {
     if let Some(path) = url.strip_prefix("file://") {
-        return std::fs::read(path).map_err(|e| {
+        return super::load::read_config_file(path).map_err(|e| {
+            let reason = match e {
+                ConfigRead::NotFound => "No such file or directory".into(),
+                ConfigRead::Failed(message) => message,
+            };
             ErrorKind::User(format!(
-                "Error downloading extends for URL {}: {e}",
+                "Error downloading extends for URL {}: {reason}",
                 redact(url)
             ))
             .into()
@@ -119,7 +128,8 @@ fn download_direct(url: &str, options: &FetchOptions) -> Result<Vec<u8>, Error> 
     http_get(url, Duration::from_secs(60)).map_err(failed)
 }
 
-/// GETs an `http(s)://` URL within `timeout`. The error is a reason that
+/// GETs an `http(s)://` URL within `timeout`, at most
+/// [`super::MAX_CONFIG_FILE_SIZE`] bytes of it. The error is a reason that
 /// never contains the URL (it may hold credentials): `HTTP Error 404: Not
 /// Found`, `timed out`, ...; the caller says what was being fetched.
 pub fn http_get(url: &str, timeout: Duration) -> Result<Vec<u8>, String> {
@@ -138,10 +148,9 @@ pub fn http_get(url: &str, timeout: Duration) -> Result<Vec<u8>, String> {
             status.canonical_reason().unwrap_or("")
         ));
     }
-    response
-        .bytes()
-        .map(|b| b.to_vec())
-        .map_err(|e| without_url(&e))
+    super::load::read_bounded(response, super::MAX_CONFIG_FILE_SIZE)
+        .map_err(|_| "request failed".to_string())?
+        .ok_or_else(super::load::too_large)
 }
 
 /// reqwest's message without the URL it embeds (which may hold credentials).

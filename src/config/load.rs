@@ -269,15 +269,12 @@ impl Loader<'_> {
 }
 
 fn read_local(path: &str) -> Result<String, Error> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            ErrorKind::User(format!("Couldn't open {path}"))
-        } else {
-            ErrorKind::Io {
-                path: path.to_string(),
-                message: e.to_string(),
-            }
-        }
+    let bytes = read_config_file(path).map_err(|e| match e {
+        ConfigRead::NotFound => ErrorKind::User(format!("Couldn't open {path}")),
+        ConfigRead::Failed(message) => ErrorKind::Io {
+            path: path.to_string(),
+            message,
+        },
     })?;
     String::from_utf8(bytes).map_err(|_| {
         ErrorKind::Io {
@@ -286,6 +283,64 @@ fn read_local(path: &str) -> Result<String, Error> {
         }
         .into()
     })
+}
+
+/// Why [`read_config_file`] failed.
+pub(crate) enum ConfigRead {
+    NotFound,
+    /// The reason, for a message that names the file.
+    Failed(String),
+}
+
+/// Reads a configuration file: a regular file (a FIFO, a device such as
+/// `/dev/zero` or a directory is refused without being read) of at most
+/// [`super::MAX_CONFIG_FILE_SIZE`] bytes (checked while reading, whatever
+/// the file's size said).
+pub(crate) fn read_config_file(path: &str) -> Result<Vec<u8>, ConfigRead> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let failed = |e: std::io::Error| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            ConfigRead::NotFound
+        } else {
+            ConfigRead::Failed(e.to_string())
+        }
+    };
+    let not_regular = || ConfigRead::Failed("not a regular file".into());
+    // Checked before opening (opening a FIFO would wait for a writer) and
+    // again on the open file (the name may have changed in between).
+    if !std::fs::metadata(path).map_err(failed)?.is_file() {
+        return Err(not_regular());
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(path)
+        .map_err(failed)?;
+    if !file.metadata().map_err(failed)?.is_file() {
+        return Err(not_regular());
+    }
+    read_bounded(file, super::MAX_CONFIG_FILE_SIZE)
+        .map_err(failed)?
+        .ok_or_else(|| ConfigRead::Failed(too_large()))
+}
+
+/// The message for a configuration file over the limit.
+pub(crate) fn too_large() -> String {
+    format!(
+        "larger than {}, the limit for a configuration file",
+        super::mib(super::MAX_CONFIG_FILE_SIZE)
+    )
+}
+
+/// Reads at most `limit` bytes; `None` if there is more.
+pub(crate) fn read_bounded(
+    reader: impl std::io::Read,
+    limit: u64,
+) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    reader.take(limit + 1).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
 }
 
 /// Where user defaults are read from (`BUILDOUT_HOME` wins, even when empty).

@@ -28,23 +28,20 @@ use sha2::{Digest, Sha256};
 
 use super::Error;
 
-/// Removes `user:password@` from a URL, for messages and logs.
+/// Removes `user:password@` from a URL, for messages and logs (one
+/// implementation: [`redact_all`]).
 pub fn redact(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_string();
-    };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{}://{}", &url[..scheme_end], &rest[at + 1..]),
-        None => url.to_string(),
-    }
+    redact_all(url)
 }
 
-/// [`redact`] for every URL in a text (an option value may list several).
+/// Removes the userinfo of every URL in a text (an option value may list
+/// several): everything between `scheme://` and the last `@` before the
+/// end of the authority (`/`, `?`, `#` or whitespace), as a password may
+/// hold `@`.
 pub fn redact_all(text: &str) -> String {
     static USERINFO: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s@]*@").expect("valid regex")
+        // Greedy: backtracks to the last `@` of the authority.
+        regex::Regex::new(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s]*@").expect("valid regex")
     });
     USERINFO.replace_all(text, "$1").into_owned()
 }
@@ -465,6 +462,24 @@ mod tests {
             super::redact_all("https://u:p@a/x\n  http://b/y  file:///z git+https://t@c/r.git"),
             "https://a/x\n  http://b/y  file:///z git+https://c/r.git"
         );
+    }
+
+    #[test]
+    fn redaction_takes_userinfo_to_the_last_at_sign_of_the_authority() {
+        for url in [
+            "http://user:p@ss:w@rd@index.example/simple/",
+            "http://user:p@ss@index.example/simple/",
+            "http://p@ss@index.example",
+        ] {
+            let want = url[url.rfind('@').unwrap() + 1..].to_string();
+            let want = format!("http://{want}");
+            assert_eq!(redact(url), want, "{url}");
+            assert_eq!(redact_all(url), want, "{url}");
+            assert_eq!(
+                redact_all(&format!("a {url}\n  https://h/x@y")),
+                format!("a {want}\n  https://h/x@y")
+            );
+        }
     }
 
     use super::*;

@@ -92,9 +92,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         }
         .into()
     };
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    crate::store::fsutil::replace_file(path, bytes).map_err(io)
 }
 
 fn download_direct(url: &str, options: &FetchOptions) -> Result<Vec<u8>, Error> {

@@ -204,7 +204,7 @@ impl Netrc {
     /// bodies (to the next empty line) skipped; a token starting with `#`
     /// comments out the rest of its line; tokens may be quoted (`"a b"`)
     /// and `\` escapes the next character, quoted or not. The first entry
-    /// for a machine wins.
+    /// for a machine wins (the last `default`).
     pub fn parse(text: &str) -> Netrc {
         let mut netrc = Netrc::default();
         let mut lexer = NetrcLexer {

@@ -1,7 +1,8 @@
 //! File-system helpers of the store: canonicalisation (read-only modes,
 //! mtime 1, only regular files, directories and symlinks), durable writes
-//! (fsync of trees and directories), no-clobber renames, and deletion of
-//! read-only trees.
+//! (fsync of trees and directories), no-clobber renames, deletion of
+//! read-only trees, and [`replace_file`], the atomic replacement of a file
+//! outside the store (the versions file, cached `extends`).
 
 use super::{Error, Result};
 use nix::sys::stat::{UtimensatFlags, utimensat};
@@ -20,6 +21,40 @@ pub fn err(action: &str, path: &Path) -> impl FnOnce(io::Error) -> Error {
         path,
         source,
     }
+}
+
+/// Replaces (or creates) `path` with `bytes` atomically and durably: a
+/// temporary file in the same directory is written, given the mode of the
+/// file it replaces (a new file gets `0666` less the umask), fsynced and
+/// renamed over `path`, and the directory is fsynced. A crash leaves the
+/// old content or the new one, never a mix. A symlink at `path` is
+/// followed (its target is replaced), as a plain write would.
+pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let resolved = fs::canonicalize(path).ok();
+    let path = resolved.as_deref().unwrap_or(path);
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let mode = match fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_file() => Some(meta.permissions().mode() & 0o7777),
+        _ => None,
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .permissions(fs::Permissions::from_mode(0o666))
+        .tempfile_in(dir)?;
+    if let Some(mode) = mode {
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(mode))?;
+    }
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    File::open(dir)?.sync_all()
 }
 
 fn set_mtime_1(path: &Path) -> Result<()> {

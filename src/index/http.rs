@@ -624,7 +624,7 @@ mod tests {
         let b = n.get("b.example").unwrap();
         assert_eq!(b.username, "b ob");
         assert_eq!(b.password.as_deref(), Some("#notacomment"));
-        assert!(n.machines.get("evil").is_none());
+        assert!(!n.machines.contains_key("evil"));
         assert_eq!(n.get("c.example").unwrap().username, "carol");
     }
 }

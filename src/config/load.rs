@@ -6,7 +6,9 @@
 //! its `extends` (flattened depth-first, post-order, then `optional-extends`),
 //! command-line `extends=` files, then command-line assignments. Remote
 //! `extends` are fetched over HTTP(S) with the `extends-cache` rules of
-//! zc.buildout (see [`super::fetch`]).
+//! zc.buildout (see [`super::fetch`]). Every file read is a regular file of
+//! at most [`super::MAX_CONFIG_FILE_SIZE`] bytes ([`read_config_file`]) and
+//! `extends` chains nest at most [`super::MAX_EXTENDS_DEPTH`] files deep.
 
 use super::annotated::{
     self, COMMAND_LINE_VALUE, COMPUTED_VALUE, DEFAULT_VALUE, Data, Section, SectionKey,
@@ -177,6 +179,15 @@ impl Loader<'_> {
                 "Recursive file include {} {}",
                 pystr::repr_list(seen),
                 filename
+            ))
+            .into());
+        }
+        if seen.len() >= super::MAX_EXTENDS_DEPTH {
+            return Err(ErrorKind::User(format!(
+                "extends nested more than {} files deep: {} extends {}",
+                super::MAX_EXTENDS_DEPTH,
+                fetch::redact(seen.last().map_or("", String::as_str)),
+                fetch::redact(&filename)
             ))
             .into());
         }

@@ -115,6 +115,16 @@ pub const MAX_VALUE_SIZE: usize = 16 * 1024 * 1024;
 /// substitutions.`.
 pub const MAX_SUBSTITUTION_DEPTH: usize = 128;
 
+/// How deeply the evaluation of sections may nest in all (macros `<=`,
+/// `=>` dependencies, section initialisation and substitution, each level
+/// counting one to three steps): 512 steps. Past it, an error naming
+/// where evaluation stood, never a stack overflow.
+pub const MAX_EVALUATION_DEPTH: usize = 512;
+
+/// How many files an `extends` chain may nest (a file extending a file
+/// extending ...): 64. Past it, an error naming the file.
+pub const MAX_EXTENDS_DEPTH: usize = 64;
+
 /// `n` bytes as the limits above are documented (`16 MiB`).
 pub(crate) fn mib(n: u64) -> String {
     format!("{} MiB", n / (1024 * 1024))

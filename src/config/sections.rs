@@ -8,6 +8,12 @@
 //! initialised becomes a part, in depth-first post-order. Values are memoised.
 //! `$$` only protects from substitution; it is not unescaped. The stack of
 //! what is being done is kept so errors carry zc.buildout's `While:` lines.
+//!
+//! Bounded where zc.buildout relies on Python's recursion limit and memory:
+//! nested substitutions ([`super::MAX_SUBSTITUTION_DEPTH`]), evaluation as a
+//! whole ([`super::MAX_EVALUATION_DEPTH`]: macro and `=>` chains) and the
+//! size of a substituted value ([`super::MAX_VALUE_SIZE`]) stop with an
+//! error, never a stack overflow or exhausted memory.
 
 use super::annotated::{self, Section, SectionKey};
 use super::pystr;
@@ -100,6 +106,13 @@ impl Buildout {
         line: String,
         f: impl FnOnce(&mut Self) -> Result<T, Error>,
     ) -> Result<T, Error> {
+        if self.doing.len() >= super::MAX_EVALUATION_DEPTH {
+            return Err(self.too_deep(format!(
+                "The configuration nests more than {} steps deep (macros, `=>` dependencies \
+                 or substitutions), at: {line}",
+                super::MAX_EVALUATION_DEPTH
+            )));
+        }
         self.doing.push(line);
         let result = f(self);
         self.doing.pop();
@@ -213,6 +226,20 @@ impl Buildout {
         result
     }
 
+    /// An error for nesting past a limit, with the `While:` lines of the
+    /// outermost and innermost levels only.
+    fn too_deep(&self, message: String) -> Error {
+        let mut context = self.doing.clone();
+        if context.len() > 8 {
+            let skipped = context.len() - 6;
+            context.splice(3..context.len() - 3, [format!("({skipped} more)")]);
+        }
+        Error {
+            context,
+            kind: ErrorKind::User(message),
+        }
+    }
+
     /// Runs `f`, the substitution of `section:option`, one level deeper;
     /// an error past [`super::MAX_SUBSTITUTION_DEPTH`] levels.
     fn nested<T>(
@@ -223,20 +250,10 @@ impl Buildout {
     ) -> Result<T, Error> {
         if self.nesting.len() >= super::MAX_SUBSTITUTION_DEPTH {
             let (first_section, first_option) = &self.nesting[0];
-            let message = format!(
+            return Err(self.too_deep(format!(
                 "Substitutions nested more than {} levels deep, from ${{{first_section}:{first_option}}} to ${{{section}:{option}}}.",
                 super::MAX_SUBSTITUTION_DEPTH
-            );
-            // The `While:` lines of the outermost and innermost levels.
-            let mut context = self.doing.clone();
-            if context.len() > 8 {
-                let skipped = context.len() - 6;
-                context.splice(3..context.len() - 3, [format!("({skipped} more)")]);
-            }
-            return Err(Error {
-                context,
-                kind: ErrorKind::User(message),
-            });
+            )));
         }
         self.nesting.push((section.to_string(), option.to_string()));
         let result = f(self);

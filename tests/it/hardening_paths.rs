@@ -403,3 +403,55 @@ fn a_reasonable_substitution_chain_still_works_and_cycles_keep_their_message() {
         "{out}{err}"
     );
 }
+
+#[test]
+fn long_macro_dependency_and_extends_chains_are_errors_not_crashes() {
+    let n = 3000;
+    // `<=` macros, `=>` part dependencies.
+    let mut macros = String::from("[buildout]\nparts =\nuse = ${s0:v}\n");
+    let mut deps = String::from("[buildout]\nparts = s0\n");
+    for i in 0..n {
+        macros.push_str(&format!("\n[s{i}]\n<= s{}\n", i + 1));
+        deps.push_str(&format!(
+            "\n[s{i}]\nrecipe = collective.recipe.template\ninline = x\noutput = o{i}\n=> s{}\n",
+            i + 1
+        ));
+    }
+    macros.push_str(&format!("\n[s{n}]\nv = end\n"));
+    deps.push_str(&format!(
+        "\n[s{n}]\nrecipe = collective.recipe.template\ninline = x\noutput = last\n"
+    ));
+    for (cfg, args) in [(macros, ["annotate"]), (deps, ["install"])] {
+        let ctx = TestContext::new();
+        ctx.write("buildout.cfg", &cfg);
+        let run = ctx.buildout(&args);
+        assert_eq!(run.code, 1, "{}", &run.stderr[..run.stderr.len().min(3000)]);
+        assert!(
+            run.stderr
+                .contains("The configuration nests more than 512 steps deep"),
+            "{}",
+            &run.stderr[..run.stderr.len().min(3000)]
+        );
+        assert!(run.stderr.lines().count() < 40);
+        assert!(!exists(ctx.path(".buildout/current")));
+    }
+    // A file extending a file extending ...
+    let ctx = TestContext::new();
+    ctx.write("buildout.cfg", "[buildout]\nparts =\nextends = e0.cfg\n");
+    for i in 0..n {
+        ctx.write(
+            &format!("e{i}.cfg"),
+            &format!("[buildout]\nextends = e{}.cfg\n", i + 1),
+        );
+    }
+    ctx.write(&format!("e{n}.cfg"), "[buildout]\nx = 1\n");
+    let run = ctx.buildout(&["annotate"]);
+    assert_eq!(run.code, 1, "{}", &run.stderr[..run.stderr.len().min(3000)]);
+    assert!(
+        run.stderr
+            .contains("extends nested more than 64 files deep")
+            && run.stderr.contains("e63.cfg"),
+        "{}",
+        run.stderr
+    );
+}

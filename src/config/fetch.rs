@@ -7,7 +7,6 @@
 //! cached copy is used without touching the network. Offline mode never
 //! touches the network. Credentials in URLs are sent but never printed.
 
-use super::load::ConfigRead;
 use super::{Error, ErrorKind};
 use md5::{Digest, Md5};
 use std::path::Path;
@@ -71,10 +70,7 @@ fn download_cached(url: &str, cache: &str, options: &FetchOptions) -> Result<Vec
         return super::load::read_config_file(&cached).map_err(|e| {
             ErrorKind::Io {
                 path: cached.into_owned(),
-                message: match e {
-                    ConfigRead::NotFound => "No such file or directory".into(),
-                    ConfigRead::Failed(message) => message,
-                },
+                message: e.to_string(),
             }
             .into()
         });
@@ -98,12 +94,8 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 fn download_direct(url: &str, options: &FetchOptions) -> Result<Vec<u8>, Error> {
     if let Some(path) = url.strip_prefix("file://") {
         return super::load::read_config_file(path).map_err(|e| {
-            let reason = match e {
-                ConfigRead::NotFound => "No such file or directory".into(),
-                ConfigRead::Failed(message) => message,
-            };
             ErrorKind::User(format!(
-                "Error downloading extends for URL {}: {reason}",
+                "Error downloading extends for URL {}: {e}",
                 redact(url)
             ))
             .into()

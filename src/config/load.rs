@@ -280,12 +280,15 @@ impl Loader<'_> {
 }
 
 fn read_local(path: &str) -> Result<String, Error> {
-    let bytes = read_config_file(path).map_err(|e| match e {
-        ConfigRead::NotFound => ErrorKind::User(format!("Couldn't open {path}")),
-        ConfigRead::Failed(message) => ErrorKind::Io {
-            path: path.to_string(),
-            message,
-        },
+    let bytes = read_config_file(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            ErrorKind::User(format!("Couldn't open {path}"))
+        } else {
+            ErrorKind::Io {
+                path: path.to_string(),
+                message: e.to_string(),
+            }
+        }
     })?;
     String::from_utf8(bytes).map_err(|_| {
         ErrorKind::Io {
@@ -296,49 +299,33 @@ fn read_local(path: &str) -> Result<String, Error> {
     })
 }
 
-/// Why [`read_config_file`] failed.
-pub(crate) enum ConfigRead {
-    NotFound,
-    /// The reason, for a message that names the file.
-    Failed(String),
-}
-
-/// Reads a configuration file: a regular file (a FIFO, a device such as
-/// `/dev/zero` or a directory is refused without being read) of at most
-/// [`super::MAX_CONFIG_FILE_SIZE`] bytes (checked while reading, whatever
-/// the file's size said).
-pub(crate) fn read_config_file(path: &str) -> Result<Vec<u8>, ConfigRead> {
+/// Reads a configuration file (or a template): a regular file (a FIFO, a
+/// device such as `/dev/zero` or a directory is refused without being
+/// read) of at most [`super::MAX_CONFIG_FILE_SIZE`] bytes (checked while
+/// reading, whatever the file's size said).
+pub(crate) fn read_config_file(path: &str) -> std::io::Result<Vec<u8>> {
     use std::os::unix::fs::OpenOptionsExt;
-    let failed = |e: std::io::Error| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            ConfigRead::NotFound
-        } else {
-            ConfigRead::Failed(e.to_string())
-        }
-    };
-    let not_regular = || ConfigRead::Failed("not a regular file".into());
+    let not_regular = || std::io::Error::other("not a regular file");
     // Checked before opening (opening a FIFO would wait for a writer) and
     // again on the open file (the name may have changed in between).
-    if !std::fs::metadata(path).map_err(failed)?.is_file() {
+    if !std::fs::metadata(path)?.is_file() {
         return Err(not_regular());
     }
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
-        .open(path)
-        .map_err(failed)?;
-    if !file.metadata().map_err(failed)?.is_file() {
+        .open(path)?;
+    if !file.metadata()?.is_file() {
         return Err(not_regular());
     }
-    read_bounded(file, super::MAX_CONFIG_FILE_SIZE)
-        .map_err(failed)?
-        .ok_or_else(|| ConfigRead::Failed(too_large()))
+    read_bounded(file, super::MAX_CONFIG_FILE_SIZE)?
+        .ok_or_else(|| std::io::Error::other(too_large()))
 }
 
 /// The message for a configuration file over the limit.
 pub(crate) fn too_large() -> String {
     format!(
-        "larger than {}, the limit for a configuration file",
+        "larger than {}, the limit for a configuration file or template",
         super::mib(super::MAX_CONFIG_FILE_SIZE)
     )
 }

@@ -120,7 +120,10 @@ impl Template {
             .filter(|i| Path::new(&crate::config::pystr::abspath(i, directory)).exists())
         {
             let path = crate::config::pystr::abspath(input, directory);
-            let bytes = std::fs::read(&path).map_err(io("read", Path::new(&path)))?;
+            // A regular file within the configuration size limit (not
+            // `/dev/zero`, a FIFO, ...).
+            let bytes = crate::config::load::read_config_file(&path)
+                .map_err(io("read", Path::new(&path)))?;
             let text = String::from_utf8(bytes)
                 .map_err(|_| Error::User(format!("Input file '{input}' is not valid UTF-8.")))?;
             let meta = std::fs::metadata(&path).map_err(io("stat", Path::new(&path)))?;

@@ -455,3 +455,18 @@ fn long_macro_dependency_and_extends_chains_are_errors_not_crashes() {
         run.stderr
     );
 }
+
+#[test]
+fn a_template_input_must_be_a_regular_file() {
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        "[buildout]\nparts = t\n\n[t]\nrecipe = collective.recipe.template\ninput = /dev/zero\noutput = out\n",
+    );
+    let (out, err) = ctx.fails(&[]);
+    let all = format!("{out}{err}");
+    assert!(
+        all.contains("/dev/zero") && all.contains("not a regular file"),
+        "{all}"
+    );
+}

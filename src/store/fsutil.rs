@@ -294,3 +294,37 @@ pub fn random_suffix() -> String {
     h.write_u32(std::process::id());
     format!("{}-{:016x}", std::process::id(), h.finish())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replace_file_keeps_the_mode_follows_links_and_leaves_no_temporary() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("versions.cfg");
+        fs::write(&file, "old").unwrap();
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o640)).unwrap();
+        let link = tmp.path().join("link.cfg");
+        std::os::unix::fs::symlink("versions.cfg", &link).unwrap();
+        replace_file(&link, b"new").unwrap();
+        assert_eq!(fs::read_to_string(&file).unwrap(), "new");
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        let mode = fs::metadata(&file).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o640);
+        let fresh = tmp.path().join("fresh.cfg");
+        replace_file(&fresh, b"x").unwrap();
+        assert_eq!(fs::read_to_string(&fresh).unwrap(), "x");
+        let mut names: Vec<String> = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["fresh.cfg", "link.cfg", "versions.cfg"]);
+    }
+}

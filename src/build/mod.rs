@@ -26,6 +26,8 @@ use std::path::Path;
 pub enum Error {
     #[error(transparent)]
     Store(#[from] store::Error),
+    #[error(transparent)]
+    Profile(#[from] crate::profile::Error),
     #[error("parts `{first}` and `{second}` both manage `{path}`")]
     OutputClash {
         path: String,
@@ -63,7 +65,9 @@ pub fn generation_path(store: &Store, manifest: &Manifest) -> Result<StorePath> 
 
 /// Builds (or reuses) the generation object for `manifest`.
 pub fn build_generation(store: &Store, manifest: &Manifest) -> Result<StorePath> {
-    // Outputs must be unique across parts.
+    // Outputs must be inside the buildout directory (`assemble` links
+    // each under the generation) and unique across parts.
+    crate::profile::paths::check_manifest(&manifest.buildout_directory, manifest)?;
     let mut owners: BTreeMap<&str, &str> = BTreeMap::new();
     for part in &manifest.parts {
         for out in &part.outputs {

@@ -1,11 +1,14 @@
 //! Rendering `buildout annotate`: every section and option, sorted, with
 //! where each value came from (and its whole history with `-v`), in
-//! zc.buildout's exact layout.
+//! zc.buildout's exact layout, except that the userinfo of every URL
+//! (`https://user:password@host/`) is left out of values and sources
+//! whatever the verbosity (`query` prints the raw value asked for).
 
 use super::annotated::{
     COMMAND_LINE_VALUE, COMPUTED_VALUE, DEFAULT_VALUE, Data, HistoryItem, Op, SectionKey,
 };
 use super::pystr;
+use crate::index::redact_all;
 use std::fmt::Write;
 
 /// Renders the annotated configuration; `chosen` limits the sections shown.
@@ -25,12 +28,13 @@ pub fn render(data: &Data, verbose: bool, chosen: &[String], basedir: &str) -> S
 }
 
 fn render_key(out: &mut String, key: &str, value: &SectionKey, verbose: bool, basedir: &str) {
-    let lines = pystr::splitlines(&value.value);
+    let shown = redact_all(&value.value);
+    let lines = pystr::splitlines(&shown);
     if lines.len() <= 1 {
-        if value.value.is_empty() {
+        if shown.is_empty() {
             let _ = writeln!(out, "{key}=");
         } else {
-            let _ = writeln!(out, "{key}= {}", value.value);
+            let _ = writeln!(out, "{key}= {shown}");
         }
     } else {
         let _ = writeln!(out, "{key}= {}", lines[0]);
@@ -77,9 +81,10 @@ fn render_item(out: &mut String, item: &HistoryItem, basedir: &str) {
             "IN"
         };
     let _ = writeln!(out, "   {prefix} {}", for_human(&item.source, basedir));
-    let lines = pystr::splitlines(&item.value);
+    let value = redact_all(&item.value);
+    let lines = pystr::splitlines(&value);
     if lines.len() <= 1 {
-        let _ = writeln!(out, "   {} VALUE = {}", item.op.as_str(), item.value);
+        let _ = writeln!(out, "   {} VALUE = {value}", item.op.as_str());
     } else {
         let _ = writeln!(out, "   {} VALUE =", item.op.as_str());
         for line in lines {
@@ -94,6 +99,6 @@ fn for_human(source: &str, basedir: &str) -> String {
     if source.starts_with(basedir) {
         pystr::relpath(source, basedir)
     } else {
-        source.to_string()
+        redact_all(source)
     }
 }

@@ -66,9 +66,10 @@ fn download_cached(url: &str, cache: &str, options: &FetchOptions) -> Result<Vec
             write_atomically(&cached, &fresh)?;
             return Ok(fresh);
         }
-        return std::fs::read(&cached).map_err(|e| {
+        let cached = cached.to_string_lossy();
+        return super::load::read_config_file(&cached).map_err(|e| {
             ErrorKind::Io {
-                path: cached.to_string_lossy().into_owned(),
+                path: cached.into_owned(),
                 message: e.to_string(),
             }
             .into()
@@ -87,14 +88,12 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         }
         .into()
     };
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    crate::store::fsutil::replace_file(path, bytes).map_err(io)
 }
 
 fn download_direct(url: &str, options: &FetchOptions) -> Result<Vec<u8>, Error> {
     if let Some(path) = url.strip_prefix("file://") {
-        return std::fs::read(path).map_err(|e| {
+        return super::load::read_config_file(path).map_err(|e| {
             ErrorKind::User(format!(
                 "Error downloading extends for URL {}: {e}",
                 redact(url)
@@ -119,7 +118,8 @@ fn download_direct(url: &str, options: &FetchOptions) -> Result<Vec<u8>, Error> 
     http_get(url, Duration::from_secs(60)).map_err(failed)
 }
 
-/// GETs an `http(s)://` URL within `timeout`. The error is a reason that
+/// GETs an `http(s)://` URL within `timeout`, at most
+/// [`super::MAX_CONFIG_FILE_SIZE`] bytes of it. The error is a reason that
 /// never contains the URL (it may hold credentials): `HTTP Error 404: Not
 /// Found`, `timed out`, ...; the caller says what was being fetched.
 pub fn http_get(url: &str, timeout: Duration) -> Result<Vec<u8>, String> {
@@ -138,10 +138,9 @@ pub fn http_get(url: &str, timeout: Duration) -> Result<Vec<u8>, String> {
             status.canonical_reason().unwrap_or("")
         ));
     }
-    response
-        .bytes()
-        .map(|b| b.to_vec())
-        .map_err(|e| without_url(&e))
+    super::load::read_bounded(response, super::MAX_CONFIG_FILE_SIZE)
+        .map_err(|_| "request failed".to_string())?
+        .ok_or_else(super::load::too_large)
 }
 
 /// reqwest's message without the URL it embeds (which may hold credentials).

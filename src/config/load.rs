@@ -6,7 +6,9 @@
 //! its `extends` (flattened depth-first, post-order, then `optional-extends`),
 //! command-line `extends=` files, then command-line assignments. Remote
 //! `extends` are fetched over HTTP(S) with the `extends-cache` rules of
-//! zc.buildout (see [`super::fetch`]).
+//! zc.buildout (see [`super::fetch`]). Every file read is a regular file of
+//! at most [`super::MAX_CONFIG_FILE_SIZE`] bytes ([`read_config_file`]) and
+//! `extends` chains nest at most [`super::MAX_EXTENDS_DEPTH`] files deep.
 
 use super::annotated::{
     self, COMMAND_LINE_VALUE, COMPUTED_VALUE, DEFAULT_VALUE, Data, Section, SectionKey,
@@ -180,6 +182,15 @@ impl Loader<'_> {
             ))
             .into());
         }
+        if seen.len() >= super::MAX_EXTENDS_DEPTH {
+            return Err(ErrorKind::User(format!(
+                "extends nested more than {} files deep: {} extends {}",
+                super::MAX_EXTENDS_DEPTH,
+                fetch::redact(seen.last().map_or("", String::as_str)),
+                fetch::redact(&filename)
+            ))
+            .into());
+        }
         let root = seen.is_empty();
         seen.push(filename.clone());
 
@@ -269,7 +280,7 @@ impl Loader<'_> {
 }
 
 fn read_local(path: &str) -> Result<String, Error> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    let bytes = read_config_file(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             ErrorKind::User(format!("Couldn't open {path}"))
         } else {
@@ -286,6 +297,48 @@ fn read_local(path: &str) -> Result<String, Error> {
         }
         .into()
     })
+}
+
+/// Reads a configuration file (or a template): a regular file (a FIFO, a
+/// device such as `/dev/zero` or a directory is refused without being
+/// read) of at most [`super::MAX_CONFIG_FILE_SIZE`] bytes (checked while
+/// reading, whatever the file's size said).
+pub(crate) fn read_config_file(path: &str) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let not_regular = || std::io::Error::other("not a regular file");
+    // Checked before opening (opening a FIFO would wait for a writer) and
+    // again on the open file (the name may have changed in between).
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(not_regular());
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(not_regular());
+    }
+    read_bounded(file, super::MAX_CONFIG_FILE_SIZE)?
+        .ok_or_else(|| std::io::Error::other(too_large()))
+}
+
+/// The message for a configuration file over the limit.
+pub(crate) fn too_large() -> String {
+    format!(
+        "larger than {}, the limit for a configuration file or template",
+        super::mib(super::MAX_CONFIG_FILE_SIZE)
+    )
+}
+
+/// Reads at most `limit` bytes; `None` if there is more.
+pub(crate) fn read_bounded(
+    reader: impl std::io::Read,
+    limit: u64,
+) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    reader.take(limit + 1).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
 }
 
 /// Where user defaults are read from (`BUILDOUT_HOME` wins, even when empty).

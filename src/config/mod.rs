@@ -98,6 +98,38 @@ impl Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The largest configuration file read (local, `file://` or downloaded
+/// `extends`, user defaults): 16 MiB. A larger one is an error naming it,
+/// so `extends = huge.cfg` cannot exhaust memory.
+pub const MAX_CONFIG_FILE_SIZE: u64 = 16 * 1024 * 1024;
+
+/// The largest value a substitution may produce: 16 MiB. Values that
+/// double at each level (`a = ${:b}${:b}`, 40 levels) stop with an error
+/// naming the option instead of growing without bound.
+pub const MAX_VALUE_SIZE: usize = 16 * 1024 * 1024;
+
+/// How deeply `${section:option}` references may nest (a reference to an
+/// option whose value holds a reference, and so on): 128 levels. A deeper
+/// chain is an error naming its first and last option, never a stack
+/// overflow; a real cycle keeps zc.buildout's `Circular reference in
+/// substitutions.`.
+pub const MAX_SUBSTITUTION_DEPTH: usize = 128;
+
+/// How deeply the evaluation of sections may nest in all (macros `<=`,
+/// `=>` dependencies, section initialisation and substitution, each level
+/// counting one to three steps): 512 steps. Past it, an error naming
+/// where evaluation stood, never a stack overflow.
+pub const MAX_EVALUATION_DEPTH: usize = 512;
+
+/// How many files an `extends` chain may nest (a file extending a file
+/// extending ...): 64. Past it, an error naming the file.
+pub const MAX_EXTENDS_DEPTH: usize = 64;
+
+/// `n` bytes as the limits above are documented (`16 MiB`).
+pub(crate) fn mib(n: u64) -> String {
+    format!("{} MiB", n / (1024 * 1024))
+}
+
 /// Log levels, as zc.buildout's logging uses them.
 pub mod level {
     pub const DEBUG: i32 = 10;

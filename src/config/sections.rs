@@ -8,6 +8,12 @@
 //! initialised becomes a part, in depth-first post-order. Values are memoised.
 //! `$$` only protects from substitution; it is not unescaped. The stack of
 //! what is being done is kept so errors carry zc.buildout's `While:` lines.
+//!
+//! Bounded where zc.buildout relies on Python's recursion limit and memory:
+//! nested substitutions ([`super::MAX_SUBSTITUTION_DEPTH`]), evaluation as a
+//! whole ([`super::MAX_EVALUATION_DEPTH`]: macro and `=>` chains) and the
+//! size of a substituted value ([`super::MAX_VALUE_SIZE`]) stop with an
+//! error, never a stack overflow or exhausted memory.
 
 use super::annotated::{self, Section, SectionKey};
 use super::pystr;
@@ -49,6 +55,9 @@ pub struct Buildout {
     /// Sections with a recipe, in initialisation order.
     parts: Vec<String>,
     doing: Vec<String>,
+    /// The options whose substitution is under way, outermost first (at
+    /// most [`super::MAX_SUBSTITUTION_DEPTH`]).
+    nesting: Vec<(String, String)>,
 }
 
 type Seen = Vec<(String, String)>;
@@ -97,6 +106,13 @@ impl Buildout {
         line: String,
         f: impl FnOnce(&mut Self) -> Result<T, Error>,
     ) -> Result<T, Error> {
+        if self.doing.len() >= super::MAX_EVALUATION_DEPTH {
+            return Err(self.too_deep(format!(
+                "The configuration nests more than {} steps deep (macros, `=>` dependencies \
+                 or substitutions), at: {line}",
+                super::MAX_EVALUATION_DEPTH
+            )));
+        }
         self.doing.push(line);
         let result = f(self);
         self.doing.pop();
@@ -210,10 +226,47 @@ impl Buildout {
         result
     }
 
+    /// An error for nesting past a limit, with the `While:` lines of the
+    /// outermost and innermost levels only.
+    fn too_deep(&self, message: String) -> Error {
+        let mut context = self.doing.clone();
+        if context.len() > 8 {
+            let skipped = context.len() - 6;
+            context.splice(3..context.len() - 3, [format!("({skipped} more)")]);
+        }
+        Error {
+            context,
+            kind: ErrorKind::User(message),
+        }
+    }
+
+    /// Runs `f`, the substitution of `section:option`, one level deeper;
+    /// an error past [`super::MAX_SUBSTITUTION_DEPTH`] levels.
+    fn nested<T>(
+        &mut self,
+        section: &str,
+        option: &str,
+        f: impl FnOnce(&mut Self) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        if self.nesting.len() >= super::MAX_SUBSTITUTION_DEPTH {
+            let (first_section, first_option) = &self.nesting[0];
+            return Err(self.too_deep(format!(
+                "Substitutions nested more than {} levels deep, from ${{{first_section}:{first_option}}} to ${{{section}:{option}}}.",
+                super::MAX_SUBSTITUTION_DEPTH
+            )));
+        }
+        self.nesting.push((section.to_string(), option.to_string()));
+        let result = f(self);
+        self.nesting.pop();
+        result
+    }
+
     fn dosub(&mut self, section: &str, option: &str, value: &str) -> Result<(), Error> {
         self.doing(format!("Getting option {section}:{option}."), |b| {
             let mut seen = vec![(section.to_string(), option.to_string())];
-            let v = b.sub_escaped(section, value, &mut seen)?;
+            let v = b.nested(section, option, |b| {
+                b.sub_escaped(section, value, &mut seen)
+            })?;
             b.state(section).cooked.insert(option.to_string(), v);
             Ok(())
         })
@@ -290,7 +343,7 @@ impl Buildout {
                         seen
                     }
                 };
-                v = b.sub_escaped(section, &v, seen)?;
+                v = b.nested(section, option, |b| b.sub_escaped(section, &v, seen))?;
                 seen.pop();
             }
             b.state(section).data.insert(option.to_string(), v.clone());
@@ -367,9 +420,28 @@ impl Buildout {
                 }
             };
             out.push_str(&value);
+            if out.len() > super::MAX_VALUE_SIZE {
+                return Err(self.too_large(current));
+            }
         }
         out.push_str(&template[last..]);
+        if out.len() > super::MAX_VALUE_SIZE {
+            return Err(self.too_large(current));
+        }
         Ok(out)
+    }
+
+    /// A substituted value over [`super::MAX_VALUE_SIZE`], named by the
+    /// option being computed (or the section of a recipe's text).
+    fn too_large(&self, current: &str) -> Error {
+        let place = match self.nesting.last() {
+            Some((section, option)) => format!("The value of ${{{section}:{option}}}"),
+            None => format!("A text substituted in section {current}"),
+        };
+        self.fail(ErrorKind::User(format!(
+            "{place} would be larger than {}, the limit for a substituted value.",
+            super::mib(super::MAX_VALUE_SIZE as u64)
+        )))
     }
 
     /// Substitutes a whole text in the context of `section`, the way

@@ -28,23 +28,20 @@ use sha2::{Digest, Sha256};
 
 use super::Error;
 
-/// Removes `user:password@` from a URL, for messages and logs.
+/// Removes `user:password@` from a URL, for messages and logs (one
+/// implementation: [`redact_all`]).
 pub fn redact(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_string();
-    };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{}://{}", &url[..scheme_end], &rest[at + 1..]),
-        None => url.to_string(),
-    }
+    redact_all(url)
 }
 
-/// [`redact`] for every URL in a text (an option value may list several).
+/// Removes the userinfo of every URL in a text (an option value may list
+/// several): everything between `scheme://` and the last `@` before the
+/// end of the authority (`/`, `?`, `#` or whitespace), as a password may
+/// hold `@`.
 pub fn redact_all(text: &str) -> String {
     static USERINFO: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s@]*@").expect("valid regex")
+        // Greedy: backtracks to the last `@` of the authority.
+        regex::Regex::new(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s]*@").expect("valid regex")
     });
     USERINFO.replace_all(text, "$1").into_owned()
 }
@@ -89,26 +86,93 @@ pub fn split_credentials(url: &str) -> (String, Option<Credentials>) {
     (parsed.to_string(), Some(creds))
 }
 
-/// `%XX` escapes decoded (invalid ones kept as they are).
+/// `%XX` escapes decoded (invalid ones kept as they are, invalid UTF-8
+/// replaced).
 pub(crate) fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Some(v) = std::str::from_utf8(&bytes[i + 1..i + 3])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(v);
-            i += 3;
-            continue;
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// A token of a netrc file.
+enum Token {
+    /// An unquoted token starting with `#`: the rest of the line is a
+    /// comment.
+    Comment,
+    Word(String),
+}
+
+/// The tokens of a netrc file (Python's `netrc._netrclex`).
+struct NetrcLexer<'a> {
+    chars: std::iter::Peekable<std::str::Chars<'a>>,
+}
+
+impl NetrcLexer<'_> {
+    fn token(&mut self) -> Option<Token> {
+        while self.chars.next_if(|c| c.is_whitespace()).is_some() {}
+        let first = self.chars.next()?;
+        let mut word = String::new();
+        if first == '"' {
+            while let Some(c) = self.chars.next() {
+                match c {
+                    '"' => break,
+                    '\\' => word.extend(self.chars.next()),
+                    c => word.push(c),
+                }
+            }
+            return Some(Token::Word(word));
         }
-        out.push(bytes[i]);
-        i += 1;
+        if first == '#' {
+            return Some(Token::Comment);
+        }
+        let mut c = first;
+        loop {
+            match c {
+                '\\' => word.extend(self.chars.next()),
+                c => word.push(c),
+            }
+            match self.chars.next_if(|c| !c.is_whitespace()) {
+                Some(next) => c = next,
+                None => return Some(Token::Word(word)),
+            }
+        }
     }
-    String::from_utf8_lossy(&out).into_owned()
+
+    /// The value after a keyword (a `#...` token is a value here, as in
+    /// Python: `password #secret`).
+    fn value(&mut self) -> Option<String> {
+        while self.chars.next_if(|c| c.is_whitespace()).is_some() {}
+        if self.chars.peek() == Some(&'#') {
+            let mut word = String::new();
+            while let Some(c) = self.chars.next_if(|c| !c.is_whitespace()) {
+                word.push(c);
+            }
+            return Some(word);
+        }
+        match self.token()? {
+            Token::Word(w) => Some(w),
+            Token::Comment => None,
+        }
+    }
+
+    /// Skips to the start of the next line.
+    fn skip_line(&mut self) {
+        for c in self.chars.by_ref() {
+            if c == '\n' {
+                break;
+            }
+        }
+    }
+
+    /// Skips a `macdef` body: lines up to and including an empty one.
+    fn skip_macro_body(&mut self) {
+        loop {
+            if self.chars.peek().is_none() || self.chars.next_if_eq(&'\n').is_some() {
+                return;
+            }
+            self.skip_line();
+        }
+    }
 }
 
 /// A parsed netrc file: `machine` entries and an optional `default`.
@@ -135,11 +199,17 @@ impl Netrc {
         }
     }
 
-    /// Parses netrc text (`machine`, `default`, `login`, `password`,
-    /// `account`, `macdef` skipped).
+    /// Parses netrc text as Python's `netrc` module does: `machine`,
+    /// `default`, `login` (or `user`), `password`, `account`; `macdef`
+    /// bodies (to the next empty line) skipped; a token starting with `#`
+    /// comments out the rest of its line; tokens may be quoted (`"a b"`)
+    /// and `\` escapes the next character, quoted or not. The first entry
+    /// for a machine wins (the last `default`).
     pub fn parse(text: &str) -> Netrc {
         let mut netrc = Netrc::default();
-        let mut tokens = text.split_whitespace().peekable();
+        let mut lexer = NetrcLexer {
+            chars: text.chars().peekable(),
+        };
         // (machine name or None for default, login, password)
         let mut current: Option<(Option<String>, String, Option<String>)> = None;
         let flush = |netrc: &mut Netrc, cur: Option<(Option<String>, String, Option<String>)>| {
@@ -156,42 +226,40 @@ impl Netrc {
                 }
             }
         };
-        while let Some(tok) = tokens.next() {
+        while let Some(tok) = lexer.token() {
             match tok {
-                "machine" => {
-                    flush(&mut netrc, current.take());
-                    let name = tokens.next().unwrap_or_default().to_string();
-                    current = Some((Some(name), String::new(), None));
-                }
-                "default" => {
-                    flush(&mut netrc, current.take());
-                    current = Some((None, String::new(), None));
-                }
-                "login" => {
-                    if let (Some(c), Some(v)) = (current.as_mut(), tokens.next()) {
-                        c.1 = v.to_string();
+                Token::Comment => lexer.skip_line(),
+                Token::Word(w) => match w.as_str() {
+                    "machine" => {
+                        flush(&mut netrc, current.take());
+                        let name = lexer.value().unwrap_or_default();
+                        current = Some((Some(name), String::new(), None));
                     }
-                }
-                "password" => {
-                    if let (Some(c), Some(v)) = (current.as_mut(), tokens.next()) {
-                        c.2 = Some(v.to_string());
+                    "default" => {
+                        flush(&mut netrc, current.take());
+                        current = Some((None, String::new(), None));
                     }
-                }
-                "account" => {
-                    tokens.next();
-                }
-                "macdef" => {
-                    // A macro runs to the next blank line; whitespace
-                    // splitting loses that, so skip to the next keyword.
-                    tokens.next();
-                    while let Some(t) = tokens.peek() {
-                        if matches!(*t, "machine" | "default") {
-                            break;
+                    "login" | "user" => {
+                        if let (Some(c), Some(v)) = (current.as_mut(), lexer.value()) {
+                            c.1 = v;
                         }
-                        tokens.next();
                     }
-                }
-                _ => {}
+                    "password" => {
+                        if let (Some(c), Some(v)) = (current.as_mut(), lexer.value()) {
+                            c.2 = Some(v);
+                        }
+                    }
+                    "account" => {
+                        lexer.value();
+                    }
+                    "macdef" => {
+                        flush(&mut netrc, current.take());
+                        lexer.value();
+                        lexer.skip_line();
+                        lexer.skip_macro_body();
+                    }
+                    _ => {}
+                },
             }
         }
         flush(&mut netrc, current.take());
@@ -467,6 +535,24 @@ mod tests {
         );
     }
 
+    #[test]
+    fn redaction_takes_userinfo_to_the_last_at_sign_of_the_authority() {
+        for url in [
+            "http://user:p@ss:w@rd@index.example/simple/",
+            "http://user:p@ss@index.example/simple/",
+            "http://p@ss@index.example",
+        ] {
+            let want = url[url.rfind('@').unwrap() + 1..].to_string();
+            let want = format!("http://{want}");
+            assert_eq!(redact(url), want, "{url}");
+            assert_eq!(redact_all(url), want, "{url}");
+            assert_eq!(
+                redact_all(&format!("a {url}\n  https://h/x@y")),
+                format!("a {want}\n  https://h/x@y")
+            );
+        }
+    }
+
     use super::*;
 
     #[test]
@@ -501,5 +587,44 @@ mod tests {
             Some("two")
         );
         assert_eq!(n.get("c.example").unwrap().username, "anon");
+    }
+
+    #[test]
+    fn netrc_comments_are_skipped() {
+        let n = Netrc::parse(
+            "# machine a.example login old password stale\n\
+             machine a.example login alice password one # the real one\n\
+             #machine b.example login nobody password none\n\
+             machine b.example login bob password two\n",
+        );
+        let a = n.get("a.example").unwrap();
+        assert_eq!(
+            (a.username.as_str(), a.password.as_deref()),
+            ("alice", Some("one"))
+        );
+        let b = n.get("b.example").unwrap();
+        assert_eq!(
+            (b.username.as_str(), b.password.as_deref()),
+            ("bob", Some("two"))
+        );
+        assert!(n.get("c.example").is_none());
+    }
+
+    #[test]
+    fn netrc_quoted_and_escaped_tokens() {
+        let n = Netrc::parse(
+            "machine a.example login \"al ice\" password \"p\\\"w d#x\"\n\
+             machine b.example user b\\ ob password #notacomment\n\
+             macdef init\n  machine evil login x password y\n\n\
+             machine c.example login carol password three\n",
+        );
+        let a = n.get("a.example").unwrap();
+        assert_eq!(a.username, "al ice");
+        assert_eq!(a.password.as_deref(), Some("p\"w d#x"));
+        let b = n.get("b.example").unwrap();
+        assert_eq!(b.username, "b ob");
+        assert_eq!(b.password.as_deref(), Some("#notacomment"));
+        assert!(!n.machines.contains_key("evil"));
+        assert_eq!(n.get("c.example").unwrap().username, "carol");
     }
 }

@@ -254,7 +254,12 @@ impl<'a> Installer<'a> {
 
     /// Prints the picked versions and updates the versions file, as
     /// zc.buildout does at the end of a run.
-    pub fn report_picked(&self) -> std::io::Result<()> {
+    ///
+    /// The versions file is read whole (only a missing file counts as
+    /// empty: any other read error, invalid UTF-8 included, is an error
+    /// naming it and the file is left alone) and replaced atomically
+    /// ([`crate::store::fsutil::replace_file`]).
+    pub fn report_picked(&self) -> Result<(), super::Error> {
         if self.settings.show_picked_versions
             && let Some(lines) = report::show_picked_versions(&self.picked)
         {
@@ -263,14 +268,28 @@ impl<'a> Installer<'a> {
             }
         }
         if let Some(path) = &self.settings.update_versions_file {
-            let existing = std::fs::read_to_string(path).ok();
+            let existing = match std::fs::read_to_string(path) {
+                Ok(text) => Some(text),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(source) => {
+                    return Err(super::Error::Io {
+                        what: format!("cannot read the versions file `{path}`"),
+                        source,
+                    });
+                }
+            };
             let now = timestamp();
             if let Some(text) =
                 report::versions_file_append(existing.as_deref(), &self.picked, &now)
             {
                 let mut all = existing.unwrap_or_default();
                 all.push_str(&text);
-                std::fs::write(path, all)?;
+                crate::store::fsutil::replace_file(Path::new(path), all.as_bytes()).map_err(
+                    |source| super::Error::Io {
+                        what: format!("cannot write the versions file `{path}`"),
+                        source,
+                    },
+                )?;
                 self.ctx.printer.info(&report::written_message(path));
             }
         }

@@ -223,10 +223,7 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
         parts,
     };
     let gen_path = build::build_generation(&store, &manifest)?;
-    installer.report_picked().map_err(|source| Error::Io {
-        what: "cannot update the versions file".into(),
-        source,
-    })?;
+    installer.report_picked()?;
     let gen_abs = gen_path.to_absolute(store.dir_str());
     store::failpoint::hit("install-generation-added");
 

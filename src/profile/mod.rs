@@ -22,8 +22,11 @@
 //! deleted. `.buildout` and what is made in it get explicit modes whatever
 //! the umask (`0755`, `2775` in a group-writable buildout directory; the
 //! lock file `0600`/`0660`), as the store's own directories do.
+//! Which paths a part may write at all is decided in [`paths`] (checked
+//! again on every switch: a manifest may be older than the rule).
 
 pub mod manifest;
+pub mod paths;
 pub mod spec;
 
 pub use manifest::Manifest;
@@ -79,6 +82,24 @@ pub enum Error {
     Spec(#[from] spec::BadSpec),
     #[error("another buildout is running in `{0}`")]
     Busy(PathBuf),
+    /// `who`: `option `x` of part `y`` or `distribution `d 1.0` of part `y``.
+    #[error(
+        "{who} names the script `{name}`, which is not a plain file name \
+         (not empty, not `.` or `..`, no `/`, no NUL): buildout only writes scripts into `bin/`"
+    )]
+    BadScriptName { who: String, name: String },
+    #[error(
+        "{who} names `{path}`, {}outside the buildout directory `{directory}`: \
+         buildout only manages files inside it",
+        match link { Some(l) => format!("which leads through the symbolic link `{l}` "), None => String::new() }
+    )]
+    OutsideBuildout {
+        who: String,
+        path: String,
+        directory: String,
+        /// The symbolic link on the way that leads outside.
+        link: Option<String>,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -257,6 +278,7 @@ impl Profile {
         old: Option<&Manifest>,
     ) -> Result<Vec<(PathBuf, PathBuf)>> {
         self.entry(g)?;
+        paths::check_manifest(&self.dir.to_string_lossy(), new)?;
         let mut moved = Vec::new();
         // Links that will point through `current` are made first: until the
         // rename they may dangle, never point at the wrong generation.

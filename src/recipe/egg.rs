@@ -18,11 +18,16 @@
 //! `relative-paths`. The part's object then holds `site/` (the merged
 //! import directory, see [`crate::build::scripts`]) and the scripts as
 //! managed outputs `bin/<name>`, which the generation's `bin/` links to.
+//! Every script name (from a distribution's entry points, `scripts`,
+//! `entry-points` or `interpreter`) must be a plain file name
+//! ([`crate::profile::paths`]), checked in `prepare`, before anything is
+//! written.
 
 use super::{DistRequest, Error, Note, Recipe, Result, Services, io};
 use crate::build::scripts::{self, EntryPoint, Paths};
 use crate::config::{Buildout, pystr};
 use crate::profile::manifest::DistEntry;
+use crate::profile::paths::{self, Origin, Request};
 use crate::python::Requirement;
 use crate::python::marker::canonicalize_name;
 use std::os::unix::fs::PermissionsExt;
@@ -303,6 +308,16 @@ impl Scripts {
         self.scripts.as_ref().is_none_or(|s| !s.is_empty())
     }
 
+    /// `bin/<name>`, if `name` may be a script's name
+    /// ([`crate::profile::paths::decide`]).
+    fn script_path(&self, name: &str, origin: Origin<'_>) -> Result<String> {
+        Ok(paths::decide(
+            &self.directory,
+            &self.eggs.part,
+            Request::Script { name, origin },
+        )?)
+    }
+
     fn script_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.planned.iter().map(|(n, _)| n.clone()).collect();
         if let Some(i) = self.interpreter.as_ref().filter(|_| self.generates()) {
@@ -358,7 +373,9 @@ impl Recipe for Scripts {
                 }
             }
         }
-        let mut available: Vec<(String, EntryPoint)> = Vec::new();
+        // (name, entry point, the distribution that declares it; `None`:
+        // the `entry-points` option).
+        let mut available: Vec<(String, EntryPoint, Option<String>)> = Vec::new();
         for name in &wanted {
             if let Some(d) = self
                 .eggs
@@ -366,11 +383,20 @@ impl Recipe for Scripts {
                 .iter()
                 .find(|d| canonicalize_name(&d.name) == *name)
             {
-                available.extend(scripts::console_scripts(Path::new(&d.path)));
+                let dist = format!("{} {}", d.name, d.version);
+                available.extend(
+                    scripts::console_scripts(Path::new(&d.path))
+                        .into_iter()
+                        .map(|(n, e)| (n, e, Some(dist.clone()))),
+                );
             }
         }
-        available.extend(self.entry_points.iter().cloned());
-        for (name, entry) in &available {
+        available.extend(
+            self.entry_points
+                .iter()
+                .map(|(n, e)| (n.clone(), e.clone(), None)),
+        );
+        for (name, entry, dist) in &available {
             let target = match &self.scripts {
                 None => name.clone(),
                 Some(selected) => match selected.iter().find(|(n, _)| n == name) {
@@ -378,7 +404,18 @@ impl Recipe for Scripts {
                     None => continue,
                 },
             };
+            // Every script name is a plain file name, checked before
+            // anything is written: whoever chose it is named.
+            let origin = match dist {
+                _ if target != *name => Origin::Option("scripts"),
+                Some(dist) => Origin::Distribution(dist),
+                None => Origin::Option("entry-points"),
+            };
+            self.script_path(&target, origin)?;
             self.planned.push((target, entry.clone()));
+        }
+        if let Some(name) = &self.interpreter {
+            self.script_path(name, Origin::Option("interpreter"))?;
         }
         // zc.buildout's order: scripts, warnings, the interpreter.
         for (name, _) in &self.planned {
@@ -392,7 +429,7 @@ impl Recipe for Scripts {
         }
         if let Some(selected) = &self.scripts {
             for (name, target) in selected {
-                if !available.iter().any(|(n, _)| n == name) {
+                if !available.iter().any(|(n, _, _)| n == name) {
                     self.notes.push(Note::Warning(if name == target {
                         format!(
                             "Could not generate script '{name}' as it is not defined in the egg entry points."

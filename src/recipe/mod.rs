@@ -15,7 +15,7 @@ pub mod egg;
 pub mod part;
 pub mod template;
 
-use crate::config::{self, Buildout, pystr};
+use crate::config::{self, Buildout};
 use crate::profile::manifest::DistEntry;
 use crate::python::Requirement;
 use std::path::Path;
@@ -40,14 +40,9 @@ pub enum Error {
         recipe: String,
         builtin: String,
     },
-    #[error(
-        "part `{part}` writes `{path}`, outside the buildout directory `{directory}`: buildout only manages files inside it"
-    )]
-    OutsideBuildout {
-        part: String,
-        path: String,
-        directory: String,
-    },
+    /// A path the part names is refused ([`crate::profile::paths`]).
+    #[error(transparent)]
+    Profile(#[from] crate::profile::Error),
     /// Resolving or installing distributions failed.
     #[error("{0}")]
     Distributions(String),
@@ -229,21 +224,6 @@ pub fn part_interpreter(buildout: &mut Buildout, part: &str) -> Result<String> {
         None => "buildout".to_string(),
     };
     Ok(buildout.require(&section, "executable")?)
-}
-
-/// `path` made relative to the buildout directory, or an error if it is
-/// outside it.
-pub fn inside_buildout(part: &str, path: &str, directory: &str) -> Result<String> {
-    let abs = pystr::abspath(path, directory);
-    let rel = pystr::relpath(&abs, directory);
-    if rel == "." || rel.starts_with("..") || rel.starts_with(".buildout") {
-        return Err(Error::OutsideBuildout {
-            part: part.to_string(),
-            path: abs,
-            directory: directory.to_string(),
-        });
-    }
-    Ok(rel)
 }
 
 /// Builds a part object that only records distributions: `out/<file>`

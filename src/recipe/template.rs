@@ -12,10 +12,14 @@
 //! The output is a managed file: it lives in the part's store object and
 //! the buildout directory links to it through the current generation. With
 //! `overwrite = false` the file belongs to the user: it is written once,
-//! directly, if missing, and never replaced or removed.
+//! directly, if missing, and never replaced or removed (nor followed, when
+//! a link is there). Either way `output` must lead inside the buildout
+//! directory ([`crate::profile::paths`]): zc.buildout's recipe writes an
+//! absolute `output` anywhere, this one refuses it at construction.
 
-use super::{Error, Recipe, Result, inside_buildout, io};
+use super::{Error, Recipe, Result, io};
 use crate::config::Buildout;
+use crate::profile::paths::{self, Origin, Request};
 use regex::Regex;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -116,7 +120,10 @@ impl Template {
             .filter(|i| Path::new(&crate::config::pystr::abspath(i, directory)).exists())
         {
             let path = crate::config::pystr::abspath(input, directory);
-            let bytes = std::fs::read(&path).map_err(io("read", Path::new(&path)))?;
+            // A regular file within the configuration size limit (not
+            // `/dev/zero`, a FIFO, ...).
+            let bytes = crate::config::load::read_config_file(&path)
+                .map_err(io("read", Path::new(&path)))?;
             let text = String::from_utf8(bytes)
                 .map_err(|_| Error::User(format!("Input file '{input}' is not valid UTF-8.")))?;
             let meta = std::fs::metadata(&path).map_err(io("stat", Path::new(&path)))?;
@@ -143,7 +150,14 @@ impl Template {
             })?);
         }
         let output_abs = crate::config::pystr::abspath(&output, directory);
-        let output = inside_buildout(part, &output, directory)?;
+        let output = paths::decide(
+            directory,
+            part,
+            Request::Output {
+                path: &output,
+                origin: Origin::Option("output"),
+            },
+        )?;
         Ok(Self {
             part: part.to_string(),
             output,
@@ -193,7 +207,9 @@ impl Recipe for Template {
     }
 
     fn after_switch(&self, printer: &mut dyn FnMut(&str)) -> Result<()> {
-        if self.overwrite || Path::new(&self.output_abs).exists() {
+        // Whatever is there (a link too, even dangling) is the user's: it
+        // is never followed.
+        if self.overwrite || Path::new(&self.output_abs).symlink_metadata().is_ok() {
             return Ok(());
         }
         let path = Path::new(&self.output_abs);

@@ -12,6 +12,9 @@
 //! - temporary-roots files (`0644`) and the database (`0644`, `0664` when
 //!   shared) are readable by every user who may enter the directory: gc
 //!   must read every process's roots.
+//!
+//! [`replace_file`] replaces a file outside the store atomically (the
+//! versions file, cached `extends`).
 
 use super::{Error, Result};
 use nix::sys::stat::{UtimensatFlags, utimensat};
@@ -137,6 +140,40 @@ pub fn err(action: &str, path: &Path) -> impl FnOnce(io::Error) -> Error {
         path,
         source,
     }
+}
+
+/// Replaces (or creates) `path` with `bytes` atomically and durably: a
+/// temporary file in the same directory is written, given the mode of the
+/// file it replaces (a new file gets `0666` less the umask), fsynced and
+/// renamed over `path`, and the directory is fsynced. A crash leaves the
+/// old content or the new one, never a mix. A symlink at `path` is
+/// followed (its target is replaced), as a plain write would.
+pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let resolved = fs::canonicalize(path).ok();
+    let path = resolved.as_deref().unwrap_or(path);
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let mode = match fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_file() => Some(meta.permissions().mode() & 0o7777),
+        _ => None,
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .permissions(fs::Permissions::from_mode(0o666))
+        .tempfile_in(dir)?;
+    if let Some(mode) = mode {
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(mode))?;
+    }
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    File::open(dir)?.sync_all()
 }
 
 fn set_mtime_1(path: &Path) -> Result<()> {
@@ -375,4 +412,38 @@ pub fn random_suffix() -> String {
     h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
     h.write_u32(std::process::id());
     format!("{}-{:016x}", std::process::id(), h.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replace_file_keeps_the_mode_follows_links_and_leaves_no_temporary() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("versions.cfg");
+        fs::write(&file, "old").unwrap();
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o640)).unwrap();
+        let link = tmp.path().join("link.cfg");
+        std::os::unix::fs::symlink("versions.cfg", &link).unwrap();
+        replace_file(&link, b"new").unwrap();
+        assert_eq!(fs::read_to_string(&file).unwrap(), "new");
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        let mode = fs::metadata(&file).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o640);
+        let fresh = tmp.path().join("fresh.cfg");
+        replace_file(&fresh, b"x").unwrap();
+        assert_eq!(fs::read_to_string(&fresh).unwrap(), "x");
+        let mut names: Vec<String> = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["fresh.cfg", "link.cfg", "versions.cfg"]);
+    }
 }

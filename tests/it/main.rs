@@ -9,6 +9,7 @@ mod examples;
 mod generations;
 mod golden;
 mod hardening_gc;
+mod hardening_paths;
 mod hardening_repair;
 mod index;
 mod install;

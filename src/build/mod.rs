@@ -13,6 +13,7 @@
 
 pub mod develop;
 pub mod dists;
+pub mod extract;
 pub mod scripts;
 pub mod sdist;
 pub mod wheel;

@@ -112,6 +112,9 @@ pub struct DistEnv<'a> {
     /// distribution object (default), or leave them to the first import
     /// (into [`Store::bytecode_cache`], see `build::scripts`).
     pub compile_bytecode: bool,
+    /// `[buildout] max-unpacked-*`: how much one wheel or sdist may
+    /// unpack to.
+    pub limits: super::extract::Limits,
 }
 
 impl DistEnv<'_> {
@@ -701,7 +704,7 @@ fn install_wheels(
 ) -> Result<Vec<store::HashedTree>> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicBool, Ordering};
-    let (store, python) = (env.store, env.python.as_str());
+    let (store, python, limits) = (env.store, env.python.as_str(), env.limits);
     let dir = store.dir_str();
     let compiler = if env.compile_bytecode {
         Some(wheel::Compiler::start(python)?)
@@ -779,7 +782,7 @@ fn install_wheels(
                             continue; // drain: a wheel failed
                         }
                         let path = &wheels[k].2;
-                        let done = wheel::install(&wheel_path, &tree(k), Some(python))
+                        let done = wheel::install(&wheel_path, &tree(k), Some(python), limits)
                             .map_err(Error::from)
                             .and_then(|_| compile(k, &tree(k), &path.to_absolute(dir)));
                         if let Err(e) = done {
@@ -839,7 +842,7 @@ pub fn install_wheel(env: &DistEnv<'_>, obj: &NewObject, wheel: &Path) -> Result
         store::Address::Content { .. } => String::new(),
     };
     let added = env.store.add(obj, |out| {
-        wheel::install(wheel, out, Some(&env.python))
+        wheel::install(wheel, out, Some(&env.python), env.limits)
             .map(|_| ())
             .and_then(|()| {
                 if env.compile_bytecode {
@@ -1008,7 +1011,7 @@ fn build_sdist_wheel(
     progress: &mut dyn Progress,
 ) -> Result<(store::lock::Stage, PathBuf)> {
     let tmp = store_scratch(env.store)?;
-    let src = super::sdist::unpack(archive, &tmp.path().join("src"))?;
+    let src = super::sdist::unpack(archive, &tmp.path().join("src"), env.limits)?;
     let wheel = build_tree(
         env,
         label,
@@ -1194,7 +1197,7 @@ pub fn rebuild_dist(
         .download(&file, work.path(), &index::NoReporter)
         .map_err(|e| e.to_string())?;
     let tree = work.path().join("tree");
-    wheel::install(&wheel, &tree, Some(&python)).map_err(|e| e.to_string())?;
+    wheel::install(&wheel, &tree, Some(&python), Default::default()).map_err(|e| e.to_string())?;
     if compile {
         wheel::compile_trees(
             &python,

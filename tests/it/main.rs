@@ -7,6 +7,7 @@ mod common;
 mod examples;
 mod generations;
 mod golden;
+mod hardening_archives;
 mod index;
 mod install;
 mod man;

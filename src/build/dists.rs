@@ -497,7 +497,6 @@ fn built_here(env: &DistEnv<'_>, path: &StorePath) -> bool {
 
 /// `METADATA` of a wheel file.
 fn wheel_metadata(wheel: &Path) -> Result<index::Metadata> {
-    use std::io::Read;
     let bad = |message: String| Error::StoreMetadata {
         path: wheel.display().to_string(),
         message,
@@ -519,10 +518,8 @@ fn wheel_metadata(wheel: &Path) -> Result<index::Metadata> {
                 && parts.next().is_none()
         })
         .ok_or_else(|| bad("no .dist-info/METADATA".into()))?;
-    let mut bytes = Vec::new();
-    zip.by_name(&name)
-        .map_err(|e| bad(e.to_string()))?
-        .read_to_end(&mut bytes)
+    let member = zip.by_name(&name).map_err(|e| bad(e.to_string()))?;
+    let bytes = super::extract::read_small(&wheel.display().to_string(), &name, member)
         .map_err(|e| bad(e.to_string()))?;
     index::Metadata::parse(&bytes).map_err(|e| bad(e.0))
 }

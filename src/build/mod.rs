@@ -1,6 +1,7 @@
 //! Things that produce store objects: part outputs and generations (here),
 //! distributions ([`dists`]: resolution against index and store, wheel
-//! installs ([`wheel`]), sdist builds ([`sdist`]), develop eggs
+//! installs ([`wheel`]), sdist builds ([`sdist`]), both unpacked by
+//! [`extract`] (no link followed, size limits), develop eggs
 //! ([`develop`])) and console scripts ([`scripts`]).
 //!
 //! A part's address is the digest of its recipe's identity, its options

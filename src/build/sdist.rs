@@ -6,8 +6,17 @@
 //! * [`unpack`]: a `.tar.gz`/`.tgz`, `.tar.bz2`, `.tar.xz` or `.zip` sdist
 //!   into a directory, with the rules of Python's `tarfile` data filter
 //!   applied ourselves: absolute paths, `..`, links pointing outside the
-//!   tree, and device or fifo entries fail the unpack before anything
-//!   escapes.
+//!   tree (also through other links: each is resolved once every member
+//!   is in place), hard links to anything but a regular file of the tree,
+//!   and device or fifo entries fail the unpack with an error naming the
+//!   sdist and the member. Members are written through
+//!   [`super::extract`], which never follows a link (a member placed
+//!   under a symlink is an error, not a file outside the tree) and stops
+//!   at the unpack limits. Every format is decompressed as it is read
+//!   (`.tar.xz` by a decoder thread writing into a pipe), and the tar
+//!   stream is metered: the headers between two members (GNU long names,
+//!   pax records, which the `tar` crate holds in memory) may not exceed
+//!   1 MiB.
 //! * [`static_metadata`]: `PKG-INFO` read from the archive without
 //!   unpacking; usable when its `Metadata-Version` is ≥ 2.2 and none of
 //!   the fields resolution needs (`Requires-Dist`, `Requires-Python`,
@@ -883,6 +892,96 @@ mod tests {
             unpack(&odd, &tmp.path().join("odd"), Limits::default()),
             Err(Error::Unsupported { .. })
         ));
+    }
+
+    /// A tar of `demo-1.0/zeros` (`size` zero bytes, streamed) and
+    /// `demo-1.0/setup.py`.
+    fn zeros_tar(size: u64, out: &mut dyn Write) {
+        let mut b = tar::Builder::new(out);
+        let mut h = tar::Header::new_gnu();
+        h.set_size(size);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, "demo-1.0/zeros", std::io::repeat(0).take(size))
+            .unwrap();
+        let mut h = tar::Header::new_gnu();
+        h.set_size(0);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, "demo-1.0/setup.py", &[][..]).unwrap();
+        b.finish().unwrap();
+    }
+
+    #[test]
+    fn every_format_stops_at_the_limits() {
+        let tmp = tempfile::tempdir().unwrap();
+        let small = Limits {
+            total: 2 << 20,
+            file: 1 << 20,
+            files: 10,
+        };
+        let size = 3 << 20;
+        let xz = tmp.path().join("demo-1.0.tar.xz");
+        let mut tar = Vec::new();
+        zeros_tar(size, &mut tar);
+        lzma_rs::xz_compress(&mut &tar[..], &mut fs::File::create(&xz).unwrap()).unwrap();
+        let bz2 = tmp.path().join("demo-1.0.tar.bz2");
+        let mut enc = bzip2::write::BzEncoder::new(
+            fs::File::create(&bz2).unwrap(),
+            bzip2::Compression::fast(),
+        );
+        zeros_tar(size, &mut enc);
+        enc.finish().unwrap();
+        let zip = tmp.path().join("demo-1.0.zip");
+        let mut z = zip::ZipWriter::new(fs::File::create(&zip).unwrap());
+        z.start_file("demo-1.0/zeros", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        std::io::copy(&mut std::io::repeat(0).take(size), &mut z).unwrap();
+        z.finish().unwrap();
+        for archive in [&xz, &bz2, &zip] {
+            let out = tmp.path().join(format!("{}-out", archive.display()));
+            let err = unpack(archive, &out, small).unwrap_err().to_string();
+            assert!(
+                err.contains("`demo-1.0/zeros` unpacks to more than 1 MiB"),
+                "{err}"
+            );
+            assert!(err.contains(&label(archive)), "{err}");
+            // Under the default limits, it unpacks.
+            let out = tmp.path().join(format!("{}-ok", archive.display()));
+            let src = unpack(archive, &out, Limits::default()).unwrap();
+            assert_eq!(fs::metadata(src.join("zeros")).unwrap().len(), size);
+        }
+    }
+
+    /// The `tar` crate reads a GNU long name into memory whatever its
+    /// size: the metered stream stops it past 1 MiB.
+    #[test]
+    fn huge_tar_headers_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("demo-1.0.tar.gz");
+        let mut gz = flate2::write::GzEncoder::new(
+            fs::File::create(&path).unwrap(),
+            flate2::Compression::fast(),
+        );
+        let mut h = tar::Header::new_gnu();
+        h.as_gnu_mut().unwrap().name[..13].copy_from_slice(b"././@LongLink");
+        h.set_entry_type(tar::EntryType::GNULongName);
+        let size: u64 = 8 << 20;
+        h.set_size(size);
+        h.set_cksum();
+        gz.write_all(h.as_bytes()).unwrap();
+        std::io::copy(&mut std::io::repeat(b'a').take(size), &mut gz).unwrap();
+        gz.write_all(&[0; 1024]).unwrap();
+        gz.finish().unwrap();
+        let err = unpack(&path, &tmp.path().join("out"), Limits::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("the headers of a member take more than 1 MiB"),
+            "{err}"
+        );
+        let err = pkg_info(&path).unwrap_err().to_string();
+        assert!(err.contains("more than 1 MiB"), "{err}");
     }
 
     #[test]

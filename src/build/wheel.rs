@@ -9,11 +9,22 @@
 //! `.prefix/include/<name>/`, `.data/data` to `.prefix/data/` — a hidden
 //! directory that cannot be imported by accident.
 //!
-//! Every file is checked against `RECORD` (sha256, as the spec demands and
-//! pip and uv skip): a file missing from `RECORD`, listed but absent, or with
-//! another hash fails the install, and nothing is registered. Paths that are
-//! absolute, contain `..` or are symlinks are rejected before anything is
-//! written. Bytecode is compiled once with hash-based `.pyc` files (PEP 552,
+//! The wheel must be what its file name says (as pip and uv require): the
+//! `.dist-info` directory and `METADATA`'s `Name` and `Version` must give
+//! the file name's project (PEP 503 normalised) and version (PEP 440
+//! equal), or the install fails naming the wheel and the entry.
+//!
+//! Every file is checked against `RECORD` (sha256 or stronger, as the spec
+//! demands and pip and uv skip), hashed while it streams to disk: a file
+//! missing from `RECORD`, listed without a hash (only `RECORD` itself and
+//! `RECORD.jws`/`RECORD.p7s` may lack one), listed but absent (`.pyc` rows
+//! excepted: RECORDs of installed trees list them), or with another hash
+//! fails the install, and nothing is registered. Paths that are absolute
+//! or contain `..` and entries that are symlinks or special files (by unix
+//! mode) are rejected before they are written. Members are written through
+//! [`super::extract`]: never through a link, and within the unpack limits
+//! (`max-unpacked-size`, `max-unpacked-file-size`, `max-unpacked-files`);
+//! a size the zip declares is never trusted. Bytecode is compiled once with hash-based `.pyc` files (PEP 552,
 //! `unchecked-hash`): the store is immutable, so no timestamp check is needed
 //! and a read-only object never triggers recompilation.
 
@@ -415,8 +426,13 @@ impl Unpack<'_> {
         let installer = Path::new(&dist_info).join("INSTALLER");
         tree.file("INSTALLER", &installer, 0o444, &mut &b"buildout\n"[..])?;
 
-        let entry_points = match fs::read_to_string(out.join(&dist_info).join("entry_points.txt")) {
-            Ok(text) => parse_entry_points(&text),
+        let entry_points_file = format!("{dist_info}/entry_points.txt");
+        let entry_points = match fs::File::open(out.join(&entry_points_file)) {
+            Ok(f) => {
+                let bytes = extract::read_small(tree.archive(), &entry_points_file, f)?;
+                String::from_utf8(bytes)
+                    .map_or_else(|_| BTreeMap::new(), |t| parse_entry_points(&t))
+            }
             Err(_) => BTreeMap::new(),
         };
         Ok(Installed {
@@ -903,6 +919,33 @@ mod tests {
         let err = install(&w, &tmp.path().join("out"), None, Limits::default()).unwrap_err();
         assert!(matches!(err, Error::UnsafePath { .. }), "{err}");
         assert!(!tmp.path().join("evil.py").exists());
+        let w = wheel(tmp.path(), &[("/abs/evil.py", b"x")], None);
+        let err = install(&w, &tmp.path().join("out2"), None, Limits::default()).unwrap_err();
+        assert!(matches!(err, Error::UnsafePath { .. }), "{err}");
+        // A symbolic link, by its unix mode, even one listed in RECORD.
+        let path = wheel(tmp.path(), &[("demo/__init__.py", b"")], None);
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        let mut z = zip::ZipWriter::new_append(file).unwrap();
+        z.add_symlink(
+            "demo/link",
+            "../../etc",
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        z.finish().unwrap();
+        let err = install(&path, &tmp.path().join("out3"), None, Limits::default()).unwrap_err();
+        assert!(err.to_string().contains("`demo/link`"), "{err}");
+        assert!(matches!(err, Error::UnsafePath { .. }), "{err}");
+        assert_eq!(
+            extract::zip_special(Some(0o120_777)),
+            Some("symbolic links are not allowed")
+        );
+        assert!(extract::zip_special(Some(0o010_644)).is_some());
+        assert!(extract::zip_special(Some(0o100_644)).is_none());
     }
 
     #[test]

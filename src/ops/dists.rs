@@ -1,6 +1,10 @@
 //! The installer's side of recipes' distribution requests: one index client
 //! per index/find-links combination, interpreter facts per interpreter, the
 //! buildout's version rules, and the picked versions of the whole run.
+//! [`Settings`] reads the `[buildout]` options installs follow, ours
+//! included: `compile-bytecode` and the unpack limits `max-unpacked-size`,
+//! `max-unpacked-file-size` and `max-unpacked-files`
+//! ([`crate::build::extract`]).
 //!
 //! Develop eggs (`[buildout] develop`, `zc.recipe.egg:develop`) are built
 //! per interpreter, the first time a part of that interpreter asks for

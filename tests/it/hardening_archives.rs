@@ -5,7 +5,7 @@
 
 use crate::common::TestContext;
 use crate::common::index::IndexServer;
-use crate::common::wheel::{Dist, MetadataFile, Sdist, Wheel};
+use crate::common::wheel::{Dist, MetadataFile, Sdist, Wheel, tar_header};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -92,25 +92,6 @@ const DEMO_METADATA: &[u8] = b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n
 
 // ---- item 2: links ------------------------------------------------------
 
-/// A ustar header; `kind` `0` file, `1` hard link, `2` symlink.
-fn tar_header(path: &str, size: u64, kind: u8, link: &str) -> [u8; 512] {
-    let mut h = [0u8; 512];
-    h[..path.len()].copy_from_slice(path.as_bytes());
-    h[157..157 + link.len()].copy_from_slice(link.as_bytes());
-    h[100..107].copy_from_slice(b"0000644");
-    h[108..115].copy_from_slice(b"0000000");
-    h[116..123].copy_from_slice(b"0000000");
-    h[124..135].copy_from_slice(format!("{size:011o}").as_bytes());
-    h[136..147].copy_from_slice(b"00000000000");
-    h[156] = kind;
-    h[257..263].copy_from_slice(b"ustar\0");
-    h[263..265].copy_from_slice(b"00");
-    h[148..156].copy_from_slice(b"        ");
-    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
-    h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
-    h
-}
-
 /// One extra tar member after the sdist's own files.
 enum Member<'a> {
     Symlink(&'a str, &'a str),
@@ -131,7 +112,7 @@ fn hostile_sdist(extra: &[Member<'_>]) -> Dist {
     for (path, text) in sdist.files() {
         gz.write_all(&tar_header(
             &format!("evil-1.0/{path}"),
-            text.len() as u64,
+            text.len(),
             b'0',
             "",
         ))
@@ -144,7 +125,7 @@ fn hostile_sdist(extra: &[Member<'_>]) -> Dist {
             Member::Symlink(p, t) => gz.write_all(&tar_header(p, 0, b'2', t)).unwrap(),
             Member::Hardlink(p, t) => gz.write_all(&tar_header(p, 0, b'1', t)).unwrap(),
             Member::Zeros(p, n) => {
-                gz.write_all(&tar_header(p, *n, b'0', "")).unwrap();
+                gz.write_all(&tar_header(p, *n as usize, b'0', "")).unwrap();
                 let chunk = vec![0u8; 1 << 16];
                 let mut left = *n;
                 while left > 0 {
@@ -417,52 +398,44 @@ fn limit_options_are_validated() {
 
 #[test]
 fn wheel_whose_metadata_contradicts_its_file_name_is_refused() {
-    // The file name says 1.0; the wheel says 6.6.6.
-    let evil = b"Metadata-Version: 2.1\nName: demo\nVersion: 6.6.6\n";
-    let mut dist = raw_wheel(
-        "demo-1.0-py3-none-any.whl",
-        "demo-6.6.6.dist-info",
-        &[
-            ("demo/__init__.py", b"X = 666\n"),
-            ("demo-6.6.6.dist-info/METADATA", evil),
-        ],
-        None,
-    );
-    dist.metadata = DEMO_METADATA.to_vec();
-    let (_ctx, all) = fails_with(dist, "demo", "");
-    assert!(all.contains("demo-1.0-py3-none-any.whl"), "{all}");
-    assert!(all.contains("6.6.6"), "{all}");
-
-    // The same version in the .dist-info name, another in METADATA.
-    let mut dist = raw_wheel(
-        "demo-1.0-py3-none-any.whl",
-        "demo-1.0.dist-info",
-        &[
-            ("demo/__init__.py", b"X = 666\n"),
-            ("demo-1.0.dist-info/METADATA", evil),
-        ],
-        None,
-    );
-    dist.metadata = DEMO_METADATA.to_vec();
-    let (_ctx, all) = fails_with(dist, "demo", "");
-    assert!(all.contains("demo-1.0-py3-none-any.whl"), "{all}");
-    assert!(all.contains("6.6.6"), "{all}");
-
-    // Another project inside.
-    let other = b"Metadata-Version: 2.1\nName: other\nVersion: 1.0\n";
-    let mut dist = raw_wheel(
-        "demo-1.0-py3-none-any.whl",
-        "other-1.0.dist-info",
-        &[
-            ("other/__init__.py", b""),
-            ("other-1.0.dist-info/METADATA", other),
-        ],
-        None,
-    );
-    dist.metadata = DEMO_METADATA.to_vec();
-    let (_ctx, all) = fails_with(dist, "demo", "");
-    assert!(all.contains("demo-1.0-py3-none-any.whl"), "{all}");
-    assert!(all.contains("other"), "{all}");
+    // The file name says demo 1.0; what the wheel holds says otherwise.
+    let evil: &[u8] = b"Metadata-Version: 2.1\nName: demo\nVersion: 6.6.6\n";
+    let other: &[u8] = b"Metadata-Version: 2.1\nName: other\nVersion: 1.0\n";
+    for (dist_info, metadata, says) in [
+        // Both the .dist-info name and METADATA.
+        (
+            "demo-6.6.6.dist-info",
+            evil,
+            "`demo-6.6.6.dist-info` gives version `6.6.6`",
+        ),
+        // Only METADATA.
+        (
+            "demo-1.0.dist-info",
+            evil,
+            "`demo-1.0.dist-info/METADATA` gives version `6.6.6`",
+        ),
+        // Another project.
+        (
+            "other-1.0.dist-info",
+            other,
+            "`other-1.0.dist-info` gives project `other`",
+        ),
+    ] {
+        let metadata_name = format!("{dist_info}/METADATA");
+        let mut dist = raw_wheel(
+            "demo-1.0-py3-none-any.whl",
+            dist_info,
+            &[
+                ("demo/__init__.py", b"X = 666\n"),
+                (&metadata_name, metadata),
+            ],
+            None,
+        );
+        dist.metadata = DEMO_METADATA.to_vec();
+        let (_ctx, all) = fails_with(dist, "demo", "");
+        assert!(all.contains("wheel `demo-1.0-py3-none-any.whl`"), "{all}");
+        assert!(all.contains(says), "{all}");
+    }
 }
 
 #[test]

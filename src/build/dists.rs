@@ -112,6 +112,9 @@ pub struct DistEnv<'a> {
     /// distribution object (default), or leave them to the first import
     /// (into [`Store::bytecode_cache`], see `build::scripts`).
     pub compile_bytecode: bool,
+    /// `[buildout] max-unpacked-*`: how much one wheel or sdist may
+    /// unpack to.
+    pub limits: super::extract::Limits,
 }
 
 impl DistEnv<'_> {
@@ -510,7 +513,6 @@ fn built_here(env: &DistEnv<'_>, path: &StorePath) -> bool {
 
 /// `METADATA` of a wheel file.
 fn wheel_metadata(wheel: &Path) -> Result<index::Metadata> {
-    use std::io::Read;
     let bad = |message: String| Error::StoreMetadata {
         path: wheel.display().to_string(),
         message,
@@ -532,10 +534,8 @@ fn wheel_metadata(wheel: &Path) -> Result<index::Metadata> {
                 && parts.next().is_none()
         })
         .ok_or_else(|| bad("no .dist-info/METADATA".into()))?;
-    let mut bytes = Vec::new();
-    zip.by_name(&name)
-        .map_err(|e| bad(e.to_string()))?
-        .read_to_end(&mut bytes)
+    let member = zip.by_name(&name).map_err(|e| bad(e.to_string()))?;
+    let bytes = super::extract::read_small(&wheel.display().to_string(), &name, member)
         .map_err(|e| bad(e.to_string()))?;
     index::Metadata::parse(&bytes).map_err(|e| bad(e.0))
 }
@@ -719,7 +719,7 @@ fn install_wheels(
 ) -> Result<Vec<store::HashedTree>> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicBool, Ordering};
-    let (store, python) = (env.store, env.python.as_str());
+    let (store, python, limits) = (env.store, env.python.as_str(), env.limits);
     let dir = store.dir_str();
     let compiler = if env.compile_bytecode {
         Some(wheel::Compiler::start(python)?)
@@ -797,7 +797,7 @@ fn install_wheels(
                             continue; // drain: a wheel failed
                         }
                         let path = &wheels[k].2;
-                        let done = wheel::install(&wheel_path, &tree(k), Some(python))
+                        let done = wheel::install(&wheel_path, &tree(k), Some(python), limits)
                             .map_err(Error::from)
                             .and_then(|_| compile(k, &tree(k), &path.to_absolute(dir)));
                         if let Err(e) = done {
@@ -857,7 +857,7 @@ pub fn install_wheel(env: &DistEnv<'_>, obj: &NewObject, wheel: &Path) -> Result
         store::Address::Content { .. } => String::new(),
     };
     let added = env.store.add(obj, |out| {
-        wheel::install(wheel, out, Some(&env.python))
+        wheel::install(wheel, out, Some(&env.python), env.limits)
             .map(|_| ())
             .and_then(|()| {
                 if env.compile_bytecode {
@@ -1026,7 +1026,7 @@ fn build_sdist_wheel(
     progress: &mut dyn Progress,
 ) -> Result<(store::lock::Stage, PathBuf)> {
     let tmp = store_scratch(env.store)?;
-    let src = super::sdist::unpack(archive, &tmp.path().join("src"))?;
+    let src = super::sdist::unpack(archive, &tmp.path().join("src"), env.limits)?;
     let wheel = build_tree(
         env,
         label,
@@ -1212,7 +1212,7 @@ pub fn rebuild_dist(
         .download(&file, work.path(), &index::NoReporter)
         .map_err(|e| e.to_string())?;
     let tree = work.path().join("tree");
-    wheel::install(&wheel, &tree, Some(&python)).map_err(|e| e.to_string())?;
+    wheel::install(&wheel, &tree, Some(&python), Default::default()).map_err(|e| e.to_string())?;
     if compile {
         wheel::compile_trees(
             &python,

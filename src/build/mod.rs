@@ -1,8 +1,9 @@
 //! Things that produce store objects: generations (here), distributions
 //! ([`dists`]: resolution against index and store, wheel installs
-//! ([`wheel`]), sdist builds ([`sdist`]), develop eggs ([`develop`])) and
-//! console scripts ([`scripts`]). A part's object is its recipe's
-//! business ([`crate::recipe::part`]).
+//! ([`wheel`]), sdist builds ([`sdist`]), both unpacked by [`extract`] (no
+//! link followed, size limits), develop eggs ([`develop`])) and console
+//! scripts ([`scripts`]). A part's object is its recipe's business
+//! ([`crate::recipe::part`]).
 //!
 //! A generation's address is the digest of its manifest: `bin/` and
 //! `files/` link to the parts' managed outputs, `parts/<name>` links to
@@ -12,6 +13,7 @@
 
 pub mod develop;
 pub mod dists;
+pub mod extract;
 pub mod scripts;
 pub mod sdist;
 pub mod wheel;

@@ -6,8 +6,17 @@
 //! * [`unpack`]: a `.tar.gz`/`.tgz`, `.tar.bz2`, `.tar.xz` or `.zip` sdist
 //!   into a directory, with the rules of Python's `tarfile` data filter
 //!   applied ourselves: absolute paths, `..`, links pointing outside the
-//!   tree, and device or fifo entries fail the unpack before anything
-//!   escapes.
+//!   tree (also through other links: each is resolved once every member
+//!   is in place), hard links to anything but a regular file of the tree,
+//!   and device or fifo entries fail the unpack with an error naming the
+//!   sdist and the member. Members are written through
+//!   [`super::extract`], which never follows a link (a member placed
+//!   under a symlink is an error, not a file outside the tree) and stops
+//!   at the unpack limits. Every format is decompressed as it is read
+//!   (`.tar.xz` by a decoder thread writing into a pipe), and the tar
+//!   stream is metered: the headers between two members (GNU long names,
+//!   pax records, which the `tar` crate holds in memory) may not exceed
+//!   1 MiB.
 //! * [`static_metadata`]: `PKG-INFO` read from the archive without
 //!   unpacking; usable when its `Metadata-Version` is ≥ 2.2 and none of
 //!   the fields resolution needs (`Requires-Dist`, `Requires-Python`,
@@ -30,11 +39,14 @@
 //!   fails. Python subprocesses the backend starts do not inherit the
 //!   isolation (they see the base interpreter's site-packages).
 
+use super::extract::{self, Limits, Tree};
 use crate::index::Metadata;
+use std::cell::Cell;
 use std::fs;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::rc::Rc;
 
 /// The default build system of projects without `[build-system]`.
 pub const DEFAULT_REQUIRES: &str = "setuptools>=40.8.0";
@@ -74,6 +86,8 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Extract(#[from] extract::Error),
     #[error("cannot {action} `{path}`: {source}")]
     Io {
         action: String,
@@ -114,9 +128,6 @@ enum Compression {
     Bzip2,
     Xz,
 }
-
-/// The most an `.tar.xz` sdist may expand to (it is decompressed in memory).
-const MAX_XZ_TAR: u64 = 1 << 30;
 
 fn format_of(archive: &Path) -> Result<Format> {
     let name = label(archive).to_lowercase();
@@ -182,12 +193,13 @@ fn link_stays_inside(member: &Path, target: &Path) -> bool {
 /// the single top directory (or `dest` itself when the archive has no
 /// single top directory but has `pyproject.toml` or `setup.py` at its
 /// root).
-pub fn unpack(archive: &Path, dest: &Path) -> Result<PathBuf> {
+pub fn unpack(archive: &Path, dest: &Path, limits: Limits) -> Result<PathBuf> {
     let name = label(archive);
     fs::create_dir_all(dest).map_err(io("create", dest))?;
+    let tree = Tree::open(dest, format!("sdist `{name}`"), limits)?;
     match format_of(archive)? {
-        Format::Tar(c) => unpack_tar(archive, c, &name, dest)?,
-        Format::Zip => unpack_zip(archive, &name, dest)?,
+        Format::Tar(c) => unpack_tar(archive, c, &name, tree)?,
+        Format::Zip => unpack_zip(archive, &name, tree)?,
     }
     let tops: Vec<PathBuf> = fs::read_dir(dest)
         .map_err(io("read", dest))?
@@ -203,85 +215,182 @@ pub fn unpack(archive: &Path, dest: &Path) -> Result<PathBuf> {
     Err(Error::NoSourceTree { archive: name })
 }
 
-/// The tar stream of a compressed tar archive.
-fn tar_stream(archive: &Path, compression: Compression, name: &str) -> Result<Box<dyn Read>> {
+/// How far past the data of the last member the tar stream may be read:
+/// room for the next member's headers (a GNU long name, a pax header),
+/// which the `tar` crate reads into memory whatever size they declare.
+const HEADER_ROOM: u64 = 1 << 20;
+
+/// How far the tar stream has been read, and how far it may be.
+#[derive(Default)]
+struct Budget {
+    seen: Cell<u64>,
+    end: Cell<u64>,
+}
+
+impl Budget {
+    /// A member of `size` bytes was announced: its data (padded to tar's
+    /// 512-byte blocks) and the next headers may be read.
+    fn allow(&self, size: u64) {
+        let padded = size.div_ceil(512).saturating_mul(512);
+        self.end.set(
+            self.seen
+                .get()
+                .saturating_add(padded)
+                .saturating_add(HEADER_ROOM),
+        );
+    }
+}
+
+/// The decompressed tar stream, metered by its [`Budget`].
+struct Metered {
+    inner: Box<dyn Read>,
+    budget: Rc<Budget>,
+}
+
+impl Read for Metered {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let (seen, end) = (self.budget.seen.get(), self.budget.end.get());
+        if seen >= end {
+            return Err(std::io::Error::other(format!(
+                "the headers of a member take more than {}",
+                extract::human(HEADER_ROOM)
+            )));
+        }
+        let room = usize::try_from(end - seen).unwrap_or(usize::MAX);
+        let len = buf.len().min(room);
+        let n = self.inner.read(&mut buf[..len])?;
+        self.budget.seen.set(seen + n as u64);
+        Ok(n)
+    }
+}
+
+/// A tar archive read from its compressed file, and its stream's budget.
+fn tar_archive(
+    archive: &Path,
+    compression: Compression,
+) -> Result<(tar::Archive<Metered>, Rc<Budget>)> {
+    let budget = Rc::new(Budget::default());
+    budget.allow(0);
+    let inner = tar_stream(archive, compression)?;
+    let metered = Metered {
+        inner,
+        budget: budget.clone(),
+    };
+    Ok((tar::Archive::new(metered), budget))
+}
+
+/// The tar stream of a compressed tar archive, decompressed as it is read.
+fn tar_stream(archive: &Path, compression: Compression) -> Result<Box<dyn Read>> {
     let file = std::io::BufReader::new(fs::File::open(archive).map_err(io("open", archive))?);
     Ok(match compression {
         Compression::Gzip => Box::new(flate2::read::GzDecoder::new(file)),
         Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(file)),
         Compression::Xz => {
-            // lzma-rs decodes into a writer: the tar is kept in memory,
-            // within a limit (an sdist is source code, not a disk image).
+            // lzma-rs decodes into a writer: a thread writes into a pipe
+            // that the tar reader reads, so nothing is held in memory.
+            let (reader, mut writer) =
+                std::io::pipe().map_err(io("create a pipe to decompress", archive))?;
             let mut file = file;
-            let mut out = Limited {
-                bytes: Vec::new(),
-                limit: MAX_XZ_TAR,
-            };
-            lzma_rs::xz_decompress(&mut file, &mut out).map_err(|e| Error::Archive {
-                archive: name.to_string(),
-                message: format!("xz: {e}"),
-            })?;
-            Box::new(std::io::Cursor::new(out.bytes))
+            let thread = std::thread::spawn(move || {
+                lzma_rs::xz_decompress(&mut file, &mut writer).map_err(|e| e.to_string())
+            });
+            Box::new(XzStream {
+                reader: Some(reader),
+                thread: Some(thread),
+            })
         }
     })
 }
 
-/// A byte sink that refuses to grow past `limit`.
-struct Limited {
-    bytes: Vec<u8>,
-    limit: u64,
+/// The read end of an xz decoder thread; its end reports the decoder's
+/// error, if any.
+struct XzStream {
+    reader: Option<std::io::PipeReader>,
+    thread: Option<std::thread::JoinHandle<Result<(), String>>>,
 }
 
-impl std::io::Write for Limited {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if self.bytes.len() as u64 + buf.len() as u64 > self.limit {
-            return Err(std::io::Error::other(format!(
-                "expands to more than {} MiB",
-                self.limit >> 20
-            )));
+impl Read for XzStream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = match self.reader.as_mut() {
+            Some(r) => r.read(buf)?,
+            None => 0,
+        };
+        if n == 0
+            && !buf.is_empty()
+            && let Some(thread) = self.thread.take()
+        {
+            match thread.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(message)) => return Err(std::io::Error::other(format!("xz: {message}"))),
+                Err(_) => return Err(std::io::Error::other("xz: the decoder failed")),
+            }
         }
-        self.bytes.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+        Ok(n)
     }
 }
 
-fn unpack_tar(archive: &Path, compression: Compression, name: &str, dest: &Path) -> Result<()> {
+impl Drop for XzStream {
+    fn drop(&mut self) {
+        // Closing the pipe stops a decoder still writing (EPIPE).
+        self.reader.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The mode an unpacked file gets: executable or not, nothing else.
+fn file_mode(mode: u32) -> u32 {
+    if mode & 0o111 != 0 { 0o755 } else { 0o644 }
+}
+
+/// Writes a regular member and gives it its mode whatever the umask.
+fn write_member(
+    tree: &mut Tree,
+    member: &str,
+    rel: &Path,
+    mode: u32,
+    content: &mut dyn Read,
+) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let file = tree.file(member, rel, mode, content)?;
+    file.set_permissions(fs::Permissions::from_mode(mode))
+        .map_err(io("set the mode of", rel))
+}
+
+fn unpack_tar(archive: &Path, compression: Compression, name: &str, mut tree: Tree) -> Result<()> {
     let arch = |e: std::io::Error| Error::Archive {
         archive: name.to_string(),
         message: e.to_string(),
     };
-    let mut tar = tar::Archive::new(tar_stream(archive, compression, name)?);
-    // Links are created last, after every check, so that a link cannot be
-    // used to redirect a later regular file.
-    let mut links: Vec<(PathBuf, PathBuf, bool)> = Vec::new();
+    let (mut tar, budget) = tar_archive(archive, compression)?;
+    // Every symbolic link is checked again once all members are in place:
+    // a link can leave the tree through a link made after it.
+    let mut symlinks: Vec<(String, PathBuf)> = Vec::new();
     for entry in tar.entries().map_err(arch)? {
         let mut entry = entry.map_err(arch)?;
+        let size = entry.size();
+        budget.allow(size);
         let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let kind = entry.header().entry_type();
+        use tar::EntryType as T;
+        if matches!(
+            kind,
+            T::XGlobalHeader | T::XHeader | T::GNULongName | T::GNULongLink
+        ) {
+            continue;
+        }
         let rel = check_member(name, &raw)?;
+        tree.count(&raw)?;
         if rel.as_os_str().is_empty() {
             continue;
         }
-        let path = dest.join(&rel);
-        let kind = entry.header().entry_type();
-        use tar::EntryType as T;
         match kind {
-            T::Directory => fs::create_dir_all(&path).map_err(io("create", &path))?,
+            T::Directory => tree.dir(&raw, &rel)?,
             T::Regular | T::Continuous | T::GNUSparse => {
-                if let Some(parent) = path.parent() {
-                    fs::create_dir_all(parent).map_err(io("create", parent))?;
-                }
-                let mut bytes = Vec::new();
-                entry.read_to_end(&mut bytes).map_err(arch)?;
-                fs::write(&path, &bytes).map_err(io("write", &path))?;
-                let mode = entry.header().mode().unwrap_or(0o644);
-                use std::os::unix::fs::PermissionsExt;
-                let mode = if mode & 0o111 != 0 { 0o755 } else { 0o644 };
-                fs::set_permissions(&path, fs::Permissions::from_mode(mode))
-                    .map_err(io("set the mode of", &path))?;
+                tree.check_declared(&raw, size)?;
+                let mode = file_mode(entry.header().mode().unwrap_or(0o644));
+                write_member(&mut tree, &raw, &rel, mode, &mut entry)?;
             }
             T::Symlink | T::Link => {
                 let target = entry
@@ -289,23 +398,32 @@ fn unpack_tar(archive: &Path, compression: Compression, name: &str, dest: &Path)
                     .map_err(arch)?
                     .map(|t| t.into_owned())
                     .unwrap_or_default();
-                let hard = kind == T::Link;
-                // Hard link names are relative to the archive root.
-                let inside = if hard {
-                    check_member(name, &target.to_string_lossy()).is_ok()
-                } else {
-                    link_stays_inside(&rel, &target)
+                let outside = || Error::UnsafePath {
+                    archive: name.to_string(),
+                    path: raw.clone(),
+                    why: "the link points outside the source tree",
                 };
-                if !inside {
-                    return Err(Error::UnsafePath {
-                        archive: name.to_string(),
-                        path: raw,
-                        why: "the link points outside the source tree",
-                    });
+                if kind == T::Symlink {
+                    if !link_stays_inside(&rel, &target) {
+                        return Err(outside());
+                    }
+                    tree.symlink(&raw, &rel, &target)?;
+                    symlinks.push((raw, rel));
+                } else {
+                    // Hard link names are relative to the archive root; the
+                    // file is copied (the tree is a build directory).
+                    let source =
+                        check_member(name, &target.to_string_lossy()).map_err(|_| outside())?;
+                    let mut file = tree.open_regular(&raw, &source)?;
+                    use std::os::unix::fs::PermissionsExt;
+                    let mode = file
+                        .metadata()
+                        .map_err(io("read", &source))?
+                        .permissions()
+                        .mode();
+                    write_member(&mut tree, &raw, &rel, file_mode(mode), &mut file)?;
                 }
-                links.push((path, target, hard));
             }
-            T::XGlobalHeader | T::XHeader | T::GNULongName | T::GNULongLink => {}
             _ => {
                 return Err(Error::UnsafePath {
                     archive: name.to_string(),
@@ -315,21 +433,13 @@ fn unpack_tar(archive: &Path, compression: Compression, name: &str, dest: &Path)
             }
         }
     }
-    for (path, target, hard) in links {
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(io("create", parent))?;
-        }
-        if hard {
-            let source = dest.join(&target);
-            fs::copy(&source, &path).map_err(io("copy", &source))?;
-        } else {
-            std::os::unix::fs::symlink(&target, &path).map_err(io("create link", &path))?;
-        }
+    for (raw, rel) in &symlinks {
+        tree.check_link(raw, rel)?;
     }
     Ok(())
 }
 
-fn unpack_zip(archive: &Path, name: &str, dest: &Path) -> Result<()> {
+fn unpack_zip(archive: &Path, name: &str, mut tree: Tree) -> Result<()> {
     let arch = |e: zip::result::ZipError| Error::Archive {
         archive: name.to_string(),
         message: e.to_string(),
@@ -340,27 +450,24 @@ fn unpack_zip(archive: &Path, name: &str, dest: &Path) -> Result<()> {
         let mut entry = zip.by_index(i).map_err(arch)?;
         let raw = entry.name().map_err(arch)?.to_string();
         let rel = check_member(name, &raw)?;
-        if entry.is_symlink() {
+        if let Some(why) = extract::zip_special(entry.unix_mode()) {
             return Err(Error::UnsafePath {
                 archive: name.to_string(),
                 path: raw,
-                why: "symbolic links are not allowed in zip sdists",
+                why,
             });
         }
-        let path = dest.join(&rel);
-        if entry.is_dir() {
-            fs::create_dir_all(&path).map_err(io("create", &path))?;
+        tree.count(&raw)?;
+        if rel.as_os_str().is_empty() {
             continue;
         }
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(io("create", parent))?;
+        if entry.is_dir() {
+            tree.dir(&raw, &rel)?;
+            continue;
         }
-        let mut bytes = Vec::new();
-        entry.read_to_end(&mut bytes).map_err(|e| Error::Archive {
-            archive: name.to_string(),
-            message: format!("{raw}: {e}"),
-        })?;
-        fs::write(&path, &bytes).map_err(io("write", &path))?;
+        tree.check_declared(&raw, entry.size())?;
+        let mode = file_mode(entry.unix_mode().unwrap_or(0o644));
+        write_member(&mut tree, &raw, &rel, mode, &mut entry)?;
     }
     Ok(())
 }
@@ -378,14 +485,14 @@ pub fn pkg_info(archive: &Path) -> Result<Option<Vec<u8>>> {
                 archive: name.clone(),
                 message: e.to_string(),
             };
-            let mut tar = tar::Archive::new(tar_stream(archive, c, &name)?);
+            let (mut tar, budget) = tar_archive(archive, c)?;
             for entry in tar.entries().map_err(arch)? {
-                let mut entry = entry.map_err(arch)?;
+                let entry = entry.map_err(arch)?;
+                budget.allow(entry.size());
                 let member = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
                 if is_pkg_info(&member) {
-                    let mut bytes = Vec::new();
-                    entry.read_to_end(&mut bytes).map_err(arch)?;
-                    return Ok(Some(bytes));
+                    let label = format!("sdist `{name}`");
+                    return Ok(Some(extract::read_small(&label, &member, entry)?));
                 }
             }
             Ok(None)
@@ -405,13 +512,12 @@ pub fn pkg_info(archive: &Path) -> Result<Option<Vec<u8>>> {
             let Some(member) = member else {
                 return Ok(None);
             };
-            let mut f = zip.by_name(&member).map_err(|e| Error::Archive {
+            let f = zip.by_name(&member).map_err(|e| Error::Archive {
                 archive: name.clone(),
                 message: e.to_string(),
             })?;
-            let mut bytes = Vec::new();
-            f.read_to_end(&mut bytes).map_err(io("read", archive))?;
-            Ok(Some(bytes))
+            let label = format!("sdist `{name}`");
+            Ok(Some(extract::read_small(&label, &member, f)?))
         }
     }
 }
@@ -727,7 +833,7 @@ mod tests {
                 ("demo-1.0/link", tar::EntryType::Symlink, "PKG-INFO"),
             ],
         );
-        let src = unpack(&a, &tmp.path().join("x")).unwrap();
+        let src = unpack(&a, &tmp.path().join("x"), Limits::default()).unwrap();
         assert!(src.ends_with("demo-1.0"));
         let system = BuildSystem::read(&src).unwrap();
         assert_eq!(system.backend, "_b");
@@ -764,7 +870,7 @@ mod tests {
         lzma_rs::xz_compress(&mut &tar[..], &mut fs::File::create(&xz).unwrap()).unwrap();
         for archive in [&bz2, &xz] {
             let out = tmp.path().join(format!("{}-out", archive.display()));
-            let src = unpack(archive, &out).unwrap();
+            let src = unpack(archive, &out, Limits::default()).unwrap();
             assert_eq!(
                 fs::read_to_string(src.join("setup.py")).unwrap(),
                 "# setup\n"
@@ -775,7 +881,7 @@ mod tests {
         // A corrupt one is an error naming the archive, not a panic.
         let bad = tmp.path().join("bad-1.0.tar.xz");
         fs::write(&bad, b"not xz at all").unwrap();
-        let err = unpack(&bad, &tmp.path().join("bad"))
+        let err = unpack(&bad, &tmp.path().join("bad"), Limits::default())
             .unwrap_err()
             .to_string();
         assert!(err.contains("bad-1.0.tar.xz"), "{err}");
@@ -783,9 +889,99 @@ mod tests {
         let odd = tmp.path().join("demo-1.0.rar");
         fs::write(&odd, b"").unwrap();
         assert!(matches!(
-            unpack(&odd, &tmp.path().join("odd")),
+            unpack(&odd, &tmp.path().join("odd"), Limits::default()),
             Err(Error::Unsupported { .. })
         ));
+    }
+
+    /// A tar of `demo-1.0/zeros` (`size` zero bytes, streamed) and
+    /// `demo-1.0/setup.py`.
+    fn zeros_tar(size: u64, out: &mut dyn Write) {
+        let mut b = tar::Builder::new(out);
+        let mut h = tar::Header::new_gnu();
+        h.set_size(size);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, "demo-1.0/zeros", std::io::repeat(0).take(size))
+            .unwrap();
+        let mut h = tar::Header::new_gnu();
+        h.set_size(0);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, "demo-1.0/setup.py", &[][..]).unwrap();
+        b.finish().unwrap();
+    }
+
+    #[test]
+    fn every_format_stops_at_the_limits() {
+        let tmp = tempfile::tempdir().unwrap();
+        let small = Limits {
+            total: 2 << 20,
+            file: 1 << 20,
+            files: 10,
+        };
+        let size = 3 << 20;
+        let xz = tmp.path().join("demo-1.0.tar.xz");
+        let mut tar = Vec::new();
+        zeros_tar(size, &mut tar);
+        lzma_rs::xz_compress(&mut &tar[..], &mut fs::File::create(&xz).unwrap()).unwrap();
+        let bz2 = tmp.path().join("demo-1.0.tar.bz2");
+        let mut enc = bzip2::write::BzEncoder::new(
+            fs::File::create(&bz2).unwrap(),
+            bzip2::Compression::fast(),
+        );
+        zeros_tar(size, &mut enc);
+        enc.finish().unwrap();
+        let zip = tmp.path().join("demo-1.0.zip");
+        let mut z = zip::ZipWriter::new(fs::File::create(&zip).unwrap());
+        z.start_file("demo-1.0/zeros", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        std::io::copy(&mut std::io::repeat(0).take(size), &mut z).unwrap();
+        z.finish().unwrap();
+        for archive in [&xz, &bz2, &zip] {
+            let out = tmp.path().join(format!("{}-out", archive.display()));
+            let err = unpack(archive, &out, small).unwrap_err().to_string();
+            assert!(
+                err.contains("`demo-1.0/zeros` unpacks to more than 1 MiB"),
+                "{err}"
+            );
+            assert!(err.contains(&label(archive)), "{err}");
+            // Under the default limits, it unpacks.
+            let out = tmp.path().join(format!("{}-ok", archive.display()));
+            let src = unpack(archive, &out, Limits::default()).unwrap();
+            assert_eq!(fs::metadata(src.join("zeros")).unwrap().len(), size);
+        }
+    }
+
+    /// The `tar` crate reads a GNU long name into memory whatever its
+    /// size: the metered stream stops it past 1 MiB.
+    #[test]
+    fn huge_tar_headers_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("demo-1.0.tar.gz");
+        let mut gz = flate2::write::GzEncoder::new(
+            fs::File::create(&path).unwrap(),
+            flate2::Compression::fast(),
+        );
+        let mut h = tar::Header::new_gnu();
+        h.as_gnu_mut().unwrap().name[..13].copy_from_slice(b"././@LongLink");
+        h.set_entry_type(tar::EntryType::GNULongName);
+        let size: u64 = 8 << 20;
+        h.set_size(size);
+        h.set_cksum();
+        gz.write_all(h.as_bytes()).unwrap();
+        std::io::copy(&mut std::io::repeat(b'a').take(size), &mut gz).unwrap();
+        gz.write_all(&[0; 1024]).unwrap();
+        gz.finish().unwrap();
+        let err = unpack(&path, &tmp.path().join("out"), Limits::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("the headers of a member take more than 1 MiB"),
+            "{err}"
+        );
+        let err = pkg_info(&path).unwrap_err().to_string();
+        assert!(err.contains("more than 1 MiB"), "{err}");
     }
 
     #[test]
@@ -802,7 +998,7 @@ mod tests {
         .enumerate()
         {
             let a = targz(tmp.path(), &format!("e{i}.tar.gz"), &entries);
-            let err = unpack(&a, &tmp.path().join(format!("o{i}"))).unwrap_err();
+            let err = unpack(&a, &tmp.path().join(format!("o{i}")), Limits::default()).unwrap_err();
             assert!(matches!(err, Error::UnsafePath { .. }), "{i}: {err}");
         }
         assert!(!tmp.path().join("evil").exists());

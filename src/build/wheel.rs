@@ -9,20 +9,35 @@
 //! `.prefix/include/<name>/`, `.data/data` to `.prefix/data/` — a hidden
 //! directory that cannot be imported by accident.
 //!
-//! Every file is checked against `RECORD` (sha256, as the spec demands and
-//! pip and uv skip): a file missing from `RECORD`, listed but absent, or with
-//! another hash fails the install, and nothing is registered. Paths that are
-//! absolute, contain `..` or are symlinks are rejected before anything is
-//! written. Bytecode is compiled once with hash-based `.pyc` files (PEP 552,
+//! The wheel must be what its file name says (as pip and uv require): the
+//! `.dist-info` directory and `METADATA`'s `Name` and `Version` must give
+//! the file name's project (PEP 503 normalised) and version (PEP 440
+//! equal), or the install fails naming the wheel and the entry.
+//!
+//! Every file is checked against `RECORD` (sha256 or stronger, as the spec
+//! demands and pip and uv skip), hashed while it streams to disk: a file
+//! missing from `RECORD`, listed without a hash (only `RECORD` itself and
+//! `RECORD.jws`/`RECORD.p7s` may lack one), listed but absent (`.pyc` rows
+//! excepted: RECORDs of installed trees list them), or with another hash
+//! fails the install, and nothing is registered. Paths that are absolute
+//! or contain `..` and entries that are symlinks or special files (by unix
+//! mode) are rejected before they are written. Members are written through
+//! [`super::extract`]: never through a link, and within the unpack limits
+//! (`max-unpacked-size`, `max-unpacked-file-size`, `max-unpacked-files`);
+//! a size the zip declares is never trusted. Bytecode is compiled once with hash-based `.pyc` files (PEP 552,
 //! `unchecked-hash`): the store is immutable, so no timestamp check is needed
 //! and a read-only object never triggers recompilation.
 
+use super::extract::{self, Limits, Tree};
+use crate::python::{PackageName, WheelFilename};
 use base64::Engine;
+use pep440_rs::Version;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
+use std::str::FromStr;
 
 /// A wheel install error.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +75,22 @@ pub enum Error {
         path: String,
         algo: String,
     },
+    #[error("wheel `{wheel}`: RECORD has no hash for `{path}` (only RECORD itself may lack one)")]
+    NoHash { wheel: String, path: String },
+    #[error("invalid wheel `{wheel}`: {message}")]
+    FileName { wheel: String, message: String },
+    #[error(
+        "wheel `{wheel}` is not what its file name says: `{inside}` gives {what} `{found}`, the file name `{expected}`"
+    )]
+    Mismatch {
+        wheel: String,
+        inside: String,
+        what: &'static str,
+        found: String,
+        expected: String,
+    },
+    #[error(transparent)]
+    Extract(#[from] extract::Error),
     #[error("wheel `{wheel}`: unknown `.data` directory `{key}`")]
     UnknownDataKey { wheel: String, key: String },
     #[error("cannot {action} `{path}`: {source}")]
@@ -98,201 +129,377 @@ pub struct Installed {
 }
 
 /// Installs `wheel` into `out` (which must not exist). `python` is the
-/// interpreter that `#!python` script lines are rewritten to. Bytecode is
-/// compiled separately ([`Compiler`]), many objects at a time.
-pub fn install(wheel: &Path, out: &Path, python: Option<&str>) -> Result<Installed> {
+/// interpreter that `#!python` script lines are rewritten to; `limits`
+/// bound what the wheel may unpack to. Bytecode is compiled separately
+/// ([`Compiler`]), many objects at a time.
+pub fn install(
+    wheel: &Path,
+    out: &Path,
+    python: Option<&str>,
+    limits: Limits,
+) -> Result<Installed> {
     let label = wheel.file_name().map_or_else(
         || wheel.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
+    let filename = WheelFilename::from_str(&label).map_err(|e| Error::FileName {
+        wheel: label.clone(),
+        message: e.to_string(),
+    })?;
+    let file = fs::File::open(wheel).map_err(io("open", wheel))?;
+    let size = file.metadata().map_err(io("read", wheel))?.len();
     let arch_err = |e: zip::result::ZipError| Error::Archive {
         wheel: label.clone(),
         message: e.to_string(),
     };
-    // One read of the whole archive: zip's seeks and small reads on a file
-    // cost a system call each.
-    let archive = fs::read(wheel).map_err(io("read", wheel))?;
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(archive)).map_err(arch_err)?;
-
-    // Find the .dist-info directory and read WHEEL and RECORD first.
-    let names: Vec<String> = (0..zip.len())
-        .filter_map(|i| {
-            zip.name_for_index(i)
-                .and_then(|n| n.ok())
-                .map(|n| n.to_string())
-        })
-        .collect();
-    let dist_info = names
-        .iter()
-        .filter_map(|n| n.split('/').next())
-        .filter(|top| top.ends_with(".dist-info"))
-        .find(|top| {
-            ["METADATA", "WHEEL", "RECORD"]
-                .iter()
-                .all(|f| names.contains(&format!("{top}/{f}")))
-        })
-        .map(str::to_string)
-        .ok_or_else(|| Error::NoDistInfo {
-            wheel: label.clone(),
-        })?;
-    let read_member = |zip: &mut zip::ZipArchive<_>, name: &str| -> Result<String> {
-        let mut f = zip.by_name(name).map_err(arch_err)?;
-        let mut s = String::new();
-        f.read_to_string(&mut s).map_err(|e| Error::Archive {
-            wheel: label.clone(),
-            message: format!("{name}: {e}"),
-        })?;
-        Ok(s)
+    let unpack = Unpack {
+        label: &label,
+        filename: &filename,
+        out,
+        python,
+        limits,
     };
-    let wheel_meta = read_member(&mut zip, &format!("{dist_info}/WHEEL"))?;
-    let headers = parse_headers(&wheel_meta);
-    let version = headers.get("wheel-version").cloned().unwrap_or_default();
-    if !version.starts_with("1.") && version != "0.1" {
-        return Err(Error::WheelVersion {
-            wheel: label.clone(),
-            version,
-        });
+    if size <= READ_WHOLE {
+        // One read of the whole archive: zip's seeks and small reads on a
+        // file cost a system call each.
+        let mut bytes = Vec::new();
+        (&file).read_to_end(&mut bytes).map_err(io("read", wheel))?;
+        let zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(arch_err)?;
+        unpack.run(zip)
+    } else {
+        let reader = std::io::BufReader::with_capacity(1 << 16, file);
+        unpack.run(zip::ZipArchive::new(reader).map_err(arch_err)?)
     }
-    let tags: Vec<String> = wheel_meta
-        .lines()
-        .filter_map(|l| l.strip_prefix("Tag:").map(|t| t.trim().to_string()))
-        .collect();
-    let purelib = headers
-        .get("root-is-purelib")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-        && tags.iter().all(|t| t.split('-').nth(1) == Some("none"));
-    let record_name = format!("{dist_info}/RECORD");
-    let record = parse_record(&read_member(&mut zip, &record_name)?);
-    let data_dir = format!("{}.data", dist_info.trim_end_matches(".dist-info"));
-    let project = dist_info
-        .trim_end_matches(".dist-info")
-        .split('-')
-        .next()
-        .unwrap_or("dist")
-        .to_string();
-
-    fs::create_dir(out).map_err(io("create", out))?;
-    let mut seen: BTreeSet<String> = BTreeSet::new();
-    let mut made: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
-    for i in 0..zip.len() {
-        let mut entry = zip.by_index(i).map_err(arch_err)?;
-        let name = entry.name().map_err(arch_err)?.to_string();
-        check_path(&label, &name)?;
-        if entry.is_symlink() {
-            return Err(Error::UnsafePath {
-                wheel: label.clone(),
-                path: name,
-                why: "symbolic links are not allowed in wheels",
-            });
-        }
-        if entry.is_dir() {
-            continue;
-        }
-        let executable = entry.unix_mode().is_some_and(|m| m & 0o111 != 0);
-        let mut bytes = Vec::with_capacity(usize::try_from(entry.size()).unwrap_or(0));
-        entry.read_to_end(&mut bytes).map_err(|e| Error::Archive {
-            wheel: label.clone(),
-            message: format!("{name}: {e}"),
-        })?;
-        // Verify against RECORD (RECORD itself and its signatures are exempt).
-        let exempt = name == record_name
-            || name == format!("{record_name}.jws")
-            || name == format!("{record_name}.p7s");
-        if !exempt {
-            match record.get(&name) {
-                None => {
-                    return Err(Error::NotInRecord {
-                        wheel: label.clone(),
-                        path: name,
-                    });
-                }
-                Some(hash) if hash.is_empty() => {}
-                Some(hash) => verify_hash(&label, &name, hash, &bytes)?,
-            }
-        }
-        seen.insert(name.clone());
-
-        // Spread .data subtrees.
-        let (dest, is_script) = if let Some(rest) = name.strip_prefix(&format!("{data_dir}/")) {
-            let (key, sub) = rest.split_once('/').unwrap_or((rest, ""));
-            match key {
-                "purelib" | "platlib" => (out.join(sub), false),
-                "scripts" => (out.join(".prefix/bin").join(sub), true),
-                "headers" => (out.join(".prefix/include").join(&project).join(sub), false),
-                "data" => (out.join(".prefix/data").join(sub), false),
-                other => {
-                    return Err(Error::UnknownDataKey {
-                        wheel: label.clone(),
-                        key: other.to_string(),
-                    });
-                }
-            }
-        } else {
-            (out.join(&name), false)
-        };
-        if let Some(parent) = dest.parent()
-            && parent != out
-            && !made.contains(parent)
-        {
-            fs::create_dir_all(parent).map_err(io("create", parent))?;
-            made.insert(parent.to_path_buf());
-        }
-        let mut content = bytes;
-        if is_script && let (Some(python), Some(rest)) = (python, strip_python_shebang(&content)) {
-            let mut rewritten = format!("#!{python}").into_bytes();
-            rewritten.extend_from_slice(rest);
-            content = rewritten;
-        }
-        let mode = if executable || is_script {
-            0o555
-        } else {
-            0o444
-        };
-        write_file(&dest, &content, mode)?;
-    }
-    for path in record.keys() {
-        if !seen.contains(path) && !path.ends_with(".pyc") {
-            return Err(Error::MissingFile {
-                wheel: label.clone(),
-                path: path.clone(),
-            });
-        }
-    }
-    let installer = out.join(&dist_info).join("INSTALLER");
-    write_file(&installer, b"buildout\n", 0o444)?;
-
-    let entry_points = match fs::read_to_string(out.join(&dist_info).join("entry_points.txt")) {
-        Ok(text) => parse_entry_points(&text),
-        Err(_) => BTreeMap::new(),
-    };
-    Ok(Installed {
-        dist_info,
-        entry_points,
-        purelib,
-    })
 }
 
-/// Writes a new file with the store's final mode (the store canonicalises
-/// modes anyway; this spares it a `chmod` per file). A file already there
-/// (a name listed twice in the archive) is replaced, as pip does.
-fn write_file(dest: &Path, content: &[u8], mode: u32) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let open = || {
-        fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(dest)
-    };
-    let mut f = match open() {
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            fs::remove_file(dest).map_err(io("replace", dest))?;
-            open()
+/// Wheels up to this size are read into memory at once; larger ones are
+/// read from the file.
+const READ_WHOLE: u64 = 64 << 20;
+
+/// One wheel being installed.
+struct Unpack<'a> {
+    label: &'a str,
+    filename: &'a WheelFilename,
+    out: &'a Path,
+    python: Option<&'a str>,
+    limits: Limits,
+}
+
+impl Unpack<'_> {
+    fn arch_err(&self) -> impl Fn(zip::result::ZipError) -> Error + '_ {
+        |e| Error::Archive {
+            wheel: self.label.to_string(),
+            message: e.to_string(),
         }
-        other => other,
     }
-    .map_err(io("create", dest))?;
-    f.write_all(content).map_err(io("write", dest))
+
+    /// The `.dist-info` directory of the project and version the file
+    /// name gives (names compared normalised, versions as PEP 440 does).
+    fn dist_info(&self, names: &[String]) -> Result<String> {
+        let complete: Vec<&str> = names
+            .iter()
+            .filter_map(|n| n.split('/').next())
+            .filter(|top| top.ends_with(".dist-info"))
+            .filter(|top| {
+                ["METADATA", "WHEEL", "RECORD"]
+                    .iter()
+                    .all(|f| names.contains(&format!("{top}/{f}")))
+            })
+            .collect();
+        let Some(first) = complete.first() else {
+            return Err(Error::NoDistInfo {
+                wheel: self.label.to_string(),
+            });
+        };
+        let split = |top: &str| -> (String, String) {
+            let stem = top.trim_end_matches(".dist-info");
+            let (name, version) = stem.split_once('-').unwrap_or((stem, ""));
+            (name.to_string(), version.to_string())
+        };
+        let ours = complete
+            .iter()
+            .find(|top| PackageName::new(&split(top).0).is_ok_and(|n| n == self.filename.name));
+        let Some(ours) = ours else {
+            let (name, _) = split(first);
+            return Err(self.mismatch(first, "project", name, self.filename.name.to_string()));
+        };
+        let (_, version) = split(ours);
+        if !self.same_version(&version) {
+            return Err(self.mismatch(ours, "version", version, self.filename.version.to_string()));
+        }
+        Ok((*ours).to_string())
+    }
+
+    fn same_version(&self, version: &str) -> bool {
+        Version::from_str(version.trim())
+            .is_ok_and(|v| v.cmp(&self.filename.version) == std::cmp::Ordering::Equal)
+    }
+
+    fn mismatch(&self, inside: &str, what: &'static str, found: String, expected: String) -> Error {
+        Error::Mismatch {
+            wheel: self.label.to_string(),
+            inside: inside.to_string(),
+            what,
+            found,
+            expected,
+        }
+    }
+
+    /// `METADATA`'s `Name` and `Version` must be the file name's.
+    fn check_metadata(&self, dist_info: &str, metadata: &str) -> Result<()> {
+        let headers = parse_headers(metadata);
+        let field = |k: &str| headers.get(k).map_or("", String::as_str);
+        let name = field("name");
+        let version = field("version");
+        let inside = format!("{dist_info}/METADATA");
+        if PackageName::new(name).ok().as_ref() != Some(&self.filename.name) {
+            let expected = self.filename.name.to_string();
+            return Err(self.mismatch(&inside, "project", name.to_string(), expected));
+        }
+        if !self.same_version(version) {
+            let expected = self.filename.version.to_string();
+            return Err(self.mismatch(&inside, "version", version.to_string(), expected));
+        }
+        Ok(())
+    }
+
+    fn read_text<R: Read + std::io::Seek>(
+        &self,
+        zip: &mut zip::ZipArchive<R>,
+        name: &str,
+    ) -> Result<String> {
+        let f = zip.by_name(name).map_err(self.arch_err())?;
+        let bytes = extract::read_small(&format!("wheel `{}`", self.label), name, f)?;
+        String::from_utf8(bytes).map_err(|e| Error::Archive {
+            wheel: self.label.to_string(),
+            message: format!("{name}: {e}"),
+        })
+    }
+
+    fn run<R: Read + std::io::Seek>(&self, mut zip: zip::ZipArchive<R>) -> Result<Installed> {
+        let label = self.label;
+        let (out, python) = (self.out, self.python);
+        // Find the .dist-info directory and read WHEEL and RECORD first.
+        let names: Vec<String> = (0..zip.len())
+            .filter_map(|i| {
+                zip.name_for_index(i)
+                    .and_then(|n| n.ok())
+                    .map(|n| n.to_string())
+            })
+            .collect();
+        let dist_info = self.dist_info(&names)?;
+        let metadata = self.read_text(&mut zip, &format!("{dist_info}/METADATA"))?;
+        self.check_metadata(&dist_info, &metadata)?;
+        let wheel_meta = self.read_text(&mut zip, &format!("{dist_info}/WHEEL"))?;
+        let headers = parse_headers(&wheel_meta);
+        let version = headers.get("wheel-version").cloned().unwrap_or_default();
+        if !version.starts_with("1.") && version != "0.1" {
+            return Err(Error::WheelVersion {
+                wheel: label.to_string(),
+                version,
+            });
+        }
+        let tags: Vec<String> = wheel_meta
+            .lines()
+            .filter_map(|l| l.strip_prefix("Tag:").map(|t| t.trim().to_string()))
+            .collect();
+        let purelib = headers
+            .get("root-is-purelib")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+            && tags.iter().all(|t| t.split('-').nth(1) == Some("none"));
+        let record_name = format!("{dist_info}/RECORD");
+        let record = parse_record(&self.read_text(&mut zip, &record_name)?);
+        let data_dir = format!("{}.data", dist_info.trim_end_matches(".dist-info"));
+        let project = dist_info
+            .trim_end_matches(".dist-info")
+            .split('-')
+            .next()
+            .unwrap_or("dist")
+            .to_string();
+
+        fs::create_dir(out).map_err(io("create", out))?;
+        let mut tree = Tree::open(out, format!("wheel `{label}`"), self.limits)?;
+        let mut seen: BTreeSet<String> = BTreeSet::new();
+        for i in 0..zip.len() {
+            let mut entry = zip.by_index(i).map_err(self.arch_err())?;
+            let name = entry.name().map_err(self.arch_err())?.to_string();
+            check_path(label, &name)?;
+            if let Some(why) = extract::zip_special(entry.unix_mode()) {
+                return Err(Error::UnsafePath {
+                    wheel: label.to_string(),
+                    path: name,
+                    why,
+                });
+            }
+            tree.count(&name)?;
+            if entry.is_dir() {
+                continue;
+            }
+            tree.check_declared(&name, entry.size())?;
+            let executable = entry.unix_mode().is_some_and(|m| m & 0o111 != 0);
+            // Verify against RECORD (RECORD itself and its signatures are
+            // exempt): the hash is computed while the file is written.
+            let exempt = name == record_name
+                || name == format!("{record_name}.jws")
+                || name == format!("{record_name}.p7s");
+            let expected = if exempt {
+                None
+            } else {
+                match record.get(&name).map(String::as_str) {
+                    None => {
+                        return Err(Error::NotInRecord {
+                            wheel: label.to_string(),
+                            path: name,
+                        });
+                    }
+                    Some("") => {
+                        return Err(Error::NoHash {
+                            wheel: label.to_string(),
+                            path: name,
+                        });
+                    }
+                    Some(hash) => Some(hash),
+                }
+            };
+            let digester = expected
+                .map(|hash| Digester::new(label, &name, hash))
+                .transpose()?;
+            seen.insert(name.clone());
+
+            // Spread .data subtrees.
+            let (dest, is_script) = if let Some(rest) = name.strip_prefix(&format!("{data_dir}/")) {
+                let (key, sub) = rest.split_once('/').unwrap_or((rest, ""));
+                match key {
+                    "purelib" | "platlib" => (PathBuf::from(sub), false),
+                    "scripts" => (Path::new(".prefix/bin").join(sub), true),
+                    "headers" => (Path::new(".prefix/include").join(&project).join(sub), false),
+                    "data" => (Path::new(".prefix/data").join(sub), false),
+                    other => {
+                        return Err(Error::UnknownDataKey {
+                            wheel: label.to_string(),
+                            key: other.to_string(),
+                        });
+                    }
+                }
+            } else {
+                (PathBuf::from(&name), false)
+            };
+            let mut hashing = Hashing {
+                inner: &mut entry,
+                digester,
+            };
+            // `#!python` of scripts is rewritten: only the head is held.
+            let mut head = Vec::new();
+            if is_script && let Some(python) = python {
+                (&mut hashing)
+                    .take(16)
+                    .read_to_end(&mut head)
+                    .map_err(|e| Error::Archive {
+                        wheel: label.to_string(),
+                        message: format!("{name}: {e}"),
+                    })?;
+                if let Some(rest) = strip_python_shebang(&head) {
+                    let mut rewritten = format!("#!{python}").into_bytes();
+                    rewritten.extend_from_slice(rest);
+                    head = rewritten;
+                }
+            }
+            let mode = if executable || is_script {
+                0o555
+            } else {
+                0o444
+            };
+            let mut content = std::io::Cursor::new(head).chain(&mut hashing);
+            tree.file(&name, &dest, mode, &mut content)?;
+            if let (Some(hash), Some(digester)) = (expected, hashing.digester) {
+                check_digest(label, &name, hash, &digester.finish())?;
+            }
+        }
+        for path in record.keys() {
+            if !seen.contains(path) && !path.ends_with(".pyc") {
+                return Err(Error::MissingFile {
+                    wheel: label.to_string(),
+                    path: path.clone(),
+                });
+            }
+        }
+        let installer = Path::new(&dist_info).join("INSTALLER");
+        tree.file("INSTALLER", &installer, 0o444, &mut &b"buildout\n"[..])?;
+
+        let entry_points_file = format!("{dist_info}/entry_points.txt");
+        let entry_points = match fs::File::open(out.join(&entry_points_file)) {
+            Ok(f) => {
+                let bytes = extract::read_small(tree.archive(), &entry_points_file, f)?;
+                String::from_utf8(bytes)
+                    .map_or_else(|_| BTreeMap::new(), |t| parse_entry_points(&t))
+            }
+            Err(_) => BTreeMap::new(),
+        };
+        Ok(Installed {
+            dist_info,
+            entry_points,
+            purelib,
+        })
+    }
+}
+
+/// A RECORD hash being computed.
+enum Digester {
+    Sha256(Sha256),
+    Sha384(sha2::Sha384),
+    Sha512(sha2::Sha512),
+}
+
+impl Digester {
+    /// The digester for RECORD's `hash` (`algo=digest`): sha256 or
+    /// stronger, as the wheel spec demands.
+    fn new(wheel: &str, path: &str, hash: &str) -> Result<Self> {
+        let algo = hash.split_once('=').map_or(hash, |(a, _)| a);
+        Ok(match algo {
+            "sha256" => Self::Sha256(Sha256::new()),
+            "sha384" => Self::Sha384(sha2::Sha384::new()),
+            "sha512" => Self::Sha512(sha2::Sha512::new()),
+            other => {
+                return Err(Error::WeakHash {
+                    wheel: wheel.to_string(),
+                    path: path.to_string(),
+                    algo: other.to_string(),
+                });
+            }
+        })
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        match self {
+            Self::Sha256(d) => d.update(bytes),
+            Self::Sha384(d) => d.update(bytes),
+            Self::Sha512(d) => d.update(bytes),
+        }
+    }
+
+    fn finish(self) -> Vec<u8> {
+        match self {
+            Self::Sha256(d) => d.finalize().to_vec(),
+            Self::Sha384(d) => d.finalize().to_vec(),
+            Self::Sha512(d) => d.finalize().to_vec(),
+        }
+    }
+}
+
+/// A reader that hashes what passes through it.
+struct Hashing<R> {
+    inner: R,
+    digester: Option<Digester>,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(d) = &mut self.digester {
+            d.update(&buf[..n]);
+        }
+        Ok(n)
+    }
 }
 
 /// Rejects absolute paths, `..`, and other escapes.
@@ -318,21 +525,10 @@ fn check_path(wheel: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
-fn verify_hash(wheel: &str, path: &str, hash: &str, bytes: &[u8]) -> Result<()> {
+/// Compares the digest of `path` with RECORD's `hash`.
+fn check_digest(wheel: &str, path: &str, hash: &str, digest: &[u8]) -> Result<()> {
     let (algo, expected) = hash.split_once('=').unwrap_or((hash, ""));
-    let actual = match algo {
-        "sha256" => Sha256::digest(bytes).to_vec(),
-        "sha384" => sha2::Sha384::digest(bytes).to_vec(),
-        "sha512" => sha2::Sha512::digest(bytes).to_vec(),
-        other => {
-            return Err(Error::WeakHash {
-                wheel: wheel.to_string(),
-                path: path.to_string(),
-                algo: other.to_string(),
-            });
-        }
-    };
-    let actual = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(actual);
+    let actual = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest);
     if actual != expected.trim_end_matches('=') {
         return Err(Error::HashMismatch {
             wheel: wheel.to_string(),
@@ -731,7 +927,7 @@ mod tests {
             None,
         );
         let out = tmp.path().join("out");
-        let installed = install(&w, &out, None).unwrap();
+        let installed = install(&w, &out, None, Limits::default()).unwrap();
         assert!(installed.purelib);
         assert_eq!(
             installed.entry_points["console_scripts"]["demo"],
@@ -745,7 +941,13 @@ mod tests {
             "buildout\n"
         );
         let install_with_python = tmp.path().join("out2");
-        install(&w, &install_with_python, Some("/usr/bin/python3")).ok();
+        install(
+            &w,
+            &install_with_python,
+            Some("/usr/bin/python3"),
+            Limits::default(),
+        )
+        .ok();
         let script = fs::read_to_string(install_with_python.join(".prefix/bin/tool"));
         if let Ok(script) = script {
             assert!(script.starts_with("#!/usr/bin/python3\n"), "{script}");
@@ -756,9 +958,36 @@ mod tests {
     fn rejects_path_escapes() {
         let tmp = tempfile::tempdir().unwrap();
         let w = wheel(tmp.path(), &[("../evil.py", b"x")], None);
-        let err = install(&w, &tmp.path().join("out"), None).unwrap_err();
+        let err = install(&w, &tmp.path().join("out"), None, Limits::default()).unwrap_err();
         assert!(matches!(err, Error::UnsafePath { .. }), "{err}");
         assert!(!tmp.path().join("evil.py").exists());
+        let w = wheel(tmp.path(), &[("/abs/evil.py", b"x")], None);
+        let err = install(&w, &tmp.path().join("out2"), None, Limits::default()).unwrap_err();
+        assert!(matches!(err, Error::UnsafePath { .. }), "{err}");
+        // A symbolic link, by its unix mode, even one listed in RECORD.
+        let path = wheel(tmp.path(), &[("demo/__init__.py", b"")], None);
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        let mut z = zip::ZipWriter::new_append(file).unwrap();
+        z.add_symlink(
+            "demo/link",
+            "../../etc",
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        z.finish().unwrap();
+        let err = install(&path, &tmp.path().join("out3"), None, Limits::default()).unwrap_err();
+        assert!(err.to_string().contains("`demo/link`"), "{err}");
+        assert!(matches!(err, Error::UnsafePath { .. }), "{err}");
+        assert_eq!(
+            extract::zip_special(Some(0o120_777)),
+            Some("symbolic links are not allowed")
+        );
+        assert!(extract::zip_special(Some(0o010_644)).is_some());
+        assert!(extract::zip_special(Some(0o100_644)).is_none());
     }
 
     #[test]
@@ -770,14 +999,14 @@ mod tests {
             &[("demo/__init__.py", b"X = 1\n")],
             Some(&bad_record),
         );
-        let err = install(&w, &tmp.path().join("a"), None).unwrap_err();
+        let err = install(&w, &tmp.path().join("a"), None, Limits::default()).unwrap_err();
         assert!(
             matches!(err, Error::HashMismatch { .. } | Error::NotInRecord { .. }),
             "{err}"
         );
         let missing = "demo/gone.py,sha256=x,1\n";
         let w = wheel(tmp.path(), &[], Some(missing));
-        let err = install(&w, &tmp.path().join("b"), None).unwrap_err();
+        let err = install(&w, &tmp.path().join("b"), None, Limits::default()).unwrap_err();
         assert!(matches!(err, Error::NotInRecord { .. }), "{err}");
     }
 

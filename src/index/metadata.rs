@@ -94,6 +94,9 @@ impl Metadata {
     }
 }
 
+/// The most a `METADATA` file read from a wheel may hold.
+const MAX_METADATA: u64 = 64 << 20;
+
 /// Reads the wheel's `<name>-<version>.dist-info/METADATA` from a zip.
 /// `prefix` is the expected `.dist-info` stem; when no member matches it
 /// exactly (case and name normalisation differ between tools), the only
@@ -127,9 +130,18 @@ pub fn read_wheel_metadata<R: Read + Seek>(reader: R, prefix: &str) -> Result<Ve
     let mut file = archive
         .by_name(&name)
         .map_err(|e| ParseError(format!("cannot read `{name}`: {e}")))?;
+    // Whatever size the zip header declares: a METADATA file is small.
     let mut out = Vec::new();
-    file.read_to_end(&mut out)
+    (&mut file)
+        .take(MAX_METADATA + 1)
+        .read_to_end(&mut out)
         .map_err(|e| ParseError(format!("cannot read `{name}`: {e}")))?;
+    if out.len() as u64 > MAX_METADATA {
+        return Err(ParseError(format!(
+            "`{name}` is larger than {} MiB",
+            MAX_METADATA >> 20
+        )));
+    }
     Ok(out)
 }
 

@@ -1,6 +1,10 @@
 //! The installer's side of recipes' distribution requests: one index client
 //! per index/find-links combination, interpreter facts per interpreter, the
 //! buildout's version rules, and the picked versions of the whole run.
+//! [`Settings`] reads the `[buildout]` options installs follow, ours
+//! included: `compile-bytecode` and the unpack limits `max-unpacked-size`,
+//! `max-unpacked-file-size` and `max-unpacked-files`
+//! ([`crate::build::extract`]).
 //!
 //! Develop eggs (`[buildout] develop`, `zc.recipe.egg:develop`) are built
 //! per interpreter, the first time a part of that interpreter asks for
@@ -11,6 +15,7 @@
 use super::Context;
 use crate::build::develop;
 use crate::build::dists::{self, DistEnv, IndexProvider, LocalDist, Progress};
+use crate::build::extract::{self, Limits};
 use crate::config::Buildout;
 use crate::index;
 use crate::profile::manifest::DistEntry;
@@ -40,6 +45,25 @@ pub struct Settings {
     /// `compile-bytecode` (ours; default true): `.pyc` files in each
     /// distribution object, or compiled on first import.
     pub compile_bytecode: bool,
+    /// `max-unpacked-size`, `max-unpacked-file-size` and
+    /// `max-unpacked-files` (ours): how much one wheel or sdist may unpack
+    /// to ([`crate::build::extract`]).
+    pub limits: Limits,
+}
+
+/// A size option (`4G`, `512M`, bytes); `default` when unset or empty.
+fn size_option(b: &mut Buildout, key: &str, default: u64) -> crate::config::Result<u64> {
+    match b.get("buildout", key, None)? {
+        Some(v) if !v.trim().is_empty() => extract::parse_size(&v).ok_or_else(|| {
+            crate::config::ErrorKind::User(format!(
+                "Invalid value for {} option: {} (a size: bytes, or a number with K, M, G or T)",
+                crate::config::pystr::repr(key),
+                crate::config::pystr::repr(v.trim())
+            ))
+            .into()
+        }),
+        _ => Ok(default),
+    }
 }
 
 impl Settings {
@@ -94,6 +118,19 @@ impl Settings {
                     .trim(),
                 "compile-bytecode",
             )?,
+            limits: Limits {
+                total: size_option(b, "max-unpacked-size", extract::DEFAULT_MAX_UNPACKED_SIZE)?,
+                file: size_option(b, "max-unpacked-file-size", extract::DEFAULT_MAX_FILE_SIZE)?,
+                files: match b.get("buildout", "max-unpacked-files", None)? {
+                    Some(v) if !v.trim().is_empty() => v.trim().parse().map_err(|_| {
+                        crate::config::ErrorKind::User(format!(
+                            "Invalid value for 'max-unpacked-files' option: {} (a number)",
+                            crate::config::pystr::repr(v.trim())
+                        ))
+                    })?,
+                    _ => extract::DEFAULT_MAX_FILES,
+                },
+            },
         })
     }
 }
@@ -197,7 +234,7 @@ impl<'a> Installer<'a> {
             &self.clients,
             &self.progress,
             &parts,
-            self.settings.compile_bytecode,
+            &self.settings,
         );
         let mut out = Vec::new();
         for dir in &self.develop_dirs {
@@ -335,7 +372,7 @@ fn dist_env<'b>(
     clients: &'b HashMap<ClientKey, index::Client>,
     progress: &'b crate::output::progress::Downloads,
     parts: &'b EnvParts,
-    compile_bytecode: bool,
+    settings: &Settings,
 ) -> DistEnv<'b> {
     DistEnv {
         store,
@@ -346,7 +383,8 @@ fn dist_env<'b>(
         options: parts.options.clone(),
         building: RefCell::new(Vec::new()),
         reporter: progress,
-        compile_bytecode,
+        compile_bytecode: settings.compile_bytecode,
+        limits: settings.limits,
     }
 }
 
@@ -386,7 +424,7 @@ impl Services for Installer<'_> {
             &self.clients,
             &self.progress,
             &parts,
-            self.settings.compile_bytecode,
+            &self.settings,
         );
         let failed = |e: String| recipe::Error::Distributions(e);
         // Not newest: first try what the store has, without the index.
@@ -443,7 +481,7 @@ impl Services for Installer<'_> {
             &self.clients,
             &self.progress,
             &parts,
-            self.settings.compile_bytecode,
+            &self.settings,
         );
         let failed = |e: dists::Error| recipe::Error::Distributions(e.to_string());
         let provider = IndexProvider::new(&env).map_err(failed)?;

@@ -8,6 +8,7 @@ mod common;
 mod examples;
 mod generations;
 mod golden;
+mod hardening_archives;
 mod hardening_gc;
 mod hardening_paths;
 mod hardening_repair;

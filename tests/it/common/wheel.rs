@@ -477,8 +477,9 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
     }
 }
 
-/// A ustar header (`kind` `0`: regular file, `2`: symlink to `link`).
-fn tar_header(path: &str, size: usize, kind: u8, link: &str) -> [u8; 512] {
+/// A ustar header (`kind` `0`: regular file, `1`: hard link to `link`,
+/// `2`: symlink to `link`).
+pub fn tar_header(path: &str, size: usize, kind: u8, link: &str) -> [u8; 512] {
     let mut h = [0u8; 512];
     h[..path.len()].copy_from_slice(path.as_bytes());
     h[157..157 + link.len()].copy_from_slice(link.as_bytes());

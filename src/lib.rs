@@ -21,6 +21,7 @@
 //! | 7 | [`store`] | the immutable store: object paths, the SQLite registry (`<store>/.db/`), the write path, GC roots, gc, verify |
 //! | 8 | [`python`] | value types and facts about Python: PEP 508 markers and requirements, wheel tags and file names, interpreter facts |
 //! | 9 | [`env`] | every environment variable the tool reads |
+//! | 9 | [`fs`] | file-system primitives: explicit modes whatever the umask, atomic and durable writes, `flock` |
 //!
 //! On disk: the buildout directory (`buildout.cfg`, `bin`, `parts`,
 //! `.buildout/`) and the store (default `~/.buildout/store`). See README.md.
@@ -29,6 +30,7 @@ pub mod build;
 pub mod cli;
 pub mod config;
 pub mod env;
+pub mod fs;
 pub mod index;
 pub mod ops;
 pub mod output;

@@ -63,7 +63,7 @@ fn download_cached(url: &str, cache: &str, options: &FetchOptions) -> Result<Vec
         if options.fallback
             && let Ok(fresh) = download_direct(url, options)
         {
-            write_atomically(&cached, &fresh)?;
+            write_cache(&cached, &fresh)?;
             return Ok(fresh);
         }
         let cached = cached.to_string_lossy();
@@ -76,11 +76,11 @@ fn download_cached(url: &str, cache: &str, options: &FetchOptions) -> Result<Vec
         });
     }
     let fresh = download_direct(url, options)?;
-    write_atomically(&cached, &fresh)?;
+    write_cache(&cached, &fresh)?;
     Ok(fresh)
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+fn write_cache(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let io = |e: std::io::Error| -> Error {
         ErrorKind::Io {
             path: path.to_string_lossy().into_owned(),
@@ -88,7 +88,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         }
         .into()
     };
-    crate::store::fsutil::replace_file(path, bytes).map_err(io)
+    crate::fs::write_cache_file(path, bytes).map_err(io)
 }
 
 fn download_direct(url: &str, options: &FetchOptions) -> Result<Vec<u8>, Error> {

@@ -5,6 +5,7 @@
 //! temporary file: nothing else is ever written.
 
 use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -110,7 +111,8 @@ pub fn fetch(
         let path = path.to_path_buf();
         move |source| Error::Io { path, source }
     };
-    std::fs::create_dir_all(dest_dir).map_err(io(dest_dir))?;
+    crate::fs::create_dir_all(dest_dir).map_err(io(dest_dir))?;
+    let mode = crate::fs::file_mode_in(dest_dir, false).map_err(io(dest_dir))?;
     let name = file.filename.filename();
     let target = dest_dir.join(name);
     let tmp_path = dest_dir.join(format!(
@@ -130,6 +132,7 @@ pub fn fetch(
     let mut out = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
+        .mode(mode)
         .open(&tmp_path)
         .map_err(io(&tmp_path))?;
     let mut guard = TempFile {

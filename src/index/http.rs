@@ -470,16 +470,8 @@ impl Http {
     /// Best effort: a page that cannot be cached is fetched again later.
     fn store(&self, file: Option<&Path>, page: &Page) {
         let Some(file) = file else { return };
-        let Some(dir) = file.parent() else { return };
-        if std::fs::create_dir_all(dir).is_err() {
-            return;
-        }
-        let Ok(bytes) = serde_json::to_vec(page) else {
-            return;
-        };
-        let tmp = file.with_extension(format!("tmp{}", std::process::id()));
-        if std::fs::write(&tmp, bytes).is_ok() && std::fs::rename(&tmp, file).is_err() {
-            let _ = std::fs::remove_file(&tmp);
+        if let Ok(bytes) = serde_json::to_vec(page) {
+            let _ = crate::fs::write_cache_file(file, &bytes);
         }
     }
 }

@@ -364,14 +364,7 @@ impl Client {
         let Some(path) = self.metadata_cache_file(file) else {
             return;
         };
-        if let Some(dir) = path.parent()
-            && std::fs::create_dir_all(dir).is_ok()
-        {
-            let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-            if std::fs::write(&tmp, bytes).is_ok() && std::fs::rename(&tmp, &path).is_err() {
-                let _ = std::fs::remove_file(&tmp);
-            }
-        }
+        let _ = crate::fs::write_cache_file(&path, bytes);
     }
 
     fn metadata_error(file: &DistFile) -> impl Fn(metadata::ParseError) -> Error + '_ {

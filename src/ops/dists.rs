@@ -295,7 +295,7 @@ impl<'a> Installer<'a> {
     /// The versions file is read whole (only a missing file counts as
     /// empty: any other read error, invalid UTF-8 included, is an error
     /// naming it and the file is left alone) and replaced atomically
-    /// ([`crate::store::fsutil::replace_file`]).
+    /// ([`crate::fs::replace_file`]).
     pub fn report_picked(&self) -> Result<(), super::Error> {
         if self.settings.show_picked_versions
             && let Some(lines) = report::show_picked_versions(&self.picked)
@@ -321,12 +321,12 @@ impl<'a> Installer<'a> {
             {
                 let mut all = existing.unwrap_or_default();
                 all.push_str(&text);
-                crate::store::fsutil::replace_file(Path::new(path), all.as_bytes()).map_err(
-                    |source| super::Error::Io {
+                crate::fs::replace_file(Path::new(path), all.as_bytes()).map_err(|source| {
+                    super::Error::Io {
                         what: format!("cannot write the versions file `{path}`"),
                         source,
-                    },
-                )?;
+                    }
+                })?;
                 self.ctx.printer.info(&report::written_message(path));
             }
         }

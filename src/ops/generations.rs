@@ -159,10 +159,7 @@ fn previous_of(profile: &Profile, g: Generation) -> Result<Generation> {
 fn delete(ctx: &Context, specs: &[String]) -> Result<()> {
     let spec = spec::parse(specs).map_err(crate::profile::Error::from)?;
     let dir = buildout_dir(ctx)?;
-    let printer = ctx.printer;
-    let profile = Profile::open_locked(&dir, &mut || {
-        printer.warn("Waiting for another buildout running in this directory...");
-    })?;
+    let profile = super::lock_profile(ctx, &dir)?;
     let entries = profile.generations()?;
     let all: Vec<(Generation, i64)> = entries.iter().map(|e| (e.generation, e.created)).collect();
     let now = std::time::SystemTime::now()
@@ -201,10 +198,7 @@ fn delete(ctx: &Context, specs: &[String]) -> Result<()> {
 /// before the current).
 pub fn rollback(ctx: &Context, generation: Option<&str>) -> Result<()> {
     let dir = buildout_dir(ctx)?;
-    let printer = ctx.printer;
-    let profile = Profile::open_locked(&dir, &mut || {
-        printer.warn("Waiting for another buildout running in this directory...");
-    })?;
+    let profile = super::lock_profile(ctx, &dir)?;
     let current = profile
         .current()?
         .ok_or(crate::profile::Error::NoGenerations)?;

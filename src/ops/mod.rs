@@ -101,6 +101,21 @@ impl Context {
     }
 }
 
+/// Opens the buildout directory `dir` for a change, waiting (and saying
+/// so) while another buildout runs there.
+pub(crate) fn lock_profile(
+    ctx: &Context,
+    dir: &std::path::Path,
+) -> Result<crate::profile::Profile> {
+    let printer = ctx.printer;
+    Ok(crate::profile::Profile::open_locked(dir, &mut || {
+        printer.warn(&format!(
+            "Waiting for another buildout running in {}...",
+            dir.display()
+        ));
+    })?)
+}
+
 /// Errors of the operations layer: each module's error, plus usage errors.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

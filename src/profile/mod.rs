@@ -31,7 +31,6 @@ pub mod spec;
 
 pub use manifest::Manifest;
 
-use crate::store::fsutil;
 use nix::fcntl::{Flock, FlockArg};
 use std::fmt;
 use std::fs::{self, File};
@@ -143,33 +142,27 @@ impl Profile {
     /// call blocks until the other process is done.
     pub fn open_locked(buildout_dir: &Path, waiting: &mut dyn FnMut()) -> Result<Self> {
         let state = buildout_dir.join(STATE);
-        fsutil::create_dir_all(buildout_dir).map_err(io("create", buildout_dir))?;
+        crate::fs::create_dir_all(buildout_dir).map_err(io("create", buildout_dir))?;
         // A world-writable state directory (an older version under `umask
         // 000`) is corrected: its links decide what the scripts run.
         for dir in [state.clone(), state.join(GENERATIONS)] {
             let parent = dir.parent().unwrap_or(buildout_dir);
-            fsutil::dir_mode_in(parent)
-                .and_then(|mode| fsutil::ensure_dir(&dir, mode))
+            crate::fs::dir_mode_in(parent)
+                .and_then(|mode| crate::fs::ensure_dir(&dir, mode))
                 .map_err(io("create", &dir))?;
         }
         let lock_path = state.join("lock");
-        let file = fsutil::open_lock_file(&lock_path).map_err(io("open", &lock_path))?;
-        let lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(lock) => lock,
-            Err((file, nix::errno::Errno::EWOULDBLOCK)) => {
+        let file = crate::fs::open_lock_file(&lock_path).map_err(io("open", &lock_path))?;
+        let lock = match crate::fs::flock(file, FlockArg::LockExclusiveNonblock)
+            .map_err(io("lock", &lock_path))?
+        {
+            Some(lock) => lock,
+            None => {
                 waiting();
-                Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| Error::Io {
-                    action: "lock".into(),
-                    path: lock_path.clone(),
-                    source: e.into(),
-                })?
-            }
-            Err((_, e)) => {
-                return Err(Error::Io {
-                    action: "lock".into(),
-                    path: lock_path,
-                    source: e.into(),
-                });
+                let file = crate::fs::open_lock_file(&lock_path).map_err(io("open", &lock_path))?;
+                crate::fs::flock(file, FlockArg::LockExclusive)
+                    .map_err(io("lock", &lock_path))?
+                    .ok_or_else(|| io("lock", &lock_path)(std::io::ErrorKind::WouldBlock.into()))?
             }
         };
         Ok(Self {
@@ -371,7 +364,7 @@ impl Profile {
             Err(_) => {}
         }
         if let Some(parent) = path.parent() {
-            fsutil::create_dir_all(parent).map_err(io("create", parent))?;
+            crate::fs::create_dir_all(parent).map_err(io("create", parent))?;
         }
         let tmp = path.with_file_name(format!(
             ".{}.tmp{}",
@@ -392,7 +385,7 @@ impl Profile {
         let from = self.dir.join(rel);
         let to = self.state.join("backup").join(stamp.to_string()).join(rel);
         if let Some(parent) = to.parent() {
-            fsutil::create_dir_all(parent).map_err(io("create", parent))?;
+            crate::fs::create_dir_all(parent).map_err(io("create", parent))?;
         }
         fs::rename(&from, &to).map_err(io("move aside", &from))?;
         Ok((from, to))

@@ -421,28 +421,7 @@ impl CacheKey {
             return;
         };
         // Never writable by other users, whatever the umask.
-        use std::io::Write;
-        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-        if std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o755)
-            .create(dir)
-            .is_err()
-        {
-            return;
-        }
-        let file = self.file(dir);
-        let tmp = file.with_extension(format!("json.tmp{}", std::process::id()));
-        let written = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o644)
-            .open(&tmp)
-            .and_then(|mut f| f.write_all(&bytes));
-        if written.is_ok() && std::fs::rename(&tmp, &file).is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
+        let _ = crate::fs::write_cache_file(&self.file(dir), &bytes);
     }
 }
 

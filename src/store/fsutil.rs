@@ -1,135 +1,16 @@
 //! File-system helpers of the store: canonicalisation (read-only modes,
 //! mtime 1, only regular files, directories and symlinks), durable writes
-//! (fsync of trees and directories), no-clobber renames, deletion of
-//! read-only trees, and the explicit modes of the store's own directories
-//! and files (and of `.buildout`), whatever the umask:
-//!
-//! - a directory is made `0755`, or `0o2775` (the group may write, new
-//!   entries keep the group) when the directory it is made in is
-//!   group-writable: a group-shared store is one whose root its admin made
-//!   group-writable; nothing is ever made world-writable;
-//! - lock files are `0600`, `0660` in a group-writable directory;
-//! - temporary-roots files (`0644`) and the database (`0644`, `0664` when
-//!   shared) are readable by every user who may enter the directory: gc
-//!   must read every process's roots.
-//!
-//! [`replace_file`] replaces a file outside the store atomically (the
-//! versions file, cached `extends`).
+//! (fsync of trees and directories), no-clobber renames and exchanges, and
+//! deletion of read-only trees. The explicit modes of the store's own
+//! directories and files are [`crate::fs`]'s.
 
 use super::{Error, Result};
 use nix::sys::stat::{UtimensatFlags, utimensat};
 use nix::sys::time::TimeSpec;
 use std::fs::{self, File};
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
-
-/// The mode of a directory made inside `parent` (see the module docs).
-pub fn dir_mode_in(parent: &Path) -> io::Result<u32> {
-    let mode = fs::metadata(parent)?.mode();
-    Ok(if mode & 0o020 != 0 { 0o2775 } else { 0o755 })
-}
-
-/// The mode of a file made inside `parent` that only its owner writes
-/// (`private`: and only its owner reads) and, in a group-writable
-/// directory, the group too.
-pub fn file_mode_in(parent: &Path, private: bool) -> io::Result<u32> {
-    let shared = fs::metadata(parent)?.mode() & 0o020 != 0;
-    Ok(match (shared, private) {
-        (true, true) => 0o660,
-        (true, false) => 0o664,
-        (false, true) => 0o600,
-        (false, false) => 0o644,
-    })
-}
-
-/// Makes `path` a directory of exactly `mode` (not subject to the umask).
-/// An existing directory keeps its mode, unless it is world-writable (made
-/// by an older version under `umask 000`): then it gets `mode`.
-pub fn ensure_dir(path: &Path, mode: u32) -> io::Result<()> {
-    match fs::DirBuilder::new().mode(mode & 0o777).create(path) {
-        Ok(()) => fs::set_permissions(path, fs::Permissions::from_mode(mode)),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            let meta = fs::metadata(path)?;
-            if !meta.is_dir() {
-                return Err(io::Error::from_raw_os_error(
-                    nix::errno::Errno::ENOTDIR as i32,
-                ));
-            }
-            if meta.mode() & 0o002 != 0 {
-                fs::set_permissions(path, fs::Permissions::from_mode(mode))?;
-            }
-            Ok(())
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// `create_dir_all` with explicit modes: each directory it creates gets
-/// [`dir_mode_in`] its parent; existing ones are left as they are.
-pub fn create_dir_all(path: &Path) -> io::Result<()> {
-    if fs::metadata(path).is_ok_and(|m| m.is_dir()) {
-        return Ok(());
-    }
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    create_dir_all(parent)?;
-    let mode = dir_mode_in(parent)?;
-    match fs::DirBuilder::new().mode(mode & 0o777).create(path) {
-        Ok(()) => fs::set_permissions(path, fs::Permissions::from_mode(mode)),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => Ok(()),
-        Err(e) => Err(e),
-    }
-}
-
-/// Gives a file this process owns exactly `mode` (a file another user
-/// made is left as it is).
-pub fn set_own_mode(file: &File, mode: u32) -> io::Result<()> {
-    let meta = file.metadata()?;
-    if meta.mode() & 0o7777 != mode && meta.uid() == nix::unistd::geteuid().as_raw() {
-        file.set_permissions(fs::Permissions::from_mode(mode))?;
-    }
-    Ok(())
-}
-
-/// Opens (creating if needed) a lock file for writing, with the private
-/// mode of its directory ([`file_mode_in`]).
-pub fn open_lock_file(path: &Path) -> io::Result<File> {
-    let parent = path.parent().unwrap_or(Path::new("."));
-    let mode = file_mode_in(parent, true)?;
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(mode)
-        .open(path)?;
-    set_own_mode(&file, mode)?;
-    Ok(file)
-}
-
-/// Writes `bytes` to `path` (created or truncated) with the public mode of
-/// its directory ([`file_mode_in`]), whatever the umask; `sync` makes the
-/// contents durable before returning.
-pub fn write_file(path: &Path, bytes: &[u8], sync: bool) -> io::Result<()> {
-    use std::io::Write;
-    let parent = path.parent().unwrap_or(Path::new("."));
-    let mode = file_mode_in(parent, false)?;
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(path)?;
-    set_own_mode(&file, mode)?;
-    file.write_all(bytes)?;
-    if sync {
-        file.sync_all()?;
-    }
-    Ok(())
-}
 
 /// Maps an I/O error to [`Error::Io`] naming the action and path (for builders).
 pub fn err(action: &str, path: &Path) -> impl FnOnce(io::Error) -> Error {
@@ -140,40 +21,6 @@ pub fn err(action: &str, path: &Path) -> impl FnOnce(io::Error) -> Error {
         path,
         source,
     }
-}
-
-/// Replaces (or creates) `path` with `bytes` atomically and durably: a
-/// temporary file in the same directory is written, given the mode of the
-/// file it replaces (a new file gets `0666` less the umask), fsynced and
-/// renamed over `path`, and the directory is fsynced. A crash leaves the
-/// old content or the new one, never a mix. A symlink at `path` is
-/// followed (its target is replaced), as a plain write would.
-pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::io::Write;
-    let resolved = fs::canonicalize(path).ok();
-    let path = resolved.as_deref().unwrap_or(path);
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let mode = match fs::symlink_metadata(path) {
-        Ok(meta) if meta.is_file() => Some(meta.permissions().mode() & 0o7777),
-        _ => None,
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .permissions(fs::Permissions::from_mode(0o666))
-        .tempfile_in(dir)?;
-    if let Some(mode) = mode {
-        tmp.as_file()
-            .set_permissions(fs::Permissions::from_mode(mode))?;
-    }
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    File::open(dir)?.sync_all()
 }
 
 fn set_mtime_1(path: &Path) -> Result<()> {
@@ -412,38 +259,4 @@ pub fn random_suffix() -> String {
     h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
     h.write_u32(std::process::id());
     format!("{}-{:016x}", std::process::id(), h.finish())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn replace_file_keeps_the_mode_follows_links_and_leaves_no_temporary() {
-        let tmp = tempfile::tempdir().unwrap();
-        let file = tmp.path().join("versions.cfg");
-        fs::write(&file, "old").unwrap();
-        fs::set_permissions(&file, fs::Permissions::from_mode(0o640)).unwrap();
-        let link = tmp.path().join("link.cfg");
-        std::os::unix::fs::symlink("versions.cfg", &link).unwrap();
-        replace_file(&link, b"new").unwrap();
-        assert_eq!(fs::read_to_string(&file).unwrap(), "new");
-        assert!(
-            fs::symlink_metadata(&link)
-                .unwrap()
-                .file_type()
-                .is_symlink()
-        );
-        let mode = fs::metadata(&file).unwrap().permissions().mode() & 0o7777;
-        assert_eq!(mode, 0o640);
-        let fresh = tmp.path().join("fresh.cfg");
-        replace_file(&fresh, b"x").unwrap();
-        assert_eq!(fs::read_to_string(&fresh).unwrap(), "x");
-        let mut names: Vec<String> = fs::read_dir(tmp.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        assert_eq!(names, ["fresh.cfg", "link.cfg", "versions.cfg"]);
-    }
 }

@@ -17,7 +17,6 @@
 
 use super::fsutil::err;
 use super::{Error, Result};
-use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
@@ -26,21 +25,12 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 fn open_lock_file(path: &Path) -> Result<File> {
-    super::fsutil::open_lock_file(path).map_err(err("open lock file", path))
+    crate::fs::open_lock_file(path).map_err(err("open lock file", path))
 }
 
 /// Locks an open file; `Ok(None)` if `wait` is false and it is held.
 pub fn flock(file: File, arg: FlockArg, path: &Path) -> Result<Option<Flock<File>>> {
-    match Flock::lock(file, arg) {
-        Ok(l) => Ok(Some(l)),
-        Err((_, Errno::EWOULDBLOCK)) => Ok(None),
-        Err((f, Errno::EINTR)) => flock(f, arg, path),
-        Err((_, e)) => Err(Error::Io {
-            action: "lock".into(),
-            path: path.to_path_buf(),
-            source: e.into(),
-        }),
-    }
+    crate::fs::flock(file, arg).map_err(err("lock", path))
 }
 
 /// An exclusive per-object lock, released by the unlink-then-`d` protocol.
@@ -121,7 +111,7 @@ impl TempRoots {
             .mode(mode)
             .open(&path)
             .map_err(err("create temporary roots file", &path))?;
-        super::fsutil::set_own_mode(&file, mode).map_err(err("change the mode of", &path))?;
+        crate::fs::set_own_mode(&file, mode).map_err(err("change the mode of", &path))?;
         let file = flock(file, FlockArg::LockExclusive, &path)?.expect("blocking lock");
         Ok(Self {
             file,

@@ -312,7 +312,7 @@ impl Store {
     /// staging directories left by crashed processes.
     pub fn open(dir: &Path) -> Result<Self> {
         let fresh = !dir.exists();
-        fsutil::create_dir_all(dir).map_err(fsutil::err("create store directory", dir))?;
+        crate::fs::create_dir_all(dir).map_err(fsutil::err("create store directory", dir))?;
         let dir = std::fs::canonicalize(dir).map_err(fsutil::err("resolve", dir))?;
         // Anyone could replace the objects of a world-writable store (and
         // with them what its users' scripts import): refuse it. A
@@ -339,22 +339,22 @@ impl Store {
             .to_str()
             .ok_or_else(|| Error::NonUtf8Dir(dir.clone()))?
             .to_string();
-        let dir_mode = fsutil::dir_mode_in(&dir).map_err(fsutil::err("read", &dir))?;
+        let dir_mode = crate::fs::dir_mode_in(&dir).map_err(fsutil::err("read", &dir))?;
         for sub in HIDDEN.iter().chain(&[".roots/pins", ".roots/auto"]) {
             let p = dir.join(sub);
-            fsutil::ensure_dir(&p, dir_mode).map_err(fsutil::err("create", &p))?;
+            crate::fs::ensure_dir(&p, dir_mode).map_err(fsutil::err("create", &p))?;
         }
         // Made here, not by SQLite, so that its mode (which SQLite gives
         // the `-wal` and `-shm` files too) does not depend on the umask.
         let db_path = dir.join(".db/db.sqlite");
-        let db_mode = fsutil::file_mode_in(&dir, false).map_err(fsutil::err("read", &dir))?;
+        let db_mode = crate::fs::file_mode_in(&dir, false).map_err(fsutil::err("read", &dir))?;
         match std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(db_mode)
             .open(&db_path)
         {
-            Ok(file) => fsutil::set_own_mode(&file, db_mode)
+            Ok(file) => crate::fs::set_own_mode(&file, db_mode)
                 .map_err(fsutil::err("change the mode of", &db_path))?,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(fsutil::err("create", &db_path)(e)),

@@ -57,7 +57,7 @@ pub type Prove<'a> =
 pub(crate) fn write_pending(stage: &Stage, objects: &[&StorePath]) -> Result<()> {
     let file = stage.path().join(PENDING);
     let text: String = objects.iter().map(|p| format!("{p}\n")).collect();
-    fsutil::write_file(&file, text.as_bytes(), true).map_err(err("write", &file))?;
+    crate::fs::write_file(&file, text.as_bytes(), true).map_err(err("write", &file))?;
     fsutil::fsync_dir(stage.path())
 }
 
@@ -87,7 +87,7 @@ impl Store {
         };
         let file = self.record_path(p);
         let json = serde_json::to_vec(&record).expect("a record serialises");
-        fsutil::write_file(&file, &json, sync).map_err(err("write", &file))?;
+        crate::fs::write_file(&file, &json, sync).map_err(err("write", &file))?;
         if sync {
             fsutil::fsync_dir(&self.dir().join(".meta"))?;
         }

@@ -395,6 +395,36 @@ fn store_and_buildout_directories_get_explicit_modes_under_umask_000() {
 }
 
 #[test]
+fn caches_under_home_are_not_world_writable_under_umask_000() {
+    // The page cache holds the hashes downloads are checked against, the
+    // metadata cache what resolution trusts: another user must not be able
+    // to rewrite them for this user's next run.
+    let server = small_index();
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        &format!(
+            "[buildout]\nparts = app\nindex = {}\ndownload-cache = ${{buildout:directory}}/downloads\n\n\
+             [app]\nrecipe = zc.recipe.egg\neggs = tool\n",
+            server.index_url()
+        ),
+    );
+    ok_with_umask(&ctx, "000", &ctx.work, &[]);
+    let cache = ctx.home.join(".buildout/cache/index");
+    assert!(cache.join("simple-v1").is_dir(), "pages were cached");
+    assert!(cache.join("metadata-v1").is_dir(), "metadata was cached");
+    assert_eq!(
+        world_writable(&ctx.home.join(".buildout")),
+        Vec::<String>::new()
+    );
+    assert!(ctx.work.join("downloads").is_dir());
+    assert_eq!(
+        world_writable(&ctx.work.join("downloads")),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
 fn a_group_writable_store_is_shared_with_its_group_whatever_the_umask() {
     use std::os::unix::fs::PermissionsExt;
     let ctx = TestContext::new();

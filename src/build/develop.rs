@@ -141,7 +141,7 @@ pub fn develop_path(env: &DistEnv<'_>, src: &Path) -> Result<StorePath> {
             Ok(bytes) => {
                 files.insert(
                     (*name).to_string(),
-                    serde_json::Value::String(hex(&store::path::sha256(&bytes))),
+                    serde_json::Value::String(hex::encode(store::path::sha256(&bytes))),
                 );
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -171,10 +171,6 @@ pub fn develop_path(env: &DistEnv<'_>, src: &Path) -> Result<StorePath> {
         store::path::output_path(&name, "out", &digest, env.store.dir_str())
             .map_err(store::Error::from)?,
     )
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Builds (or reuses) the editable install of the project in `src`

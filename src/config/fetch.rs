@@ -57,7 +57,7 @@ fn download_cached(url: &str, cache: &str, options: &FetchOptions) -> Result<Vec
         ))
         .into());
     }
-    let key = hex(&Md5::digest(url.as_bytes()));
+    let key = hex::encode(Md5::digest(url.as_bytes()));
     let cached = Path::new(&cache_dir).join(key);
     if cached.exists() {
         if options.fallback
@@ -168,10 +168,6 @@ impl WithoutUrl for reqwest::Error {
             "request failed".into()
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use md5::Md5;
 use sha2::{Digest, Sha256};
 
-use super::http::{Http, error_text, hex, redact};
+use super::http::{Http, error_text, redact};
 use super::{DistFile, Error, Reporter, Result};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -93,8 +93,8 @@ pub fn digest_file(path: &Path, md5: bool) -> Result<Digests> {
         }
     }
     Ok(Digests {
-        sha256: hex(&sha.finalize()),
-        md5: md5.map(|m| hex(&m.finalize())).unwrap_or_default(),
+        sha256: hex::encode(sha.finalize()),
+        md5: md5.map(|m| hex::encode(m.finalize())).unwrap_or_default(),
     })
 }
 
@@ -170,8 +170,8 @@ pub fn fetch(
     verify(
         file,
         &Digests {
-            sha256: hex(&sha.finalize()),
-            md5: hex(&md5.finalize()),
+            sha256: hex::encode(sha.finalize()),
+            md5: hex::encode(md5.finalize()),
         },
     )?;
     std::fs::rename(&tmp_path, &target).map_err(io(&target))?;

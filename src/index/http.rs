@@ -463,7 +463,7 @@ impl Http {
         let digest = Sha256::digest(url.as_bytes());
         Some(
             dir.join("simple-v1")
-                .join(format!("{}.json", hex(&digest[..16]))),
+                .join(format!("{}.json", hex::encode(&digest[..16]))),
         )
     }
 
@@ -511,10 +511,6 @@ fn now_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

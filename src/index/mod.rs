@@ -455,7 +455,7 @@ impl Client {
         if let CoreMetadata::Available(hashes) = &file.core_metadata
             && let Some(expected) = hashes.get("sha256")
         {
-            let actual = http::hex(&Sha256::digest(&bytes));
+            let actual = hex::encode(Sha256::digest(&bytes));
             if !expected.eq_ignore_ascii_case(&actual) {
                 return Err(Error::HashMismatch {
                     file: format!("{}.metadata", file.filename),

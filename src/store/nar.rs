@@ -125,7 +125,7 @@ pub fn hash_path(path: &Path) -> io::Result<([u8; 32], u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::path::{hex, nix32_encode};
+    use crate::store::path::nix32_encode;
 
     #[test]
     fn hello_world_file_matches_nix_compat_fixture() {
@@ -139,7 +139,7 @@ mod tests {
         let (h, len) = hash_path(&f).unwrap();
         assert_eq!(len, 128);
         assert_eq!(
-            hex(&h),
+            hex::encode(h),
             "03e7f63be30b065d78bcf615f5473545fdb4eb69aa416f43495b4e05cdfb8040"
         );
         assert_eq!(

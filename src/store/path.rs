@@ -65,16 +65,6 @@ pub fn nix32_decode(text: &str, len: usize) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Lower-case hexadecimal.
-pub fn hex(bytes: &[u8]) -> String {
-    use fmt::Write;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
 /// SHA-256 of some bytes.
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
@@ -199,7 +189,7 @@ pub fn make_store_path(
     store_dir: &str,
     name: &str,
 ) -> Result<StorePath, PathError> {
-    let fingerprint = format!("{type_}:sha256:{}:{store_dir}:{name}", hex(inner));
+    let fingerprint = format!("{type_}:sha256:{}:{store_dir}:{name}", hex::encode(inner));
     StorePath::new(compress(&sha256(fingerprint.as_bytes())), name)
 }
 
@@ -254,7 +244,7 @@ pub fn fixed_path(
     store_dir: &str,
 ) -> Result<StorePath, PathError> {
     let rec = if recursive { "r:" } else { "" };
-    let inner = format!("fixed:out:{rec}{algo}:{}:", hex(digest));
+    let inner = format!("fixed:out:{rec}{algo}:{}:", hex::encode(digest));
     make_store_path("output:out", &sha256(inner.as_bytes()), store_dir, name)
 }
 

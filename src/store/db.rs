@@ -14,7 +14,10 @@ use std::path::Path;
 use std::time::Duration;
 
 /// The migrations, in order. Append only.
-const MIGRATIONS: &[&str] = &[include_str!("../../store-schema/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../store-schema/0001_init.sql"),
+    include_str!("../../store-schema/0002_drop_unused.sql"),
+];
 
 pub(crate) fn err(what: &str) -> impl FnOnce(rusqlite::Error) -> Error {
     let what = what.to_string();

@@ -12,8 +12,6 @@ pub const BUILDOUT_HOME: &str = "BUILDOUT_HOME";
 pub const BUILDOUT_STORE: &str = "BUILDOUT_STORE";
 /// Names a fault-injection point at which the process aborts (tests only).
 pub const BUILDOUT_FAILPOINT: &str = "BUILDOUT_FAILPOINT";
-/// Disables colour when set (<https://no-color.org>).
-pub const NO_COLOR: &str = "NO_COLOR";
 /// Hides progress bars when set.
 pub const BUILDOUT_NO_PROGRESS: &str = "BUILDOUT_NO_PROGRESS";
 /// The user's home directory.

@@ -23,21 +23,31 @@
 //! | 9 | [`env`] | every environment variable the tool reads |
 //! | 9 | [`fs`] | file-system primitives: explicit modes whatever the umask, atomic and durable writes, `flock` |
 //!
+//! # Public API
+//!
+//! The binary is the product; the library exports what it and the
+//! integration tests need, and what a program embedding the pieces could
+//! use without reaching into internals: [`run`] and [`exit`] (the whole
+//! command line), [`Cli`] (the clap definition, for man pages and help),
+//! the package-index client ([`index`]) and the Python value types
+//! ([`python`]). Everything else is `pub(crate)`.
+//!
 //! On disk: the buildout directory (`buildout.cfg`, `bin`, `parts`,
 //! `.buildout/`) and the store (default `~/.buildout/store`). See README.md.
 
-pub mod build;
-pub mod cli;
-pub mod config;
-pub mod env;
-pub mod fs;
+pub(crate) mod build;
+pub(crate) mod cli;
+pub(crate) mod config;
+pub(crate) mod env;
+pub(crate) mod fs;
 pub mod index;
-pub mod ops;
-pub mod output;
-pub mod profile;
+pub(crate) mod ops;
+pub(crate) mod output;
+pub(crate) mod profile;
 pub mod python;
-pub mod recipe;
-pub mod resolve;
-pub mod store;
+pub(crate) mod recipe;
+pub(crate) mod resolve;
+pub(crate) mod store;
 
-pub use cli::run;
+pub use cli::{Cli, run};
+pub use output::exit;

@@ -5,5 +5,5 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    buildout::output::exit(buildout::run(args))
+    buildout::exit(buildout::run(args))
 }

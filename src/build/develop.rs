@@ -62,10 +62,6 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, Clone)]
 pub struct Developed {
     pub dist: LocalDist,
-    /// The project directory (mutable, outside the store).
-    pub source: PathBuf,
-    /// Whether it was built in this run (false: reused).
-    pub built: bool,
 }
 
 /// `[buildout] develop` entries, glob-expanded relative to `directory`
@@ -210,11 +206,10 @@ pub fn develop(
             metadata,
             path,
         },
-        source: src.to_path_buf(),
-        built,
     })
 }
 
+#[cfg(test)]
 /// What the `.pth` files at a distribution directory's root add.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Pth {
@@ -226,6 +221,7 @@ pub struct Pth {
     pub imports: bool,
 }
 
+#[cfg(test)]
 /// Reads the `.pth` files of the distribution directory `dir`.
 pub fn pth_entries(dir: &Path) -> Pth {
     let mut out = Pth::default();

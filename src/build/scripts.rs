@@ -41,7 +41,7 @@
 //! script was run from.
 
 use crate::config::pystr;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -495,19 +495,6 @@ fn merge(out: &Path, sources: &[PathBuf], top: bool) -> io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// The names a member contributes to `site/` at the top level (used to
-/// tell which members a script's imports come from in tests and reports).
-pub fn top_level_names(dir: &Path) -> BTreeSet<String> {
-    sorted_names(dir)
-        .into_iter()
-        .filter(|n| !n.starts_with('.') && n != "__pycache__" && !n.ends_with(".pth"))
-        .map(|n| match module_name(&n) {
-            Some(stem) => stem.to_string(),
-            None => n,
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -184,8 +184,6 @@ pub struct Config {
     pub directory: String,
     /// The effective log threshold (`log-level` minus verbosity).
     pub log_level: i32,
-    /// The file that was read (absolute), or the URL.
-    pub config_file: Option<String>,
 }
 
 impl Config {
@@ -372,7 +370,6 @@ impl Config {
             buildout,
             directory: buildout_dir,
             log_level: level::INFO,
-            config_file,
         };
         config.finish(&versions_name, reporter)?;
         Ok(config)

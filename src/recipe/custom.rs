@@ -39,7 +39,6 @@ const UNSUPPORTED: &[&str] = &[
 /// A constructed `zc.recipe.egg:custom` part.
 #[derive(Debug)]
 pub struct Custom {
-    part: String,
     requirement: Requirement,
     python: String,
     index: Option<String>,
@@ -77,7 +76,6 @@ impl Custom {
             .get(part, "find-links", None)?
             .map(|f| f.split_whitespace().map(String::from).collect());
         Ok(Self {
-            part: part.to_string(),
             requirement,
             python,
             index,
@@ -222,7 +220,6 @@ impl Recipe for Custom {
 
     fn prepare(&mut self, services: &mut dyn Services) -> Result<()> {
         self.dist = Some(services.custom(&CustomRequest {
-            part: &self.part,
             requirement: &self.requirement,
             python: &self.python,
             index: self.index.as_deref(),

@@ -93,7 +93,6 @@ impl Recipe for Eggs {
 
     fn prepare(&mut self, services: &mut dyn Services) -> Result<()> {
         self.dists = services.distributions(&DistRequest {
-            part: &self.part,
             requirements: &self.requirements,
             python: &self.python,
             index: self.index.as_deref(),

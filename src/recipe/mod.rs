@@ -147,7 +147,6 @@ pub trait Services {
 /// A `zc.recipe.egg:custom` build request.
 #[derive(Debug, Clone)]
 pub struct CustomRequest<'a> {
-    pub part: &'a str,
     pub requirement: &'a Requirement,
     pub python: &'a str,
     pub index: Option<&'a str>,
@@ -159,7 +158,6 @@ pub struct CustomRequest<'a> {
 /// A working-set request of one part.
 #[derive(Debug, Clone)]
 pub struct DistRequest<'a> {
-    pub part: &'a str,
     pub requirements: &'a [Requirement],
     /// The interpreter.
     pub python: &'a str,

@@ -36,8 +36,10 @@ use std::fmt;
 use pep440_rs::Version;
 
 use crate::python::{MarkerEnvironment, PackageName, Requirement};
-pub use pins::{Pin, Pins};
-pub use provider::{Candidate, Dependencies, MemoryProvider, Provider, ProviderError};
+pub use pins::Pins;
+#[cfg(test)]
+pub use provider::MemoryProvider;
+pub use provider::{Candidate, Dependencies, Provider, ProviderError};
 use solver::{Pkg, Solver};
 
 /// Why a resolution failed.

@@ -37,14 +37,7 @@ pub enum Pin {
     Range(VersionSpecifiers, String),
 }
 
-impl Pin {
-    /// The value as written in `[versions]` (zc.buildout's `%s` of it).
-    pub fn text(&self) -> &str {
-        match self {
-            Pin::Exact(_, t) | Pin::Range(_, t) => t,
-        }
-    }
-}
+impl Pin {}
 
 /// The requirement is not allowed by an exact `[versions]` pin.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,21 +98,12 @@ impl Pins {
         Ok(())
     }
 
-    /// The pin of `name`, if any.
-    pub fn get(&self, name: &PackageName) -> Option<&Pin> {
-        self.pins.get(name)
-    }
-
     /// The exact version `name` is pinned to, if it is.
     pub fn exact(&self, name: &PackageName) -> Option<&Version> {
         match self.pins.get(name) {
             Some(Pin::Exact(v, _)) => Some(v),
             _ => None,
         }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.pins.is_empty()
     }
 
     /// `requirement` with its pin applied (zc.buildout's `_constrain`).
@@ -209,7 +193,7 @@ mod tests {
     #[test]
     fn empty_values_unpin_and_names_are_normalised() {
         let p = pins(&[("Zope.Interface", "5.0"), ("demo", "")]);
-        assert!(p.get(&"demo".parse().unwrap()).is_none());
+        assert!(!p.pins.contains_key(&"demo".parse::<PackageName>().unwrap()));
         let r = p.constrain(&req("zope_interface")).unwrap();
         assert_eq!(r.exact_version(), Some(&"5.0".parse().unwrap()));
     }

@@ -7,6 +7,7 @@
 //! solver only asks. Answers should be cached by the provider if they are
 //! expensive: the solver may ask for the same thing more than once.
 
+#[cfg(test)]
 use std::collections::BTreeMap;
 
 use pep440_rs::{Version, VersionSpecifiers};
@@ -84,6 +85,7 @@ pub trait Provider {
     }
 }
 
+#[cfg(test)]
 /// An in-memory registry.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryProvider {
@@ -91,6 +93,7 @@ pub struct MemoryProvider {
     installed: BTreeMap<PackageName, Vec<Version>>,
 }
 
+#[cfg(test)]
 /// Why [`MemoryProvider::add`] rejected its input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AddError {
@@ -102,6 +105,7 @@ pub enum AddError {
     Requirement(#[from] crate::python::requirement::ParseError),
 }
 
+#[cfg(test)]
 impl MemoryProvider {
     pub fn new() -> Self {
         Self::default()
@@ -172,6 +176,7 @@ impl MemoryProvider {
     }
 }
 
+#[cfg(test)]
 fn collect_extras(tree: &crate::python::marker::MarkerTree, out: &mut Vec<String>) {
     use crate::python::marker::{MarkerTree, Operand};
     match tree {
@@ -192,6 +197,7 @@ fn collect_extras(tree: &crate::python::marker::MarkerTree, out: &mut Vec<String
     }
 }
 
+#[cfg(test)]
 impl Provider for MemoryProvider {
     fn versions(&self, name: &PackageName) -> Result<Vec<Candidate>, ProviderError> {
         match self.dists.get(name) {

@@ -82,6 +82,7 @@ fn file_system_full(path: &Path) -> bool {
     bytes < (1 << 20) || (st.files() > 0 && files == 0)
 }
 
+#[cfg(test)]
 /// An in-memory database with the full schema (tests, dry runs).
 pub fn open_in_memory() -> Result<Connection> {
     let conn = Connection::open_in_memory().map_err(err("opening an in-memory database"))?;

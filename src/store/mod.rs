@@ -17,14 +17,15 @@
 //! | `.links/` | [`optimise`] | one hard link per distinct file content |
 //! | `.meta/<base>` | [`recover`] | each object's registration record, to recover a lost database |
 //!
-//! Modes are explicit, whatever the umask ([`fsutil`]): the store's own
+//! Modes are explicit, whatever the umask ([`crate::fs`]): the store's own
 //! directories are `0755`, or `2775` when the store root is group-writable
 //! (a store shared with a group); a world-writable store root is refused.
 //!
 //! [`Store::open`] is the only way in; [`Store::add`] is the one write path
 //! every object goes through:
 //!
-//! ```no_run
+//! ```ignore
+//! // (store is internal to the crate: this sketch is not compiled)
 //! # use buildout::store::{self, Kind, NewObject, Store};
 //! # fn f(dep: store::StorePath) -> store::Result<()> {
 //! let store = Store::open(&store::locate_from_env(None, None)?)?;
@@ -63,11 +64,11 @@ pub mod recover;
 pub mod roots;
 pub mod verify;
 
-pub use add::{Added, Address, HashedTree, NewObject, Prepared};
-pub use gc::{GcOptions, GcReport, Why};
+pub use add::{Address, HashedTree, NewObject, Prepared};
+pub use gc::{GcOptions, Why};
 pub use path::StorePath;
-pub use roots::{Root, RootSource};
-pub use verify::{Finding, Rebuild, VerifyOptions, VerifyReport};
+pub use roots::RootSource;
+pub use verify::{Rebuild, VerifyOptions};
 
 use crate::env;
 use rusqlite::{Connection, OptionalExtension};

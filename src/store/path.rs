@@ -121,11 +121,6 @@ impl StorePath {
         })
     }
 
-    /// The 20 digest bytes.
-    pub fn digest(&self) -> &[u8; HASH_BYTES] {
-        &self.digest
-    }
-
     /// The 32-character hash part.
     pub fn hash_part(&self) -> String {
         nix32_encode(&self.digest)
@@ -210,6 +205,7 @@ fn type_with_refs(kind: &str, refs: &[StorePath], store_dir: &str, self_ref: boo
     t
 }
 
+#[cfg(test)]
 /// A `text` object (flat contents, like `builtins.toFile` and recipes).
 pub fn text_path(
     name: &str,

@@ -77,11 +77,6 @@ pub type Rebuild<'a> =
     &'a dyn Fn(&super::ObjectInfo) -> std::result::Result<Option<HashedTree>, String>;
 
 impl Store {
-    /// Checks the store (see the module docs).
-    pub fn verify(&self, opts: VerifyOptions) -> Result<VerifyReport> {
-        self.verify_with(opts, None, None)
-    }
-
     /// [`Store::verify`], repairing damaged and missing objects through
     /// `rebuild` where it can make them again, and registering again
     /// unregistered objects that `prove` (besides their records and
@@ -465,7 +460,7 @@ mod tests {
         let report = store.verify_with(opts, Some(&right), None).unwrap();
         assert_eq!(report.unrepaired(), 0, "{:?}", report.findings);
         assert_eq!(std::fs::read_to_string(real.join("f")).unwrap(), "good");
-        let clean = store.verify(opts).unwrap();
+        let clean = store.verify_with(opts, None, None).unwrap();
         assert!(
             clean.findings.iter().all(|f| !f.problem),
             "{:?}",

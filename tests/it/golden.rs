@@ -130,7 +130,7 @@ fn expected_output(case: &Path) -> String {
     if file == "ours" {
         // Our own texts that change with the code: the version and the help.
         use clap::CommandFactory;
-        let help = buildout::cli::Cli::command().render_long_help().to_string();
+        let help = buildout::Cli::command().render_long_help().to_string();
         text.replace("{VERSION}", env!("CARGO_PKG_VERSION"))
             .replace("{HELP}\n", &help)
     } else {

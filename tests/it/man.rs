@@ -4,7 +4,7 @@
 //!
 //! Regenerate with `BUILDOUT_UPDATE_MAN=1 cargo test --test it man`.
 
-use buildout::cli::Cli;
+use buildout::Cli;
 use clap::CommandFactory;
 use std::path::Path;
 

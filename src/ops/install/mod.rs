@@ -13,7 +13,11 @@
 //! atomically → the parts' post-switch [`actions`]. A current generation
 //! that cannot be read (its object deleted) is warned about and replaced.
 //! Any failure before the switch leaves the previous generation current
-//! and untouched; a half-built object is never registered.
+//! and untouched; a half-built object is never registered. Which
+//! `[buildout]` options count as read, and which stay out of the
+//! generation's snapshot, is [`options`]' business.
+
+mod options;
 
 use super::{Context, Error, Failure, Result, load};
 use crate::build;
@@ -22,6 +26,7 @@ use crate::profile::manifest::{self, Manifest, PartEntry};
 use crate::profile::{Generation, Profile};
 use crate::recipe::{self, Recipe};
 use crate::store::{self, Store};
+use options::{CORE_OPTIONS, check_extensions, snapshot, warn_unused};
 use std::path::Path;
 
 /// What `buildout install` was asked to do.
@@ -355,133 +360,6 @@ fn switch(
     ctx.printer
         .info(&format!("Generation {g} is current ({summary})."));
     Ok(())
-}
-
-/// `[buildout]` options that steer a run but do not change what it
-/// assembles: left out of the manifest, so `-N`, `-o` or `-v` alone never
-/// make a new generation.
-const RUN_OPTIONS: &[&str] = &[
-    "install-from-cache",
-    "log-format",
-    "log-level",
-    "max-unpacked-file-size",
-    "max-unpacked-files",
-    "max-unpacked-size",
-    "newest",
-    "offline",
-    "show-picked-versions",
-    "socket-timeout",
-    "update-versions-file",
-    "verbosity",
-];
-
-/// The configuration snapshot recorded in a generation.
-fn snapshot(
-    b: &crate::config::Buildout,
-) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>> {
-    b.section_names()
-        .filter_map(|n| {
-            let mut s = b.raw_section(n)?.clone();
-            if n == "buildout" {
-                s.retain(|k, _| !RUN_OPTIONS.contains(&k.as_str()));
-            }
-            for v in s.values_mut() {
-                *v = crate::index::redact_all(v);
-            }
-            Some((n.clone(), s))
-        })
-        .collect()
-}
-
-/// `[buildout] extensions`: zc.buildout's error for the two it absorbed;
-/// any other is refused, never skipped (an extension such as mr.developer
-/// changes what gets installed).
-fn check_extensions(b: &mut crate::config::Buildout) -> std::result::Result<(), Error> {
-    let specs = b.get("buildout", "extensions", None)?.unwrap_or_default();
-    let specs: Vec<&str> = specs.split_whitespace().collect();
-    if specs
-        .iter()
-        .any(|s| ["buildout-versions", "buildout.dumppickedversions"].contains(s))
-    {
-        return Err(Error::User(
-            "Buildout now includes 'buildout-versions' (and part of the older \
-             'buildout.dumppickedversions').\nRemove the extension from your configuration \
-             and look at the 'show-picked-versions' option in buildout's documentation."
-                .into(),
-        ));
-    }
-    if !specs.is_empty() {
-        return Err(Error::NotAvailable(format!(
-            "the extension(s) {} cannot be loaded: this build of buildout has no Python \
-             extension host yet; remove `extensions` (for mr.developer: check the sources out \
-             and list them in `develop`)",
-            specs
-                .iter()
-                .map(|s| format!("`{s}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
-    Ok(())
-}
-
-/// The `[buildout]` options the core reads (zc.buildout's, whether or not
-/// this build uses them, and ours); any other nobody read is reported.
-const CORE_OPTIONS: &[&str] = &[
-    "abi-tag-eggs",
-    "allow-hosts",
-    "allow-picked-versions",
-    "allow-unknown-extras",
-    "bin-directory",
-    "compile-bytecode",
-    "develop",
-    "develop-eggs-directory",
-    "directory",
-    "download-cache",
-    "eggs-directory",
-    "eggs-directory-version",
-    "executable",
-    "extends-cache",
-    "extensions",
-    "find-links",
-    "index",
-    "install-from-cache",
-    "installed",
-    "log-format",
-    "log-level",
-    "max-unpacked-file-size",
-    "max-unpacked-files",
-    "max-unpacked-size",
-    "newest",
-    "offline",
-    "parts",
-    "parts-directory",
-    "prefer-final",
-    "python",
-    "show-picked-versions",
-    "socket-timeout",
-    "store",
-    "update-versions-file",
-    "use-dependency-links",
-    "verbosity",
-    "versions",
-];
-
-/// zc.buildout's warning for options nothing read: a typo in an option's
-/// name, or an option the recipe does not know.
-fn warn_unused(ctx: &Context, section: &str, unused: &[String]) {
-    if unused.is_empty() {
-        return;
-    }
-    let names: Vec<String> = unused
-        .iter()
-        .map(|o| crate::config::pystr::repr(o))
-        .collect();
-    ctx.printer.warn(&format!(
-        "Section `{section}` contains unused option(s): {}.\n\
-         This may be an indication for either a typo in the option's name or a bug in the used recipe.",
-        names.join(" ")
-    ));
 }
 
 /// Actions: each part's work once its generation is current.

@@ -2,7 +2,7 @@
 //!
 //! The pieces, used by [`super::dists`] (sdists from an index) and
 //! [`super::develop`] (editable builds of local projects); reading
-//! archives lives in [`archive`], PEP 517 in [`backend`]:
+//! archives lives in `sdist/archive.rs`, PEP 517 in `sdist/backend.rs`:
 //!
 //! * [`unpack`]: a `.tar.gz`/`.tgz`, `.tar.bz2`, `.tar.xz` or `.zip` sdist
 //!   into a directory, with the rules of Python's `tarfile` data filter

@@ -24,11 +24,11 @@
 //! mode) are rejected before they are written. Members are written through
 //! [`super::extract`]: never through a link, and within the unpack limits
 //! (`max-unpacked-size`, `max-unpacked-file-size`, `max-unpacked-files`);
-//! a size the zip declares is never trusted ([`record`] holds the RECORD
-//! side). Bytecode is compiled once, separately ([`compile`]), with
-//! hash-based `.pyc` files (PEP 552, `unchecked-hash`): the store is
-//! immutable, so no timestamp check is needed and a read-only object never
-//! triggers recompilation.
+//! a size the zip declares is never trusted (`wheel/record.rs` holds the
+//! RECORD side). Bytecode is compiled once, separately
+//! (`wheel/compile.rs`), with hash-based `.pyc` files (PEP 552,
+//! `unchecked-hash`): the store is immutable, so no timestamp check is
+//! needed and a read-only object never triggers recompilation.
 
 mod compile;
 mod record;

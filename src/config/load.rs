@@ -109,24 +109,117 @@ pub struct Loader<'a> {
     pub notices: Vec<String>,
 }
 
+/// One walk through a file's `extends` tree.
+struct Walk<'o> {
+    /// The files being read, outermost first.
+    seen: Vec<String>,
+    /// Every file read so far: only a file's first download may fall back
+    /// to the `extends-cache` copy.
+    downloaded: HashSet<String>,
+    /// The command line's `[buildout]` assignments.
+    overrides: &'o Section,
+    /// The user defaults, until the first leaf of the tree takes them.
+    user_defaults: Data,
+}
+
+/// A configuration file as read.
+struct Source {
+    /// The path or URL it was read from (messages and annotations name it).
+    name: String,
+    /// What its `extends` are relative to.
+    base: String,
+    text: String,
+}
+
+/// A configuration file parsed, its `extends` taken out.
+struct Parsed {
+    layer: Data,
+    extends: Option<String>,
+    optional_extends: Option<String>,
+}
+
 impl Loader<'_> {
-    /// Opens `filename` (relative to `base`) and everything it extends.
-    ///
-    /// Returns the per-file results in merge order (the root call folds
-    /// them into one) and the user defaults if no leaf consumed them yet.
-    #[allow(clippy::too_many_arguments)]
+    /// Opens `filename` (relative to `base`) and everything it extends,
+    /// merged into one layer (extended files first, depth-first,
+    /// post-order, then `optional-extends`). `user_defaults` go beneath
+    /// the first leaf of the tree.
     pub fn open(
         &mut self,
         base: &str,
         filename: &str,
-        seen: &mut Vec<String>,
         download_options: &Section,
-        override_: &Section,
-        downloaded: &mut HashSet<String>,
-        mut user_defaults: Data,
-    ) -> Result<(Vec<Data>, Data), Error> {
-        let mut download_options = annotated::update_section(download_options, override_);
-        let raw_download = annotated::unannotate_section(&download_options);
+        overrides: &Section,
+        user_defaults: Data,
+    ) -> Result<Data, Error> {
+        let mut walk = Walk {
+            seen: Vec::new(),
+            downloaded: HashSet::new(),
+            overrides,
+            user_defaults,
+        };
+        let layers = self.open_tree(&mut walk, base, filename, download_options)?;
+        Ok(layers.iter().fold(Data::new(), |folded, layer| {
+            annotated::update_into(folded, layer)
+        }))
+    }
+
+    /// The layers of `filename` and everything it extends, in merge order.
+    fn open_tree(
+        &mut self,
+        walk: &mut Walk<'_>,
+        base: &str,
+        filename: &str,
+        download_options: &Section,
+    ) -> Result<Vec<Data>, Error> {
+        let mut download_options = annotated::update_section(download_options, walk.overrides);
+        let fetch_options = self.fetch_options(&download_options, filename, &walk.downloaded)?;
+        let source = self.read(base, filename, &fetch_options)?;
+        walk.downloaded.insert(source.name.clone());
+        let root = walk.seen.is_empty();
+        enter(&mut walk.seen, &source.name)?;
+        let Parsed {
+            mut layer,
+            extends,
+            optional_extends,
+        } = self.parse(&source)?;
+        if root && let Some(b) = layer.get("buildout") {
+            download_options = annotated::update_section(&download_options, b);
+        }
+
+        let mut layers: Vec<Data> = Vec::new();
+        if let Some(extends) = extends.filter(|e| !e.trim().is_empty()) {
+            for name in extends.split_whitespace() {
+                layers.extend(self.open_tree(walk, &source.base, name, &download_options)?);
+            }
+        } else if !walk.user_defaults.is_empty() {
+            layer = annotated::update(&std::mem::take(&mut walk.user_defaults), &layer);
+        }
+        if let Some(optional) = optional_extends.filter(|e| !e.trim().is_empty()) {
+            for name in optional.split_whitespace() {
+                if !self.optional_exists(&source.base, name) {
+                    self.notices
+                        .push(format!("optional-extends file not found: {name}"));
+                    continue;
+                }
+                layers.extend(self.open_tree(walk, &source.base, name, &download_options)?);
+            }
+        }
+        layers.push(layer);
+        walk.seen.pop();
+        Ok(layers)
+    }
+
+    /// How remote files are fetched, from the `[buildout]` options in
+    /// effect: `extends-cache` (never with a `${...}` in it), `offline`
+    /// and `install-from-cache`, and `newest` (a file's first download may
+    /// fall back to the cache).
+    fn fetch_options(
+        &self,
+        download_options: &Section,
+        filename: &str,
+        downloaded: &HashSet<String>,
+    ) -> Result<FetchOptions, Error> {
+        let raw_download = annotated::unannotate_section(download_options);
         let newest = bool_option(
             raw_download.get("newest").map_or("false", String::as_str),
             "newest",
@@ -141,7 +234,7 @@ impl Loader<'_> {
             ))
             .into());
         }
-        let fetch_options = FetchOptions {
+        Ok(FetchOptions {
             directory: raw_download.get("directory").cloned().unwrap_or_default(),
             cache: extends_cache.filter(|c| !c.is_empty()),
             offline: raw_download.get("offline").is_some_and(|v| v == "true")
@@ -150,51 +243,53 @@ impl Loader<'_> {
                     .is_some_and(|v| v == "true"),
             fallback,
             cwd: self.cwd.clone(),
-        };
+        })
+    }
 
-        let (filename, base, text) = if is_url(filename) {
-            let text = fetch::download(filename, &fetch_options)?;
-            let base = filename[..filename.rfind('/').unwrap_or(0)].to_string();
-            (filename.to_string(), base, text)
+    /// Reads `filename`: a URL, a name relative to a URL `base` (an
+    /// absolute name stays local), or a local path relative to `base`.
+    fn read(
+        &self,
+        base: &str,
+        filename: &str,
+        fetch_options: &FetchOptions,
+    ) -> Result<Source, Error> {
+        let url_source = |url: String, text: String| Source {
+            base: url[..url.rfind('/').unwrap_or(0)].to_string(),
+            name: url,
+            text,
+        };
+        if is_url(filename) {
+            let text = fetch::download(filename, fetch_options)?;
+            Ok(url_source(filename.to_string(), text))
         } else if is_url(base) {
             if pystr::isabs(filename) {
-                let text = read_local(filename)?;
-                (filename.to_string(), pystr::dirname(filename), text)
+                Ok(Source {
+                    text: read_local(filename)?,
+                    name: filename.to_string(),
+                    base: pystr::dirname(filename),
+                })
             } else {
                 let url = format!("{base}/{filename}");
-                let text = fetch::download(&url, &fetch_options)?;
-                let base = url[..url.rfind('/').unwrap_or(0)].to_string();
-                (url, base, text)
+                let text = fetch::download(&url, fetch_options)?;
+                Ok(url_source(url, text))
             }
         } else {
             let path = pystr::join(base, filename);
-            let text = read_local(&pystr::abspath(&path, &self.cwd))?;
-            let base = pystr::dirname(&path);
-            (path, base, text)
-        };
-        downloaded.insert(filename.clone());
-
-        if seen.contains(&filename) {
-            return Err(ErrorKind::User(format!(
-                "Recursive file include {} {}",
-                pystr::repr_list(seen),
-                filename
-            ))
-            .into());
+            Ok(Source {
+                text: read_local(&pystr::abspath(&path, &self.cwd))?,
+                base: pystr::dirname(&path),
+                name: path,
+            })
         }
-        if seen.len() >= super::MAX_EXTENDS_DEPTH {
-            return Err(ErrorKind::User(format!(
-                "extends nested more than {} files deep: {} extends {}",
-                super::MAX_EXTENDS_DEPTH,
-                fetch::redact(seen.last().map_or("", String::as_str)),
-                fetch::redact(&filename)
-            ))
-            .into());
-        }
-        let root = seen.is_empty();
-        seen.push(filename.clone());
+    }
 
-        let mut parsed = super::parse::parse(&text, &filename, self.facts)
+    /// Parses a file into its layer, taking `extends` and
+    /// `optional-extends` out of its `[buildout]` (and refusing the
+    /// retired `extended-by`).
+    fn parse(&mut self, source: &Source) -> Result<Parsed, Error> {
+        let filename = &source.name;
+        let mut parsed = super::parse::parse(&source.text, filename, self.facts)
             .map_err(|e| Error::from(ErrorKind::Parse(e)))?;
         let mut extends = None;
         if let Some(options) = parsed.get_mut("buildout") {
@@ -209,74 +304,50 @@ impl Loader<'_> {
         let optional_extends = parsed
             .get_mut("buildout")
             .and_then(|o| o.remove("optional-extends"));
-        let mut result = annotated::annotate(parsed, &filename);
-
-        if root && let Some(b) = result.get("buildout") {
-            download_options = annotated::update_section(&download_options, b);
-        }
-
-        let mut eresults: Vec<Data> = Vec::new();
-        if let Some(extends) = extends.filter(|e| !e.trim().is_empty()) {
-            for fname in extends.split_whitespace() {
-                let (next, ud) = self.open(
-                    &base,
-                    fname,
-                    seen,
-                    &download_options,
-                    override_,
-                    downloaded,
-                    user_defaults,
-                )?;
-                user_defaults = ud;
-                eresults.extend(next);
-            }
-        } else if !user_defaults.is_empty() {
-            result = annotated::update(&user_defaults, &result);
-            user_defaults = Data::new();
-        }
-
-        if let Some(optional) = optional_extends.filter(|e| !e.trim().is_empty()) {
-            for fname in optional.split_whitespace() {
-                // zc.buildout checks existence relative to the working
-                // directory, then opens relative to the including file. We
-                // check where the file will actually be opened from.
-                let candidate = if is_url(&base) {
-                    fname.to_string()
-                } else {
-                    pystr::abspath(&pystr::join(&base, fname), &self.cwd)
-                };
-                if !std::path::Path::new(&candidate).exists() {
-                    self.notices
-                        .push(format!("optional-extends file not found: {fname}"));
-                    continue;
-                }
-                let (next, ud) = self.open(
-                    &base,
-                    fname,
-                    seen,
-                    &download_options,
-                    override_,
-                    downloaded,
-                    user_defaults,
-                )?;
-                user_defaults = ud;
-                eresults.extend(next);
-            }
-        }
-
-        eresults.push(result);
-        seen.pop();
-
-        if root {
-            let mut folded = Data::new();
-            for r in &eresults {
-                folded = annotated::update_into(folded, r);
-            }
-            Ok((vec![folded], user_defaults))
-        } else {
-            Ok((eresults, user_defaults))
-        }
+        Ok(Parsed {
+            layer: annotated::annotate(parsed, filename),
+            extends,
+            optional_extends,
+        })
     }
+
+    /// Whether an `optional-extends` file exists. zc.buildout checks
+    /// existence relative to the working directory, then opens relative to
+    /// the including file; we check where the file will actually be opened
+    /// from.
+    fn optional_exists(&self, base: &str, name: &str) -> bool {
+        let candidate = if is_url(base) {
+            name.to_string()
+        } else {
+            pystr::abspath(&pystr::join(base, name), &self.cwd)
+        };
+        std::path::Path::new(&candidate).exists()
+    }
+}
+
+/// Adds `filename` to the files being read: an error if it is already
+/// among them, or if the chain would nest more than
+/// [`super::MAX_EXTENDS_DEPTH`] files deep.
+fn enter(seen: &mut Vec<String>, filename: &str) -> Result<(), Error> {
+    if seen.iter().any(|s| s == filename) {
+        return Err(ErrorKind::User(format!(
+            "Recursive file include {} {}",
+            pystr::repr_list(seen),
+            filename
+        ))
+        .into());
+    }
+    if seen.len() >= super::MAX_EXTENDS_DEPTH {
+        return Err(ErrorKind::User(format!(
+            "extends nested more than {} files deep: {} extends {}",
+            super::MAX_EXTENDS_DEPTH,
+            fetch::redact(seen.last().map_or("", String::as_str)),
+            fetch::redact(filename)
+        ))
+        .into());
+    }
+    seen.push(filename.to_string());
+    Ok(())
 }
 
 fn read_local(path: &str) -> Result<String, Error> {

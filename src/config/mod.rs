@@ -28,7 +28,6 @@ pub use sections::Buildout;
 
 use crate::python::LazyFacts;
 use annotated::{COMPUTED_VALUE, DEFAULT_VALUE, SectionKey};
-use std::collections::HashSet;
 use std::path::Path;
 
 /// A `[section:]option[+|-]=value` command-line assignment.
@@ -196,8 +195,12 @@ impl Config {
         })
     }
 
+    /// zc.buildout's `Buildout.__init__`, in its steps: find the
+    /// configuration file, read the layers (user defaults, the file with
+    /// its `extends`, the command line), settle `executable` and the
+    /// versions section, make cache directories absolute, then evaluate
+    /// `[buildout]` ([`Self::finish`]).
     fn load_inner(opts: &LoadOptions, reporter: &mut dyn Reporter) -> Result<Self> {
-        let cwd = opts.cwd.clone();
         let mut facts = LazyFacts::default();
         // `python3` on PATH is probed only if no layer sets `executable`
         // (through a pyenv shim, that probe alone costs a few hundred ms).
@@ -207,109 +210,13 @@ impl Config {
             .unwrap_or_else(|| UNRESOLVED_EXECUTABLE.to_string());
         let mut data = Data::new();
         data.insert("buildout".into(), load::default_options(&executable));
-
-        let mut config_file = Some(
-            opts.config_file
-                .clone()
-                .unwrap_or_else(|| "buildout.cfg".into()),
-        );
-        if let Some(cf) = config_file.clone().filter(|c| !load::is_url(c)) {
-            let abs = pystr::abspath(&cf, &cwd);
-            let exists = Path::new(&abs).exists();
-            match (&opts.purpose, exists) {
-                (Purpose::Init(args), false) => {
-                    reporter.message(level::ALWAYS, &format!("Creating {}.", pystr::repr(&abs)));
-                    write_init_config(&abs, args, &cwd)?;
-                }
-                (Purpose::Init(_), true) => {
-                    return Err(
-                        ErrorKind::User(format!("{} already exists.", pystr::repr(&abs))).into(),
-                    );
-                }
-                (Purpose::Other, false) => {
-                    return Err(ErrorKind::User(format!("Couldn't open {abs}")).into());
-                }
-                (Purpose::Other, true) => {}
-            }
-            data.get_mut("buildout").expect("defaults").insert(
-                "directory".into(),
-                SectionKey::new(pystr::dirname(&abs), COMPUTED_VALUE),
-            );
-            config_file = Some(abs);
-        }
-
-        let mut assignments = opts.assignments.clone();
-        if opts.verbosity != 0 {
-            assignments.push(Assignment {
-                section: "buildout".into(),
-                option: "verbosity".into(),
-                op: AssignOp::Set,
-                value: opts.verbosity.to_string(),
-            });
-        }
-        let mut cloptions = load::group_assignments(&assignments);
-        let override_ = cloptions.get("buildout").cloned().unwrap_or_default();
-
+        let config_file = locate_config_file(opts, &mut data, reporter)?;
         let mut loader = load::Loader {
-            cwd: cwd.clone(),
+            cwd: opts.cwd.clone(),
             facts: &mut facts,
             notices: Vec::new(),
         };
-
-        let user_config = load::user_config_path(&cwd);
-        let (user_defaults, for_download) =
-            if opts.use_user_defaults && Path::new(&user_config).exists() {
-                let (mut ud, _) = loader.open(
-                    &pystr::dirname(&user_config),
-                    &user_config,
-                    &mut Vec::new(),
-                    &data["buildout"],
-                    &override_,
-                    &mut HashSet::new(),
-                    Data::new(),
-                )?;
-                let ud = ud.pop().unwrap_or_default();
-                let fd = annotated::update(&data, &ud);
-                (ud, fd)
-            } else {
-                (Data::new(), data.clone())
-            };
-        flush_notices(&mut loader, reporter);
-        let download_options = for_download.get("buildout").cloned().unwrap_or_default();
-
-        if let Some(cf) = &config_file {
-            let (mut cfg, _) = loader.open(
-                &pystr::dirname(cf),
-                cf,
-                &mut Vec::new(),
-                &download_options,
-                &override_,
-                &mut HashSet::new(),
-                user_defaults.clone(),
-            )?;
-            flush_notices(&mut loader, reporter);
-            data = annotated::update_into(data, &cfg.pop().unwrap_or_default());
-        }
-
-        if let Some(extends) = cloptions
-            .get_mut("buildout")
-            .and_then(|b| b.remove("extends"))
-        {
-            for ext in extends.value.split_whitespace() {
-                let (mut cfg, _) = loader.open(
-                    &pystr::dirname(ext),
-                    pystr::basename(ext),
-                    &mut Vec::new(),
-                    &download_options,
-                    &override_,
-                    &mut HashSet::new(),
-                    user_defaults.clone(),
-                )?;
-                flush_notices(&mut loader, reporter);
-                data = annotated::update_into(data, &cfg.pop().unwrap_or_default());
-            }
-        }
-        data = annotated::update_into(data, &cloptions);
+        let mut data = read_layers(&mut loader, opts, config_file.as_deref(), data, reporter)?;
         if let Some(key) = data
             .get_mut("buildout")
             .and_then(|b| b.get_mut("executable"))
@@ -317,58 +224,13 @@ impl Config {
         {
             resolve_executable(key, loader.facts);
         }
-
-        // The versions section, and the minimum pins zc.buildout injects.
-        let buildout = data.get_mut("buildout").expect("defaults");
-        if !buildout.contains_key("versions") {
-            buildout.insert(
-                "versions".into(),
-                SectionKey::new("versions", DEFAULT_VALUE),
-            );
-            data.entry("versions".into()).or_default();
-        }
-        let versions_name = data["buildout"]["versions"].value.clone();
-        if !versions_name.is_empty() {
-            let Some(versions) = data.get_mut(&versions_name) else {
-                return Err(ErrorKind::MissingSection(versions_name).into());
-            };
-            versions.entry("zc.buildout".into()).or_insert_with(|| {
-                SectionKey::new(format!(">={}", ZC_BUILDOUT_COMPAT), DEFAULT_VALUE)
-            });
-            versions
-                .entry("zc.recipe.egg".into())
-                .or_insert_with(|| SectionKey::new(">=2.0.6", DEFAULT_VALUE));
-        }
-
-        load::absolutize_cache_dirs(&mut data, &cwd)?;
-
-        let annotated = data.clone();
-        let raw = load::unannotate(&data);
-        let mut buildout = Buildout::new(raw);
-        let raw_buildout = buildout
-            .raw_section("buildout")
-            .cloned()
-            .unwrap_or_default();
-        let mut buildout_dir = cwd.clone();
-        if let Some(dir) = raw_buildout.get("directory") {
-            buildout_dir.clone_from(dir);
-            for name in ["bin", "parts", "eggs", "develop-eggs"] {
-                let key = format!("{name}-directory");
-                if let Some(v) = raw_buildout.get(&key) {
-                    buildout.set_raw("buildout", &key, buildout_path(&buildout_dir, v));
-                }
-            }
-        }
-        let offline = load::bool_option(raw_value(&raw_buildout, "offline"), "offline")?;
-        if !offline {
-            load::bool_option(raw_value(&raw_buildout, "newest"), "newest")?;
-        }
-
-        buildout.section("buildout")?;
+        let versions_name = add_versions_section(&mut data)?;
+        load::absolutize_cache_dirs(&mut data, &opts.cwd)?;
+        let (buildout, directory) = evaluate(&data, &opts.cwd)?;
         let mut config = Config {
-            annotated,
+            annotated: data,
             buildout,
-            directory: buildout_dir,
+            directory,
             log_level: level::INFO,
         };
         config.finish(&versions_name, reporter)?;
@@ -507,6 +369,194 @@ impl Config {
 /// reproduces (injected as the minimum `zc.buildout` pin, as zc.buildout does
 /// with its own version).
 pub const ZC_BUILDOUT_COMPAT: &str = "6.0.1";
+
+/// The configuration file (`-c`, default `buildout.cfg`), made absolute
+/// unless it is a URL; its directory becomes `${buildout:directory}`.
+/// `init` writes it if it is missing; any other command needs it.
+fn locate_config_file(
+    opts: &LoadOptions,
+    data: &mut Data,
+    reporter: &mut dyn Reporter,
+) -> Result<Option<String>> {
+    let file = opts
+        .config_file
+        .clone()
+        .unwrap_or_else(|| "buildout.cfg".into());
+    if load::is_url(&file) {
+        return Ok(Some(file));
+    }
+    let abs = pystr::abspath(&file, &opts.cwd);
+    let exists = Path::new(&abs).exists();
+    match (&opts.purpose, exists) {
+        (Purpose::Init(args), false) => {
+            reporter.message(level::ALWAYS, &format!("Creating {}.", pystr::repr(&abs)));
+            write_init_config(&abs, args, &opts.cwd)?;
+        }
+        (Purpose::Init(_), true) => {
+            return Err(ErrorKind::User(format!("{} already exists.", pystr::repr(&abs))).into());
+        }
+        (Purpose::Other, false) => {
+            return Err(ErrorKind::User(format!("Couldn't open {abs}")).into());
+        }
+        (Purpose::Other, true) => {}
+    }
+    data.get_mut("buildout").expect("defaults").insert(
+        "directory".into(),
+        SectionKey::new(pystr::dirname(&abs), COMPUTED_VALUE),
+    );
+    Ok(Some(abs))
+}
+
+/// The command line's assignments per section, `-v` counted as a
+/// `buildout:verbosity` assignment.
+fn command_line_options(opts: &LoadOptions) -> Data {
+    let mut assignments = opts.assignments.clone();
+    if opts.verbosity != 0 {
+        assignments.push(Assignment {
+            section: "buildout".into(),
+            option: "verbosity".into(),
+            op: AssignOp::Set,
+            value: opts.verbosity.to_string(),
+        });
+    }
+    load::group_assignments(&assignments)
+}
+
+/// Merges the layers over the built-in defaults in `data`, lowest first:
+/// the configuration file with its `extends` (user defaults beneath its
+/// first leaf), the command line's `extends=` files, then the command
+/// line's assignments.
+fn read_layers(
+    loader: &mut load::Loader<'_>,
+    opts: &LoadOptions,
+    config_file: Option<&str>,
+    mut data: Data,
+    reporter: &mut dyn Reporter,
+) -> Result<Data> {
+    let mut command_line = command_line_options(opts);
+    // Taken before `extends` is removed below, as zc.buildout does.
+    let overrides = command_line.get("buildout").cloned().unwrap_or_default();
+    let user_config = load::user_config_path(&opts.cwd);
+    let (user_defaults, for_download) =
+        if opts.use_user_defaults && Path::new(&user_config).exists() {
+            let user_defaults = loader.open(
+                &pystr::dirname(&user_config),
+                &user_config,
+                &data["buildout"],
+                &overrides,
+                Data::new(),
+            )?;
+            let for_download = annotated::update(&data, &user_defaults);
+            (user_defaults, for_download)
+        } else {
+            (Data::new(), data.clone())
+        };
+    flush_notices(loader, reporter);
+    let mut files = Files {
+        loader,
+        download_options: for_download.get("buildout").cloned().unwrap_or_default(),
+        overrides,
+        user_defaults,
+    };
+    if let Some(file) = config_file {
+        data = files.merge(data, &pystr::dirname(file), file, reporter)?;
+    }
+    if let Some(extends) = command_line
+        .get_mut("buildout")
+        .and_then(|b| b.remove("extends"))
+    {
+        for file in extends.value.split_whitespace() {
+            data = files.merge(data, &pystr::dirname(file), pystr::basename(file), reporter)?;
+        }
+    }
+    Ok(annotated::update_into(data, &command_line))
+}
+
+/// Reads configuration files (each with its `extends`) into the layers.
+struct Files<'l, 'f> {
+    loader: &'l mut load::Loader<'f>,
+    /// The `[buildout]` options remote files are fetched with (defaults
+    /// and user defaults).
+    download_options: annotated::Section,
+    /// The command line's `[buildout]` assignments.
+    overrides: annotated::Section,
+    /// Merged beneath the first leaf of each file's `extends` tree.
+    user_defaults: Data,
+}
+
+impl Files<'_, '_> {
+    /// `data` with `filename` (relative to `base`) merged over it.
+    fn merge(
+        &mut self,
+        data: Data,
+        base: &str,
+        filename: &str,
+        reporter: &mut dyn Reporter,
+    ) -> Result<Data> {
+        let layer = self.loader.open(
+            base,
+            filename,
+            &self.download_options,
+            &self.overrides,
+            self.user_defaults.clone(),
+        )?;
+        flush_notices(self.loader, reporter);
+        Ok(annotated::update_into(data, &layer))
+    }
+}
+
+/// The versions section (`[buildout] versions`, default `versions`), with
+/// the minimum pins zc.buildout injects; returns its name.
+fn add_versions_section(data: &mut Data) -> Result<String> {
+    let buildout = data.get_mut("buildout").expect("defaults");
+    if !buildout.contains_key("versions") {
+        buildout.insert(
+            "versions".into(),
+            SectionKey::new("versions", DEFAULT_VALUE),
+        );
+        data.entry("versions".into()).or_default();
+    }
+    let versions_name = data["buildout"]["versions"].value.clone();
+    if !versions_name.is_empty() {
+        let Some(versions) = data.get_mut(&versions_name) else {
+            return Err(ErrorKind::MissingSection(versions_name).into());
+        };
+        versions
+            .entry("zc.buildout".into())
+            .or_insert_with(|| SectionKey::new(format!(">={}", ZC_BUILDOUT_COMPAT), DEFAULT_VALUE));
+        versions
+            .entry("zc.recipe.egg".into())
+            .or_insert_with(|| SectionKey::new(">=2.0.6", DEFAULT_VALUE));
+    }
+    Ok(versions_name)
+}
+
+/// The evaluated configuration and the buildout directory: the `*-directory`
+/// options made absolute in the raw `[buildout]`, `offline` and `newest`
+/// checked, and `[buildout]` initialised.
+fn evaluate(data: &Data, cwd: &str) -> Result<(Buildout, String)> {
+    let mut buildout = Buildout::new(load::unannotate(data));
+    let raw_buildout = buildout
+        .raw_section("buildout")
+        .cloned()
+        .unwrap_or_default();
+    let mut directory = cwd.to_string();
+    if let Some(dir) = raw_buildout.get("directory") {
+        directory.clone_from(dir);
+        for name in ["bin", "parts", "eggs", "develop-eggs"] {
+            let key = format!("{name}-directory");
+            if let Some(v) = raw_buildout.get(&key) {
+                buildout.set_raw("buildout", &key, buildout_path(&directory, v));
+            }
+        }
+    }
+    let offline = load::bool_option(raw_value(&raw_buildout, "offline"), "offline")?;
+    if !offline {
+        load::bool_option(raw_value(&raw_buildout, "newest"), "newest")?;
+    }
+    buildout.section("buildout")?;
+    Ok((buildout, directory))
+}
 
 fn raw_value<'a>(section: &'a sections::Options, key: &str) -> &'a str {
     section.get(key).map_or("", String::as_str)

@@ -100,71 +100,62 @@ pub fn split_key(key: &str) -> (&str, char) {
 pub fn parse(text: &str, file: &str, facts: &mut LazyFacts) -> Result<RawSections, ParseError> {
     // Universal newlines, as Python's text mode reads files.
     let text = text.replace("\r\n", "\n").replace('\r', "\n");
-    let mut sections = RawSections::new();
-    let mut section_condition = true;
-    let mut cursect: Option<String> = None;
-    let mut optname: Option<String> = None;
-    let mut blockmode = false;
-    let mut bad: Vec<(usize, String)> = Vec::new();
-
+    let mut parser = Parser {
+        file,
+        facts,
+        sections: RawSections::new(),
+        in_effect: true,
+        section: None,
+        option: None,
+        block_mode: false,
+        bad: Vec::new(),
+    };
     for (index, raw_line) in text.split_inclusive('\n').enumerate() {
-        let lineno = index + 1;
+        parser.line(index + 1, raw_line)?;
+    }
+    parser.finish()
+}
+
+/// The state of one file's parse.
+struct Parser<'a> {
+    file: &'a str,
+    facts: &'a mut LazyFacts,
+    sections: RawSections,
+    /// Whether the last header's condition holds (lines under a false one
+    /// are skipped).
+    in_effect: bool,
+    /// The section options go to.
+    section: Option<String>,
+    /// The option continuation lines go to.
+    option: Option<String>,
+    /// The option's first line was empty: continuation lines keep their
+    /// indentation and blank lines.
+    block_mode: bool,
+    /// Lines that are none of the above: line number and `repr`.
+    bad: Vec<(usize, String)>,
+}
+
+impl Parser<'_> {
+    /// One line (with its newline, if any).
+    fn line(&mut self, lineno: usize, raw_line: &str) -> Result<(), ParseError> {
         let line = raw_line.strip_suffix('\n').unwrap_or(raw_line);
         let first = raw_line.chars().next().unwrap_or('\n');
         if first == '#' || first == ';' {
-            continue;
+            return Ok(());
         }
-        if pystr::is_space(first) && cursect.is_some() && optname.is_some() {
-            if !section_condition {
-                continue;
-            }
-            let piece = if blockmode {
-                pystr::rstrip(line)
-            } else {
-                let s = pystr::strip(line);
-                if s.is_empty() {
-                    continue;
-                }
-                s
-            };
-            let sect = sections
-                .get_mut(cursect.as_deref().unwrap_or_default())
-                .expect("current section exists");
-            let key = optname.as_deref().unwrap_or_default();
-            let value = sect.entry(key.to_string()).or_default();
-            value.push('\n');
-            value.push_str(piece);
-            continue;
+        if pystr::is_space(first) && self.section.is_some() && self.option.is_some() {
+            self.continuation(line);
+            return Ok(());
         }
         if let Some(header) = SECTION_HEADER.captures(line) {
-            section_condition = true;
-            let name = header["name"].to_string();
-            let expression = header.name("expression").map_or("", |m| m.as_str());
-            if !expression.is_empty() {
-                let tail = header.name("tail").map_or("", |m| m.as_str());
-                section_condition = condition::evaluate(expression, tail, facts).map_err(|e| {
-                    ParseError::Condition {
-                        file: file.to_string(),
-                        line: lineno,
-                        section: name.clone(),
-                        message: e.to_string(),
-                    }
-                })?;
-                if !section_condition {
-                    continue;
-                }
-            }
-            sections.entry(name.clone()).or_default();
-            cursect = Some(name);
-            optname = None;
-            continue;
+            return self.header(lineno, &header);
         }
-        let Some(current) = cursect.clone() else {
+        let Some(current) = self.section.clone() else {
             if pystr::strip(line).is_empty() {
-                continue;
+                return Ok(());
             }
             return Err(ParseError::NoSectionHeader {
-                file: file.to_string(),
+                file: self.file.to_string(),
                 line: lineno,
                 text: pystr::repr(raw_line),
             });
@@ -177,55 +168,112 @@ pub fn parse(text: &str, file: &str, facts: &mut LazyFacts) -> Result<RawSection
             line
         };
         if let Some(m) = OPTION_START.captures(line) {
-            if !section_condition {
-                continue;
+            if self.in_effect {
+                self.option(&current, &m["name"], &m["value"]);
             }
-            let key = option_key(&m["name"]);
-            let value = pystr::strip(&m["value"]).to_string();
-            let (base, op) = split_key(&key);
-            let sect = sections.get_mut(&current).expect("current section exists");
-            if op != '=' && sect.contains_key(&key) {
-                // A repeated operator in one file (possible with conditional
-                // sections) adds its lines to the pending one.
-                let pending = sect.get_mut(&key).expect("checked");
-                let trimmed = pystr::rstrip(pending).len();
-                pending.truncate(trimmed);
-                if !value.is_empty() {
-                    pending.push('\n');
-                    pending.push_str(&value);
-                }
-            } else {
-                if op == '=' {
-                    sect.remove(&format!("{base} +"));
-                    sect.remove(&format!("{base} -"));
-                }
-                sect.insert(key.clone(), value.clone());
-            }
-            blockmode = value.is_empty();
-            optname = Some(key);
-        } else if optname.is_none() && pystr::strip(line).is_empty() {
-            continue;
+        } else if self.option.is_some() || !pystr::strip(line).is_empty() {
+            self.bad.push((lineno, pystr::repr(raw_line)));
+        }
+        Ok(())
+    }
+
+    /// A continuation line of the current option.
+    fn continuation(&mut self, line: &str) {
+        if !self.in_effect {
+            return;
+        }
+        let piece = if self.block_mode {
+            pystr::rstrip(line)
         } else {
-            bad.push((lineno, pystr::repr(raw_line)));
-        }
+            let s = pystr::strip(line);
+            if s.is_empty() {
+                return;
+            }
+            s
+        };
+        let sect = self
+            .sections
+            .get_mut(self.section.as_deref().unwrap_or_default())
+            .expect("current section exists");
+        let key = self.option.as_deref().unwrap_or_default();
+        let value = sect.entry(key.to_string()).or_default();
+        value.push('\n');
+        value.push_str(piece);
     }
 
-    if !bad.is_empty() {
-        return Err(ParseError::Syntax {
-            file: file.to_string(),
-            lines: bad,
-        });
-    }
-
-    for section in sections.values_mut() {
-        for value in section.values_mut() {
-            if value.chars().next().is_some_and(pystr::is_space) {
-                let dedented = pystr::dedent(pystr::rstrip(value));
-                *value = LEADING_BLANK_LINES.replace(&dedented, "").into_owned();
+    /// A `[name]` or `[name:condition]` header.
+    fn header(&mut self, lineno: usize, header: &regex::Captures<'_>) -> Result<(), ParseError> {
+        self.in_effect = true;
+        let name = header["name"].to_string();
+        let expression = header.name("expression").map_or("", |m| m.as_str());
+        if !expression.is_empty() {
+            let tail = header.name("tail").map_or("", |m| m.as_str());
+            self.in_effect = condition::evaluate(expression, tail, self.facts).map_err(|e| {
+                ParseError::Condition {
+                    file: self.file.to_string(),
+                    line: lineno,
+                    section: name.clone(),
+                    message: e.to_string(),
+                }
+            })?;
+            if !self.in_effect {
+                return Ok(());
             }
         }
+        self.sections.entry(name.clone()).or_default();
+        self.section = Some(name);
+        self.option = None;
+        Ok(())
     }
-    Ok(sections)
+
+    /// A `name = value` line (also `name += value`, `name -= value`).
+    fn option(&mut self, section: &str, name: &str, value: &str) {
+        let key = option_key(name);
+        let value = pystr::strip(value).to_string();
+        let (base, op) = split_key(&key);
+        let sect = self
+            .sections
+            .get_mut(section)
+            .expect("current section exists");
+        if op != '=' && sect.contains_key(&key) {
+            // A repeated operator in one file (possible with conditional
+            // sections) adds its lines to the pending one.
+            let pending = sect.get_mut(&key).expect("checked");
+            let trimmed = pystr::rstrip(pending).len();
+            pending.truncate(trimmed);
+            if !value.is_empty() {
+                pending.push('\n');
+                pending.push_str(&value);
+            }
+        } else {
+            if op == '=' {
+                sect.remove(&format!("{base} +"));
+                sect.remove(&format!("{base} -"));
+            }
+            sect.insert(key.clone(), value.clone());
+        }
+        self.block_mode = value.is_empty();
+        self.option = Some(key);
+    }
+
+    /// Every bad line, or the sections with indented values dedented.
+    fn finish(mut self) -> Result<RawSections, ParseError> {
+        if !self.bad.is_empty() {
+            return Err(ParseError::Syntax {
+                file: self.file.to_string(),
+                lines: self.bad,
+            });
+        }
+        for section in self.sections.values_mut() {
+            for value in section.values_mut() {
+                if value.chars().next().is_some_and(pystr::is_space) {
+                    let dedented = pystr::dedent(pystr::rstrip(value));
+                    *value = LEADING_BLANK_LINES.replace(&dedented, "").into_owned();
+                }
+            }
+        }
+        Ok(self.sections)
+    }
 }
 
 #[cfg(test)]

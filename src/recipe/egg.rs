@@ -326,6 +326,122 @@ impl Scripts {
         names.retain(|n| seen.insert(n.clone()));
         names
     }
+
+    /// Console scripts of the listed eggs (or of every member with
+    /// `dependent-scripts`), then those of `entry-points`.
+    fn available(&self) -> Vec<Available> {
+        let mut wanted: Vec<String> = self
+            .eggs
+            .requirements
+            .iter()
+            .map(|r| canonicalize_name(r.name.as_str()))
+            .collect();
+        if self.dependent_scripts {
+            for d in &self.eggs.dists {
+                let n = canonicalize_name(&d.name);
+                if n != "setuptools" && !wanted.contains(&n) {
+                    wanted.push(n);
+                }
+            }
+        }
+        let mut available: Vec<Available> = Vec::new();
+        for name in &wanted {
+            if let Some(d) = self
+                .eggs
+                .dists
+                .iter()
+                .find(|d| canonicalize_name(&d.name) == *name)
+            {
+                let dist = format!("{} {}", d.name, d.version);
+                available.extend(
+                    scripts::console_scripts(Path::new(&d.path))
+                        .into_iter()
+                        .map(|(name, entry)| Available {
+                            name,
+                            entry,
+                            dist: Some(dist.clone()),
+                        }),
+                );
+            }
+        }
+        available.extend(self.entry_points.iter().map(|(name, entry)| Available {
+            name: name.clone(),
+            entry: entry.clone(),
+            dist: None,
+        }));
+        available
+    }
+
+    /// Plans the scripts `scripts` selects (and renames) among
+    /// `available`, all of them without it. Every script name is a plain
+    /// file name, checked before anything is written: whoever chose it is
+    /// named.
+    fn select(&mut self, available: &[Available]) -> Result<()> {
+        for Available { name, entry, dist } in available {
+            let target = match &self.scripts {
+                None => name.clone(),
+                Some(selected) => match selected.iter().find(|(n, _)| n == name) {
+                    Some((_, t)) => t.clone(),
+                    None => continue,
+                },
+            };
+            let origin = match dist {
+                _ if target != *name => Origin::Option("scripts"),
+                Some(dist) => Origin::Distribution(dist),
+                None => Origin::Option("entry-points"),
+            };
+            self.script_path(&target, origin)?;
+            self.planned.push((target, entry.clone()));
+        }
+        Ok(())
+    }
+
+    /// The part's notes, in zc.buildout's order: scripts, warnings for
+    /// selected scripts nothing defines, the interpreter.
+    fn add_notes(&mut self, available: &[Available]) {
+        for (name, _) in &self.planned {
+            self.notes.push(Note::Generated {
+                output: format!("bin/{name}"),
+                line: format!(
+                    "Generated script {}.",
+                    pystr::repr(&format!("{}/bin/{name}", self.directory))
+                ),
+            });
+        }
+        if let Some(selected) = &self.scripts {
+            for (name, target) in selected {
+                if !available.iter().any(|a| a.name == *name) {
+                    self.notes.push(Note::Warning(if name == target {
+                        format!(
+                            "Could not generate script '{name}' as it is not defined in the egg entry points."
+                        )
+                    } else {
+                        format!(
+                            "Could not generate script '{name}' as script '{target}' is not defined in the egg entry points."
+                        )
+                    }));
+                }
+            }
+        }
+        if let Some(name) = self.interpreter.as_ref() {
+            self.notes.push(Note::Generated {
+                output: format!("bin/{name}"),
+                line: format!(
+                    "Generated interpreter {}.",
+                    pystr::repr(&format!("{}/bin/{name}", self.directory))
+                ),
+            });
+        }
+    }
+}
+
+/// A console script a scripts part could generate.
+struct Available {
+    name: String,
+    entry: EntryPoint,
+    /// The distribution that declares it (`None`: the `entry-points`
+    /// option).
+    dist: Option<String>,
 }
 
 impl Recipe for Scripts {
@@ -356,100 +472,12 @@ impl Recipe for Scripts {
         if !self.generates() {
             return Ok(());
         }
-        // Console scripts of the listed eggs (or of every member with
-        // `dependent-scripts`), then `entry-points`.
-        let mut wanted: Vec<String> = self
-            .eggs
-            .requirements
-            .iter()
-            .map(|r| canonicalize_name(r.name.as_str()))
-            .collect();
-        if self.dependent_scripts {
-            for d in &self.eggs.dists {
-                let n = canonicalize_name(&d.name);
-                if n != "setuptools" && !wanted.contains(&n) {
-                    wanted.push(n);
-                }
-            }
-        }
-        // (name, entry point, the distribution that declares it; `None`:
-        // the `entry-points` option).
-        let mut available: Vec<(String, EntryPoint, Option<String>)> = Vec::new();
-        for name in &wanted {
-            if let Some(d) = self
-                .eggs
-                .dists
-                .iter()
-                .find(|d| canonicalize_name(&d.name) == *name)
-            {
-                let dist = format!("{} {}", d.name, d.version);
-                available.extend(
-                    scripts::console_scripts(Path::new(&d.path))
-                        .into_iter()
-                        .map(|(n, e)| (n, e, Some(dist.clone()))),
-                );
-            }
-        }
-        available.extend(
-            self.entry_points
-                .iter()
-                .map(|(n, e)| (n.clone(), e.clone(), None)),
-        );
-        for (name, entry, dist) in &available {
-            let target = match &self.scripts {
-                None => name.clone(),
-                Some(selected) => match selected.iter().find(|(n, _)| n == name) {
-                    Some((_, t)) => t.clone(),
-                    None => continue,
-                },
-            };
-            // Every script name is a plain file name, checked before
-            // anything is written: whoever chose it is named.
-            let origin = match dist {
-                _ if target != *name => Origin::Option("scripts"),
-                Some(dist) => Origin::Distribution(dist),
-                None => Origin::Option("entry-points"),
-            };
-            self.script_path(&target, origin)?;
-            self.planned.push((target, entry.clone()));
-        }
+        let available = self.available();
+        self.select(&available)?;
         if let Some(name) = &self.interpreter {
             self.script_path(name, Origin::Option("interpreter"))?;
         }
-        // zc.buildout's order: scripts, warnings, the interpreter.
-        for (name, _) in &self.planned {
-            self.notes.push(Note::Generated {
-                output: format!("bin/{name}"),
-                line: format!(
-                    "Generated script {}.",
-                    pystr::repr(&format!("{}/bin/{name}", self.directory))
-                ),
-            });
-        }
-        if let Some(selected) = &self.scripts {
-            for (name, target) in selected {
-                if !available.iter().any(|(n, _, _)| n == name) {
-                    self.notes.push(Note::Warning(if name == target {
-                        format!(
-                            "Could not generate script '{name}' as it is not defined in the egg entry points."
-                        )
-                    } else {
-                        format!(
-                            "Could not generate script '{name}' as script '{target}' is not defined in the egg entry points."
-                        )
-                    }));
-                }
-            }
-        }
-        if let Some(name) = self.interpreter.as_ref() {
-            self.notes.push(Note::Generated {
-                output: format!("bin/{name}"),
-                line: format!(
-                    "Generated interpreter {}.",
-                    pystr::repr(&format!("{}/bin/{name}", self.directory))
-                ),
-            });
-        }
+        self.add_notes(&available);
         Ok(())
     }
 

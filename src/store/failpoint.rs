@@ -22,7 +22,7 @@ pub const POINTS: &[&str] = &[
     "gc-trashed",
     // optimise (optimise.rs)
     "optimise-tmp-link",
-    // install and generations (ops/install.rs, profile)
+    // install and generations (ops/install, profile)
     "install-parts-built",
     "install-generation-added",
     "install-link-added",

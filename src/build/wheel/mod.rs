@@ -24,18 +24,25 @@
 //! mode) are rejected before they are written. Members are written through
 //! [`super::extract`]: never through a link, and within the unpack limits
 //! (`max-unpacked-size`, `max-unpacked-file-size`, `max-unpacked-files`);
-//! a size the zip declares is never trusted. Bytecode is compiled once with hash-based `.pyc` files (PEP 552,
-//! `unchecked-hash`): the store is immutable, so no timestamp check is needed
-//! and a read-only object never triggers recompilation.
+//! a size the zip declares is never trusted (`wheel/record.rs` holds the
+//! RECORD side). Bytecode is compiled once, separately
+//! (`wheel/compile.rs`), with hash-based `.pyc` files (PEP 552,
+//! `unchecked-hash`): the store is immutable, so no timestamp check is
+//! needed and a read-only object never triggers recompilation.
+
+mod compile;
+mod record;
+
+pub use compile::{Compiler, compile_trees};
+pub use record::parse_record;
 
 use super::extract::{self, Limits, Tree};
 use crate::python::{PackageName, WheelFilename};
-use base64::Engine;
 use pep440_rs::Version;
-use sha2::{Digest, Sha256};
+use record::{Digester, Hashing, Record, check_digest};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 use std::str::FromStr;
 
@@ -276,10 +283,38 @@ impl Unpack<'_> {
         })
     }
 
+    /// Installs the archive: `.dist-info` first, then every member
+    /// (checked, placed and verified against RECORD as it is written),
+    /// then what RECORD lists but the archive lacks, `INSTALLER`, and the
+    /// entry points.
     fn run<R: Read + std::io::Seek>(&self, mut zip: zip::ZipArchive<R>) -> Result<Installed> {
-        let label = self.label;
-        let (out, python) = (self.out, self.python);
-        // Find the .dist-info directory and read WHEEL and RECORD first.
+        let info = self.read_dist_info(&mut zip)?;
+        fs::create_dir(self.out).map_err(io("create", self.out))?;
+        let mut tree = Tree::open(self.out, format!("wheel `{}`", self.label), self.limits)?;
+        let mut seen: BTreeSet<String> = BTreeSet::new();
+        for i in 0..zip.len() {
+            let mut entry = zip.by_index(i).map_err(self.arch_err())?;
+            if let Some(name) = self.member(&mut tree, &info, &mut entry)? {
+                seen.insert(name);
+            }
+        }
+        info.record.check_complete(self.label, &seen)?;
+        let installer = Path::new(&info.name).join("INSTALLER");
+        tree.file("INSTALLER", &installer, 0o444, &mut &b"buildout\n"[..])?;
+        let entry_points = self.entry_points(&tree, &info.name)?;
+        Ok(Installed {
+            dist_info: info.name,
+            entry_points,
+            purelib: info.purelib,
+        })
+    }
+
+    /// Finds the `.dist-info` directory, checks `METADATA` and `WHEEL`
+    /// against the file name and reads `RECORD`.
+    fn read_dist_info<R: Read + std::io::Seek>(
+        &self,
+        zip: &mut zip::ZipArchive<R>,
+    ) -> Result<DistInfo> {
         let names: Vec<String> = (0..zip.len())
             .filter_map(|i| {
                 zip.name_for_index(i)
@@ -288,14 +323,14 @@ impl Unpack<'_> {
             })
             .collect();
         let dist_info = self.dist_info(&names)?;
-        let metadata = self.read_text(&mut zip, &format!("{dist_info}/METADATA"))?;
+        let metadata = self.read_text(zip, &format!("{dist_info}/METADATA"))?;
         self.check_metadata(&dist_info, &metadata)?;
-        let wheel_meta = self.read_text(&mut zip, &format!("{dist_info}/WHEEL"))?;
+        let wheel_meta = self.read_text(zip, &format!("{dist_info}/WHEEL"))?;
         let headers = parse_headers(&wheel_meta);
         let version = headers.get("wheel-version").cloned().unwrap_or_default();
         if !version.starts_with("1.") && version != "0.1" {
             return Err(Error::WheelVersion {
-                wheel: label.to_string(),
+                wheel: self.label.to_string(),
                 version,
             });
         }
@@ -308,198 +343,128 @@ impl Unpack<'_> {
             .is_some_and(|v| v.eq_ignore_ascii_case("true"))
             && tags.iter().all(|t| t.split('-').nth(1) == Some("none"));
         let record_name = format!("{dist_info}/RECORD");
-        let record = parse_record(&self.read_text(&mut zip, &record_name)?);
-        let data_dir = format!("{}.data", dist_info.trim_end_matches(".dist-info"));
-        let project = dist_info
-            .trim_end_matches(".dist-info")
-            .split('-')
-            .next()
-            .unwrap_or("dist")
-            .to_string();
+        let record = Record::new(&self.read_text(zip, &record_name)?, record_name);
+        Ok(DistInfo {
+            name: dist_info,
+            purelib,
+            record,
+        })
+    }
 
-        fs::create_dir(out).map_err(io("create", out))?;
-        let mut tree = Tree::open(out, format!("wheel `{label}`"), self.limits)?;
-        let mut seen: BTreeSet<String> = BTreeSet::new();
-        for i in 0..zip.len() {
-            let mut entry = zip.by_index(i).map_err(self.arch_err())?;
-            let name = entry.name().map_err(self.arch_err())?.to_string();
-            check_path(label, &name)?;
-            if let Some(why) = extract::zip_special(entry.unix_mode()) {
-                return Err(Error::UnsafePath {
+    /// Writes one member into the tree: its path and kind checked and
+    /// counted, its hash computed while it is written and compared with
+    /// RECORD's. Returns its name unless it is a directory.
+    fn member<R: Read + ?Sized>(
+        &self,
+        tree: &mut Tree,
+        info: &DistInfo,
+        entry: &mut zip::read::ZipFile<'_, R>,
+    ) -> Result<Option<String>> {
+        let label = self.label;
+        let name = entry.name().map_err(self.arch_err())?.to_string();
+        check_path(label, &name)?;
+        if let Some(why) = extract::zip_special(entry.unix_mode()) {
+            return Err(Error::UnsafePath {
+                wheel: label.to_string(),
+                path: name,
+                why,
+            });
+        }
+        tree.count(&name)?;
+        if entry.is_dir() {
+            return Ok(None);
+        }
+        tree.check_declared(&name, entry.size())?;
+        let executable = entry.unix_mode().is_some_and(|m| m & 0o111 != 0);
+        let expected = info.record.expected(label, &name)?;
+        let digester = expected
+            .map(|hash| Digester::new(label, &name, hash))
+            .transpose()?;
+        let (dest, is_script) = self.destination(info, &name)?;
+        let mut hashing = Hashing {
+            inner: entry,
+            digester,
+        };
+        // `#!python` of scripts is rewritten: only the head is held.
+        let mut head = Vec::new();
+        if is_script && let Some(python) = self.python {
+            (&mut hashing)
+                .take(16)
+                .read_to_end(&mut head)
+                .map_err(|e| Error::Archive {
                     wheel: label.to_string(),
-                    path: name,
-                    why,
-                });
-            }
-            tree.count(&name)?;
-            if entry.is_dir() {
-                continue;
-            }
-            tree.check_declared(&name, entry.size())?;
-            let executable = entry.unix_mode().is_some_and(|m| m & 0o111 != 0);
-            // Verify against RECORD (RECORD itself and its signatures are
-            // exempt): the hash is computed while the file is written.
-            let exempt = name == record_name
-                || name == format!("{record_name}.jws")
-                || name == format!("{record_name}.p7s");
-            let expected = if exempt {
-                None
-            } else {
-                match record.get(&name).map(String::as_str) {
-                    None => {
-                        return Err(Error::NotInRecord {
-                            wheel: label.to_string(),
-                            path: name,
-                        });
-                    }
-                    Some("") => {
-                        return Err(Error::NoHash {
-                            wheel: label.to_string(),
-                            path: name,
-                        });
-                    }
-                    Some(hash) => Some(hash),
-                }
-            };
-            let digester = expected
-                .map(|hash| Digester::new(label, &name, hash))
-                .transpose()?;
-            seen.insert(name.clone());
-
-            // Spread .data subtrees.
-            let (dest, is_script) = if let Some(rest) = name.strip_prefix(&format!("{data_dir}/")) {
-                let (key, sub) = rest.split_once('/').unwrap_or((rest, ""));
-                match key {
-                    "purelib" | "platlib" => (PathBuf::from(sub), false),
-                    "scripts" => (Path::new(".prefix/bin").join(sub), true),
-                    "headers" => (Path::new(".prefix/include").join(&project).join(sub), false),
-                    "data" => (Path::new(".prefix/data").join(sub), false),
-                    other => {
-                        return Err(Error::UnknownDataKey {
-                            wheel: label.to_string(),
-                            key: other.to_string(),
-                        });
-                    }
-                }
-            } else {
-                (PathBuf::from(&name), false)
-            };
-            let mut hashing = Hashing {
-                inner: &mut entry,
-                digester,
-            };
-            // `#!python` of scripts is rewritten: only the head is held.
-            let mut head = Vec::new();
-            if is_script && let Some(python) = python {
-                (&mut hashing)
-                    .take(16)
-                    .read_to_end(&mut head)
-                    .map_err(|e| Error::Archive {
-                        wheel: label.to_string(),
-                        message: format!("{name}: {e}"),
-                    })?;
-                if let Some(rest) = strip_python_shebang(&head) {
-                    let mut rewritten = format!("#!{python}").into_bytes();
-                    rewritten.extend_from_slice(rest);
-                    head = rewritten;
-                }
-            }
-            let mode = if executable || is_script {
-                0o555
-            } else {
-                0o444
-            };
-            let mut content = std::io::Cursor::new(head).chain(&mut hashing);
-            tree.file(&name, &dest, mode, &mut content)?;
-            if let (Some(hash), Some(digester)) = (expected, hashing.digester) {
-                check_digest(label, &name, hash, &digester.finish())?;
+                    message: format!("{name}: {e}"),
+                })?;
+            if let Some(rest) = strip_python_shebang(&head) {
+                let mut rewritten = format!("#!{python}").into_bytes();
+                rewritten.extend_from_slice(rest);
+                head = rewritten;
             }
         }
-        for path in record.keys() {
-            if !seen.contains(path) && !path.ends_with(".pyc") {
-                return Err(Error::MissingFile {
-                    wheel: label.to_string(),
-                    path: path.clone(),
+        let mode = if executable || is_script {
+            0o555
+        } else {
+            0o444
+        };
+        let mut content = std::io::Cursor::new(head).chain(&mut hashing);
+        tree.file(&name, &dest, mode, &mut content)?;
+        if let (Some(hash), Some(digester)) = (expected, hashing.digester) {
+            check_digest(label, &name, hash, &digester.finish())?;
+        }
+        Ok(Some(name))
+    }
+
+    /// Where member `name` goes in the object, and whether it is a script:
+    /// the `.data` subtrees are spread (`purelib` and `platlib` to the
+    /// root, `scripts`, `headers` and `data` under `.prefix/`).
+    fn destination(&self, info: &DistInfo, name: &str) -> Result<(PathBuf, bool)> {
+        let stem = info.name.trim_end_matches(".dist-info");
+        let data_dir = format!("{stem}.data");
+        let Some(rest) = name.strip_prefix(&format!("{data_dir}/")) else {
+            return Ok((PathBuf::from(name), false));
+        };
+        let project = stem.split('-').next().unwrap_or("dist");
+        let (key, sub) = rest.split_once('/').unwrap_or((rest, ""));
+        Ok(match key {
+            "purelib" | "platlib" => (PathBuf::from(sub), false),
+            "scripts" => (Path::new(".prefix/bin").join(sub), true),
+            "headers" => (Path::new(".prefix/include").join(project).join(sub), false),
+            "data" => (Path::new(".prefix/data").join(sub), false),
+            other => {
+                return Err(Error::UnknownDataKey {
+                    wheel: self.label.to_string(),
+                    key: other.to_string(),
                 });
             }
-        }
-        let installer = Path::new(&dist_info).join("INSTALLER");
-        tree.file("INSTALLER", &installer, 0o444, &mut &b"buildout\n"[..])?;
+        })
+    }
 
+    /// `entry_points.txt` as installed (none if it is missing or not
+    /// UTF-8).
+    fn entry_points(
+        &self,
+        tree: &Tree,
+        dist_info: &str,
+    ) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
         let entry_points_file = format!("{dist_info}/entry_points.txt");
-        let entry_points = match fs::File::open(out.join(&entry_points_file)) {
+        Ok(match fs::File::open(self.out.join(&entry_points_file)) {
             Ok(f) => {
                 let bytes = extract::read_small(tree.archive(), &entry_points_file, f)?;
                 String::from_utf8(bytes)
                     .map_or_else(|_| BTreeMap::new(), |t| parse_entry_points(&t))
             }
             Err(_) => BTreeMap::new(),
-        };
-        Ok(Installed {
-            dist_info,
-            entry_points,
-            purelib,
         })
     }
 }
 
-/// A RECORD hash being computed.
-enum Digester {
-    Sha256(Sha256),
-    Sha384(sha2::Sha384),
-    Sha512(sha2::Sha512),
-}
-
-impl Digester {
-    /// The digester for RECORD's `hash` (`algo=digest`): sha256 or
-    /// stronger, as the wheel spec demands.
-    fn new(wheel: &str, path: &str, hash: &str) -> Result<Self> {
-        let algo = hash.split_once('=').map_or(hash, |(a, _)| a);
-        Ok(match algo {
-            "sha256" => Self::Sha256(Sha256::new()),
-            "sha384" => Self::Sha384(sha2::Sha384::new()),
-            "sha512" => Self::Sha512(sha2::Sha512::new()),
-            other => {
-                return Err(Error::WeakHash {
-                    wheel: wheel.to_string(),
-                    path: path.to_string(),
-                    algo: other.to_string(),
-                });
-            }
-        })
-    }
-
-    fn update(&mut self, bytes: &[u8]) {
-        match self {
-            Self::Sha256(d) => d.update(bytes),
-            Self::Sha384(d) => d.update(bytes),
-            Self::Sha512(d) => d.update(bytes),
-        }
-    }
-
-    fn finish(self) -> Vec<u8> {
-        match self {
-            Self::Sha256(d) => d.finalize().to_vec(),
-            Self::Sha384(d) => d.finalize().to_vec(),
-            Self::Sha512(d) => d.finalize().to_vec(),
-        }
-    }
-}
-
-/// A reader that hashes what passes through it.
-struct Hashing<R> {
-    inner: R,
-    digester: Option<Digester>,
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if let Some(d) = &mut self.digester {
-            d.update(&buf[..n]);
-        }
-        Ok(n)
-    }
+/// What a wheel's `.dist-info` says about it.
+struct DistInfo {
+    /// The directory's name (`<name>-<version>.dist-info`).
+    name: String,
+    /// Pure Python: shared by every interpreter.
+    purelib: bool,
+    record: Record,
 }
 
 /// Rejects absolute paths, `..`, and other escapes.
@@ -521,21 +486,6 @@ fn check_path(wheel: &str, name: &str) -> Result<()> {
     }
     if name.starts_with(".prefix") {
         return Err(bad("`.prefix` is reserved for the installer"));
-    }
-    Ok(())
-}
-
-/// Compares the digest of `path` with RECORD's `hash`.
-fn check_digest(wheel: &str, path: &str, hash: &str, digest: &[u8]) -> Result<()> {
-    let (algo, expected) = hash.split_once('=').unwrap_or((hash, ""));
-    let actual = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest);
-    if actual != expected.trim_end_matches('=') {
-        return Err(Error::HashMismatch {
-            wheel: wheel.to_string(),
-            path: path.to_string(),
-            expected: hash.to_string(),
-            actual: format!("{algo}={actual}"),
-        });
     }
     Ok(())
 }
@@ -569,39 +519,6 @@ pub fn parse_headers(text: &str) -> BTreeMap<String, String> {
     out
 }
 
-/// RECORD rows: path → hash (`algo=digest`, possibly empty). CSV with
-/// Python's default dialect (double quotes, doubled to escape).
-pub fn parse_record(text: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let fields = split_csv(line);
-        if let Some(path) = fields.first() {
-            out.insert(path.clone(), fields.get(1).cloned().unwrap_or_default());
-        }
-    }
-    out
-}
-
-fn split_csv(line: &str) -> Vec<String> {
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => fields.push(std::mem::take(&mut field)),
-            (c, _) => field.push(c),
-        }
-    }
-    fields.push(field);
-    fields
-}
-
 /// `entry_points.txt`: `[group]` sections of `name = value` (only `=`
 /// delimits; names are case-sensitive).
 pub fn parse_entry_points(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
@@ -625,249 +542,12 @@ pub fn parse_entry_points(text: &str) -> BTreeMap<String, BTreeMap<String, Strin
     out
 }
 
-/// The bytecode compiler: one interpreter run with a pool of worker
-/// processes (one per core), fed trees while they are being unpacked and
-/// reporting each tree as soon as all of its files are compiled, so that
-/// compiling overlaps unpacking and hashing.
-///
-/// Each tree is given with the path where it will live: the `.pyc` files
-/// record that final path (`dfile`), so they do not depend on the random
-/// working directory and the object's contents are reproducible. Hash-based
-/// `unchecked-hash` files (PEP 552): the store is immutable, so no check is
-/// needed and a read-only object never triggers recompilation. Files that do
-/// not compile (Python 2 sources, templates shipped as `.py`) get no
-/// bytecode, as with `compileall`.
-pub struct Compiler {
-    python: String,
-    child: std::process::Child,
-    stdin: std::sync::Mutex<Option<std::process::ChildStdin>>,
-    stdout: std::sync::Mutex<std::io::BufReader<std::process::ChildStdout>>,
-    stderr: fs::File,
-}
-
-/// The compiler's Python side. It must never outlive buildout: a killed
-/// run's stage is deleted by the next `gc` or `store verify`, and a worker
-/// still writing `.pyc` files into it would race that cleanup. Without
-/// `unsafe` (no `PR_SET_PDEATHSIG` in a `pre_exec`), the driver notices its
-/// parent's death itself: its input pipe reaches end-of-file (the normal
-/// end, too) and `os.getppid()` changes; it then kills its workers and
-/// exits without writing anything more. Workers check before every file
-/// that their parent (the driver, or the fork server) is still the one
-/// they started with, and the driver polls its parent while it waits for
-/// them.
-const DRIVER: &str = r#"
-import concurrent.futures, json, os, py_compile, sys, threading
-mode = py_compile.PycInvalidationMode.UNCHECKED_HASH
-parent = os.getppid()
-owner = None
-def adopt():
-    global owner
-    owner = os.getppid()
-def many(chunk):
-    for src, dst in chunk:
-        if owner is not None and os.getppid() != owner:
-            os._exit(1)
-        try:
-            py_compile.compile(src, dfile=dst, doraise=True, invalidation_mode=mode)
-        except Exception:
-            pass
-def jobs(src, dst):
-    found = []
-    for root, dirs, files in os.walk(src):
-        dirs[:] = [d for d in dirs if d != "__pycache__"]
-        for f in files:
-            if f.endswith(".py"):
-                p = os.path.join(root, f)
-                found.append((p, dst + p[len(src):]))
-    return found
-lock = threading.Lock()
-pending = {}
-futures = set()
-pool = None
-def orphaned():
-    if os.getppid() == parent:
-        return False
-    for p in list(getattr(pool, "_processes", None) or {}):
-        try:
-            os.kill(p, 9)
-        except OSError:
-            pass
-    os._exit(1)
-def report(tree):
-    with lock:
-        try:
-            sys.stdout.write("%d\n" % tree)
-            sys.stdout.flush()
-        except OSError:
-            orphaned()
-            raise
-def finished(tree):
-    def callback(future):
-        future.result()
-        with lock:
-            pending[tree] -= 1
-            last = pending[tree] == 0
-        if last:
-            report(tree)
-    return callback
-workers = os.cpu_count() or 1
-if workers > 1:
-    pool = concurrent.futures.ProcessPoolExecutor(workers, initializer=adopt)
-for line in sys.stdin:
-    orphaned()
-    tree, src, dst = json.loads(line)
-    found = jobs(src, dst)
-    chunks = [found[i:i + 24] for i in range(0, len(found), 24)]
-    if not chunks:
-        report(tree)
-    elif pool is None:
-        for k in range(0, len(found), 24):
-            orphaned()
-            many(found[k:k + 24])
-        report(tree)
-    else:
-        with lock:
-            pending[tree] = len(chunks)
-        for chunk in chunks:
-            f = pool.submit(many, chunk)
-            futures.add(f)
-            f.add_done_callback(finished(tree))
-orphaned()
-while futures:
-    done, futures = concurrent.futures.wait(futures, timeout=0.05)
-    orphaned()
-if pool is not None:
-    pool.shutdown(wait=True)
-"#;
-
-impl Compiler {
-    /// Starts the compiler for `python`.
-    pub fn start(python: &str) -> Result<Self> {
-        let failed = |e: std::io::Error| Error::Compile {
-            python: python.to_string(),
-            message: e.to_string(),
-        };
-        let stderr = tempfile::tempfile().map_err(failed)?;
-        let mut child = std::process::Command::new(python)
-            .args(["-E", "-s", "-c", DRIVER])
-            .env_remove("PYTHONPATH")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(stderr.try_clone().map_err(failed)?)
-            .spawn()
-            .map_err(failed)?;
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take().map(std::io::BufReader::new);
-        let stdout = stdout.ok_or_else(|| failed(std::io::Error::other("no pipe")))?;
-        Ok(Self {
-            python: python.to_string(),
-            child,
-            stdin: std::sync::Mutex::new(stdin),
-            stdout: std::sync::Mutex::new(stdout),
-            stderr,
-        })
-    }
-
-    fn failed(&self, message: String) -> Error {
-        Error::Compile {
-            python: self.python.clone(),
-            message,
-        }
-    }
-
-    /// Queues tree `id` (at `tree` now, at `dfile` once in the store).
-    /// Callable from any thread.
-    pub fn submit(&self, id: usize, tree: &Path, dfile: &str) -> Result<()> {
-        let mut line = serde_json::to_vec(&(id, tree.to_string_lossy(), dfile))
-            .map_err(|e| self.failed(e.to_string()))?;
-        line.push(b'\n');
-        let mut stdin = self.stdin.lock().unwrap_or_else(|e| e.into_inner());
-        match stdin.as_mut() {
-            Some(pipe) => pipe
-                .write_all(&line)
-                .map_err(|e| self.failed(e.to_string())),
-            None => Err(self.failed("the compiler's input is closed".into())),
-        }
-    }
-
-    /// Says that no more trees come.
-    pub fn close(&self) {
-        self.stdin.lock().unwrap_or_else(|e| e.into_inner()).take();
-    }
-
-    /// The next tree whose bytecode is complete, or `None` once the
-    /// compiler has reported every tree and its input is closed.
-    pub fn next_done(&self) -> Result<Option<usize>> {
-        use std::io::BufRead;
-        let mut line = String::new();
-        let n = self
-            .stdout
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .read_line(&mut line)
-            .map_err(|e| self.failed(e.to_string()))?;
-        if n == 0 {
-            return Ok(None);
-        }
-        line.trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| self.failed(format!("unexpected output `{}`", line.trim())))
-    }
-
-    /// Waits for the compiler to exit; an error if it failed.
-    pub fn finish(mut self) -> Result<()> {
-        self.close();
-        let status = self.child.wait().map_err(|e| self.failed(e.to_string()))?;
-        if status.success() {
-            return Ok(());
-        }
-        let mut text = String::new();
-        use std::io::Seek;
-        let _ = self.stderr.seek(std::io::SeekFrom::Start(0));
-        let _ = self.stderr.read_to_string(&mut text);
-        Err(self.failed(text.trim().to_string()))
-    }
-}
-
-impl Drop for Compiler {
-    fn drop(&mut self) {
-        self.close();
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
-    }
-}
-
-/// Compiles the bytecode of the given trees, each a pair (where it is now,
-/// where it will live), and waits for all of them ([`Compiler`]).
-pub fn compile_trees(python: &str, trees: &[(PathBuf, String)]) -> Result<()> {
-    if trees.is_empty() {
-        return Ok(());
-    }
-    let compiler = Compiler::start(python)?;
-    for (id, (tree, dfile)) in trees.iter().enumerate() {
-        compiler.submit(id, tree, dfile)?;
-    }
-    compiler.close();
-    let mut done = 0;
-    while compiler.next_done()?.is_some() {
-        done += 1;
-    }
-    compiler.finish()?;
-    if done < trees.len() {
-        return Err(Error::Compile {
-            python: python.to_string(),
-            message: format!("stopped after {done} of {} trees", trees.len()),
-        });
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    use std::io::Write;
 
     fn b64(bytes: &[u8]) -> String {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(bytes))

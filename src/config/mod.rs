@@ -240,26 +240,26 @@ impl Config {
     /// The rest of zc.buildout's initialisation: directories, logging,
     /// socket timeout, the versions section and the boolean options.
     fn finish(&mut self, versions_name: &str, reporter: &mut dyn Reporter) -> Result<()> {
-        let b = &mut self.buildout;
-        b.get("buildout", "find-links", None)?;
-        b.require("buildout", "allow-hosts")?;
-        self.directory = b.require("buildout", "directory")?;
+        let buildout = &mut self.buildout;
+        buildout.get("buildout", "find-links", None)?;
+        buildout.require("buildout", "allow-hosts")?;
+        self.directory = buildout.require("buildout", "directory")?;
         for name in ["bin", "parts", "eggs", "develop-eggs"] {
             let key = format!("{name}-directory");
-            let v = b.require("buildout", &key)?;
-            b.set("buildout", &key, buildout_path(&self.directory, &v));
+            let v = buildout.require("buildout", &key)?;
+            buildout.set("buildout", &key, buildout_path(&self.directory, &v));
         }
-        let installed = b.require("buildout", "installed")?;
+        let installed = buildout.require("buildout", "installed")?;
         if !installed.is_empty() {
-            b.set(
+            buildout.set(
                 "buildout",
                 "installed",
                 pystr::join(&self.directory, &installed),
             );
         }
 
-        b.require("buildout", "log-format")?;
-        let log_level = b.require("buildout", "log-level")?;
+        buildout.require("buildout", "log-format")?;
+        let log_level = buildout.require("buildout", "log-level")?;
         let mut level = match log_level.as_str() {
             "DEBUG" => level::DEBUG,
             "INFO" => level::INFO,
@@ -270,7 +270,7 @@ impl Config {
                 Error::from(ErrorKind::User(format!("Invalid logging level {other}")))
             })?,
         };
-        let verbosity = b
+        let verbosity = buildout
             .get("buildout", "verbosity", None)?
             .unwrap_or_else(|| "0".into());
         let verbosity: i32 = verbosity
@@ -281,7 +281,7 @@ impl Config {
         self.log_level = level;
         reporter.set_threshold(level);
 
-        let timeout = b.require("buildout", "socket-timeout")?;
+        let timeout = buildout.require("buildout", "socket-timeout")?;
         if !timeout.is_empty() {
             match timeout.trim().parse::<i64>() {
                 Ok(n) => reporter.message(level::INFO, &format!("Setting socket time out to {n} seconds.")),
@@ -293,37 +293,37 @@ impl Config {
         }
 
         if !versions_name.is_empty() {
-            b.section(versions_name)?;
+            buildout.section(versions_name)?;
         }
-        b.require("buildout", "versions")?;
+        buildout.require("buildout", "versions")?;
         for name in ["prefer-final", "use-dependency-links"] {
-            let v = b.require("buildout", name)?;
+            let v = buildout.require("buildout", name)?;
             load::bool_option(&v, name)?;
         }
-        b.get("buildout", "index", None)?;
+        buildout.get("buildout", "index", None)?;
         for name in ["allow-picked-versions", "show-picked-versions"] {
-            let v = b.require("buildout", name)?;
+            let v = buildout.require("buildout", name)?;
             load::bool_option(&v, name)?;
         }
-        b.require("buildout", "update-versions-file")?;
-        b.get("buildout", "download-cache", None)?;
-        b.get("buildout", "extends-cache", None)?;
-        let eggs_version = b.require("buildout", "eggs-directory-version")?;
+        buildout.require("buildout", "update-versions-file")?;
+        buildout.get("buildout", "download-cache", None)?;
+        buildout.get("buildout", "extends-cache", None)?;
+        let eggs_version = buildout.require("buildout", "eggs-directory-version")?;
         if !eggs_version.is_empty() {
-            let eggs = b.require("buildout", "eggs-directory")?;
-            b.set(
+            let eggs = buildout.require("buildout", "eggs-directory")?;
+            buildout.set(
                 "buildout",
                 "eggs-directory",
                 pystr::join(&eggs, &eggs_version),
             );
         }
-        let abi = b
+        let abi = buildout
             .get("buildout", "abi-tag-eggs", None)?
             .unwrap_or_else(|| "false".into());
         load::bool_option(&abi, "abi-tag-eggs")?;
 
-        let install_from_cache = b.require("buildout", "install-from-cache")?;
-        let offline = b.require("buildout", "offline")?;
+        let install_from_cache = buildout.require("buildout", "install-from-cache")?;
+        let offline = buildout.require("buildout", "offline")?;
         if load::bool_option(&install_from_cache, "install-from-cache")? && offline == "true" {
             return Err(ErrorKind::User(
                 "install-from-cache can't be used with offline mode.\nNothing is installed, even from cache, in offline\nmode, which might better be called 'no-install mode'.\n".into(),
@@ -331,7 +331,7 @@ impl Config {
             .into());
         }
         for (name, _) in load::default_options("") {
-            b.get("buildout", &name, None)?;
+            buildout.get("buildout", &name, None)?;
         }
         Ok(())
     }

@@ -52,8 +52,8 @@ pub struct Settings {
 }
 
 /// A size option (`4G`, `512M`, bytes); `default` when unset or empty.
-fn size_option(b: &mut Buildout, key: &str, default: u64) -> crate::config::Result<u64> {
-    match b.get("buildout", key, None)? {
+fn size_option(buildout: &mut Buildout, key: &str, default: u64) -> crate::config::Result<u64> {
+    match buildout.get("buildout", key, None)? {
         Some(v) if !v.trim().is_empty() => extract::parse_size(&v).ok_or_else(|| {
             crate::config::ErrorKind::User(format!(
                 "Invalid value for {} option: {} (a size: bytes, or a number with K, M, G or T)",
@@ -68,60 +68,71 @@ fn size_option(b: &mut Buildout, key: &str, default: u64) -> crate::config::Resu
 
 impl Settings {
     /// Reads the settings from an initialised configuration.
-    pub fn read(b: &mut Buildout, directory: &str) -> crate::config::Result<Self> {
-        let flag = |b: &mut Buildout, k: &str, default: bool| -> crate::config::Result<bool> {
-            Ok(b.get("buildout", k, None)?
-                .map_or(default, |v| v.trim() == "true"))
-        };
-        let offline = flag(b, "offline", false)?;
-        let newest = !offline && flag(b, "newest", true)?;
-        let versions_name = b.require("buildout", "versions")?;
+    pub fn read(buildout: &mut Buildout, directory: &str) -> crate::config::Result<Self> {
+        let flag =
+            |buildout: &mut Buildout, k: &str, default: bool| -> crate::config::Result<bool> {
+                Ok(buildout
+                    .get("buildout", k, None)?
+                    .map_or(default, |v| v.trim() == "true"))
+            };
+        let offline = flag(buildout, "offline", false)?;
+        let newest = !offline && flag(buildout, "newest", true)?;
+        let versions_name = buildout.require("buildout", "versions")?;
         let versions = if versions_name.is_empty() {
             BTreeMap::new()
         } else {
-            b.options(&versions_name)?
+            buildout.options(&versions_name)?
         };
         let list = |v: Option<String>| -> Vec<String> {
             v.map(|s| s.split_whitespace().map(String::from).collect())
                 .unwrap_or_default()
         };
         Ok(Self {
-            index: b
+            index: buildout
                 .get("buildout", "index", None)?
                 .filter(|s| !s.trim().is_empty()),
-            find_links: list(b.get("buildout", "find-links", None)?),
-            allow_hosts: list(b.get("buildout", "allow-hosts", None)?)
+            find_links: list(buildout.get("buildout", "find-links", None)?),
+            allow_hosts: list(buildout.get("buildout", "allow-hosts", None)?)
                 .into_iter()
                 .filter(|h| h != "*")
                 .collect(),
             offline,
             newest,
-            prefer_final: flag(b, "prefer-final", true)?,
-            allow_picked_versions: flag(b, "allow-picked-versions", true)?,
-            allow_unknown_extras: flag(b, "allow-unknown-extras", false)?,
-            download_cache: b
+            prefer_final: flag(buildout, "prefer-final", true)?,
+            allow_picked_versions: flag(buildout, "allow-picked-versions", true)?,
+            allow_unknown_extras: flag(buildout, "allow-unknown-extras", false)?,
+            download_cache: buildout
                 .get("buildout", "download-cache", None)?
                 .filter(|s| !s.trim().is_empty())
                 .map(|d| {
                     PathBuf::from(crate::config::pystr::abspath(d.trim(), directory)).join("dist")
                 }),
-            show_picked_versions: flag(b, "show-picked-versions", false)?,
-            update_versions_file: b
+            show_picked_versions: flag(buildout, "show-picked-versions", false)?,
+            update_versions_file: buildout
                 .get("buildout", "update-versions-file", None)?
                 .filter(|s| !s.trim().is_empty())
                 .map(|f| crate::config::pystr::abspath(f.trim(), directory)),
             versions,
             compile_bytecode: crate::config::load::bool_option(
-                b.get("buildout", "compile-bytecode", None)?
+                buildout
+                    .get("buildout", "compile-bytecode", None)?
                     .as_deref()
                     .unwrap_or("true")
                     .trim(),
                 "compile-bytecode",
             )?,
             limits: Limits {
-                total: size_option(b, "max-unpacked-size", extract::DEFAULT_MAX_UNPACKED_SIZE)?,
-                file: size_option(b, "max-unpacked-file-size", extract::DEFAULT_MAX_FILE_SIZE)?,
-                files: match b.get("buildout", "max-unpacked-files", None)? {
+                total: size_option(
+                    buildout,
+                    "max-unpacked-size",
+                    extract::DEFAULT_MAX_UNPACKED_SIZE,
+                )?,
+                file: size_option(
+                    buildout,
+                    "max-unpacked-file-size",
+                    extract::DEFAULT_MAX_FILE_SIZE,
+                )?,
+                files: match buildout.get("buildout", "max-unpacked-files", None)? {
                     Some(v) if !v.trim().is_empty() => v.trim().parse().map_err(|_| {
                         crate::config::ErrorKind::User(format!(
                             "Invalid value for 'max-unpacked-files' option: {} (a number)",

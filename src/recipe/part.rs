@@ -84,9 +84,9 @@ pub fn rebuild_part(
     }
     let (manifest, entry) = found.ok_or("no generation manifest records its inputs")?;
     let failed = |e: Error| format!("its recipe failed: {e}");
-    let mut b = crate::config::Buildout::new(manifest.config.clone());
-    let mut recipe =
-        super::construct(&mut b, &entry.name, &manifest.buildout_directory).map_err(failed)?;
+    let mut buildout = crate::config::Buildout::new(manifest.config.clone());
+    let mut recipe = super::construct(&mut buildout, &entry.name, &manifest.buildout_directory)
+        .map_err(failed)?;
     let lazy = manifest
         .config
         .get("buildout")

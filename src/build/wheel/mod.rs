@@ -34,7 +34,8 @@ mod compile;
 mod record;
 
 pub use compile::{Compiler, compile_trees};
-pub use record::parse_record;
+#[cfg(test)]
+use record::parse_record;
 
 use super::extract::{self, Limits, Tree};
 use crate::python::{PackageName, WheelFilename};

@@ -150,12 +150,7 @@ fn order(
 
 /// Takes the buildout directory's lock, saying so while another run holds it.
 fn lock_directory(ctx: &Context, directory: &str) -> Result<Profile> {
-    let printer = ctx.printer;
-    Ok(Profile::open_locked(Path::new(directory), &mut || {
-        printer.warn(&format!(
-            "Waiting for another buildout running in {directory}..."
-        ));
-    })?)
+    super::lock_profile(ctx, Path::new(directory))
 }
 
 /// Resolve: the develop eggs first, as zc.buildout does (see

@@ -24,7 +24,30 @@ use nix::fcntl::{Flock, FlockArg};
 use std::fs::{self, File};
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// An I/O error with what was being done and to which path. Every
+/// module's error enum wraps it as its `Io` variant.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {action} `{path}`: {source}")]
+pub struct IoError {
+    pub action: String,
+    pub path: PathBuf,
+    #[source]
+    pub source: io::Error,
+}
+
+/// For `map_err`: an I/O error naming the action (`"read"`, `"create"`)
+/// and the path.
+pub fn io(action: &str, path: &Path) -> impl FnOnce(io::Error) -> IoError {
+    let action = action.to_string();
+    let path = path.to_path_buf();
+    move |source| IoError {
+        action,
+        path,
+        source,
+    }
+}
 
 /// The mode of a directory made inside `parent` (see the module docs).
 pub fn dir_mode_in(parent: &Path) -> io::Result<u32> {

@@ -47,13 +47,8 @@ pub enum Error {
     Dists(#[from] dists::Error),
     #[error(transparent)]
     Store(#[from] store::Error),
-    #[error("cannot {action} `{path}`: {source}")]
-    Io {
-        action: String,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fs::IoError),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -142,11 +137,7 @@ pub fn develop_path(env: &DistEnv<'_>, src: &Path) -> Result<StorePath> {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(source) => {
-                return Err(Error::Io {
-                    action: "read".into(),
-                    path: p,
-                    source,
-                });
+                return Err(Error::from(crate::fs::io("read", &p)(source)));
             }
         }
     }

@@ -142,13 +142,8 @@ pub enum Error {
         member: String,
         message: String,
     },
-    #[error("cannot {action} `{path}`: {source}")]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fs::IoError),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -214,11 +209,7 @@ impl Tree {
             OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
             Mode::empty(),
         )
-        .map_err(|e| Error::Io {
-            action: "open",
-            path: path.to_path_buf(),
-            source: errno_io(e),
-        })?;
+        .map_err(|e| Error::from(crate::fs::io("open", path)(errno_io(e))))?;
         Ok(Self {
             root,
             path: path.to_path_buf(),
@@ -245,11 +236,7 @@ impl Tree {
     }
 
     fn io(&self, action: &'static str, rel: &Path, e: Errno) -> Error {
-        Error::Io {
-            action,
-            path: self.path.join(rel),
-            source: errno_io(e),
-        }
+        crate::fs::io(action, &self.path.join(rel))(errno_io(e)).into()
     }
 
     /// Counts one more member against `max-unpacked-files`.
@@ -442,10 +429,8 @@ impl Tree {
                     limit: self.limits.total,
                 });
             }
-            file.write_all(&buf[..n]).map_err(|source| Error::Io {
-                action: "write",
-                path: self.path.join(rel),
-                source,
+            file.write_all(&buf[..n]).map_err(|source| {
+                Error::from(crate::fs::io("write", &self.path.join(rel))(source))
             })?;
         }
     }
@@ -487,11 +472,7 @@ impl Tree {
         let file = File::from(fd);
         let regular = file
             .metadata()
-            .map_err(|source| Error::Io {
-                action: "read",
-                path: self.path.join(rel),
-                source,
-            })?
+            .map_err(|source| Error::from(crate::fs::io("read", &self.path.join(rel))(source)))?
             .is_file();
         if !regular {
             return Err(self.unsafe_member(

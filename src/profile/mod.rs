@@ -58,13 +58,8 @@ impl FromStr for Generation {
 /// A profile error.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot {action} `{path}`: {source}")]
-    Io {
-        action: String,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fs::IoError),
     #[error("generation {0} does not exist in this buildout")]
     NoSuchGeneration(Generation),
     #[error("there is no generation before {0} to roll back to")]
@@ -103,15 +98,7 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-fn io(action: &str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
-    let action = action.to_string();
-    let path = path.to_path_buf();
-    move |source| Error::Io {
-        action,
-        path,
-        source,
-    }
-}
+use crate::fs::io;
 
 /// One generation as listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,7 +180,7 @@ impl Profile {
         let entries = match fs::read_dir(&dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io("read", &dir)(e)),
+            Err(e) => return Err(io("read", &dir)(e).into()),
         };
         let mut out = Vec::new();
         for entry in entries {
@@ -224,7 +211,7 @@ impl Profile {
                 .and_then(|n| n.to_str())
                 .and_then(|n| n.parse().ok())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io("read link", &link)(e)),
+            Err(e) => Err(io("read link", &link)(e).into()),
         }
     }
 
@@ -423,5 +410,6 @@ pub fn read_manifest(g: Generation, target: &Path) -> Result<Manifest> {
 fn fsync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|f| f.sync_all())
-        .map_err(io("sync", dir))
+        .map_err(io("sync", dir))?;
+    Ok(())
 }

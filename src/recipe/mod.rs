@@ -46,13 +46,8 @@ pub enum Error {
     /// Resolving or installing distributions failed.
     #[error("{0}")]
     Distributions(String),
-    #[error("cannot {action} `{path}`: {source}")]
-    Io {
-        action: String,
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fs::IoError),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -234,15 +229,8 @@ pub(crate) fn write_dists_record<T: serde::Serialize>(
     std::fs::create_dir(out).map_err(io("create", out))?;
     let path = out.join(file);
     let json = serde_json::to_string_pretty(dists).unwrap_or_default();
-    std::fs::write(&path, json + "\n").map_err(io("write", &path))
+    std::fs::write(&path, json + "\n").map_err(io("write", &path))?;
+    Ok(())
 }
 
-pub(crate) fn io(action: &str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
-    let action = action.to_string();
-    let path = path.display().to_string();
-    move |source| Error::Io {
-        action,
-        path,
-        source,
-    }
-}
+pub(crate) use crate::fs::io;

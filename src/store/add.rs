@@ -491,11 +491,8 @@ impl Store {
         tx.commit().map_err(db::err("committing"))?;
         drop(conn);
         let f = std::fs::File::open(self.dir()).map_err(fsutil::err("open", self.dir()))?;
-        nix::unistd::syncfs(&f).map_err(|e| Error::Io {
-            action: "sync".into(),
-            path: self.dir().to_path_buf(),
-            source: e.into(),
-        })?;
+        nix::unistd::syncfs(&f)
+            .map_err(|e| Error::from(crate::fs::io("sync", self.dir())(e.into())))?;
         if root_every > 0 {
             for (n, head) in heads
                 .iter()

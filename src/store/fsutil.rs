@@ -14,13 +14,8 @@ use std::path::Path;
 
 /// Maps an I/O error to [`Error::Io`] naming the action and path (for builders).
 pub fn err(action: &str, path: &Path) -> impl FnOnce(io::Error) -> Error {
-    let action = action.to_string();
-    let path = path.to_path_buf();
-    move |source| Error::Io {
-        action,
-        path,
-        source,
-    }
+    let io = crate::fs::io(action, path);
+    move |source| Error::Io(io(source))
 }
 
 fn set_mtime_1(path: &Path) -> Result<()> {
@@ -32,10 +27,10 @@ fn set_mtime_1(path: &Path) -> Result<()> {
         &one,
         UtimensatFlags::NoFollowSymlink,
     )
-    .map_err(|e| Error::Io {
-        action: "set the modification time of".into(),
-        path: path.to_path_buf(),
-        source: e.into(),
+    .map_err(|e| {
+        Error::from(crate::fs::io("set the modification time of", path)(
+            e.into(),
+        ))
     })
 }
 
@@ -168,11 +163,8 @@ pub fn exchange(a: &Path, b: &Path) -> Result<()> {
                 .map_err(err("change the mode of", p))?;
         }
     }
-    renameat2(AT_FDCWD, a, AT_FDCWD, b, RenameFlags::RENAME_EXCHANGE).map_err(|e| Error::Io {
-        action: "exchange".into(),
-        path: b.to_path_buf(),
-        source: e.into(),
-    })
+    renameat2(AT_FDCWD, a, AT_FDCWD, b, RenameFlags::RENAME_EXCHANGE)
+        .map_err(|e| Error::from(crate::fs::io("exchange", b)(e.into())))
 }
 
 /// Renames `from` to `to` without replacing an existing `to`.
@@ -192,11 +184,7 @@ pub fn rename_noreplace(from: &Path, to: &Path) -> Result<bool> {
             fs::rename(from, to).map_err(err("move into place", to))?;
             Ok(true)
         }
-        Err(e) => Err(Error::Io {
-            action: "move into place".into(),
-            path: to.to_path_buf(),
-            source: e.into(),
-        }),
+        Err(e) => Err(Error::from(crate::fs::io("move into place", to)(e.into()))),
     }
 }
 

@@ -134,11 +134,12 @@ impl TempRoots {
             .map_err(err("read temporary roots file", &self.path))?
             .nlink();
         if linked == 0 {
-            return Err(Error::Io {
-                action: "use temporary roots file".into(),
-                path: self.path.clone(),
-                source: std::io::Error::other("it was deleted while in use"),
-            });
+            return Err(Error::from(crate::fs::io(
+                "use temporary roots file",
+                &self.path,
+            )(std::io::Error::other(
+                "it was deleted while in use",
+            ))));
         }
         writeln!(self.file, "{hash_part}").map_err(err("write", &self.path))?;
         self.roots.insert(hash_part.to_string());

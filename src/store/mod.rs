@@ -80,13 +80,8 @@ use std::sync::{Mutex, MutexGuard};
 /// A store error.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot {action} `{path}`: {source}")]
-    Io {
-        action: String,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fs::IoError),
     #[error("store database error while {what}: {source}")]
     Db {
         what: String,

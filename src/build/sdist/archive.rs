@@ -250,7 +250,8 @@ fn write_member(
     use std::os::unix::fs::PermissionsExt;
     let file = tree.file(member, rel, mode, content)?;
     file.set_permissions(fs::Permissions::from_mode(mode))
-        .map_err(io("set the mode of", rel))
+        .map_err(io("set the mode of", rel))?;
+    Ok(())
 }
 
 fn unpack_tar(archive: &Path, compression: Compression, name: &str, mut tree: Tree) -> Result<()> {

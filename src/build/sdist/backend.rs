@@ -29,7 +29,7 @@ impl BuildSystem {
         let text = match fs::read_to_string(&file) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(default()),
-            Err(e) => return Err(io("read", &file)(e)),
+            Err(e) => return Err(io("read", &file)(e).into()),
         };
         let bad = |message: String| Error::Pyproject {
             path: file.display().to_string(),

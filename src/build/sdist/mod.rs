@@ -48,7 +48,7 @@ pub use backend::{Backend, BuildSystem};
 
 use super::extract;
 use crate::index::Metadata;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The default build system of projects without `[build-system]`.
 pub const DEFAULT_REQUIRES: &str = "setuptools>=40.8.0";
@@ -90,26 +90,13 @@ pub enum Error {
     },
     #[error(transparent)]
     Extract(#[from] extract::Error),
-    #[error("cannot {action} `{path}`: {source}")]
-    Io {
-        action: String,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fs::IoError),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-fn io(action: &str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
-    let action = action.to_string();
-    let path = path.to_path_buf();
-    move |source| Error::Io {
-        action,
-        path,
-        source,
-    }
-}
+use crate::fs::io;
 
 fn label(archive: &Path) -> String {
     archive.file_name().map_or_else(

@@ -101,28 +101,15 @@ pub enum Error {
     Extract(#[from] extract::Error),
     #[error("wheel `{wheel}`: unknown `.data` directory `{key}`")]
     UnknownDataKey { wheel: String, key: String },
-    #[error("cannot {action} `{path}`: {source}")]
-    Io {
-        action: String,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fs::IoError),
     #[error("compiling bytecode with `{python}` failed: {message}")]
     Compile { python: String, message: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-fn io(action: &str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
-    let action = action.to_string();
-    let path = path.to_path_buf();
-    move |source| Error::Io {
-        action,
-        path,
-        source,
-    }
-}
+use crate::fs::io;
 
 /// What an installed wheel provides.
 #[derive(Debug, Clone, PartialEq, Eq)]

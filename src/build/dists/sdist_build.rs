@@ -158,14 +158,8 @@ pub(super) fn build_environment(
         .map(|r| Requirement::from_str(r).map_err(|e| failed(format!("`{r}`: {e}"))))
         .collect::<Result<Vec<_>>>()?;
     let provider = IndexProvider::new(env)?;
-    let resolution = resolve::resolve(&reqs, &provider, &env.options).map_err(|e| {
-        let mut text = e.to_string();
-        for line in e.explanation() {
-            text.push('\n');
-            text.push_str(line);
-        }
-        failed(text)
-    })?;
+    let resolution =
+        resolve::resolve(&reqs, &provider, &env.options).map_err(|e| failed(e.explained()))?;
     let entries = realise(env, &provider, &resolution, progress)?;
     Ok(entries.into_iter().map(|e| PathBuf::from(e.path)).collect())
 }

@@ -457,14 +457,7 @@ impl Services for Installer<'_> {
             .map_err(|e| failed(e.to_string()))?
             .with_local(local);
         let resolution = resolve::resolve(request.requirements, &provider, &parts.options)
-            .map_err(|e| {
-                let mut text = e.to_string();
-                for line in e.explanation() {
-                    text.push('\n');
-                    text.push_str(line);
-                }
-                failed(text)
-            })?;
+            .map_err(|e| failed(e.explained()))?;
         for w in &resolution.warnings {
             self.ctx.printer.warn(w);
         }

@@ -100,6 +100,16 @@ impl Error {
             _ => &[],
         }
     }
+
+    /// The message followed by its [`Self::explanation`], a line each.
+    pub fn explained(&self) -> String {
+        let mut text = self.to_string();
+        for line in self.explanation() {
+            text.push('\n');
+            text.push_str(line);
+        }
+        text
+    }
 }
 
 /// Requirements that cannot all hold.

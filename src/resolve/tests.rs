@@ -156,6 +156,10 @@ fn yanked_versions_only_when_pinned_exactly() {
     let err = run(&p, &["b>1.0"], &opts()).unwrap_err();
     assert_eq!(err.to_string(), "Couldn't find a distribution for 'b>1.0'.");
     assert_eq!(err.explanation(), ["`b 2.0` is yanked"]);
+    assert_eq!(
+        err.explained(),
+        "Couldn't find a distribution for 'b>1.0'.\n`b 2.0` is yanked"
+    );
 }
 
 #[test]

@@ -1,0 +1,165 @@
+//! Sdists and source trees built into wheels by their PEP 517 backend, in
+//! an isolated environment made of store objects: `[build-system]
+//! requires`, then `get_requires_for_build_*`, resolved with the
+//! buildout's rules and realised like any distribution
+//! ([`build_environment`]). An sdist's built wheel is an `artifact` object
+//! ([`built_wheel`]), so it is built once per interpreter; a build that
+//! needs itself is a cycle.
+
+use super::address::{file_sha256, origin, output_path};
+use super::install::realise;
+use super::{BUILDER, DistEnv, Error, IndexProvider, Progress, Result, store_scratch};
+use crate::build::sdist;
+use crate::index::DistFile;
+use crate::python::Requirement;
+use crate::resolve;
+use crate::store::{self, Kind, NewObject};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// The built wheel of an sdist (an `artifact` object holding one `.whl`):
+/// reused when the store has it, else built.
+pub(super) fn built_wheel(
+    env: &DistEnv<'_>,
+    file: &DistFile,
+    archive: &Path,
+    progress: &mut dyn Progress,
+) -> Result<PathBuf> {
+    let key = serde_json::json!({
+        "sdist": file_sha256(file)?,
+        "builder": BUILDER,
+        "interpreter": env.cache_tag(),
+    });
+    let f = &file.filename;
+    let label = format!("{} {}", f.name().as_str(), f.version());
+    let path = output_path(
+        env,
+        &format!("{}-{}-wheel", f.name().as_str(), f.version()),
+        &key,
+    )?;
+    let abs = PathBuf::from(path.to_absolute(env.store.dir_str()));
+    if !env.store.root_and_check(&path)? {
+        if env.building.borrow().contains(&label) {
+            let mut chain = env.building.borrow().clone();
+            chain.push(label);
+            return Err(Error::BuildCycle {
+                chain: chain.join(" -> "),
+            });
+        }
+        progress.building(f.name().as_str(), &f.version().to_string());
+        env.building.borrow_mut().push(label.clone());
+        let built = build_sdist_wheel(env, &label, archive, &[], progress);
+        env.building.borrow_mut().pop();
+        let (_tmp, wheel) = built?;
+        let mut obj = NewObject::known(path.clone(), Kind::Artifact);
+        obj.origin = Some(origin(file)?);
+        let name = wheel
+            .file_name()
+            .map(std::ffi::OsStr::to_os_string)
+            .unwrap_or_default();
+        env.store.add(&obj, |out| {
+            std::fs::create_dir(out).map_err(store::fsutil::err("create", out))?;
+            std::fs::copy(&wheel, out.join(&name))
+                .map(|_| ())
+                .map_err(store::fsutil::err("copy", &wheel))
+        })?;
+    }
+    let found = std::fs::read_dir(&abs)
+        .map_err(|e| Error::Io {
+            action: "read".into(),
+            path: abs.clone(),
+            source: e,
+        })?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "whl"));
+    found.ok_or_else(|| Error::StoreMetadata {
+        path: abs.display().to_string(),
+        message: "no built wheel".into(),
+    })
+}
+
+/// Unpacks and builds an sdist; returns the temporary directory and the
+/// wheel in it.
+pub(super) fn build_sdist_wheel(
+    env: &DistEnv<'_>,
+    label: &str,
+    archive: &Path,
+    extra_env: &[(String, String)],
+    progress: &mut dyn Progress,
+) -> Result<(store::lock::Stage, PathBuf)> {
+    let tmp = store_scratch(env.store)?;
+    let src = sdist::unpack(archive, &tmp.path().join("src"), env.limits)?;
+    let wheel = build_tree(
+        env,
+        label,
+        &src,
+        "wheel",
+        extra_env,
+        progress,
+        &tmp.path().join("dist"),
+    )?;
+    Ok((tmp, wheel))
+}
+
+/// Builds the source tree `src` with its PEP 517 backend (`kind`: `wheel`
+/// or `editable`) into `out_dir`; `extra_env` is passed to the backend.
+pub fn build_tree(
+    env: &DistEnv<'_>,
+    label: &str,
+    src: &Path,
+    kind: &str,
+    extra_env: &[(String, String)],
+    progress: &mut dyn Progress,
+    out_dir: &Path,
+) -> Result<PathBuf> {
+    let system = sdist::BuildSystem::read(src)?;
+    let mut paths = build_environment(env, label, &system.requires, progress)?;
+    let mut backend = sdist::Backend {
+        project: label.to_string(),
+        python: &env.python,
+        src,
+        system: &system,
+        paths: paths.clone(),
+        env: extra_env.to_vec(),
+    };
+    let more = backend.get_requires(kind)?;
+    if !more.is_empty() {
+        let mut all = system.requires.clone();
+        all.extend(more);
+        paths = build_environment(env, label, &all, progress)?;
+        backend.paths = paths;
+    }
+    std::fs::create_dir_all(out_dir).map_err(|e| Error::Io {
+        action: "create".into(),
+        path: out_dir.to_path_buf(),
+        source: e,
+    })?;
+    Ok(backend.build(kind, out_dir)?)
+}
+
+/// Resolves and installs build requirements; returns their store
+/// directories in resolution order.
+pub(super) fn build_environment(
+    env: &DistEnv<'_>,
+    project: &str,
+    requires: &[String],
+    progress: &mut dyn Progress,
+) -> Result<Vec<PathBuf>> {
+    if requires.is_empty() {
+        return Ok(Vec::new());
+    }
+    let failed = |message: String| Error::BuildRequirements {
+        project: project.to_string(),
+        message,
+    };
+    let reqs = requires
+        .iter()
+        .map(|r| Requirement::from_str(r).map_err(|e| failed(format!("`{r}`: {e}"))))
+        .collect::<Result<Vec<_>>>()?;
+    let provider = IndexProvider::new(env)?;
+    let resolution =
+        resolve::resolve(&reqs, &provider, &env.options).map_err(|e| failed(e.explained()))?;
+    let entries = realise(env, &provider, &resolution, progress)?;
+    Ok(entries.into_iter().map(|e| PathBuf::from(e.path)).collect())
+}

@@ -472,7 +472,7 @@ impl Tree {
         let file = File::from(fd);
         let regular = file
             .metadata()
-            .map_err(|source| Error::from(crate::fs::io("read", &self.path.join(rel))(source)))?
+            .map_err(crate::fs::io("read", &self.path.join(rel)))?
             .is_file();
         if !regular {
             return Err(self.unsafe_member(

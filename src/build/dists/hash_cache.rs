@@ -14,11 +14,7 @@ pub(super) fn local_sha256(path: &Path) -> Result<String> {
     use std::os::unix::fs::MetadataExt;
     static CACHE: std::sync::Mutex<Option<HashMap<String, String>>> = std::sync::Mutex::new(None);
     let cache_file = crate::env::home_dir().map(|h| h.join(".buildout/cache/file-hashes.json"));
-    let io = |e: std::io::Error| Error::Io {
-        action: "read".into(),
-        path: path.to_path_buf(),
-        source: e,
-    };
+    let io = |e: std::io::Error| Error::from(crate::fs::io("read", path)(e));
     let meta = std::fs::metadata(path).map_err(io)?;
     let key = format!(
         "{}\0{}\0{}\0{}",

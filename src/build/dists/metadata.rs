@@ -12,11 +12,7 @@ pub(super) fn wheel_metadata(wheel: &Path) -> Result<index::Metadata> {
         path: wheel.display().to_string(),
         message,
     };
-    let file = std::fs::File::open(wheel).map_err(|e| Error::Io {
-        action: "open".into(),
-        path: wheel.to_path_buf(),
-        source: e,
-    })?;
+    let file = std::fs::File::open(wheel).map_err(crate::fs::io("open", wheel))?;
     let mut zip =
         zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| bad(e.to_string()))?;
     let name = zip
@@ -64,20 +60,13 @@ fn read_headers(path: &Path) -> std::io::Result<Vec<u8>> {
 /// Reads `METADATA` of an installed distribution (in the store directory
 /// `dir`).
 pub fn read_store_metadata(dir: &str) -> Result<index::Metadata> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::Io {
-        action: "read".into(),
-        path: dir.into(),
-        source: e,
-    })?;
+    let entries =
+        std::fs::read_dir(dir).map_err(crate::fs::io("read", std::path::Path::new(dir)))?;
     for entry in entries.flatten() {
         let name = entry.file_name();
         if name.to_string_lossy().ends_with(".dist-info") {
             let path = entry.path().join("METADATA");
-            let bytes = read_headers(&path).map_err(|e| Error::Io {
-                action: "read".into(),
-                path: path.clone(),
-                source: e,
-            })?;
+            let bytes = read_headers(&path).map_err(crate::fs::io("read", &path))?;
             return index::Metadata::parse(&bytes).map_err(|e| Error::StoreMetadata {
                 path: path.display().to_string(),
                 message: e.0,

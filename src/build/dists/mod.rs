@@ -65,7 +65,6 @@ use crate::resolve;
 use crate::store::{self, Store};
 use pep440_rs::Version;
 use std::cell::RefCell;
-use std::path::PathBuf;
 use std::str::FromStr;
 
 /// Installer identity, part of every distribution's address: a change in
@@ -104,13 +103,8 @@ pub enum Error {
     NoSdist { name: String, version: String },
     #[error("cannot read the metadata of `{path}`: {message}")]
     StoreMetadata { path: String, message: String },
-    #[error("cannot {action} `{path}`: {source}")]
-    Io {
-        action: String,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::fs::IoError),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -65,11 +65,7 @@ pub(super) fn built_wheel(
         })?;
     }
     let found = std::fs::read_dir(&abs)
-        .map_err(|e| Error::Io {
-            action: "read".into(),
-            path: abs.clone(),
-            source: e,
-        })?
+        .map_err(crate::fs::io("read", &abs))?
         .flatten()
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|e| e == "whl"));
@@ -130,11 +126,7 @@ pub fn build_tree(
         paths = build_environment(env, label, &all, progress)?;
         backend.paths = paths;
     }
-    std::fs::create_dir_all(out_dir).map_err(|e| Error::Io {
-        action: "create".into(),
-        path: out_dir.to_path_buf(),
-        source: e,
-    })?;
+    std::fs::create_dir_all(out_dir).map_err(crate::fs::io("create", out_dir))?;
     Ok(backend.build(kind, out_dir)?)
 }
 

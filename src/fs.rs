@@ -8,7 +8,8 @@
 //! - a directory is made `0755`, or `0o2775` (the group may write, new
 //!   entries keep the group) when the directory it is made in is
 //!   group-writable: a group-shared store is one whose root its admin made
-//!   group-writable; nothing is ever made world-writable;
+//!   group-writable (and not world-writable: what is made in `/tmp` is
+//!   private); nothing is ever made world-writable;
 //! - lock files are `0600`, `0660` in a group-writable directory;
 //! - other files (temporary roots, the database, records, cached pages)
 //!   are `0644`, `0664` in a group-writable directory: readable by every
@@ -49,17 +50,25 @@ pub fn io(action: &str, path: &Path) -> impl FnOnce(io::Error) -> IoError {
     }
 }
 
+/// Whether a directory of mode `mode` is shared with its group: the group
+/// may write it and others may not. A world-writable directory (`/tmp`,
+/// mode `1777`) says nothing about a group, so what is made in it is
+/// private.
+fn group_shared(mode: u32) -> bool {
+    mode & 0o020 != 0 && mode & 0o002 == 0
+}
+
 /// The mode of a directory made inside `parent` (see the module docs).
 pub fn dir_mode_in(parent: &Path) -> io::Result<u32> {
-    let mode = fs::metadata(parent)?.mode();
-    Ok(if mode & 0o020 != 0 { 0o2775 } else { 0o755 })
+    let shared = group_shared(fs::metadata(parent)?.mode());
+    Ok(if shared { 0o2775 } else { 0o755 })
 }
 
 /// The mode of a file made inside `parent` that only its owner writes
 /// (`private`: and only its owner reads) and, in a group-writable
 /// directory, the group too.
 pub fn file_mode_in(parent: &Path, private: bool) -> io::Result<u32> {
-    let shared = fs::metadata(parent)?.mode() & 0o020 != 0;
+    let shared = group_shared(fs::metadata(parent)?.mode());
     Ok(match (shared, private) {
         (true, true) => 0o660,
         (true, false) => 0o664,
@@ -232,6 +241,24 @@ pub fn flock(file: File, arg: FlockArg) -> io::Result<Option<Flock<File>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_group_writable_directory_shares_with_its_group() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = |mode: u32| {
+            let d = tmp.path().join(format!("{mode:o}"));
+            fs::create_dir(&d).unwrap();
+            fs::set_permissions(&d, fs::Permissions::from_mode(mode)).unwrap();
+            d
+        };
+        assert_eq!(dir_mode_in(&dir(0o2775)).unwrap(), 0o2775);
+        assert_eq!(file_mode_in(&dir(0o770), true).unwrap(), 0o660);
+        // /tmp-like: world-writable with the sticky bit is no group.
+        let sticky = dir(0o1777);
+        assert_eq!(dir_mode_in(&sticky).unwrap(), 0o755);
+        assert_eq!(file_mode_in(&sticky, false).unwrap(), 0o644);
+        assert_eq!(dir_mode_in(&dir(0o755)).unwrap(), 0o755);
+    }
 
     #[test]
     fn replace_file_keeps_the_mode_follows_links_and_leaves_no_temporary() {

@@ -24,11 +24,9 @@
 //! index version, as develop eggs do in zc.buildout.
 //!
 //! **`sys.path`.** Editable installs work through the `.pth` files at the
-//! object's root. [`pth_entries`] reads them for any distribution
-//! directory: path lines must be added after the distribution's own
-//! directory in a script's `sys.path` (zc.recipe.egg does this); when a
-//! `.pth` has `import` lines (setuptools' finder hooks), the script must
-//! instead call `site.addsitedir(<distribution directory>)`.
+//! object's root: scripts read them as zc.buildout does
+//! ([`super::scripts::pth_paths`]): path lines join the script's path,
+//! `import` lines (setuptools' finder hooks) are skipped.
 
 use super::dists::{self, DistEnv, LocalDist, Progress};
 use crate::store::{self, Kind, NewObject, StorePath};
@@ -201,53 +199,6 @@ pub fn develop(
 }
 
 #[cfg(test)]
-/// What the `.pth` files at a distribution directory's root add.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Pth {
-    /// Path lines, made absolute against the directory (in file order;
-    /// files in name order, as `site` reads them).
-    pub paths: Vec<String>,
-    /// Whether some `.pth` has `import` lines, which only `site.addsitedir`
-    /// runs.
-    pub imports: bool,
-}
-
-#[cfg(test)]
-/// Reads the `.pth` files of the distribution directory `dir`.
-pub fn pth_entries(dir: &Path) -> Pth {
-    let mut out = Pth::default();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    let mut files: Vec<PathBuf> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "pth"))
-        .collect();
-    files.sort();
-    for f in files {
-        let Ok(text) = std::fs::read_to_string(&f) else {
-            continue;
-        };
-        for line in text.lines() {
-            let line = line.trim_end();
-            if line.trim().is_empty() || line.starts_with('#') {
-                continue;
-            }
-            if line.starts_with("import ") || line.starts_with("import\t") {
-                out.imports = true;
-                continue;
-            }
-            let p = crate::config::pystr::abspath(line.trim(), &dir.display().to_string());
-            if !out.paths.contains(&p) {
-                out.paths.push(p);
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -267,25 +218,5 @@ mod tests {
             warnings,
             vec![format!("Couldn't develop '{d}/missing' (not found)")]
         );
-    }
-
-    #[test]
-    fn reads_pth_paths_and_imports() {
-        let tmp = tempfile::tempdir().unwrap();
-        std::fs::write(
-            tmp.path().join("__editable__.a-1.pth"),
-            "/src/a\n# comment\nimport __editable___a_finder; __editable___a_finder.install()\n",
-        )
-        .unwrap();
-        std::fs::write(tmp.path().join("b.pth"), "rel\n").unwrap();
-        let pth = pth_entries(tmp.path());
-        assert_eq!(
-            pth.paths,
-            vec![
-                "/src/a".to_string(),
-                tmp.path().join("rel").display().to_string()
-            ]
-        );
-        assert!(pth.imports);
     }
 }

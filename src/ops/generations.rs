@@ -209,13 +209,7 @@ pub fn rollback(ctx: &Context, generation: Option<&str>) -> Result<()> {
     let new = profile.manifest(target)?;
     let old = profile.manifest(current).ok();
     let moved = profile.switch(target, &new, old.as_ref())?;
-    for (from, to) in moved {
-        ctx.printer.warn(&format!(
-            "Moved {} to {}: buildout now manages it as a link into the current generation.",
-            from.display(),
-            to.display()
-        ));
-    }
+    super::report_moved(ctx, &moved);
     ctx.printer.info(&format!(
         "Switched from generation {current} to generation {target}."
     ));

@@ -116,6 +116,22 @@ pub(crate) fn lock_profile(
     })?)
 }
 
+/// Says what a switch moved aside, and what stands in its place now.
+pub(crate) fn report_moved(ctx: &Context, moved: &[crate::profile::Moved]) {
+    for m in moved {
+        let now = if m.linked {
+            "buildout now manages it as a link into the current generation"
+        } else {
+            "the generation's manifest replaces it"
+        };
+        ctx.printer.warn(&format!(
+            "Moved {} to {}: {now}.",
+            m.from.display(),
+            m.to.display()
+        ));
+    }
+}
+
 /// Errors of the operations layer: each module's error, plus usage errors.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

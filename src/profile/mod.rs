@@ -256,7 +256,7 @@ impl Profile {
         g: Generation,
         new: &Manifest,
         old: Option<&Manifest>,
-    ) -> Result<Vec<(PathBuf, PathBuf)>> {
+    ) -> Result<Vec<Moved>> {
         self.entry(g)?;
         paths::check_manifest(&self.dir.to_string_lossy(), new)?;
         let mut moved = Vec::new();
@@ -266,7 +266,12 @@ impl Profile {
         self.ensure_link("parts", Path::new(".buildout/current/parts"), &mut moved)?;
         let installed = self.dir.join(".installed.cfg");
         if installed.exists() {
-            moved.push(self.move_aside(".installed.cfg")?);
+            let (from, to) = self.move_aside(".installed.cfg")?;
+            moved.push(Moved {
+                from,
+                to,
+                linked: false,
+            });
         }
         for rel in new.outputs() {
             if is_generation_dir_output(rel) {
@@ -329,12 +334,7 @@ impl Profile {
     }
 
     /// Makes `rel` a symlink to `target`, moving aside whatever else is there.
-    fn ensure_link(
-        &self,
-        rel: &str,
-        target: &Path,
-        moved: &mut Vec<(PathBuf, PathBuf)>,
-    ) -> Result<()> {
+    fn ensure_link(&self, rel: &str, target: &Path, moved: &mut Vec<Moved>) -> Result<()> {
         let path = self.dir.join(rel);
         match fs::symlink_metadata(&path) {
             Ok(meta) if meta.file_type().is_symlink() => {
@@ -344,10 +344,10 @@ impl Profile {
                 if is_our_link(&path) {
                     fs::remove_file(&path).map_err(io("remove", &path))?;
                 } else {
-                    moved.push(self.move_aside(rel)?);
+                    moved.push(self.move_aside_for_link(rel)?);
                 }
             }
-            Ok(_) => moved.push(self.move_aside(rel)?),
+            Ok(_) => moved.push(self.move_aside_for_link(rel)?),
             Err(_) => {}
         }
         if let Some(parent) = path.parent() {
@@ -364,6 +364,16 @@ impl Profile {
         Ok(())
     }
 
+    /// Moves `rel` aside for a link that takes its place.
+    fn move_aside_for_link(&self, rel: &str) -> Result<Moved> {
+        let (from, to) = self.move_aside(rel)?;
+        Ok(Moved {
+            from,
+            to,
+            linked: true,
+        })
+    }
+
     /// Moves `rel` into `.buildout/backup/<time>/rel`; returns (from, to).
     fn move_aside(&self, rel: &str) -> Result<(PathBuf, PathBuf)> {
         let stamp = std::time::SystemTime::now()
@@ -377,6 +387,18 @@ impl Profile {
         fs::rename(&from, &to).map_err(io("move aside", &from))?;
         Ok((from, to))
     }
+}
+
+/// Something of a previous tool's that a switch moved into
+/// `.buildout/backup/<time>/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moved {
+    pub from: PathBuf,
+    pub to: PathBuf,
+    /// Whether a link into the current generation now stands at `from`
+    /// (`bin`, `parts`, a managed file); `.installed.cfg` gets none: the
+    /// generation's manifest replaces it.
+    pub linked: bool,
 }
 
 /// Outputs under `bin/` and `parts/` live inside the generation's own

@@ -209,11 +209,30 @@ fn a_zc_buildout_directory_is_adopted_without_losing_anything() {
     ctx.write("var/data.fs", "precious\n");
     let out = ctx.ok(&["install"]);
     for moved in ["bin", "parts", ".installed.cfg", "etc/app.conf"] {
-        assert!(
-            out.lines()
-                .any(|l| l.starts_with(&format!("Moved {}", ctx.path(moved).display()))),
-            "{moved} not reported:\n{out}"
-        );
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&format!("Moved {} ", ctx.path(moved).display())))
+            .unwrap_or_else(|| panic!("{moved} not reported:\n{out}"));
+        // The message says what stands there now, and it is true.
+        if moved == ".installed.cfg" {
+            assert!(
+                line.ends_with(": the generation's manifest replaces it."),
+                "{line}"
+            );
+            assert!(!ctx.path(moved).exists(), "{line}");
+        } else {
+            assert!(
+                line.ends_with(": buildout now manages it as a link into the current generation."),
+                "{line}"
+            );
+            assert!(
+                fs::symlink_metadata(ctx.path(moved))
+                    .unwrap()
+                    .file_type()
+                    .is_symlink(),
+                "{line}"
+            );
+        }
     }
     let backup = fs::read_dir(ctx.path(".buildout/backup"))
         .unwrap()

@@ -341,13 +341,7 @@ fn switch(
     let g = profile.add(Path::new(&target))?;
     store::failpoint::hit("install-link-added");
     let moved = profile.switch(g, manifest, old)?;
-    for (from, to) in moved {
-        ctx.printer.warn(&format!(
-            "Moved {} to {}: buildout now manages it as a link into the current generation.",
-            from.display(),
-            to.display()
-        ));
-    }
+    super::report_moved(ctx, &moved);
     let summary = match old {
         Some(old) => manifest::summary(&manifest::diff(old, manifest)),
         None => manifest::summary(&manifest::diff(&empty_like(manifest), manifest)),

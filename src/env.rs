@@ -12,6 +12,9 @@ pub const BUILDOUT_HOME: &str = "BUILDOUT_HOME";
 pub const BUILDOUT_STORE: &str = "BUILDOUT_STORE";
 /// Names a fault-injection point at which the process aborts (tests only).
 pub const BUILDOUT_FAILPOINT: &str = "BUILDOUT_FAILPOINT";
+/// Disables colour when set and not empty (<https://no-color.org>), unless
+/// `--color always` asks for it.
+pub const NO_COLOR: &str = "NO_COLOR";
 /// Hides progress bars when set.
 pub const BUILDOUT_NO_PROGRESS: &str = "BUILDOUT_NO_PROGRESS";
 /// The user's home directory.

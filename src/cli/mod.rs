@@ -323,10 +323,11 @@ pub fn run(args: Vec<String>) -> Result<(), Failure> {
         }
         Invocation::Run { global, command } => (global, command),
     };
-    let debug = global.debug;
+    let (debug, color) = (global.debug, global.color);
     let ctx = Context::new(global)?;
     dispatch(&ctx, command).map_err(|mut f| {
         f.debug = debug;
+        f.color = color;
         f
     })
 }

@@ -27,18 +27,10 @@ pub use query::query;
 pub use store::{DebugAdd, StoreAction, store};
 
 use crate::config::Assignment;
+pub use crate::output::ColorChoice;
 use crate::output::{Printer, Report};
 use std::fmt;
 use std::path::PathBuf;
-
-/// When to colour output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ColorChoice {
-    #[default]
-    Auto,
-    Always,
-    Never,
-}
 
 /// Everything the global part of the command line said.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -94,7 +86,7 @@ impl Context {
             source,
         })?;
         Ok(Self {
-            printer: Printer::new(global.verbosity),
+            printer: Printer::new(global.verbosity, global.color),
             global,
             cwd,
         })
@@ -170,6 +162,8 @@ pub struct Failure {
     pub doing: Vec<String>,
     pub error: Box<Error>,
     pub debug: bool,
+    /// `--color`, for the `Error:` line.
+    pub color: ColorChoice,
 }
 
 impl Failure {
@@ -178,6 +172,7 @@ impl Failure {
             doing: Vec::new(),
             error: Box::new(error.into()),
             debug: false,
+            color: ColorChoice::Auto,
         }
     }
 
@@ -228,6 +223,10 @@ impl Report for Failure {
 
     fn debug(&self) -> bool {
         self.debug
+    }
+
+    fn color(&self) -> ColorChoice {
+        self.color
     }
 
     fn error(&self) -> &(dyn std::error::Error + 'static) {

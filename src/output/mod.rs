@@ -13,17 +13,60 @@ pub mod progress;
 use std::io::Write;
 use std::process::ExitCode;
 
+/// When to colour output (`--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether a stream that is (or is not) a terminal gets colour.
+    fn enabled(self, terminal: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                terminal && crate::env::var(crate::env::NO_COLOR).is_none_or(|v| v.is_empty())
+            }
+        }
+    }
+}
+
+/// SGR codes: warnings yellow, errors bold red, the new generation green.
+const YELLOW: &str = "\x1b[33m";
+const RED: &str = "\x1b[1;31m";
+const GREEN: &str = "\x1b[32m";
+const RESET: &str = "\x1b[0m";
+
 /// The stdout channel, filtered by verbosity (zc.buildout's log levels:
 /// `-q` hides info, `-qq` hides warnings too).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Printer {
     /// Net verbosity in zc.buildout's units (+10 per `-v`, -10 per `-q`).
     pub verbosity: i32,
+    /// Whether warnings and the summary are coloured.
+    pub color: bool,
 }
 
 impl Printer {
-    pub fn new(verbosity: i32) -> Self {
-        Self { verbosity }
+    pub fn new(verbosity: i32, color: ColorChoice) -> Self {
+        use std::io::IsTerminal;
+        Self {
+            verbosity,
+            color: color.enabled(std::io::stdout().is_terminal()),
+        }
+    }
+
+    fn paint(&self, code: &str, line: &str) -> String {
+        if self.color {
+            format!("{code}{line}{RESET}\n")
+        } else {
+            format!("{line}\n")
+        }
     }
 
     /// Data the user asked for (annotate, query, listings): always printed.
@@ -40,6 +83,14 @@ impl Printer {
         }
     }
 
+    /// An informational line that reports success (the new generation),
+    /// green on a colour terminal.
+    pub fn success(&self, line: &str) {
+        if self.verbosity > -10 {
+            self.data(&self.paint(GREEN, line));
+        }
+    }
+
     /// A detail shown with `-v`.
     pub fn verbose(&self, line: &str) {
         if self.verbosity >= 10 {
@@ -50,7 +101,7 @@ impl Printer {
     /// A warning (hidden by `-qq`).
     pub fn warn(&self, line: &str) {
         if self.verbosity > -20 {
-            self.data(&format!("{line}\n"));
+            self.data(&self.paint(YELLOW, line));
         }
     }
 }
@@ -72,6 +123,8 @@ pub trait Report {
     fn exit_code(&self) -> u8;
     /// Whether `-D` asked for the chain of causes.
     fn debug(&self) -> bool;
+    /// `--color`, for the `Error:` line.
+    fn color(&self) -> ColorChoice;
     /// The error itself, whose sources are the causes.
     fn error(&self) -> &(dyn std::error::Error + 'static);
 }
@@ -105,7 +158,12 @@ pub fn render_failure(failure: &dyn Report) -> String {
         text.push_str(raw);
         return text;
     }
-    text.push_str("Error: ");
+    use std::io::IsTerminal;
+    if failure.color().enabled(std::io::stderr().is_terminal()) {
+        text.push_str(&format!("{RED}Error:{RESET} "));
+    } else {
+        text.push_str("Error: ");
+    }
     text.push_str(&failure.message());
     text.push('\n');
     if failure.debug() {
@@ -116,4 +174,22 @@ pub fn render_failure(failure: &dyn Report) -> String {
         }
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_only_where_chosen() {
+        assert!(ColorChoice::Always.enabled(false));
+        assert!(!ColorChoice::Never.enabled(true));
+        assert!(!ColorChoice::Auto.enabled(false));
+        let on = Printer {
+            verbosity: 0,
+            color: true,
+        };
+        assert_eq!(on.paint(YELLOW, "w"), "\x1b[33mw\x1b[0m\n");
+        assert_eq!(Printer::default().paint(YELLOW, "w"), "w\n");
+    }
 }

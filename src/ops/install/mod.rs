@@ -347,7 +347,7 @@ fn switch(
         None => manifest::summary(&manifest::diff(&empty_like(manifest), manifest)),
     };
     ctx.printer
-        .info(&format!("Generation {g} is current ({summary})."));
+        .success(&format!("Generation {g} is current ({summary})."));
     Ok(())
 }
 

@@ -20,8 +20,8 @@ pub mod wheel;
 
 use crate::profile::Manifest;
 use crate::store::{self, Kind, NewObject, Store, StorePath};
-use std::collections::BTreeMap;
-use std::path::Path;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 
 /// A build error.
 #[derive(Debug, thiserror::Error)]
@@ -30,12 +30,6 @@ pub enum Error {
     Store(#[from] store::Error),
     #[error(transparent)]
     Profile(#[from] crate::profile::Error),
-    #[error("parts `{first}` and `{second}` both manage `{path}`")]
-    OutputClash {
-        path: String,
-        first: String,
-        second: String,
-    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -68,20 +62,8 @@ pub fn generation_path(store: &Store, manifest: &Manifest) -> Result<StorePath> 
 /// Builds (or reuses) the generation object for `manifest`.
 pub fn build_generation(store: &Store, manifest: &Manifest) -> Result<StorePath> {
     // Outputs must be inside the buildout directory (`assemble` links
-    // each under the generation) and unique across parts.
+    // each under the generation).
     crate::profile::paths::check_manifest(&manifest.buildout_directory, manifest)?;
-    let mut owners: BTreeMap<&str, &str> = BTreeMap::new();
-    for part in &manifest.parts {
-        for out in &part.outputs {
-            if let Some(first) = owners.insert(out.as_str(), part.name.as_str()) {
-                return Err(Error::OutputClash {
-                    path: out.clone(),
-                    first: first.to_string(),
-                    second: part.name.clone(),
-                });
-            }
-        }
-    }
     let obj = generation_object(store, manifest)?;
     let added = store.add(&obj, |out| assemble(out, manifest))?;
     // Registered but deleted by hand (the current generation, whose
@@ -179,6 +161,10 @@ fn assemble(out: &Path, manifest: &Manifest) -> store::Result<()> {
     mk(&out.join("bin"))?;
     mk(&out.join("parts"))?;
     mk(&out.join("files"))?;
+    // Two parts may manage the same file (two `zc.recipe.egg` parts with
+    // the same console script): as in zc.buildout, where the later part
+    // writes it again, the later part's output wins.
+    let mut linked: HashSet<PathBuf> = HashSet::new();
     for part in &manifest.parts {
         let part_dir = Path::new(&part.path);
         link(part_dir, &out.join("parts").join(&part.name))?;
@@ -189,13 +175,16 @@ fn assemble(out: &Path, manifest: &Manifest) -> store::Result<()> {
             } else {
                 out.join("files").join(rel)
             };
-            if at.symlink_metadata().is_ok() {
+            if linked.contains(&at) {
+                std::fs::remove_file(&at).map_err(store::fsutil::err("replace link", &at))?;
+            } else if at.symlink_metadata().is_ok() {
                 return Err(store::Error::Build(format!(
                     "part `{}` manages `{rel}`, which another part's link already occupies",
                     part.name
                 )));
             }
             link(&target, &at)?;
+            linked.insert(at);
         }
     }
     let json = serde_json::to_string_pretty(manifest).expect("a manifest serialises");

@@ -19,4 +19,5 @@ mod man;
 mod readme;
 mod scripts;
 mod sdist;
+mod shared_outputs;
 mod store;

@@ -59,9 +59,9 @@ fn list(ctx: &Context) -> Result<()> {
     let mut rows = Vec::new();
     for e in &entries {
         let m = crate::profile::read_manifest(e.generation, &e.target).ok();
-        let summary = match (&previous, &m) {
-            (Some(a), Some(b)) => manifest::summary(&manifest::diff(a, b)),
-            (None, Some(b)) => manifest::summary(&manifest::diff(
+        let changes = match (&previous, &m) {
+            (Some(a), Some(b)) => Some(manifest::diff(a, b)),
+            (None, Some(b)) => Some(manifest::diff(
                 &Manifest {
                     parts: Vec::new(),
                     distributions: Vec::new(),
@@ -69,17 +69,21 @@ fn list(ctx: &Context) -> Result<()> {
                 },
                 b,
             )),
-            (_, None) => "(manifest unreadable: its store object is missing)".into(),
+            (_, None) => None,
         };
+        let summary = changes.as_deref().map_or_else(
+            || "(manifest unreadable: its store object is missing)".into(),
+            manifest::summary,
+        );
         if m.is_some() {
             previous = m;
         }
-        rows.push((e, summary));
+        rows.push((e, summary, changes.unwrap_or_default()));
     }
     if ctx.global.json {
         let json: Vec<serde_json::Value> = rows
             .iter()
-            .map(|(e, summary)| {
+            .map(|(e, summary, _)| {
                 serde_json::json!({
                     "generation": e.generation.0,
                     "created": e.created,
@@ -100,7 +104,7 @@ fn list(ctx: &Context) -> Result<()> {
             .data("this buildout has no generations yet (run `buildout install`)\n");
         return Ok(());
     }
-    for (e, summary) in rows {
+    for (e, summary, changes) in rows {
         let marker = if Some(e.generation) == current {
             "   (current)"
         } else {
@@ -111,6 +115,10 @@ fn list(ctx: &Context) -> Result<()> {
             e.generation,
             super::store::format_time(e.created)
         ));
+        // The summary is bounded; the full list is for `-v`.
+        for line in manifest::describe(&changes) {
+            ctx.printer.verbose(&format!("         {line}"));
+        }
     }
     Ok(())
 }

@@ -202,24 +202,69 @@ pub fn diff(a: &Manifest, b: &Manifest) -> Vec<Change> {
     changes
 }
 
-/// A one-line summary of changes (`+app ~config -old`).
+/// Up to this many changes, the summary names each (`+app ~config -old`);
+/// beyond it, it counts them per kind.
+const SHORT_SUMMARY: usize = 6;
+/// Names shown per kind in a counted summary.
+const NAMES_SHOWN: usize = 3;
+
+/// A one-line summary of changes whose length does not grow with the
+/// generation: each change named (`+app ~config -old`) when there are few,
+/// otherwise counts per kind with the first few names (`+1 part (app),
+/// +41 distributions (flask 3.1.0, werkzeug 3.1.3, … and 38 more)`). The
+/// full list is [`describe`]'s.
 pub fn summary(changes: &[Change]) -> String {
-    let words: Vec<String> = changes
+    if changes.is_empty() {
+        return "no changes".into();
+    }
+    if changes.len() <= SHORT_SUMMARY {
+        let words: Vec<String> = changes
+            .iter()
+            .map(|c| match c {
+                Change::PartAdded { part } => format!("+{part}"),
+                Change::PartRemoved { part } => format!("-{part}"),
+                Change::PartChanged { part, .. } => format!("~{part}"),
+                Change::DistAdded { name, version } => format!("+{name}=={version}"),
+                Change::DistRemoved { name, version } => format!("-{name}=={version}"),
+                Change::DistChanged { name, to, .. } => format!("~{name}=={to}"),
+            })
+            .collect();
+        return words.join(" ");
+    }
+    // (sign, noun, names) per kind, in a fixed order.
+    let mut kinds: [(&str, &str, Vec<String>); 6] = [
+        ("+", "part", Vec::new()),
+        ("~", "part", Vec::new()),
+        ("-", "part", Vec::new()),
+        ("+", "distribution", Vec::new()),
+        ("~", "distribution", Vec::new()),
+        ("-", "distribution", Vec::new()),
+    ];
+    for c in changes {
+        let (kind, name) = match c {
+            Change::PartAdded { part } => (0, part.clone()),
+            Change::PartChanged { part, .. } => (1, part.clone()),
+            Change::PartRemoved { part } => (2, part.clone()),
+            Change::DistAdded { name, version } => (3, format!("{name} {version}")),
+            Change::DistChanged { name, from, to } => (4, format!("{name} {from} -> {to}")),
+            Change::DistRemoved { name, version } => (5, format!("{name} {version}")),
+        };
+        kinds[kind].2.push(name);
+    }
+    let segments: Vec<String> = kinds
         .iter()
-        .map(|c| match c {
-            Change::PartAdded { part } => format!("+{part}"),
-            Change::PartRemoved { part } => format!("-{part}"),
-            Change::PartChanged { part, .. } => format!("~{part}"),
-            Change::DistAdded { name, version } => format!("+{name}=={version}"),
-            Change::DistRemoved { name, version } => format!("-{name}=={version}"),
-            Change::DistChanged { name, to, .. } => format!("~{name}=={to}"),
+        .filter(|(_, _, names)| !names.is_empty())
+        .map(|(sign, noun, names)| {
+            let n = names.len();
+            let plural = if n == 1 { "" } else { "s" };
+            let mut shown = names[..n.min(NAMES_SHOWN)].join(", ");
+            if n > NAMES_SHOWN {
+                shown.push_str(&format!(", … and {} more", n - NAMES_SHOWN));
+            }
+            format!("{sign}{n} {noun}{plural} ({shown})")
         })
         .collect();
-    if words.is_empty() {
-        "no changes".into()
-    } else {
-        words.join(" ")
-    }
+    segments.join(", ")
 }
 
 /// Human-readable lines for `generations diff`.
@@ -341,5 +386,20 @@ mod dist_tests {
         ]);
         assert_eq!(summary(&diff(&a, &b)), "+requests==2.34.2 ~six==1.1");
         assert_eq!(summary(&diff(&b, &a)), "-requests==2.34.2 ~six==1.0");
+    }
+
+    #[test]
+    fn a_long_summary_counts_and_names_the_first_few() {
+        let names: Vec<String> = (0..41).map(|i| format!("d{i:02}")).collect();
+        let many: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "1.0")).collect();
+        let a = with_dists(&[("six", "1.0"), ("gone", "2.0")]);
+        let mut b_dists = many.clone();
+        b_dists.push(("six", "1.1"));
+        let b = with_dists(&b_dists);
+        assert_eq!(
+            summary(&diff(&a, &b)),
+            "+41 distributions (d00 1.0, d01 1.0, d02 1.0, … and 38 more), \
+             ~1 distribution (six 1.0 -> 1.1), -1 distribution (gone 2.0)"
+        );
     }
 }

@@ -6,6 +6,7 @@ mod bytecode;
 mod cli;
 mod common;
 mod examples;
+mod generation_output;
 mod generations;
 mod golden;
 mod hardening_archives;

@@ -348,12 +348,18 @@ fn switch(
             to.display()
         ));
     }
-    let summary = match old {
-        Some(old) => manifest::summary(&manifest::diff(old, manifest)),
-        None => manifest::summary(&manifest::diff(&empty_like(manifest), manifest)),
+    let changes = match old {
+        Some(old) => manifest::diff(old, manifest),
+        None => manifest::diff(&empty_like(manifest), manifest),
     };
-    ctx.printer
-        .info(&format!("Generation {g} is current ({summary})."));
+    ctx.printer.info(&format!(
+        "Generation {g} is current ({}).",
+        manifest::summary(&changes)
+    ));
+    // The summary is bounded; the full list is for `-v`.
+    for line in manifest::describe(&changes) {
+        ctx.printer.verbose(&format!("  {line}"));
+    }
     Ok(())
 }
 

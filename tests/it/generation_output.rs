@@ -1,0 +1,85 @@
+//! What install and `generations` say about a generation: a bounded
+//! summary (the full list under `-v` and in `generations diff`), each
+//! generation described relative to the one it replaced (also after a
+//! rollback), and `generations diff` naming changed options (credentials
+//! redacted) and distributions of a changed part.
+
+use crate::common::TestContext;
+use crate::common::index::IndexServer;
+use crate::common::wheel::Wheel;
+
+const NAMES: [&str; 8] = [
+    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel",
+];
+
+/// An index where `alpha` depends on the seven others.
+fn wide_index() -> IndexServer {
+    let server = IndexServer::start();
+    let mut top = Wheel::new("alpha", "1.0");
+    for name in &NAMES[1..] {
+        top = top.dep(name);
+        server.publish(Wheel::new(name, "1.0").build());
+    }
+    server.publish(top.build());
+    server
+}
+
+fn egg_config(server: &IndexServer, extra: &str) -> String {
+    format!(
+        "[buildout]\nparts = app\nindex = {}\n{extra}\n[app]\nrecipe = zc.recipe.egg:eggs\neggs = alpha\n",
+        server.index_url()
+    )
+}
+
+#[test]
+fn install_summarises_a_large_generation_and_lists_it_under_verbose() {
+    let server = wide_index();
+    let ctx = TestContext::new();
+    ctx.write("buildout.cfg", &egg_config(&server, ""));
+    let out = ctx.ok(&["install"]);
+    let last = out.lines().last().unwrap();
+    assert_eq!(
+        last,
+        "Generation 1 is current (+1 part (app), +8 distributions \
+         (alpha 1.0, bravo 1.0, charlie 1.0, … and 5 more)).",
+        "{out}"
+    );
+    let list = ctx.ok(&["generations"]);
+    assert!(
+        list.trim_end().ends_with(
+            "+1 part (app), +8 distributions (alpha 1.0, bravo 1.0, charlie 1.0, … and 5 more)   (current)"
+        ),
+        "{list}"
+    );
+    // The full list: `-v generations` and `generations diff`.
+    let verbose = ctx.ok(&["-v", "generations"]);
+    for name in NAMES {
+        assert!(
+            verbose.contains(&format!("distribution {name}: added 1.0")),
+            "{verbose}"
+        );
+    }
+    ctx.ok(&["parts="]);
+    let diff = ctx.ok(&["generations", "diff", "2", "1"]);
+    for name in NAMES {
+        assert!(
+            diff.contains(&format!("distribution {name}: added 1.0")),
+            "{diff}"
+        );
+    }
+}
+
+#[test]
+fn verbose_install_lists_every_change() {
+    let server = wide_index();
+    let ctx = TestContext::new();
+    ctx.write("buildout.cfg", &egg_config(&server, ""));
+    let out = ctx.ok(&["-v", "install"]);
+    for name in NAMES {
+        assert!(
+            out.contains(&format!("distribution {name}: added 1.0")),
+            "{out}"
+        );
+    }
+    assert!(out.contains("part app: added"), "{out}");
+}

@@ -83,3 +83,45 @@ fn verbose_install_lists_every_change() {
     }
     assert!(out.contains("part app: added"), "{out}");
 }
+const TEMPLATE: &str = r#"[buildout]
+parts = conf
+port = 8080
+
+[conf]
+recipe = collective.recipe.template
+output = ${buildout:directory}/etc/app.conf
+inline = port = ${buildout:port}
+"#;
+
+#[test]
+fn a_generation_is_described_relative_to_the_one_it_replaced() {
+    let ctx = TestContext::new();
+    ctx.write("buildout.cfg", TEMPLATE);
+    ctx.ok(&["install"]);
+    ctx.ok(&["port=9090"]);
+    ctx.ok(&["rollback"]);
+    // The same configuration as generation 2, made while 1 was current.
+    let out = ctx.ok(&["port=9090"]);
+    assert!(out.ends_with("Generation 3 is current (~conf).\n"), "{out}");
+    let list = ctx.ok(&["generations"]);
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 3, "{list}");
+    assert!(
+        lines[2].ends_with("   ~conf (from generation 1)   (current)"),
+        "{list}"
+    );
+    assert!(lines[1].ends_with("   ~conf"), "{list}");
+    assert_eq!(
+        ctx.ok(&["generations", "diff"]),
+        "generation 1 -> 3\npart conf: changed\n    inline: \"port = 8080\" -> \"port = 9090\"\n"
+    );
+    // Once generation 1 is deleted, 3 is described relative to the one
+    // numbered before it (as for a profile made before the record).
+    ctx.ok(&["generations", "delete", "1"]);
+    let list = ctx.ok(&["generations"]);
+    assert!(list.ends_with("   no changes   (current)\n"), "{list}");
+    assert_eq!(
+        ctx.ok(&["generations", "diff"]),
+        "generation 2 -> 3\nno changes\n"
+    );
+}

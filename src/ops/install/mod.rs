@@ -338,7 +338,7 @@ fn switch(
         }
     }
     store.add_indirect_root(&profile.generations_dir())?;
-    let g = profile.add(Path::new(&target))?;
+    let g = profile.add(Path::new(&target), current)?;
     store::failpoint::hit("install-link-added");
     let moved = profile.switch(g, manifest, old)?;
     for (from, to) in moved {

@@ -125,3 +125,54 @@ fn a_generation_is_described_relative_to_the_one_it_replaced() {
         "generation 2 -> 3\nno changes\n"
     );
 }
+#[test]
+fn diff_names_the_distributions_of_a_changed_part() {
+    let server = IndexServer::start();
+    server
+        .publish(Wheel::new("web", "1.0").dep("util").build())
+        .publish(Wheel::new("util", "1.5").build())
+        .publish(Wheel::new("util", "2.1").build());
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        &format!(
+            "[buildout]\nparts = app\nindex = {}\n[versions]\nutil = 1.5\n[app]\nrecipe = zc.recipe.egg:eggs\neggs = web\n",
+            server.index_url()
+        ),
+    );
+    ctx.ok(&["install"]);
+    ctx.ok(&["versions:util=2.1"]);
+    let diff = ctx.ok(&["generations", "diff"]);
+    assert_eq!(
+        diff,
+        "generation 1 -> 2\npart app: changed\n    distribution util: 1.5 -> 2.1\ndistribution util: 1.5 -> 2.1\n"
+    );
+}
+
+#[test]
+fn diff_redacts_credentials_in_changed_options() {
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        &TEMPLATE.replace(
+            "inline = port = ${buildout:port}",
+            "inline = upstream = https://alice:s3cret@example.invalid:${buildout:port}/",
+        ),
+    );
+    ctx.ok(&["install"]);
+    ctx.ok(&["port=9090"]);
+    let diff = ctx.ok(&["generations", "diff"]);
+    assert!(
+        !diff.contains("s3cret") && !diff.contains("alice"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("    inline: \"upstream = https://example.invalid:8080/\" -> \"upstream = https://example.invalid:9090/\""),
+        "{diff}"
+    );
+    let json = ctx.ok(&["--json", "generations", "diff"]);
+    assert!(
+        !json.contains("s3cret") && !json.contains("alice"),
+        "{json}"
+    );
+}

@@ -32,7 +32,7 @@ fn parse_generation(text: &str) -> Result<Generation> {
 pub enum GenerationsAction {
     List,
     /// Parts and options that differ between two generations (default:
-    /// the previous and the current one).
+    /// the current one and the one it replaced).
     Diff {
         a: Option<String>,
         b: Option<String>,
@@ -55,33 +55,49 @@ fn list(ctx: &Context) -> Result<()> {
     let profile = Profile::open_read(&buildout_dir(ctx)?);
     let entries = profile.generations()?;
     let current = profile.current()?;
-    let mut previous: Option<Manifest> = None;
+    let manifests: Vec<Option<Manifest>> = entries
+        .iter()
+        .map(|e| crate::profile::read_manifest(e.generation, &e.target).ok())
+        .collect();
     let mut rows = Vec::new();
-    for e in &entries {
-        let m = crate::profile::read_manifest(e.generation, &e.target).ok();
-        let summary = match (&previous, &m) {
-            (Some(a), Some(b)) => manifest::summary(&manifest::diff(a, b)),
-            (None, Some(b)) => manifest::summary(&manifest::diff(
+    for (i, e) in entries.iter().enumerate() {
+        let Some(m) = &manifests[i] else {
+            rows.push((
+                e,
+                None,
+                "(manifest unreadable: its store object is missing)".to_string(),
+                Vec::new(),
+            ));
+            continue;
+        };
+        // Relative to the generation it replaced; without a record (or
+        // when that one is gone), to the readable one numbered before.
+        let base = e
+            .replaced
+            .and_then(|r| entries.iter().position(|o| o.generation == r))
+            .filter(|&j| manifests[j].is_some())
+            .or_else(|| (0..i).rev().find(|&j| manifests[j].is_some()));
+        let changes = match base {
+            Some(j) => manifest::diff(manifests[j].as_ref().unwrap_or(m), m),
+            None => manifest::diff(
                 &Manifest {
                     parts: Vec::new(),
                     distributions: Vec::new(),
-                    ..b.clone()
+                    ..m.clone()
                 },
-                b,
-            )),
-            (_, None) => "(manifest unreadable: its store object is missing)".into(),
+                m,
+            ),
         };
-        if m.is_some() {
-            previous = m;
-        }
-        rows.push((e, summary));
+        let base = base.map(|j| entries[j].generation);
+        rows.push((e, base, manifest::summary(&changes), changes));
     }
     if ctx.global.json {
         let json: Vec<serde_json::Value> = rows
             .iter()
-            .map(|(e, summary)| {
+            .map(|(e, base, summary, _)| {
                 serde_json::json!({
                     "generation": e.generation.0,
+                    "relative_to": base.map(|g| g.0),
                     "created": e.created,
                     "current": Some(e.generation) == current,
                     "path": e.target,
@@ -100,17 +116,29 @@ fn list(ctx: &Context) -> Result<()> {
             .data("this buildout has no generations yet (run `buildout install`)\n");
         return Ok(());
     }
-    for (e, summary) in rows {
+    let mut listed_before = None;
+    for (e, base, summary, changes) in rows {
+        // Say so when a generation is not described relative to the one
+        // listed above it (it was made after a rollback).
+        let from = match base {
+            Some(b) if Some(b) != listed_before => format!(" (from generation {b})"),
+            _ => String::new(),
+        };
+        listed_before = Some(e.generation);
         let marker = if Some(e.generation) == current {
             "   (current)"
         } else {
             ""
         };
         ctx.printer.data(&format!(
-            "{:>4}   {}   {summary}{marker}\n",
+            "{:>4}   {}   {summary}{from}{marker}\n",
             e.generation,
             super::store::format_time(e.created)
         ));
+        // The summary is bounded; the full list is for `-v`.
+        for line in manifest::describe(&changes) {
+            ctx.printer.verbose(&format!("         {line}"));
+        }
     }
     Ok(())
 }
@@ -126,7 +154,7 @@ fn diff(ctx: &Context, a: Option<&str>, b: Option<&str>) -> Result<()> {
     };
     let a = match a {
         Some(a) => parse_generation(a)?,
-        None => previous_of(&profile, b)?,
+        None => replaced_by(&profile, b)?,
     };
     let changes = manifest::diff(&profile.manifest(a)?, &profile.manifest(b)?);
     if ctx.global.json {
@@ -144,6 +172,21 @@ fn diff(ctx: &Context, a: Option<&str>, b: Option<&str>) -> Result<()> {
         ctx.printer.data(&format!("{line}\n"));
     }
     Ok(())
+}
+
+/// The generation `g` replaced (current when it was made), if recorded and
+/// still there; otherwise the one numbered before it.
+fn replaced_by(profile: &Profile, g: Generation) -> Result<Generation> {
+    let entries = profile.generations()?;
+    let recorded = entries
+        .iter()
+        .find(|e| e.generation == g)
+        .and_then(|e| e.replaced)
+        .filter(|r| entries.iter().any(|e| e.generation == *r));
+    match recorded {
+        Some(r) => Ok(r),
+        None => previous_of(profile, g),
+    }
 }
 
 fn previous_of(profile: &Profile, g: Generation) -> Result<Generation> {

@@ -1,7 +1,9 @@
 //! The manifest of a generation: what a run assembled (replaces zc.buildout's
 //! `.installed.cfg`), stored as `manifest.json` inside the generation object,
-//! and the comparison of two manifests (`generations diff`).
+//! and the comparison of two manifests (`generations diff`): parts, their
+//! options (credentials redacted) and working sets, and the distributions.
 
+use crate::index::http::redact_all;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -97,10 +99,14 @@ pub enum Change {
     PartRemoved {
         part: String,
     },
-    /// The part's object changed; the options that differ are listed.
+    /// The part's object changed; the options (values with credentials
+    /// redacted) and the distributions of its working set that differ are
+    /// listed (both empty: another input changed, e.g. a file it reads).
     PartChanged {
         part: String,
         options: Vec<OptionChange>,
+        /// `DistAdded`, `DistRemoved` and `DistChanged` only.
+        distributions: Vec<Change>,
     },
     DistAdded {
         name: String,
@@ -136,18 +142,27 @@ pub fn diff(a: &Manifest, b: &Manifest) -> Vec<Change> {
             Some(pb) if pb.path != pa.path => {
                 let keys: std::collections::BTreeSet<&String> =
                     pa.options.keys().chain(pb.options.keys()).collect();
-                let options = keys
+                let redacted = |v: Option<&String>| v.map(|v| redact_all(v));
+                let mut options: Vec<OptionChange> = keys
                     .into_iter()
                     .filter(|k| pa.options.get(*k) != pb.options.get(*k))
                     .map(|k| OptionChange {
                         option: k.clone(),
-                        from: pa.options.get(k).cloned(),
-                        to: pb.options.get(k).cloned(),
+                        from: redacted(pa.options.get(k)),
+                        to: redacted(pb.options.get(k)),
                     })
                     .collect();
+                if pa.recipe != pb.recipe && !options.iter().any(|o| o.option == "recipe") {
+                    options.push(OptionChange {
+                        option: "recipe".into(),
+                        from: Some(pa.recipe.clone()),
+                        to: Some(pb.recipe.clone()),
+                    });
+                }
                 changes.push(Change::PartChanged {
                     part: pa.name.clone(),
                     options,
+                    distributions: dist_changes(&pa.distributions, &pb.distributions),
                 });
             }
             Some(_) => {}
@@ -160,16 +175,23 @@ pub fn diff(a: &Manifest, b: &Manifest) -> Vec<Change> {
             });
         }
     }
-    // Versions per name: two parts may use two versions side by side.
-    let versions = |m: &Manifest| {
+    changes.extend(dist_changes(&a.distributions, &b.distributions));
+    changes
+}
+
+/// What changed from working set `a` to `b`, by name. Versions are
+/// compared per name as sets: two parts may use two versions side by side.
+fn dist_changes(a: &[DistEntry], b: &[DistEntry]) -> Vec<Change> {
+    let versions = |dists: &[DistEntry]| {
         let mut map: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
-        for d in &m.distributions {
+        for d in dists {
             map.entry(d.name.clone())
                 .or_default()
                 .insert(d.version.clone());
         }
         map
     };
+    let mut changes = Vec::new();
     let (va, vb) = (versions(a), versions(b));
     let names: std::collections::BTreeSet<&String> = va.keys().chain(vb.keys()).collect();
     let none = std::collections::BTreeSet::new();
@@ -202,24 +224,69 @@ pub fn diff(a: &Manifest, b: &Manifest) -> Vec<Change> {
     changes
 }
 
-/// A one-line summary of changes (`+app ~config -old`).
+/// Up to this many changes, the summary names each (`+app ~config -old`);
+/// beyond it, it counts them per kind.
+const SHORT_SUMMARY: usize = 6;
+/// Names shown per kind in a counted summary.
+const NAMES_SHOWN: usize = 3;
+
+/// A one-line summary of changes whose length does not grow with the
+/// generation: each change named (`+app ~config -old`) when there are few,
+/// otherwise counts per kind with the first few names (`+1 part (app),
+/// +41 distributions (flask 3.1.0, werkzeug 3.1.3, … and 38 more)`). The
+/// full list is [`describe`]'s.
 pub fn summary(changes: &[Change]) -> String {
-    let words: Vec<String> = changes
+    if changes.is_empty() {
+        return "no changes".into();
+    }
+    if changes.len() <= SHORT_SUMMARY {
+        let words: Vec<String> = changes
+            .iter()
+            .map(|c| match c {
+                Change::PartAdded { part } => format!("+{part}"),
+                Change::PartRemoved { part } => format!("-{part}"),
+                Change::PartChanged { part, .. } => format!("~{part}"),
+                Change::DistAdded { name, version } => format!("+{name}=={version}"),
+                Change::DistRemoved { name, version } => format!("-{name}=={version}"),
+                Change::DistChanged { name, to, .. } => format!("~{name}=={to}"),
+            })
+            .collect();
+        return words.join(" ");
+    }
+    // (sign, noun, names) per kind, in a fixed order.
+    let mut kinds: [(&str, &str, Vec<String>); 6] = [
+        ("+", "part", Vec::new()),
+        ("~", "part", Vec::new()),
+        ("-", "part", Vec::new()),
+        ("+", "distribution", Vec::new()),
+        ("~", "distribution", Vec::new()),
+        ("-", "distribution", Vec::new()),
+    ];
+    for c in changes {
+        let (kind, name) = match c {
+            Change::PartAdded { part } => (0, part.clone()),
+            Change::PartChanged { part, .. } => (1, part.clone()),
+            Change::PartRemoved { part } => (2, part.clone()),
+            Change::DistAdded { name, version } => (3, format!("{name} {version}")),
+            Change::DistChanged { name, from, to } => (4, format!("{name} {from} -> {to}")),
+            Change::DistRemoved { name, version } => (5, format!("{name} {version}")),
+        };
+        kinds[kind].2.push(name);
+    }
+    let segments: Vec<String> = kinds
         .iter()
-        .map(|c| match c {
-            Change::PartAdded { part } => format!("+{part}"),
-            Change::PartRemoved { part } => format!("-{part}"),
-            Change::PartChanged { part, .. } => format!("~{part}"),
-            Change::DistAdded { name, version } => format!("+{name}=={version}"),
-            Change::DistRemoved { name, version } => format!("-{name}=={version}"),
-            Change::DistChanged { name, to, .. } => format!("~{name}=={to}"),
+        .filter(|(_, _, names)| !names.is_empty())
+        .map(|(sign, noun, names)| {
+            let n = names.len();
+            let plural = if n == 1 { "" } else { "s" };
+            let mut shown = names[..n.min(NAMES_SHOWN)].join(", ");
+            if n > NAMES_SHOWN {
+                shown.push_str(&format!(", … and {} more", n - NAMES_SHOWN));
+            }
+            format!("{sign}{n} {noun}{plural} ({shown})")
         })
         .collect();
-    if words.is_empty() {
-        "no changes".into()
-    } else {
-        words.join(" ")
-    }
+    segments.join(", ")
 }
 
 /// Human-readable lines for `generations diff`.
@@ -229,8 +296,19 @@ pub fn describe(changes: &[Change]) -> Vec<String> {
         match c {
             Change::PartAdded { part } => lines.push(format!("part {part}: added")),
             Change::PartRemoved { part } => lines.push(format!("part {part}: removed")),
-            Change::PartChanged { part, options } => {
+            Change::PartChanged {
+                part,
+                options,
+                distributions,
+            } => {
                 lines.push(format!("part {part}: changed"));
+                if options.is_empty() && distributions.is_empty() {
+                    lines.push(
+                        "    same options and distributions (another input changed: \
+                         a file it reads, its interpreter or buildout's version)"
+                            .into(),
+                    );
+                }
                 for o in options {
                     let show = |v: &Option<String>| {
                         v.as_ref()
@@ -242,6 +320,9 @@ pub fn describe(changes: &[Change]) -> Vec<String> {
                         show(&o.from),
                         show(&o.to)
                     ));
+                }
+                for line in describe(distributions) {
+                    lines.push(format!("    {line}"));
                 }
             }
             Change::DistAdded { name, version } => {
@@ -306,6 +387,36 @@ mod tests {
         );
         assert_eq!(summary(&diff(&a, &a)), "no changes");
     }
+
+    #[test]
+    fn a_part_changed_by_another_input_says_so() {
+        let a = manifest(&[("nginx", "/s/1-nginx", &[("x", "1")])]);
+        let b = manifest(&[("nginx", "/s/2-nginx", &[("x", "1")])]);
+        assert_eq!(
+            describe(&diff(&a, &b)),
+            vec![
+                "part nginx: changed",
+                "    same options and distributions (another input changed: a file it reads, \
+                 its interpreter or buildout's version)"
+            ]
+        );
+    }
+
+    #[test]
+    fn changed_options_are_shown_without_credentials() {
+        let a = manifest(&[("a", "/s/1-a", &[("url", "https://u:s3cret@h/x")])]);
+        let b = manifest(&[("a", "/s/2-a", &[("url", "https://u:s3cret@h/y")])]);
+        let changes = diff(&a, &b);
+        assert_eq!(
+            describe(&changes),
+            vec![
+                "part a: changed",
+                "    url: \"https://h/x\" -> \"https://h/y\""
+            ]
+        );
+        let json = serde_json::to_string(&changes).unwrap();
+        assert!(!json.contains("s3cret"), "{json}");
+    }
 }
 
 #[cfg(test)]
@@ -341,5 +452,20 @@ mod dist_tests {
         ]);
         assert_eq!(summary(&diff(&a, &b)), "+requests==2.34.2 ~six==1.1");
         assert_eq!(summary(&diff(&b, &a)), "-requests==2.34.2 ~six==1.0");
+    }
+
+    #[test]
+    fn a_long_summary_counts_and_names_the_first_few() {
+        let names: Vec<String> = (0..41).map(|i| format!("d{i:02}")).collect();
+        let many: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "1.0")).collect();
+        let a = with_dists(&[("six", "1.0"), ("gone", "2.0")]);
+        let mut b_dists = many.clone();
+        b_dists.push(("six", "1.1"));
+        let b = with_dists(&b_dists);
+        assert_eq!(
+            summary(&diff(&a, &b)),
+            "+41 distributions (d00 1.0, d01 1.0, d02 1.0, … and 38 more), \
+             ~1 distribution (six 1.0 -> 1.1), -1 distribution (gone 2.0)"
+        );
     }
 }

@@ -4,6 +4,7 @@
 //! ```text
 //! <buildout>/.buildout/generations/<N> -> <store>/<hash>-generation   (GC roots)
 //! <buildout>/.buildout/current         -> generations/<N>             (one rename switches)
+//! <buildout>/.buildout/replaced/<N>                                   (the generation current when N was made)
 //! <buildout>/.buildout/lock                                           (one buildout at a time)
 //! <buildout>/.buildout/backup/<time>/                                 (what adoption moved aside)
 //! <buildout>/bin   -> .buildout/current/bin
@@ -19,7 +20,11 @@
 //! share one store object. Mutable directories (`develop-eggs`, `var`,
 //! `src`, anything the user made) are never touched; files a previous tool
 //! left where buildout now manages links are moved into `backup/`, never
-//! deleted. `.buildout` and what is made in it get explicit modes whatever
+//! deleted. Which generation was current when `N` was made is recorded
+//! beside it in `replaced/<N>`, not in the manifest: identical generations
+//! share one object whatever they replaced (`generations` describes each
+//! relative to it; profiles older than the record fall back to the
+//! generation numbered before). `.buildout` and what is made in it get explicit modes whatever
 //! the umask (`0755`, `2775` in a group-writable buildout directory; the
 //! lock file `0600`/`0660`), as the store's own directories do.
 //! Which paths a part may write at all is decided in [`paths`] (checked
@@ -108,6 +113,8 @@ pub struct Entry {
     pub target: PathBuf,
     /// Creation time (seconds since the epoch): the link's mtime.
     pub created: i64,
+    /// The generation that was current when this one was made, if recorded.
+    pub replaced: Option<Generation>,
 }
 
 /// A buildout directory's generations.
@@ -122,6 +129,7 @@ pub struct Profile {
 const STATE: &str = ".buildout";
 const GENERATIONS: &str = "generations";
 const CURRENT: &str = "current";
+const REPLACED: &str = "replaced";
 
 impl Profile {
     /// Opens the profile of `buildout_dir` for changes, taking the directory
@@ -196,10 +204,20 @@ impl Profile {
                 generation,
                 target,
                 created: meta.mtime(),
+                replaced: self.replaced(generation),
             });
         }
         out.sort_by_key(|e| e.generation);
         Ok(out)
+    }
+
+    /// The generation recorded as current when `g` was made. A missing or
+    /// unreadable record (a profile older than it) is `None`: callers fall
+    /// back to the generation numbered before.
+    fn replaced(&self, g: Generation) -> Option<Generation> {
+        fs::read_to_string(self.state.join(REPLACED).join(g.to_string()))
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
     }
 
     /// The current generation, if any.
@@ -230,13 +248,19 @@ impl Profile {
     }
 
     /// Records a new generation pointing at `target` (a registered store
-    /// object) and returns its number. The link is created under a
-    /// temporary name and renamed, so a crash leaves no half-made link.
-    pub fn add(&self, target: &Path) -> Result<Generation> {
+    /// object) and returns its number; `replaced` (the generation current
+    /// now) is recorded first, so the link never exists without it. Both
+    /// are created under a temporary name, synced and renamed, so a crash
+    /// leaves nothing half-made (at worst a record for a number not yet
+    /// used, overwritten when that number is).
+    pub fn add(&self, target: &Path, replaced: Option<Generation>) -> Result<Generation> {
         let next = self
             .generations()?
             .last()
             .map_or(Generation(1), |e| Generation(e.generation.0 + 1));
+        if let Some(replaced) = replaced {
+            self.record_replaced(next, replaced)?;
+        }
         let dir = self.generations_dir();
         let tmp = dir.join(format!(".{next}.tmp{}", std::process::id()));
         let _ = fs::remove_file(&tmp);
@@ -245,6 +269,20 @@ impl Profile {
         fs::rename(&tmp, &link).map_err(io("rename", &link))?;
         fsync_dir(&dir)?;
         Ok(next)
+    }
+
+    /// Writes `replaced/<g>`.
+    fn record_replaced(&self, g: Generation, replaced: Generation) -> Result<()> {
+        let dir = self.state.join(REPLACED);
+        crate::fs::dir_mode_in(&self.state)
+            .and_then(|mode| crate::fs::ensure_dir(&dir, mode))
+            .map_err(io("create", &dir))?;
+        let path = dir.join(g.to_string());
+        let tmp = dir.join(format!(".{g}.tmp{}", std::process::id()));
+        crate::fs::write_file(&tmp, format!("{replaced}\n").as_bytes(), true)
+            .map_err(io("write", &tmp))?;
+        fs::rename(&tmp, &path).map_err(io("rename", &path))?;
+        fsync_dir(&dir)
     }
 
     /// Makes `g` current: one atomic rename of `.buildout/current`, then the
@@ -329,6 +367,14 @@ impl Profile {
             }
             let link = dir.join(g.to_string());
             fs::remove_file(&link).map_err(io("remove", &link))?;
+            // Its record goes with it (a profile older than records has none).
+            let record = self.state.join(REPLACED).join(g.to_string());
+            match fs::remove_file(&record) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(io("remove", &record)(e).into());
+                }
+                _ => {}
+            }
         }
         fsync_dir(&dir)
     }

@@ -7,6 +7,7 @@ mod cli;
 mod color;
 mod common;
 mod examples;
+mod generation_output;
 mod generations;
 mod golden;
 mod hardening_archives;

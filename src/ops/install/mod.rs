@@ -338,16 +338,22 @@ fn switch(
         }
     }
     store.add_indirect_root(&profile.generations_dir())?;
-    let g = profile.add(Path::new(&target))?;
+    let g = profile.add(Path::new(&target), current)?;
     store::failpoint::hit("install-link-added");
     let moved = profile.switch(g, manifest, old)?;
     super::report_moved(ctx, &moved);
-    let summary = match old {
-        Some(old) => manifest::summary(&manifest::diff(old, manifest)),
-        None => manifest::summary(&manifest::diff(&empty_like(manifest), manifest)),
+    let changes = match old {
+        Some(old) => manifest::diff(old, manifest),
+        None => manifest::diff(&empty_like(manifest), manifest),
     };
-    ctx.printer
-        .success(&format!("Generation {g} is current ({summary})."));
+    ctx.printer.success(&format!(
+        "Generation {g} is current ({}).",
+        manifest::summary(&changes)
+    ));
+    // The summary is bounded; the full list is for `-v`.
+    for line in manifest::describe(&changes) {
+        ctx.printer.verbose(&format!("  {line}"));
+    }
     Ok(())
 }
 

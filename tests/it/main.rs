@@ -4,6 +4,7 @@ mod architecture;
 mod bench;
 mod bytecode;
 mod cli;
+mod cli_globals;
 mod common;
 mod examples;
 mod generations;

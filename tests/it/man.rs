@@ -16,12 +16,20 @@ fn pages() -> Vec<(String, Vec<u8>)> {
         let name = format!("buildout-{}", sub.get_name());
         let page = sub.clone().name(name.clone());
         pages.push((format!("{name}.1"), render(page)));
+        // A command's global options (ours, given after the command) reach
+        // its subcommands, as clap does when it parses.
+        let globals: Vec<clap::Arg> = sub
+            .get_arguments()
+            .filter(|a| a.is_global_set())
+            .cloned()
+            .collect();
         for nested in sub.get_subcommands().filter(|s| !s.is_hide_set()) {
             let nested_name = format!("{name}-{}", nested.get_name());
-            pages.push((
-                format!("{nested_name}.1"),
-                render(nested.clone().name(nested_name)),
-            ));
+            let page = nested
+                .clone()
+                .name(nested_name.clone())
+                .args(globals.clone());
+            pages.push((format!("{nested_name}.1"), render(page)));
         }
     }
     pages

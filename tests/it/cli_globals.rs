@@ -1,7 +1,10 @@
 //! Our long options (`--store`, `--json`, `--no-progress`, `--color`) before
-//! and after the command.
+//! and after the command, and man pages that name every option's value.
 
 use crate::common::TestContext;
+use buildout::Cli;
+use clap::CommandFactory;
+use std::path::Path;
 
 #[test]
 fn json_works_after_the_command_as_design_md_writes_it() {
@@ -88,4 +91,55 @@ fn arguments_after_annotate_and_query_stay_the_commands() {
             out.stdout
         );
     }
+}
+
+/// The SYNOPSIS line of a man page, roff escapes removed.
+fn synopsis(page: &str) -> String {
+    let mut lines = page.lines().skip_while(|l| *l != ".SH SYNOPSIS").skip(1);
+    let line = lines.next().unwrap_or_default();
+    line.replace("\\fB", "")
+        .replace("\\fI", "")
+        .replace("\\fR", "")
+        .replace("\\-", "-")
+}
+
+#[test]
+fn man_synopses_name_the_value_of_every_option() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
+    let mut cmd = Cli::command();
+    cmd.build();
+    let mut pages = vec![("buildout.1".to_string(), cmd.clone())];
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("buildout-{}", sub.get_name());
+        pages.push((format!("{name}.1"), sub.clone()));
+        for nested in sub.get_subcommands().filter(|s| !s.is_hide_set()) {
+            pages.push((format!("{name}-{}.1", nested.get_name()), nested.clone()));
+        }
+    }
+    let mut checked = 0;
+    for (file, cmd) in pages {
+        let page = std::fs::read_to_string(dir.join(&file)).unwrap();
+        let synopsis = synopsis(&page);
+        for arg in cmd.get_arguments() {
+            let takes_values = arg.get_num_args().is_some_and(|n| n.takes_values());
+            if arg.is_positional() || arg.is_hide_set() || !takes_values {
+                continue;
+            }
+            let Some(values) = arg.get_value_names() else {
+                continue;
+            };
+            let flag = match (arg.get_short(), arg.get_long()) {
+                (Some(s), _) => format!("-{s}"),
+                (None, Some(l)) => format!("--{l}"),
+                (None, None) => continue,
+            };
+            let want = format!("[{flag} {}]", values.join(" "));
+            assert!(
+                synopsis.contains(&want),
+                "{file}: synopsis lacks {want}:\n{synopsis}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5, "only {checked} options with values checked");
 }

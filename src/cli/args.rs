@@ -4,7 +4,10 @@
 //! groups of one-letter flags (`c` and `t` take a value and end the group),
 //! words containing `=` are assignments, and the first other word is the
 //! command, whose own arguments clap parses. Our long options (`--store`,
-//! `--json`, `--no-progress`, `--color`) are accepted in the same position.
+//! `--json`, `--no-progress`, `--color`) are accepted in the same position,
+//! and also after the command (clap reads them there, as global arguments
+//! of the command), except after `annotate` and `query`, whose words are
+//! their own as in zc.buildout.
 
 use super::{Cli, ColorArg, Command, InstallArgs};
 use crate::config::{AssignOp, Assignment};
@@ -63,7 +66,7 @@ where
             dry_run: false,
             parts: Vec::new(),
         }),
-        Some(name) => parse_command(&name, args.into_iter().collect())?,
+        Some(name) => parse_command(&name, args.into_iter().collect(), &mut g)?,
     };
     Ok(Invocation::Run { global: g, command })
 }
@@ -192,8 +195,13 @@ pub fn parse_assignment(arg: &str) -> Result<Assignment, UsageError> {
     })
 }
 
-/// Parses the command word and its arguments with clap.
-fn parse_command(name: &str, rest: Vec<String>) -> Result<Command, UsageError> {
+/// Parses the command word and its arguments with clap; our long options
+/// given after the command (see `after_command_globals`) go into `g`.
+fn parse_command(
+    name: &str,
+    rest: Vec<String>,
+    g: &mut GlobalOptions,
+) -> Result<Command, UsageError> {
     let cmd = Cli::command_for_subcommands();
     if cmd.find_subcommand(name).is_none() {
         return Err(usage(format!("invalid command: {name}")));
@@ -204,7 +212,36 @@ fn parse_command(name: &str, rest: Vec<String>) -> Result<Command, UsageError> {
     let matches = cmd
         .try_get_matches_from(argv)
         .map_err(|e| UsageError::Clap(e.render().to_string()))?;
+    if let Some((_, sub)) = matches.subcommand() {
+        after_command(g, sub);
+    }
     Command::from_arg_matches(&matches).map_err(|e| UsageError::Clap(e.render().to_string()))
+}
+
+/// Our long options given after the command: they override the same option
+/// given before it. Commands without them (`annotate`, `query`) leave `g`
+/// alone.
+fn after_command(g: &mut GlobalOptions, sub: &clap::ArgMatches) {
+    let given = |id: &str| {
+        matches!(
+            sub.try_contains_id(id),
+            Ok(true) if sub.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+        )
+    };
+    if given("store") {
+        g.store = sub.get_one::<PathBuf>("store").cloned();
+    }
+    if given("json") {
+        g.json = true;
+    }
+    if given("no_progress") {
+        g.no_progress = true;
+    }
+    if given("color")
+        && let Some(color) = sub.get_one::<ColorArg>("color")
+    {
+        g.color = (*color).into();
+    }
 }
 
 impl Cli {
@@ -334,6 +371,23 @@ mod tests {
                 repair: false
             })
         );
+    }
+
+    #[test]
+    fn long_options_after_the_command() {
+        let (g, cmd) = run(&["--color", "always", "generations", "list", "--json"]);
+        assert!(g.json);
+        assert_eq!(g.color, crate::ops::ColorChoice::Always, "kept from before");
+        assert!(matches!(cmd, Command::Generations(_)));
+        let (g, _) = run(&["--store", "/a", "gc", "--store=/b", "--no-progress"]);
+        assert_eq!(g.store, Some(PathBuf::from("/b")), "the later one wins");
+        assert!(g.no_progress);
+        let (g, _) = run(&["--store", "/a", "store", "ls"]);
+        assert_eq!(g.store, Some(PathBuf::from("/a")));
+        assert!(!g.json);
+        // annotate and query keep their words: clap rejects the option.
+        assert!(err(&["annotate", "--json"]).contains("--json"));
+        assert!(err(&["query", "--store", "/s"]).contains("--store"));
     }
 
     #[test]

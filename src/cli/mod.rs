@@ -23,7 +23,9 @@ use std::path::PathBuf;
 ///
 /// The default command is `install`. Options and `section:option=value`
 /// assignments come before the command; short options can be combined
-/// (`-vvN`, `-cother.cfg`).
+/// (`-vvN`, `-cother.cfg`). `--store`, `--json`, `--no-progress` and
+/// `--color` may also follow the command (not `annotate` or `query`, whose
+/// arguments are their own).
 #[derive(Debug, Parser)]
 #[command(
     name = "buildout",
@@ -117,10 +119,33 @@ pub struct GlobalArgs {
     pub version: bool,
 }
 
+/// The ids of our long options that are also accepted after the command.
+const AFTER_COMMAND: [&str; 4] = ["store", "json", "no_progress", "color"];
+
+/// Our long options as arguments of a command (and, being `global`, of its
+/// subcommands), so that `buildout generations list --json` reads as
+/// `buildout --json generations list`. Defaults are dropped: a value given
+/// before the command is kept unless the option is repeated after it.
+/// `annotate` and `query` do not get them: as in zc.buildout, the words after
+/// those commands are the command's own.
+fn after_command_globals() -> Vec<clap::Arg> {
+    GlobalArgs::augment_args(clap::Command::new("buildout"))
+        .get_arguments()
+        .filter(|a| AFTER_COMMAND.contains(&a.get_id().as_str()))
+        .map(|a| {
+            a.clone()
+                .global(true)
+                .default_value(None)
+                .help_heading("Global options")
+        })
+        .collect()
+}
+
 /// The commands. `install` is the default.
 #[derive(Debug, Subcommand, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Assemble the parts into a new generation (the default command).
+    #[command(args = after_command_globals())]
     Install(InstallArgs),
     /// Print the effective configuration with where each value came from.
     Annotate(AnnotateArgs),
@@ -128,18 +153,23 @@ pub enum Command {
     Query(QueryArgs),
     /// Create a buildout.cfg, prepare the directory, and install when
     /// requirements are given.
+    #[command(args = after_command_globals())]
     Init(InitArgs),
     /// Prepare the buildout directory (creates develop-eggs; bin and parts
     /// become links into the current generation at the first install).
+    #[command(args = after_command_globals())]
     Bootstrap,
     /// List, compare and delete generations of this buildout.
+    #[command(args = after_command_globals())]
     Generations(GenerationsArgs),
     /// Switch back to the previous generation (or generation N).
+    #[command(args = after_command_globals())]
     Rollback(RollbackArgs),
     /// Delete store objects that no kept generation references.
+    #[command(args = after_command_globals())]
     Gc(GcArgs),
     /// Inspect and check the store.
-    #[command(subcommand)]
+    #[command(subcommand, args = after_command_globals())]
     Store(StoreCommand),
 }
 

@@ -4,6 +4,7 @@ mod architecture;
 mod bench;
 mod bytecode;
 mod cli;
+mod cli_globals;
 mod color;
 mod common;
 mod examples;

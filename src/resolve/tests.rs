@@ -176,6 +176,10 @@ fn yanked_versions_only_when_pinned_exactly() {
         err.explanation(),
         ["available versions of b: 1.0 (the newest)"]
     );
+    // ... unless no version is usable at all: then they are the story.
+    p.add_with("c", "3.0", |c, _| c.yanked = true).unwrap();
+    let err = run(&p, &["c<3"], &opts()).unwrap_err();
+    assert_eq!(err.explanation(), ["`c 3.0` is yanked"]);
 }
 
 #[test]

@@ -13,6 +13,7 @@ use crate::python::{DistFilename, PackageName};
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 impl Client {
     /// The links of a local find-links entry (directory, file or page),
@@ -83,10 +84,16 @@ impl Client {
                 if !self.allowed(&url) {
                     return Err(Error::HostNotAllowed { url: redact(base) });
                 }
+                if self.index_unreachable.load(Ordering::SeqCst) {
+                    return Ok(None);
+                }
                 let page = match self.http.page(&url, SIMPLE_ACCEPT) {
                     Ok(Some(page)) => page,
                     Ok(None) => return Ok(Some(redact(base))),
                     Err(e) => {
+                        if matches!(e, Error::Network { .. }) {
+                            self.index_unreachable.store(true, Ordering::SeqCst);
+                        }
                         // Warned about; a missing distribution names it.
                         self.unreadable_page(e)?;
                         return Ok(None);

@@ -258,6 +258,9 @@ pub struct Client {
     unreadable: Mutex<Vec<Unreadable>>,
     /// How many of [`Self::unreadable`] [`Client::new_unreadable`] handed out.
     unreadable_told: AtomicUsize,
+    /// The index could not be reached once: not asked again for other
+    /// projects (each try costs the connection retries).
+    index_unreachable: std::sync::atomic::AtomicBool,
 }
 
 /// A find-links or index page that could not be read (unreachable host,
@@ -327,6 +330,7 @@ impl Client {
             local_links: Mutex::new(HashMap::new()),
             unreadable: Mutex::new(Vec::new()),
             unreadable_told: AtomicUsize::new(0),
+            index_unreachable: std::sync::atomic::AtomicBool::new(false),
         })
     }
 

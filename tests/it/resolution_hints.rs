@@ -120,8 +120,12 @@ fn an_unreachable_index_is_a_warning_when_find_links_has_the_distribution() {
     let ctx = TestContext::new();
     let links = ctx.path("links");
     std::fs::create_dir_all(&links).unwrap();
-    let dist = Wheel::new("requests", "2.32.3").build();
-    std::fs::write(links.join(&dist.filename), &dist.bytes).unwrap();
+    for dist in [
+        Wheel::new("requests", "2.32.3").dep("idna").build(),
+        Wheel::new("idna", "3.7").build(),
+    ] {
+        std::fs::write(links.join(&dist.filename), &dist.bytes).unwrap();
+    }
     let dead = closed_url();
     ctx.write(
         "buildout.cfg",
@@ -137,6 +141,9 @@ fn an_unreachable_index_is_a_warning_when_find_links_has_the_distribution() {
         "{all}"
     );
     assert!(all.contains("Got requests 2.32.3.\n"), "{all}");
+    assert!(all.contains("Got idna 3.7.\n"), "{all}");
+    // Asked once: not again (with its retries) for each other project.
+    assert_eq!(all.matches("Download error on").count(), 1, "{all}");
 }
 
 #[test]

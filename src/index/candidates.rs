@@ -1,6 +1,9 @@
 //! Which files a project has: [`Client::candidates`] merges the index's
 //! page, find-links and the download cache (first source wins for a file
 //! name), filtered by `allow-hosts`, cached for the life of the client.
+//! An index or find-links page that cannot be reached (or whose server
+//! fails) adds no files and is remembered ([`Client::unreadable`]),
+//! as zc.buildout warns and goes on.
 
 use super::{
     Client, DistFile, Error, IndexLocation, Result, SIMPLE_ACCEPT, Source, find_links, redact,
@@ -10,6 +13,7 @@ use crate::python::{DistFilename, PackageName};
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 impl Client {
     /// The links of a local find-links entry (directory, file or page),
@@ -80,8 +84,20 @@ impl Client {
                 if !self.allowed(&url) {
                     return Err(Error::HostNotAllowed { url: redact(base) });
                 }
-                let Some(page) = self.http.page(&url, SIMPLE_ACCEPT)? else {
-                    return Ok(Some(redact(base)));
+                if self.index_unreachable.load(Ordering::SeqCst) {
+                    return Ok(None);
+                }
+                let page = match self.http.page(&url, SIMPLE_ACCEPT) {
+                    Ok(Some(page)) => page,
+                    Ok(None) => return Ok(Some(redact(base))),
+                    Err(e) => {
+                        if matches!(e, Error::Network { .. }) {
+                            self.index_unreachable.store(true, Ordering::SeqCst);
+                        }
+                        // Warned about; a missing distribution names it.
+                        self.unreadable_page(e)?;
+                        return Ok(None);
+                    }
                 };
                 let links = if page.content_type.contains("json") {
                     simple::parse_json(&page.body, &page.url)
@@ -146,7 +162,10 @@ impl Client {
             if let find_links::Entry::Remote(url) = entry
                 && self.allowed(url)
             {
-                all.extend(find_links::remote(url, &self.http)?);
+                match find_links::remote(url, &self.http) {
+                    Ok(links) => all.extend(links),
+                    Err(e) => self.unreadable_page(e)?,
+                }
             }
         }
         Ok(self

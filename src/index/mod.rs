@@ -14,6 +14,10 @@
 //!
 //! Rules, all deliberate:
 //!
+//! * An index or find-links page that cannot be reached (or whose server
+//!   fails, 5xx) is not an error: it adds no files and is remembered
+//!   ([`Client::unreadable`]) for the caller to warn about, as zc.buildout
+//!   does (`Download error on …`); a 4xx is an error.
 //! * An unknown project is an error naming the project and the index
 //!   ("no project `foo` on index `…` (HTTP 404)") unless find-links have
 //!   files for it; the index root page is never scanned (zc.buildout does).
@@ -250,6 +254,38 @@ pub struct Client {
     /// Local find-links and download-cache listings, read once per client
     /// (one directory listing for all projects, not one per project).
     local_links: Mutex<HashMap<PathBuf, Arc<find_links::Listing>>>,
+    /// Index and find-links pages that could not be read, in order.
+    unreadable: Mutex<Vec<Unreadable>>,
+    /// How many of [`Self::unreadable`] [`Client::new_unreadable`] handed out.
+    unreadable_told: AtomicUsize,
+    /// The index could not be reached once: not asked again for other
+    /// projects (each try costs the connection retries).
+    index_unreachable: std::sync::atomic::AtomicBool,
+}
+
+/// A find-links or index page that could not be read (unreachable host,
+/// HTTP error): zc.buildout warns and goes on without its links.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    /// The URL, credentials removed.
+    pub url: String,
+    /// Why, in words.
+    pub reason: String,
+}
+
+impl Unreadable {
+    /// zc.buildout's (setuptools') warning, word for word.
+    pub fn warning(&self) -> String {
+        format!(
+            "Download error on {}: {} -- Some packages may not be found!",
+            self.url, self.reason
+        )
+    }
+
+    /// The line an error about a missing distribution adds for it.
+    pub fn note(&self) -> String {
+        format!("could not read {}: {}", self.url, self.reason)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -292,11 +328,47 @@ impl Client {
             memo: Mutex::new(HashMap::new()),
             no_ranges: Mutex::new(HashSet::new()),
             local_links: Mutex::new(HashMap::new()),
+            unreadable: Mutex::new(Vec::new()),
+            unreadable_told: AtomicUsize::new(0),
+            index_unreachable: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
     pub fn options(&self) -> &Options {
         &self.options
+    }
+
+    /// Every page this client could not read so far.
+    pub fn unreadable(&self) -> Vec<Unreadable> {
+        self.unreadable
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The pages that could not be read since the last call (to warn about
+    /// each once).
+    pub fn new_unreadable(&self) -> Vec<Unreadable> {
+        let all = self.unreadable.lock().unwrap_or_else(|e| e.into_inner());
+        let told = self.unreadable_told.swap(all.len(), Ordering::SeqCst);
+        all.get(told..).unwrap_or_default().to_vec()
+    }
+
+    /// Remembers a page that could not be read, when `error` says it could
+    /// not be reached or its server failed (5xx, after the retries); other
+    /// errors are returned: a 4xx (wrong credentials, wrong URL), a page
+    /// that does not parse, a host `allow-hosts` forbids.
+    fn unreadable_page(&self, error: Error) -> Result<()> {
+        let (url, reason) = match error {
+            Error::Network { url, message } => (url, message),
+            Error::Status { url, status } if status >= 500 => (url, format!("HTTP {status}")),
+            other => return Err(other),
+        };
+        let mut all = self.unreadable.lock().unwrap_or_else(|e| e.into_inner());
+        if !all.iter().any(|u| u.url == url) {
+            all.push(Unreadable { url, reason });
+        }
+        Ok(())
     }
 
     /// Whether `url` passes `allow-hosts` (local files always do).

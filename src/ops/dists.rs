@@ -399,6 +399,24 @@ fn dist_env<'b>(
     }
 }
 
+/// Warns, once each, about the index and find-links pages `client` could
+/// not read (zc.buildout's `Download error on …` and goes on).
+fn warn_unreadable(ctx: &Context, client: &index::Client) {
+    for page in client.new_unreadable() {
+        ctx.printer.warn(&page.warning());
+    }
+}
+
+/// An error's text followed by the pages `client` could not read, a line
+/// each: what may explain a distribution that was not found.
+fn with_unreadable(mut text: String, client: &index::Client) -> String {
+    for page in client.unreadable() {
+        text.push('\n');
+        text.push_str(&page.note());
+    }
+    text
+}
+
 struct Say<'a>(&'a Context);
 
 impl Progress for Say<'_> {
@@ -456,8 +474,10 @@ impl Services for Installer<'_> {
         let provider = IndexProvider::new(&env)
             .map_err(|e| failed(e.to_string()))?
             .with_local(local);
-        let resolution = resolve::resolve(request.requirements, &provider, &parts.options)
-            .map_err(|e| failed(e.explained()))?;
+        let resolved = resolve::resolve(request.requirements, &provider, &parts.options);
+        warn_unreadable(self.ctx, env.client);
+        let resolution =
+            resolved.map_err(|e| failed(with_unreadable(e.explained(), env.client)))?;
         for w in &resolution.warnings {
             self.ctx.printer.warn(w);
         }
@@ -470,8 +490,10 @@ impl Services for Installer<'_> {
             .collect();
         report::merge_picked(&mut self.picked, &picked);
         let ctx = self.ctx;
-        dists::realise(&env, &provider, &resolution, &mut Say(ctx))
-            .map_err(|e| failed(e.to_string()))
+        let realised = dists::realise(&env, &provider, &resolution, &mut Say(ctx));
+        // (build requirements of sdists are looked up too)
+        warn_unreadable(ctx, env.client);
+        realised.map_err(|e| failed(with_unreadable(e.to_string(), env.client)))
     }
 
     fn develop(&mut self, _part: &str, setup: &Path, python: &str) -> recipe::Result<DistEntry> {

@@ -246,7 +246,7 @@ pub fn resolve<P: Provider>(
         if !candidates.iter().any(|c| solver.admits(r, c)) {
             return Err(Error::MissingDistribution {
                 requirement: r.to_string(),
-                explanation: report::unusable_candidates(&solver, &r.name, &candidates),
+                explanation: report::missing_hints(&solver, r, &candidates),
             });
         }
     }

@@ -1,7 +1,10 @@
 //! Texts about a resolution: zc.buildout's picked-versions block
 //! (`show-picked-versions`), the `update-versions-file` append, the
-//! `allow-picked-versions = false` error, and conflict explanations derived
-//! from PubGrub's derivation tree.
+//! `allow-picked-versions = false` error, conflict explanations derived
+//! from PubGrub's derivation tree, and the hints under zc.buildout's
+//! "Couldn't find a distribution" (as uv's: the usable versions nearest to
+//! the request; yanked or wrong-Python versions only when they would have
+//! matched).
 //!
 //! The picked-versions formats follow `zc.buildout.buildout`
 //! (`_format_picked_versions`, `_print_picked_versions`) line for line, with
@@ -17,7 +20,7 @@ use pubgrub::{DerivationTree, External};
 use super::provider::{Candidate, Provider};
 use super::solver::{Pkg, Range, Solver, Unusable};
 use super::{Conflict, Error, Picked};
-use crate::python::PackageName;
+use crate::python::{PackageName, Requirement};
 
 /// Python's `repr()` of a string (zc.buildout formats requirements with
 /// `%r`).
@@ -147,16 +150,27 @@ pub fn written_message(path: &str) -> String {
 // ---------------------------------------------------------------------------
 // Conflict explanations
 
-/// Why the candidates of `name` that exist cannot be used (yanked, wrong
-/// `Requires-Python`), one sentence each, for "nothing matches" errors.
+/// How many existing versions [`available_versions`] names on each side
+/// of the request.
+const NEAREST: usize = 3;
+
+/// Why candidates of `name` cannot be used (yanked, wrong
+/// `Requires-Python`), one sentence each, for "nothing matches" errors:
+/// only those `wanted` would have matched, or all of them when no version
+/// is usable at all (then they are the whole story).
 pub(crate) fn unusable_candidates<P: Provider>(
     solver: &Solver<'_, P>,
     name: &PackageName,
     candidates: &[Candidate],
+    wanted: impl Fn(&Version) -> bool,
 ) -> Vec<String> {
     let spelled = solver.spelled(name);
+    let none_usable = !candidates.iter().any(|c| usable(solver, c));
     let mut out = Vec::new();
     for c in candidates.iter().rev() {
+        if !none_usable && !wanted(&c.version) {
+            continue;
+        }
         if c.yanked {
             out.push(format!("`{spelled} {}` is yanked", c.version));
         } else if let Some(rp) = &c.requires_python
@@ -170,6 +184,70 @@ pub(crate) fn unusable_candidates<P: Provider>(
         }
     }
     out
+}
+
+fn usable<P: Provider>(solver: &Solver<'_, P>, c: &Candidate) -> bool {
+    !c.yanked && solver.python_ok(c.requires_python.as_ref())
+}
+
+/// uv's hint for a request nothing satisfies: the usable versions nearest
+/// to `pivot` (the version the request names), [`NEAREST`] at or below it
+/// and as many above, `available versions of NAME: 1.0, 1.1 (the newest)`.
+/// `None` when no version is usable.
+pub(crate) fn available_versions<P: Provider>(
+    solver: &Solver<'_, P>,
+    name: &PackageName,
+    candidates: &[Candidate],
+    pivot: Option<&Version>,
+) -> Option<String> {
+    let mut versions: Vec<&Version> = candidates
+        .iter()
+        .filter(|c| usable(solver, c))
+        .map(|c| &c.version)
+        .collect();
+    versions.sort();
+    versions.dedup();
+    let newest = *versions.last()?;
+    let split = pivot.map_or(versions.len(), |p| versions.partition_point(|v| *v <= p));
+    let below = &versions[split.saturating_sub(NEAREST)..split];
+    let above = &versions[split..(split + NEAREST).min(versions.len())];
+    let mut shown: Vec<String> = below.iter().chain(above).map(ToString::to_string).collect();
+    if above.last().or(below.last()) == Some(&newest)
+        && let Some(last) = shown.last_mut()
+    {
+        last.push_str(" (the newest)");
+    }
+    Some(format!(
+        "available versions of {}: {}",
+        solver.spelled(name),
+        shown.join(", ")
+    ))
+}
+
+/// The version a requirement is about, for [`available_versions`]: the
+/// lowest its specifiers name (`None`: any version).
+fn requirement_pivot(requirement: &Requirement) -> Option<&Version> {
+    requirement.specifiers.iter().map(|s| s.version()).min()
+}
+
+/// What to say under "Couldn't find a distribution for `requirement`":
+/// the unusable versions it would have matched, then the nearest usable
+/// versions.
+pub(crate) fn missing_hints<P: Provider>(
+    solver: &Solver<'_, P>,
+    requirement: &Requirement,
+    candidates: &[Candidate],
+) -> Vec<String> {
+    let mut hints = unusable_candidates(solver, &requirement.name, candidates, |v| {
+        requirement.specifiers.contains(v)
+    });
+    hints.extend(available_versions(
+        solver,
+        &requirement.name,
+        candidates,
+        requirement_pivot(requirement),
+    ));
+    hints
 }
 
 /// One external fact of the derivation tree, in plain words.
@@ -191,6 +269,8 @@ enum Fact {
         requirement: String,
         /// Who needs it, in plain words.
         sentence: Option<String>,
+        /// What exists instead ([`missing_hints`]), a line each.
+        hints: Vec<String>,
     },
     /// Something about one distribution's versions.
     Sentence(PackageName, String),
@@ -278,6 +358,7 @@ fn no_versions_fact<P: Provider>(solver: &Solver<'_, P>, pkg: &Pkg, range: &Rang
         return Some(Fact::Missing {
             requirement: reqs.first().cloned().unwrap_or_else(|| name.to_string()),
             sentence: None,
+            hints: Vec::new(),
         });
     }
     // Otherwise pubgrub is talking about the gaps between
@@ -290,7 +371,7 @@ fn no_versions_fact<P: Provider>(solver: &Solver<'_, P>, pkg: &Pkg, range: &Rang
         solver.spelled(name),
         describe_range(range)
     );
-    let why = unusable_candidates(solver, name, &candidates);
+    let why = unusable_candidates(solver, name, &candidates, |v| range.contains(v));
     if !why.is_empty() {
         text.push_str(&format!(" ({})", why.join("; ")));
     }
@@ -366,18 +447,15 @@ fn dependency_fact<P: Provider>(
         .unwrap_or_else(|_| Range::empty());
     if range.is_empty() && edge.pin_clash.is_none() {
         let requirement = edge.requirement.to_string();
-        let mut sentence = format!(
+        let sentence = format!(
             "{parent_text} {} `{requirement}`, which no available distribution satisfies",
             verb(versions.len() > 1)
         );
         let candidates = solver.candidates(&target).unwrap_or_default();
-        let why = unusable_candidates(solver, &target, &candidates);
-        if !why.is_empty() {
-            sentence.push_str(&format!(" ({})", why.join("; ")));
-        }
         return Some(Fact::Missing {
             requirement,
             sentence: Some(sentence),
+            hints: missing_hints(solver, &edge.requirement, &candidates),
         });
     }
     Some(Fact::Requires {
@@ -552,11 +630,15 @@ fn explanation<P: Provider>(
             Fact::Missing {
                 requirement,
                 sentence,
-            } => explanation.push(
-                sentence
-                    .clone()
-                    .unwrap_or_else(|| format!("no distribution of `{requirement}` was found")),
-            ),
+                hints,
+            } => {
+                explanation.push(
+                    sentence
+                        .clone()
+                        .unwrap_or_else(|| format!("no distribution of `{requirement}` was found")),
+                );
+                explanation.extend(hints.iter().cloned());
+            }
             Fact::Sentence(_, s) => explanation.push(s.clone()),
         }
     }

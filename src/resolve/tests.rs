@@ -142,7 +142,10 @@ fn requires_python_filters_candidates() {
     assert_eq!(err.to_string(), "Couldn't find a distribution for 'b>=2'.");
     assert_eq!(
         err.explanation(),
-        ["`b 2.0` requires Python `>=3.12`, but the interpreter is Python 3.11.7"]
+        [
+            "`b 2.0` requires Python `>=3.12`, but the interpreter is Python 3.11.7",
+            "available versions of b: 1.0, 1.5 (the newest)"
+        ]
     );
 }
 
@@ -155,11 +158,28 @@ fn yanked_versions_only_when_pinned_exactly() {
     assert_eq!(ok(&p, &["b"], &pinned(&[("b", "2.0")])), ["b==2.0"]);
     let err = run(&p, &["b>1.0"], &opts()).unwrap_err();
     assert_eq!(err.to_string(), "Couldn't find a distribution for 'b>1.0'.");
-    assert_eq!(err.explanation(), ["`b 2.0` is yanked"]);
+    assert_eq!(
+        err.explanation(),
+        [
+            "`b 2.0` is yanked",
+            "available versions of b: 1.0 (the newest)"
+        ]
+    );
     assert_eq!(
         err.explained(),
-        "Couldn't find a distribution for 'b>1.0'.\n`b 2.0` is yanked"
+        "Couldn't find a distribution for 'b>1.0'.\n`b 2.0` is yanked\n\
+         available versions of b: 1.0 (the newest)"
     );
+    // A yanked version the request would not match is not worth a word.
+    let err = run(&p, &["b<1.0"], &opts()).unwrap_err();
+    assert_eq!(
+        err.explanation(),
+        ["available versions of b: 1.0 (the newest)"]
+    );
+    // ... unless no version is usable at all: then they are the story.
+    p.add_with("c", "3.0", |c, _| c.yanked = true).unwrap();
+    let err = run(&p, &["c<3"], &opts()).unwrap_err();
+    assert_eq!(err.explanation(), ["`c 3.0` is yanked"]);
 }
 
 #[test]

@@ -19,6 +19,7 @@ mod index;
 mod install;
 mod man;
 mod readme;
+mod resolution_hints;
 mod scripts;
 mod sdist;
 mod shared_outputs;

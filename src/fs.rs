@@ -204,23 +204,11 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// and the file appears whole (written under a temporary name, then
 /// renamed). Not fsynced: a lost entry is fetched again.
 pub fn write_cache_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::io::Write;
     let parent = path.parent().unwrap_or(Path::new("."));
     create_dir_all(parent)?;
-    let mode = file_mode_in(parent, false)?;
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let tmp = parent.join(format!(".{name}.{}.tmp", std::process::id()));
-    let written = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(&tmp)
-        .and_then(|mut file| {
-            set_own_mode(&file, mode)?;
-            file.write_all(bytes)
-        })
-        .and_then(|()| fs::rename(&tmp, path));
+    let written = write_file(&tmp, bytes, false).and_then(|()| fs::rename(&tmp, path));
     if written.is_err() {
         let _ = fs::remove_file(&tmp);
     }

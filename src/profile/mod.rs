@@ -24,9 +24,11 @@
 //! beside it in `replaced/<N>`, not in the manifest: identical generations
 //! share one object whatever they replaced (`generations` describes each
 //! relative to it; profiles older than the record fall back to the
-//! generation numbered before). `.buildout` and what is made in it get explicit modes whatever
-//! the umask (`0755`, `2775` in a group-writable buildout directory; the
-//! lock file `0600`/`0660`), as the store's own directories do.
+//! generation numbered before).
+//!
+//! `.buildout` and what is made in it get explicit modes whatever the
+//! umask (`0755`, `2775` in a group-shared buildout directory; the lock
+//! file `0600`/`0660`), as the store's own directories do ([`crate::fs`]).
 //! Which paths a part may write at all is decided in [`paths`] (checked
 //! again on every switch: a manifest may be older than the rule).
 

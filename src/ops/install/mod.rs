@@ -69,7 +69,7 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
     let profile = if args.dry_run {
         None
     } else {
-        Some(lock_directory(ctx, &directory)?)
+        Some(super::lock_profile(ctx, Path::new(&directory))?)
     };
     let store = Store::open(&store_dir)?;
     let settings = super::dists::Settings::read(buildout, &directory)?;
@@ -146,11 +146,6 @@ fn order(
         });
     }
     Ok(planned)
-}
-
-/// Takes the buildout directory's lock, saying so while another run holds it.
-fn lock_directory(ctx: &Context, directory: &str) -> Result<Profile> {
-    super::lock_profile(ctx, Path::new(directory))
 }
 
 /// Resolve: the develop eggs first, as zc.buildout does (see

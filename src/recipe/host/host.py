@@ -110,6 +110,11 @@ class Channel(object):
         self._send({"method": method, "params": params})
 
     def respond(self, request_id, result):
+        try:
+            json.dumps(result)
+        except (TypeError, ValueError) as exc:
+            self.fail(request_id, error_to_wire(exc))
+            return
         self._send({"id": request_id, "result": result})
 
     def fail(self, request_id, error):
@@ -533,6 +538,7 @@ def _add_resolved(ws, items):
 
 
 def _resolve(specs, links=None, index=None, working_set=None):
+    """RPC resolve for the part being constructed/installed (`python` is left to Rust)."""
     import pkg_resources
 
     items = _rpc(
@@ -553,6 +559,9 @@ def patched_install(specs, dest, links=(), index=None, executable=None, always_u
                     use_dependency_links=None, allow_hosts=("*",), include_site_packages=None,
                     allowed_eggs_from_site_packages=None, check_picked=True,
                     allow_unknown_extras=False):
+    """easy_install.install: Rust resolves `specs` with its own [versions] pins and
+    index settings (`versions`, `dest`, `path`, `newest`, `allow_hosts` are not sent);
+    the answer becomes a WorkingSet, or is added to `working_set` when one is given."""
     return _resolve(specs, links, index, working_set)
 
 
@@ -674,7 +683,7 @@ class Host(object):
             self._parts.pop()
 
     def rpc_hello(self, argv, path, directory, log_level, buildout):
-        sys.path[0:0] = [p for p in path if p not in sys.path]
+        sys.path[:] = list(path) + [p for p in sys.path if p not in path]
         sys.argv = list(argv)
         os.chdir(directory)
         setup_logging(self.channel, log_level)
@@ -766,9 +775,9 @@ class Host(object):
             before = _patch_targets()
             ep.load()(self.buildout)
             name = ep.dist.project_name if ep.dist is not None else ep.name
-            loaded.append(name)
+            _append_new(loaded, name)
             if _patched_since(before):
-                patched.append(name)
+                _append_new(patched, name)
         return {"loaded": loaded, "patched": patched}
 
     def rpc_unload_extensions(self):
@@ -780,6 +789,11 @@ class Host(object):
 
     def rpc_shutdown(self):
         return None
+
+
+def _append_new(names, name):
+    if name not in names:
+        names.append(name)
 
 
 def _path_str(path):

@@ -626,6 +626,21 @@ def load_recipe(dist_name, group, entry):
     return ep.load()
 
 
+def _dist_name(dist):
+    """The Name in a distribution's metadata (pkg_resources' project_name mangles it)."""
+    import email.parser
+
+    for name in ("METADATA", "PKG-INFO"):
+        try:
+            if dist.has_metadata(name):
+                parsed = email.parser.Parser().parsestr(dist.get_metadata(name), headersonly=True)
+                if parsed.get("Name"):
+                    return parsed["Name"]
+        except Exception:
+            pass
+    return dist.project_name
+
+
 def _patch_targets():
     ei = sys.modules["zc.buildout.easy_install"]
     bo = _zc_buildout()
@@ -774,7 +789,7 @@ class Host(object):
         for ep in pkg_resources.iter_entry_points("zc.buildout.extension"):
             before = _patch_targets()
             ep.load()(self.buildout)
-            name = ep.dist.project_name if ep.dist is not None else ep.name
+            name = _dist_name(ep.dist) if ep.dist is not None else ep.name
             _append_new(loaded, name)
             if _patched_since(before):
                 _append_new(patched, name)

@@ -277,3 +277,30 @@ mod tests {
         assert_eq!(names, ["fresh.cfg", "link.cfg", "versions.cfg"]);
     }
 }
+
+/// Copies the tree `from` to `to` (which must not exist): directories,
+/// regular files with their permission bits, symbolic links as links
+/// (never followed). Anything else (a device, a socket) is refused.
+pub fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
+    let meta = std::fs::symlink_metadata(from)?;
+    if meta.file_type().is_symlink() {
+        std::os::unix::fs::symlink(std::fs::read_link(from)?, to)
+    } else if meta.is_dir() {
+        std::fs::create_dir(to)?;
+        for e in std::fs::read_dir(from)? {
+            let e = e?;
+            copy_tree(&e.path(), &to.join(e.file_name()))?;
+        }
+        Ok(())
+    } else if meta.is_file() {
+        std::fs::copy(from, to).map(drop)
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{} is neither a file, a directory nor a link",
+                from.display()
+            ),
+        ))
+    }
+}

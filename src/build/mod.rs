@@ -19,6 +19,7 @@ pub mod sdist;
 pub mod wheel;
 
 use crate::profile::Manifest;
+use crate::profile::manifest::PartLink;
 use crate::store::{self, Kind, NewObject, Store, StorePath};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -167,7 +168,28 @@ fn assemble(out: &Path, manifest: &Manifest) -> store::Result<()> {
     let mut linked: HashSet<PathBuf> = HashSet::new();
     for part in &manifest.parts {
         let part_dir = Path::new(&part.path);
-        link(part_dir, &out.join("parts").join(&part.name))?;
+        match &part.link {
+            None => link(part_dir, &out.join("parts").join(&part.name))?,
+            Some(PartLink::None) => {}
+            Some(PartLink::Location) => {
+                link(
+                    &part_dir.join("location"),
+                    &out.join("parts").join(&part.name),
+                )?;
+            }
+            Some(PartLink::State(dir)) => {
+                let expected = crate::profile::state_dir(&manifest.buildout_directory, &part.name);
+                if Path::new(dir) != expected {
+                    return Err(store::Error::Build(format!(
+                        "part `{}` links `parts/{}` to `{dir}`, not to its state directory `{}`",
+                        part.name,
+                        part.name,
+                        expected.display()
+                    )));
+                }
+                link(Path::new(dir), &out.join("parts").join(&part.name))?;
+            }
+        }
         for rel in &part.outputs {
             let target = part_dir.join("outputs").join(rel);
             let at = if rel.starts_with("bin/") || rel.starts_with("parts/") {

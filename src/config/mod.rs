@@ -60,6 +60,14 @@ pub enum ErrorKind {
     Parse(#[from] parse::ParseError),
     #[error("cannot read `{path}`: {message}")]
     Io { path: String, message: String },
+    /// An error raised by a recipe's constructor in the recipe host:
+    /// `traceback` is set for anything but `zc.buildout.UserError`
+    /// (zc.buildout's "internal error" report).
+    #[error("{message}")]
+    Recipe {
+        message: String,
+        traceback: Option<String>,
+    },
 }
 
 /// A configuration error with the `While:` lines of where it happened.
@@ -178,7 +186,7 @@ pub struct Config {
     pub annotated: Data,
     /// The evaluated configuration: `[buildout]` and the versions section
     /// are initialised; others initialise on first access.
-    pub buildout: Buildout,
+    pub buildout: Buildout<'static>,
     /// `${buildout:directory}`.
     pub directory: String,
     /// The effective log threshold (`log-level` minus verbosity).
@@ -534,7 +542,7 @@ fn add_versions_section(data: &mut Data) -> Result<String> {
 /// The evaluated configuration and the buildout directory: the `*-directory`
 /// options made absolute in the raw `[buildout]`, `offline` and `newest`
 /// checked, and `[buildout]` initialised.
-fn evaluate(data: &Data, cwd: &str) -> Result<(Buildout, String)> {
+fn evaluate(data: &Data, cwd: &str) -> Result<(Buildout<'static>, String)> {
     let mut buildout = Buildout::new(load::unannotate(data));
     let raw_buildout = buildout
         .raw_section("buildout")

@@ -46,9 +46,22 @@ struct SectionState {
     used: std::collections::BTreeSet<String>,
 }
 
-/// The evaluated configuration (zc.buildout's `Buildout` mapping).
-#[derive(Debug, Clone, Default)]
-pub struct Buildout {
+/// What runs when a part's section is initialised: zc.buildout constructs
+/// the part's recipe there (`Options.initialize`), so options a constructor
+/// sets are seen by every substitution that reads them afterwards. The
+/// install sets one ([`crate::recipe::host`]); `annotate` and `query` run
+/// without.
+pub trait Hook {
+    /// Constructs the recipe of `part`, whose section is initialised up to
+    /// its recipe (macros expanded, values substituted, `=>` dependencies
+    /// initialised). Called before `part` joins [`Buildout::parts`].
+    fn construct(&self, buildout: &mut Buildout<'_>, part: &str) -> Result<(), Error>;
+}
+
+/// The evaluated configuration (zc.buildout's `Buildout` mapping). `'h` is
+/// the lifetime of its [`Hook`].
+#[derive(Clone, Default)]
+pub struct Buildout<'h> {
     /// Raw sections as composed from all layers (before macros).
     raw: BTreeMap<String, Options>,
     sections: BTreeMap<String, SectionState>,
@@ -58,11 +71,23 @@ pub struct Buildout {
     /// The options whose substitution is under way, outermost first (at
     /// most [`super::MAX_SUBSTITUTION_DEPTH`]).
     nesting: Vec<(String, String)>,
+    hook: Option<std::rc::Rc<dyn Hook + 'h>>,
+}
+
+impl std::fmt::Debug for Buildout<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Buildout")
+            .field("raw", &self.raw)
+            .field("sections", &self.sections)
+            .field("parts", &self.parts)
+            .field("hook", &self.hook.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 type Seen = Vec<(String, String)>;
 
-impl Buildout {
+impl<'h> Buildout<'h> {
     pub fn new(raw: BTreeMap<String, Options>) -> Self {
         Self {
             raw,
@@ -91,6 +116,84 @@ impl Buildout {
     /// Sections that have a recipe, in install order (depth-first post-order).
     pub fn parts(&self) -> &[String] {
         &self.parts
+    }
+
+    /// Sets what constructs recipes as their sections are initialised.
+    pub fn set_hook(&mut self, hook: std::rc::Rc<dyn Hook + 'h>) {
+        self.hook = Some(hook);
+    }
+
+    /// Runs `f` with `line` on the stack of what is being done (the
+    /// `While:` lines of an error raised inside).
+    pub fn with_doing<T>(
+        &mut self,
+        line: String,
+        f: impl FnOnce(&mut Self) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.doing(line, f)
+    }
+
+    /// An error carrying the current `While:` lines.
+    pub fn error(&self, kind: ErrorKind) -> Error {
+        self.fail(kind)
+    }
+
+    /// `buildout[name] = options`: adds a section that does not exist yet
+    /// and initialises it (a meta-recipe's new part). `false` if it exists.
+    pub fn add_section(&mut self, name: &str, options: Options) -> Result<bool, Error> {
+        if self.raw.contains_key(name) {
+            return Ok(false);
+        }
+        self.raw.insert(name.to_string(), options);
+        self.section(name)?;
+        Ok(true)
+    }
+
+    /// `buildout._raw[section][option] = value`: the raw value, also of a
+    /// section already initialised (zc.buildout's `Options._raw` is the
+    /// same dictionary); a value already computed from the old one stays.
+    pub fn set_raw_value(&mut self, section: &str, option: &str, value: String) {
+        if let Some(state) = self.sections.get_mut(section) {
+            state.raw.insert(option.to_string(), value.clone());
+        }
+        self.set_raw(section, option, value);
+    }
+
+    /// `del buildout._raw[section][option]`; `false` if absent.
+    pub fn remove_raw_value(&mut self, section: &str, option: &str) -> bool {
+        if let Some(state) = self.sections.get_mut(section) {
+            state.raw.remove(option);
+        }
+        self.raw
+            .get_mut(section)
+            .is_some_and(|s| s.remove(option).is_some())
+    }
+
+    /// `buildout._raw[section] = options`: replaces a raw section without
+    /// initialising it.
+    pub fn set_raw_section(&mut self, section: &str, options: Options) {
+        self.raw.insert(section.to_string(), options);
+    }
+
+    /// The option names of an initialised section (`options.keys()`): raw
+    /// and set ones.
+    pub fn keys(&mut self, section: &str) -> Result<Vec<String>, Error> {
+        self.section(section)?;
+        let s = &self.sections[section];
+        let mut keys: Vec<String> = s.raw.keys().chain(s.data.keys()).cloned().collect();
+        keys.sort();
+        keys.dedup();
+        Ok(keys)
+    }
+
+    /// `del options[key]`: `false` if the section has no such option.
+    pub fn remove(&mut self, section: &str, option: &str) -> Result<bool, Error> {
+        self.section(section)?;
+        let state = self.state(section);
+        let raw = state.raw.remove(option).is_some();
+        let cooked = state.cooked.remove(option).is_some();
+        let data = state.data.remove(option).is_some();
+        Ok(raw || cooked || data)
     }
 
     fn fail(&self, kind: ErrorKind) -> Error {
@@ -163,6 +266,9 @@ impl Buildout {
                 b.section(dep)?;
             }
             if b.get(name, "recipe", None)?.is_some_and(|r| !r.is_empty()) {
+                if let Some(hook) = b.hook.clone() {
+                    hook.construct(b, name)?;
+                }
                 b.parts.push(name.to_string());
             }
             Ok(())
@@ -497,7 +603,7 @@ impl Buildout {
 mod tests {
     use super::*;
 
-    fn buildout(sections: &[(&str, &[(&str, &str)])]) -> Buildout {
+    fn buildout(sections: &[(&str, &[(&str, &str)])]) -> Buildout<'static> {
         Buildout::new(
             sections
                 .iter()

@@ -436,6 +436,14 @@ impl Progress for Say<'_> {
 }
 
 impl Services for Installer<'_> {
+    fn set_versions(&mut self, versions: &BTreeMap<String, String>) -> recipe::Result<()> {
+        let pins = Pins::from_section(versions)
+            .map_err(|e| recipe::Error::Distributions(e.to_string()))?;
+        self.settings.versions = versions.clone();
+        self.pins = std::cell::OnceCell::from(pins);
+        Ok(())
+    }
+
     fn bytecode_cache(&self) -> Option<String> {
         (!self.settings.compile_bytecode).then(|| self.store.bytecode_cache().display().to_string())
     }
@@ -447,7 +455,14 @@ impl Services for Installer<'_> {
             local.push(d.clone());
         }
         let local_names: Vec<_> = local.iter().map(|d| d.name.clone()).collect();
-        let parts = self.env_parts(request.python, request.index, request.find_links)?;
+        let mut parts = self.env_parts(request.python, request.index, request.find_links)?;
+        for (name, version) in request.overrides {
+            parts
+                .options
+                .pins
+                .insert(name, version)
+                .map_err(|e| recipe::Error::Distributions(e.to_string()))?;
+        }
         let env = dist_env(
             self.store,
             &self.clients,

@@ -184,6 +184,18 @@ impl Failure {
     }
 }
 
+impl Failure {
+    /// The Python exception this failure reports, if it is one.
+    fn raised(&self) -> Option<&crate::recipe::host::Raised> {
+        match self.error.as_ref() {
+            Error::Recipe(crate::recipe::Error::Host(crate::recipe::host::Error::Raised(r))) => {
+                Some(r)
+            }
+            _ => None,
+        }
+    }
+}
+
 impl Report for Failure {
     /// All context lines, outermost first: ours, then the error's own.
     fn context(&self) -> Vec<String> {
@@ -195,7 +207,26 @@ impl Report for Failure {
         if let Some(e) = config {
             lines.extend(e.context().iter().cloned());
         }
+        if let Some(raised) = self.raised() {
+            lines.extend(raised.doing.iter().cloned());
+        }
         lines
+    }
+
+    fn traceback(&self) -> Option<String> {
+        if let Some(raised) = self.raised() {
+            return raised
+                .is_internal()
+                .then(|| raised.traceback.clone())
+                .flatten();
+        }
+        match self.error.as_ref() {
+            Error::Config(e) | Error::Recipe(crate::recipe::Error::Config(e)) => match e.kind() {
+                crate::config::ErrorKind::Recipe { traceback, .. } => traceback.clone(),
+                _ => None,
+            },
+            _ => None,
+        }
     }
 
     /// The `Error:` message.

@@ -378,25 +378,7 @@ fn debug_add(ctx: &Context, store: &Store, args: &DebugAdd) -> Result<()> {
 }
 
 fn copy_tree(from: &Path, to: &Path) -> store::Result<()> {
-    use store::fsutil::err;
-    let meta = std::fs::symlink_metadata(from).map_err(err("read", from))?;
-    if meta.file_type().is_symlink() {
-        let target = std::fs::read_link(from).map_err(err("read", from))?;
-        std::os::unix::fs::symlink(target, to).map_err(err("create symlink", to))
-    } else if meta.is_dir() {
-        std::fs::create_dir(to).map_err(err("create", to))?;
-        for e in std::fs::read_dir(from).map_err(err("read", from))? {
-            let e = e.map_err(err("read", from))?;
-            copy_tree(&e.path(), &to.join(e.file_name()))?;
-        }
-        Ok(())
-    } else if meta.is_file() {
-        std::fs::copy(from, to).map_err(err("copy", from)).map(drop)
-    } else {
-        Err(store::Error::SpecialFile {
-            path: from.to_path_buf(),
-        })
-    }
+    crate::fs::copy_tree(from, to).map_err(store::fsutil::err("copy", from))
 }
 
 /// `YYYY-MM-DD HH:MM:SS UTC` from unix seconds (civil-from-days).

@@ -127,7 +127,16 @@ pub trait Report {
     fn color(&self) -> ColorChoice;
     /// The error itself, whose sources are the causes.
     fn error(&self) -> &(dyn std::error::Error + 'static);
+    /// A Python traceback: the failure is reported as zc.buildout reports
+    /// an exception that is not a `UserError` (an internal error).
+    fn traceback(&self) -> Option<String> {
+        None
+    }
 }
+
+/// zc.buildout's heading of an internal error's traceback.
+const INTERNAL_ERROR: &str =
+    "\nAn internal error occurred due to a bug in either zc.buildout or in a\nrecipe being used:\n";
 
 /// Renders the outcome of a run and turns it into the exit status.
 pub fn exit<R: Report>(result: Result<(), R>) -> ExitCode {
@@ -156,6 +165,14 @@ pub fn render_failure(failure: &dyn Report) -> String {
     }
     if let Some(raw) = failure.preformatted() {
         text.push_str(raw);
+        return text;
+    }
+    if let Some(traceback) = failure.traceback() {
+        text.push_str(INTERNAL_ERROR);
+        text.push_str(&traceback);
+        if !traceback.ends_with('\n') {
+            text.push('\n');
+        }
         return text;
     }
     use std::io::IsTerminal;

@@ -26,6 +26,28 @@ pub struct PartEntry {
     /// The part's working set (distributions), in order.
     #[serde(default)]
     pub distributions: Vec<DistEntry>,
+    /// What `parts/<name>` links to; absent: the part's object itself
+    /// (built-in recipes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<PartLink>,
+    /// The part is an action: its recipe ran after the switch, in the
+    /// buildout directory (recipe host parts only).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub action: bool,
+}
+
+/// What a recipe-host part's `parts/<name>` is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PartLink {
+    /// Nothing: the recipe made no `parts/<name>`.
+    None,
+    /// `location/` inside the part's object: what the recipe wrote there.
+    Location,
+    /// A mutable directory (absolute), `.buildout/state/<name>`: the
+    /// recipe made `parts/<name>` empty, for its programs to write in at
+    /// run time.
+    State(String),
 }
 
 /// A distribution in the working set of a generation.
@@ -363,6 +385,8 @@ mod tests {
                     path: (*path).into(),
                     outputs: vec![],
                     distributions: vec![],
+                    link: None,
+                    action: false,
                 })
                 .collect(),
             distributions: vec![],

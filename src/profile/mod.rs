@@ -45,6 +45,15 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+/// The mutable directory a recipe-host part's empty `parts/<name>` becomes
+/// (`<buildout>/.buildout/state/<name>`): never deleted by rollback or gc.
+pub fn state_dir(directory: &str, part: &str) -> PathBuf {
+    Path::new(directory)
+        .join(STATE)
+        .join("state")
+        .join(crate::build::object_name(part))
+}
+
 /// A generation number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Generation(pub u32);
@@ -382,6 +391,18 @@ impl Profile {
     }
 
     /// Makes `rel` a symlink to `target`, moving aside whatever else is there.
+    /// Points `bin` and `parts` at `<base>/bin` and `<base>/parts`
+    /// (relative to the buildout directory): `.buildout/current` normally,
+    /// the build view while recipe-host parts are installed. What a
+    /// previous tool left there is moved aside, as by [`Self::switch`].
+    pub fn point_links(&self, base: &str) -> Result<Vec<Moved>> {
+        let mut moved = Vec::new();
+        let base = Path::new(base);
+        self.ensure_link("bin", &base.join("bin"), &mut moved)?;
+        self.ensure_link("parts", &base.join("parts"), &mut moved)?;
+        Ok(moved)
+    }
+
     fn ensure_link(&self, rel: &str, target: &Path, moved: &mut Vec<Moved>) -> Result<()> {
         let path = self.dir.join(rel);
         match fs::symlink_metadata(&path) {
@@ -458,7 +479,10 @@ fn is_generation_dir_output(rel: &str) -> bool {
 /// A symlink that points through `.buildout/current` (made by us).
 fn is_our_link(path: &Path) -> bool {
     fs::read_link(path)
-        .map(|t| t.to_string_lossy().contains(".buildout/current"))
+        .map(|t| {
+            let t = t.to_string_lossy();
+            t.contains(".buildout/current") || t.contains(".buildout/view")
+        })
         .unwrap_or(false)
 }
 

@@ -97,6 +97,7 @@ impl Recipe for Eggs {
             python: &self.python,
             index: self.index.as_deref(),
             find_links: self.find_links.as_deref(),
+            overrides: &[],
         })?;
         self.pycache = services.bytecode_cache();
         Ok(())

@@ -12,6 +12,8 @@
 pub mod custom;
 pub mod develop;
 pub mod egg;
+pub mod host;
+pub mod hosted;
 pub mod part;
 pub mod template;
 
@@ -46,6 +48,9 @@ pub enum Error {
     /// Resolving or installing distributions failed.
     #[error("{0}")]
     Distributions(String),
+    /// The recipe host failed, or a recipe or extension raised.
+    #[error(transparent)]
+    Host(#[from] host::Error),
     #[error(transparent)]
     Io(#[from] crate::fs::IoError),
 }
@@ -92,6 +97,10 @@ pub trait Recipe {
     fn notes(&self) -> Vec<Note> {
         Vec::new()
     }
+    /// The part's recipe runs in the recipe host.
+    fn hosted(&self) -> Option<&hosted::Hosted> {
+        None
+    }
 }
 
 /// A line a recipe asks the install to log.
@@ -131,6 +140,15 @@ pub trait Services {
         ))
     }
 
+    /// Replaces the `[versions]` pins of every later request (what an
+    /// extension passes to `easy_install.default_versions`).
+    fn set_versions(
+        &mut self,
+        _versions: &std::collections::BTreeMap<String, String>,
+    ) -> Result<()> {
+        Ok(())
+    }
+
     /// Where scripts must point `sys.pycache_prefix`: the store's bytecode
     /// cache when distributions are installed without bytecode
     /// (`compile-bytecode = false`), else `None`.
@@ -158,6 +176,9 @@ pub struct DistRequest<'a> {
     pub python: &'a str,
     pub index: Option<&'a str>,
     pub find_links: Option<&'a [String]>,
+    /// Pins that replace `[versions]` for this request only (the recipe
+    /// host's own `zc.buildout` and `zc.recipe.egg`).
+    pub overrides: &'a [(String, String)],
 }
 
 /// The built-in recipes and entries.
@@ -171,19 +192,35 @@ pub const BUILTIN: &[&str] = &[
     "zc.recipe.egg:scripts",
 ];
 
-/// Constructs the recipe of `part` (its section is initialised).
-pub fn construct(buildout: &mut Buildout, part: &str, directory: &str) -> Result<Box<dyn Recipe>> {
-    let spec = buildout.require(part, "recipe")?;
-    let (dist, entry) = match spec.split_once(':') {
-        Some((d, e)) => (d.trim(), e.trim()),
-        None => (spec.trim(), "default"),
-    };
+/// The canonical project name and the entry of a `recipe` option.
+fn recipe_key(spec: &str) -> (String, String) {
+    let (dist, entry) = host::split_spec(spec);
     let name = crate::python::marker::canonicalize_name(
         dist.split(|c: char| "<>=!~ ;[".contains(c))
             .next()
-            .unwrap_or(dist),
+            .unwrap_or(&dist),
     );
-    match (name.as_str(), entry) {
+    (name, entry)
+}
+
+/// Whether the recipe `spec` is one of [`BUILTIN`].
+pub fn is_builtin(spec: &str) -> bool {
+    let (name, entry) = recipe_key(spec);
+    matches!(
+        (name.as_str(), entry.as_str()),
+        ("collective-recipe-template", "default")
+            | (
+                "zc-recipe-egg",
+                "eggs" | "custom" | "develop" | "default" | "script" | "scripts"
+            )
+    )
+}
+
+/// Constructs the recipe of `part` (its section is initialised).
+pub fn construct(buildout: &mut Buildout, part: &str, directory: &str) -> Result<Box<dyn Recipe>> {
+    let spec = buildout.require(part, "recipe")?;
+    let (name, entry) = recipe_key(&spec);
+    match (name.as_str(), entry.as_str()) {
         ("collective-recipe-template", "default") => Ok(Box::new(template::Template::new(
             buildout, part, directory,
         )?)),

@@ -18,16 +18,21 @@
 //! generation's snapshot, is [`options`]' business.
 
 mod options;
+mod view;
 
 use super::{Context, Error, Failure, Result, load};
 use crate::build;
 use crate::config::Purpose;
-use crate::profile::manifest::{self, Manifest, PartEntry};
+use crate::profile::manifest::{self, Manifest, PartEntry, PartLink};
 use crate::profile::{Generation, Profile};
+use crate::recipe::host::{LogRecord, Session, Settings as HostSettings};
+use crate::recipe::hosted::Hosted;
 use crate::recipe::{self, Recipe};
 use crate::store::{self, Store};
 use options::{CORE_OPTIONS, check_extensions, snapshot, warn_unused};
+use std::cell::RefCell;
 use std::path::Path;
+use std::rc::Rc;
 
 /// What `buildout install` was asked to do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -49,19 +54,16 @@ struct Planned {
     entry: PartEntry,
 }
 
-/// One run, in `design.md` §5's steps: load (the caller) → order →
-/// resolve → plan → realise → assemble → switch → actions, reporting as it
-/// goes (picked versions once the generation is built, then which
-/// generation is current, before the parts' post-switch lines: zc.buildout's
-/// order of messages). Any failure before [`switch`] leaves the previous
-/// generation current and untouched.
+/// One run, in `design.md` §5's steps: load (the caller) → extensions →
+/// order → resolve → plan → realise → assemble → switch → actions,
+/// reporting as it goes (picked versions once the generation is built,
+/// then which generation is current, before the parts' post-switch lines:
+/// zc.buildout's order of messages). Any failure before [`switch`] leaves
+/// the previous generation current and untouched; a failing action
+/// switches it back.
 fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config) -> Result<()> {
-    check_extensions(&mut config.buildout)
-        .map_err(|e| Failure::from(e).doing("Loading extensions."))?;
     let directory = config.directory.clone();
     let store_dir = load::store_dir_for(ctx, load::store_option(config)?)?;
-    let buildout = &mut config.buildout;
-    let mut planned = order(buildout, args, &directory)?;
     // The directory lock comes before anything is resolved or reused: two
     // runs in one directory never interleave, and what a run reads from
     // the store and from `.buildout` stays its own until it switches.
@@ -72,21 +74,48 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
         Some(super::lock_profile(ctx, Path::new(&directory))?)
     };
     let store = Store::open(&store_dir)?;
-    let settings = super::dists::Settings::read(buildout, &directory)?;
-    let mut installer = super::dists::Installer::new(ctx, &store, settings);
-    resolve(ctx, buildout, &directory, &mut installer, &mut planned)?;
+    let mut loaded = std::mem::take(&mut config.buildout);
+    let settings = super::dists::Settings::read(&mut loaded, &directory)?;
+    let host_settings = host_settings(&mut loaded, &directory, config.log_level)?;
+    let installer = RefCell::new(super::dists::Installer::new(ctx, &store, settings));
+    let log = |record: &LogRecord| print_log(ctx, record);
+    let session = Rc::new(Session::new(host_settings, &installer, &log));
+    let mut buildout: crate::config::Buildout<'_> = loaded;
+    buildout.set_hook(session.clone());
+    let buildout = &mut buildout;
+    extensions(ctx, buildout, &session)?;
+    let mut planned = order(buildout, args, &directory, &session)?;
+    resolve(
+        ctx,
+        buildout,
+        &directory,
+        &mut installer.borrow_mut(),
+        &mut planned,
+    )?;
     plan(&store, &mut planned)?;
     let Some(profile) = profile else {
         return report_dry_run(ctx, &store, &planned);
     };
-    realise(ctx, buildout, &store, &planned, Path::new(&directory))?;
-    store::failpoint::hit("install-parts-built");
-
     let current = profile.current()?;
     let old = current_manifest(ctx, &profile, current)?;
+    let mut realising = Realising {
+        ctx,
+        store: &store,
+        profile: &profile,
+        session: &session,
+        directory: Path::new(&directory),
+        old: old.as_ref(),
+        view: None,
+    };
+    realise(&mut realising, buildout, &mut planned)?;
+    if let Some(view) = realising.view.take() {
+        view.close()?;
+    }
+    store::failpoint::hit("install-parts-built");
+
     let manifest = assemble(buildout, &directory, args, &planned, old.as_ref());
     let generation = build::build_generation(&store, &manifest)?;
-    installer.report_picked()?;
+    installer.borrow_mut().report_picked()?;
     store::failpoint::hit("install-generation-added");
     switch(
         ctx,
@@ -97,16 +126,86 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
         &manifest,
         old.as_ref(),
     )?;
-    actions(ctx, &planned)
+    if let Err(failure) = actions(ctx, buildout, &session, &planned, old.as_ref()) {
+        switch_back(ctx, &profile, current, &manifest, old.as_ref());
+        return Err(failure);
+    }
+    session
+        .unload_extensions(buildout)
+        .map_err(|e| Failure::from(Error::from(e)).doing("Unloading extensions."))?;
+    Ok(())
+}
+
+/// What the recipe host needs to know of the run.
+fn host_settings(
+    buildout: &mut crate::config::Buildout<'_>,
+    directory: &str,
+    log_level: i32,
+) -> Result<HostSettings> {
+    let flag = |b: &mut crate::config::Buildout<'_>, k: &str| -> Result<bool> {
+        Ok(b.get("buildout", k, None)?.as_deref() == Some("true"))
+    };
+    Ok(HostSettings {
+        directory: directory.to_string(),
+        python: buildout.require("buildout", "executable")?,
+        argv: std::iter::once("buildout".to_string())
+            .chain(std::env::args().skip(1))
+            .collect(),
+        log_level: i64::from(log_level),
+        offline: flag(buildout, "offline")?,
+        newest: flag(buildout, "newest")?,
+    })
+}
+
+/// Prints a recipe's or extension's log record as zc.buildout does: the
+/// logger's name before the message, except for zc.buildout's own.
+fn print_log(ctx: &Context, record: &LogRecord) {
+    let line = if record.name == "zc.buildout" || record.name.starts_with("zc.buildout.") {
+        record.message.clone()
+    } else {
+        format!("{}: {}", record.name, record.message)
+    };
+    if record.level >= 30 {
+        ctx.printer.warn(&line);
+    } else if record.level >= 20 {
+        ctx.printer.info(&line);
+    } else {
+        ctx.printer.verbose(&line);
+    }
+}
+
+/// `[buildout] extensions`: loaded in the recipe host and called with the
+/// buildout before develop eggs and parts, where zc.buildout calls them.
+fn extensions(
+    ctx: &Context,
+    buildout: &mut crate::config::Buildout<'_>,
+    session: &Session<'_>,
+) -> Result<()> {
+    let doing = "Loading extensions.";
+    let specs = check_extensions(buildout).map_err(|e| Failure::from(e).doing(doing))?;
+    if specs.is_empty() {
+        return Ok(());
+    }
+    let patched = session
+        .load_extensions(buildout, &specs)
+        .map_err(|e| Failure::from(Error::from(e)).doing(doing))?;
+    for name in patched {
+        ctx.printer.warn(&format!(
+            "The extension {name} replaces parts of zc.buildout's installer that this \
+             buildout does not run; what it changes there has no effect."
+        ));
+    }
+    Ok(())
 }
 
 /// Order: checks the parts to install, then constructs each part's recipe
 /// in the order the configuration gives them; constructing may pull in
 /// more parts (a template that references another section with a recipe).
 fn order(
-    buildout: &mut crate::config::Buildout,
+    buildout: &mut crate::config::Buildout<'_>,
     args: &InstallOptions,
     directory: &str,
+    session: &Session<'_>,
 ) -> Result<Vec<Planned>> {
     let listed = buildout.require("buildout", "parts")?;
     let listed: Vec<String> = if args.parts.is_empty() {
@@ -123,8 +222,19 @@ fn order(
     while i < buildout.parts().len() {
         let name = buildout.parts()[i].clone();
         i += 1;
-        let recipe = recipe::construct(buildout, &name, directory)
-            .map_err(|e| Failure::from(Error::from(e)).doing(format!("Installing {name}.")))?;
+        let recipe: Box<dyn Recipe> = match session.recipe(&name) {
+            Some(constructed) => {
+                let action = buildout.get(&name, "buildout-action", None)?;
+                Box::new(Hosted::new(
+                    &name,
+                    constructed,
+                    action.as_deref(),
+                    session.part_dists(&name),
+                ))
+            }
+            None => recipe::construct(buildout, &name, directory)
+                .map_err(|e| Failure::from(Error::from(e)).doing(format!("Installing {name}.")))?,
+        };
         // Credentials in URLs never reach the store (manifests are
         // readable objects) nor `generations diff`.
         let options: std::collections::BTreeMap<String, String> = buildout
@@ -140,6 +250,8 @@ fn order(
                 path: String::new(),
                 outputs: recipe.outputs(),
                 distributions: Vec::new(),
+                link: None,
+                action: false,
             },
             name,
             recipe,
@@ -212,36 +324,107 @@ fn report_dry_run(ctx: &Context, store: &Store, planned: &[Planned]) -> Result<(
     Ok(())
 }
 
+/// What realising the parts needs.
+struct Realising<'r, 's> {
+    ctx: &'r Context,
+    store: &'r Store,
+    profile: &'r Profile,
+    session: &'r Session<'s>,
+    directory: &'r Path,
+    old: Option<&'r Manifest>,
+    /// The build view, opened for the first recipe-host part installed.
+    view: Option<view::View<'r>>,
+}
+
 /// Realise: builds each part's object that the store does not hold yet
 /// (its distributions are already there), warning about options nothing
 /// read: `[buildout]`'s first, then each part's once it is built.
 fn realise(
-    ctx: &Context,
-    buildout: &crate::config::Buildout,
-    store: &Store,
-    planned: &[Planned],
-    directory: &Path,
+    r: &mut Realising<'_, '_>,
+    buildout: &mut crate::config::Buildout<'_>,
+    planned: &mut [Planned],
 ) -> Result<()> {
+    let ctx = r.ctx;
     warn_unused(
         ctx,
         "buildout",
         &buildout.unused_options("buildout", CORE_OPTIONS),
     );
-    for p in planned {
-        let path = store.parse_user_path(&p.entry.path)?;
-        let references = p
-            .recipe
-            .distributions()
-            .iter()
-            .map(|d| store.parse_user_path(&d.path))
-            .collect::<Result<Vec<_>, _>>()?;
-        let (_, reused) = recipe::part::build_part(store, &path, p.recipe.as_ref(), references)
-            .map_err(|e| Failure::from(Error::from(e)).doing(format!("Installing {}.", p.name)))?;
-        let verb = if reused { "Updating" } else { "Installing" };
-        ctx.printer.info(&format!("{verb} {}.", p.name));
-        print_notes(ctx, p, Some(directory));
+    for p in planned.iter_mut() {
+        let doing = format!("Installing {}.", p.name);
+        let path = r.store.parse_user_path(&p.entry.path)?;
+        if p.recipe.hosted().is_some() {
+            realise_hosted(r, buildout, p).map_err(|f| f.doing(doing.clone()))?;
+        } else {
+            let references = p
+                .recipe
+                .distributions()
+                .iter()
+                .map(|d| r.store.parse_user_path(&d.path))
+                .collect::<Result<Vec<_>, _>>()?;
+            let (_, reused) =
+                recipe::part::build_part(r.store, &path, p.recipe.as_ref(), references)
+                    .map_err(|e| Failure::from(Error::from(e)).doing(doing.clone()))?;
+            let verb = if reused { "Updating" } else { "Installing" };
+            ctx.printer.info(&format!("{verb} {}.", p.name));
+            print_notes(ctx, p, Some(r.directory));
+        }
+        if let Some(view) = &r.view {
+            view.overlay(&p.entry)?;
+        }
         warn_unused(ctx, &p.name, &buildout.unused_options(&p.name, &[]));
     }
+    Ok(())
+}
+
+/// Realises a recipe-host part: reused when its object exists, else
+/// installed in the build view and moved into the store. An action's
+/// object only records it; its recipe runs after the switch.
+fn realise_hosted(
+    r: &mut Realising<'_, '_>,
+    buildout: &mut crate::config::Buildout<'_>,
+    p: &mut Planned,
+) -> Result<()> {
+    let hosted = p.recipe.hosted().expect("a recipe-host part");
+    let path = r.store.parse_user_path(&p.entry.path)?;
+    let store = r.store;
+    let references = |h: &Hosted| -> Result<Vec<store::StorePath>> {
+        Ok(h.distributions()
+            .iter()
+            .map(|d| store.parse_user_path(&d.path))
+            .collect::<Result<Vec<_>, _>>()?)
+    };
+    if hosted.action {
+        recipe::part::build_part(store, &path, p.recipe.as_ref(), references(hosted)?)?;
+    } else if store.is_valid(&path)? {
+        hosted.reuse(&store.real_path(&path))?;
+        r.ctx.printer.info(&format!("Updating {}.", p.name));
+    } else {
+        r.ctx.printer.info(&format!("Installing {}.", p.name));
+        if r.view.is_none() {
+            r.view = Some(view::View::open(r.profile, r.directory)?);
+        }
+        let view = r.view.as_mut().expect("opened");
+        let old_outputs = r
+            .old
+            .and_then(|m| m.parts.iter().find(|o| o.name == p.name))
+            .map(|o| o.outputs.clone())
+            .unwrap_or_default();
+        view.prepare(&p.name, &old_outputs)?;
+        let returned = r.session.install(buildout, &p.name, false)?;
+        hosted.add_dists(r.session.part_dists(&p.name));
+        let (tree, outputs, link) = view.collect(&p.name, &hosted.recipe.spec, returned)?;
+        hosted.stage(tree, outputs, link);
+        recipe::part::build_part(store, &path, p.recipe.as_ref(), references(hosted)?)?;
+    }
+    p.entry.outputs = hosted.outputs();
+    p.entry.link = if hosted.action {
+        Some(PartLink::None)
+    } else {
+        hosted.link()
+    };
+    p.entry.action = hosted.action;
+    p.entry.distributions = hosted.distributions();
     Ok(())
 }
 
@@ -352,15 +535,79 @@ fn switch(
     Ok(())
 }
 
-/// Actions: each part's work once its generation is current.
-fn actions(ctx: &Context, planned: &[Planned]) -> Result<()> {
+/// Actions: each part's work once its generation is current. Recipe-host
+/// actions follow zc.buildout's rules: the uninstall entry points of
+/// actions removed or changed since the previous generation first, then
+/// each action in part order, installed when new or changed, else updated.
+fn actions(
+    ctx: &Context,
+    buildout: &mut crate::config::Buildout<'_>,
+    session: &Session<'_>,
+    planned: &[Planned],
+    old: Option<&Manifest>,
+) -> Result<()> {
+    let previous = |name: &str| old.and_then(|m| m.parts.iter().find(|o| o.name == name));
+    for o in old.map(|m| m.parts.as_slice()).unwrap_or_default() {
+        let same = planned
+            .iter()
+            .any(|p| p.name == o.name && p.entry.path == o.path);
+        if o.action && !same {
+            let doing = format!("Uninstalling {}.", o.name);
+            ctx.printer.info(&doing);
+            session
+                .uninstall(buildout, &o.name, &o.recipe, &o.options)
+                .map_err(|e| Failure::from(Error::from(e)).doing(doing))?;
+        }
+    }
     for p in planned {
+        if let Some(hosted) = p.recipe.hosted().filter(|h| h.action) {
+            let update = previous(&p.name).is_some_and(|o| o.path == p.entry.path);
+            let doing = format!(
+                "{} {}.",
+                if update { "Updating" } else { "Installing" },
+                p.name
+            );
+            ctx.printer.info(&doing);
+            session
+                .install(buildout, &hosted.part, update)
+                .map_err(|e| Failure::from(Error::from(e)).doing(doing))?;
+            continue;
+        }
         let mut say = |line: &str| ctx.printer.info(line);
         p.recipe
             .after_switch(&mut say)
             .map_err(|e| Failure::from(Error::from(e)).doing(format!("Installing {}.", p.name)))?;
     }
     Ok(())
+}
+
+/// A failed action: the generation that was current before the run is
+/// switched back in (design §4), and the output says so.
+fn switch_back(
+    ctx: &Context,
+    profile: &Profile,
+    previous: Option<Generation>,
+    new: &Manifest,
+    old: Option<&Manifest>,
+) {
+    let (Some(g), Some(old)) = (previous, old) else {
+        ctx.printer.warn(
+            "An action failed; there is no previous generation to switch back to, so the \
+             new one stays current.",
+        );
+        return;
+    };
+    match profile.switch(g, old, Some(new)) {
+        Ok(moved) => {
+            super::report_moved(ctx, &moved);
+            ctx.printer.warn(&format!(
+                "An action failed: generation {g}, current before this run, is current again."
+            ));
+        }
+        Err(e) => ctx.printer.warn(&format!(
+            "An action failed and generation {g} could not be switched back in: {e}"
+        )),
+    }
 }
 
 /// Logs a part's notes: warnings always; `Generated ...` lines (with

@@ -2,7 +2,7 @@
 //! reads ([`CORE_OPTIONS`]; any other that nothing read gets zc.buildout's
 //! warning, as do a part's), those that only steer a run ([`RUN_OPTIONS`],
 //! left out of the generation's configuration snapshot), and
-//! `extensions`, refused.
+//! `extensions`, read.
 
 use super::super::{Context, Error};
 
@@ -43,19 +43,18 @@ pub(super) fn snapshot(
         .collect()
 }
 
-/// `[buildout] extensions`: zc.buildout's error for the two it absorbed;
-/// any other is refused, never skipped (an extension such as mr.developer
-/// changes what gets installed).
+/// `[buildout] extensions`, as requirements: zc.buildout's error for the
+/// two it absorbed.
 pub(super) fn check_extensions(
-    buildout: &mut crate::config::Buildout,
-) -> std::result::Result<(), Error> {
+    buildout: &mut crate::config::Buildout<'_>,
+) -> std::result::Result<Vec<String>, Error> {
     let specs = buildout
         .get("buildout", "extensions", None)?
         .unwrap_or_default();
-    let specs: Vec<&str> = specs.split_whitespace().collect();
+    let specs: Vec<String> = specs.split_whitespace().map(String::from).collect();
     if specs
         .iter()
-        .any(|s| ["buildout-versions", "buildout.dumppickedversions"].contains(s))
+        .any(|s| ["buildout-versions", "buildout.dumppickedversions"].contains(&s.as_str()))
     {
         return Err(Error::User(
             "Buildout now includes 'buildout-versions' (and part of the older \
@@ -64,19 +63,7 @@ pub(super) fn check_extensions(
                 .into(),
         ));
     }
-    if !specs.is_empty() {
-        return Err(Error::NotAvailable(format!(
-            "the extension(s) {} cannot be loaded: this build of buildout has no Python \
-             extension host yet; remove `extensions` (for mr.developer: check the sources out \
-             and list them in `develop`)",
-            specs
-                .iter()
-                .map(|s| format!("`{s}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
-    Ok(())
+    Ok(specs)
 }
 
 /// The `[buildout]` options the core reads (zc.buildout's, whether or not

@@ -1,0 +1,242 @@
+//! The build view: writable `bin/` and `parts/` for recipe-host installs.
+//!
+//! Python recipes write through absolute paths (`parts/<name>`,
+//! `bin/<script>`), but the buildout directory's `bin` and `parts` are
+//! links into a read-only generation. While recipe-host parts are
+//! installed, the two links point at `.buildout/view/{bin,parts}` instead:
+//! `bin/` holds copies of the current scripts (zc.buildout's
+//! `easy_install.scripts` reads a script before it rewrites it), `parts/`
+//! links to every current part, both updated as this run realises parts.
+//! Before a part is installed its own `parts/<name>` and old scripts go
+//! (as zc.buildout's uninstall removes them); afterwards what it made at
+//! `parts/<name>` and the scripts it wrote or changed are moved into the
+//! tree of its store object ([`View::collect`]). The links point back at
+//! `.buildout/current` when the view is closed, on success or failure (a
+//! crash leaves them at the view, whose links still work, and the next run
+//! points them back). Built content keeps naming `<buildout>/parts/<name>`,
+//! which after the switch resolves through the new generation.
+
+use super::super::Result;
+use crate::profile::manifest::{PartEntry, PartLink};
+use crate::profile::{Profile, state_dir};
+use crate::recipe::hosted::{Record, move_tree};
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+const VIEW: &str = ".buildout/view";
+
+/// An open build view.
+pub(super) struct View<'p> {
+    profile: &'p Profile,
+    directory: PathBuf,
+    root: PathBuf,
+    /// The contents of `bin/` before the part being installed ran.
+    before: BTreeMap<String, Vec<u8>>,
+    closed: bool,
+}
+
+fn io(action: &str, path: &Path) -> impl FnOnce(std::io::Error) -> super::Error {
+    let f = crate::fs::io(action, path);
+    move |e| super::Error::Recipe(crate::recipe::Error::Io(f(e)))
+}
+
+/// The regular files of `dir`, by name, with their contents.
+fn read_files(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
+    let mut out = BTreeMap::new();
+    for e in fs::read_dir(dir).map_err(io("read", dir))? {
+        let e = e.map_err(io("read", dir))?;
+        let path = e.path();
+        if e.file_type().map_err(io("read", &path))?.is_file()
+            && let Some(name) = e.file_name().to_str()
+        {
+            out.insert(
+                name.to_string(),
+                fs::read(&path).map_err(io("read", &path))?,
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Removes whatever is at `path` (a link is removed, not followed).
+fn remove(path: &Path) -> Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => fs::remove_dir_all(path).map_err(io("remove", path))?,
+        Ok(_) => fs::remove_file(path).map_err(io("remove", path))?,
+        Err(_) => {}
+    }
+    Ok(())
+}
+
+/// Copies the file `from` (following links) to `to`, executable.
+fn copy_script(from: &Path, to: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    remove(to)?;
+    fs::copy(from, to).map_err(io("copy", from))?;
+    fs::set_permissions(to, fs::Permissions::from_mode(0o755)).map_err(io("chmod", to))?;
+    Ok(())
+}
+
+impl<'p> View<'p> {
+    /// Makes the view from the current generation and points `bin` and
+    /// `parts` at it.
+    pub fn open(profile: &'p Profile, directory: &Path) -> Result<Self> {
+        let root = directory.join(VIEW);
+        remove(&root)?;
+        for sub in ["bin", "parts", "build"] {
+            crate::fs::create_dir_all(&root.join(sub)).map_err(io("create", &root))?;
+        }
+        let current = directory.join(".buildout/current");
+        if let Ok(entries) = fs::read_dir(current.join("parts")) {
+            for e in entries.flatten() {
+                let target = fs::read_link(e.path()).map_err(io("read", &e.path()))?;
+                let at = root.join("parts").join(e.file_name());
+                std::os::unix::fs::symlink(target, &at).map_err(io("create link", &at))?;
+            }
+        }
+        if let Ok(entries) = fs::read_dir(current.join("bin")) {
+            for e in entries.flatten() {
+                copy_script(&e.path(), &root.join("bin").join(e.file_name()))?;
+            }
+        }
+        profile.point_links(VIEW)?;
+        Ok(Self {
+            profile,
+            directory: directory.to_path_buf(),
+            root,
+            before: BTreeMap::new(),
+            closed: false,
+        })
+    }
+
+    /// Shows `entry`, a part realised by this run, in the view.
+    pub fn overlay(&self, entry: &PartEntry) -> Result<()> {
+        let at = self.root.join("parts").join(&entry.name);
+        remove(&at)?;
+        let object = Path::new(&entry.path);
+        let target = match &entry.link {
+            None => Some(object.to_path_buf()),
+            Some(PartLink::None) => None,
+            Some(PartLink::Location) => Some(object.join("location")),
+            Some(PartLink::State(dir)) => Some(PathBuf::from(dir)),
+        };
+        if let Some(target) = target {
+            std::os::unix::fs::symlink(target, &at).map_err(io("create link", &at))?;
+        }
+        for rel in &entry.outputs {
+            if let Some(name) = rel.strip_prefix("bin/") {
+                copy_script(
+                    &object.join("outputs").join(rel),
+                    &self.root.join("bin").join(name),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Before `part`'s install: its `parts/<name>` and the scripts it made
+    /// before (`old_outputs`) go; the scripts left are remembered.
+    pub fn prepare(&mut self, part: &str, old_outputs: &[String]) -> Result<()> {
+        remove(&self.root.join("parts").join(part))?;
+        for rel in old_outputs {
+            if let Some(name) = rel.strip_prefix("bin/") {
+                remove(&self.root.join("bin").join(name))?;
+            }
+        }
+        self.before = read_files(&self.root.join("bin"))?;
+        let tree = self
+            .root
+            .join("build")
+            .join(crate::build::object_name(part));
+        remove(&tree)
+    }
+
+    /// After `part`'s install: the tree of its object (`location/`,
+    /// `outputs/bin/...`, `hosted.json`), its outputs and what
+    /// `parts/<name>` becomes.
+    pub fn collect(
+        &self,
+        part: &str,
+        spec: &str,
+        returned: Option<Vec<String>>,
+    ) -> Result<(PathBuf, Vec<String>, PartLink)> {
+        let tree = self
+            .root
+            .join("build")
+            .join(crate::build::object_name(part));
+        crate::fs::create_dir_all(&tree).map_err(io("create", &tree))?;
+        let location = self.root.join("parts").join(part);
+        let link = match fs::symlink_metadata(&location) {
+            Err(_) => PartLink::None,
+            Ok(m)
+                if m.is_dir()
+                    && fs::read_dir(&location)
+                        .map_err(io("read", &location))?
+                        .next()
+                        .is_none() =>
+            {
+                let state = state_dir(&self.directory.to_string_lossy(), part);
+                if state.exists() {
+                    fs::remove_dir(&location).map_err(io("remove", &location))?;
+                } else {
+                    if let Some(parent) = state.parent() {
+                        crate::fs::create_dir_all(parent).map_err(io("create", parent))?;
+                    }
+                    fs::rename(&location, &state).map_err(io("move", &location))?;
+                }
+                PartLink::State(state.to_string_lossy().into_owned())
+            }
+            Ok(_) => {
+                move_tree(&location, &tree.join("location"))?;
+                PartLink::Location
+            }
+        };
+        let mut outputs = Vec::new();
+        let bin = self.root.join("bin");
+        for (name, content) in read_files(&bin)? {
+            if self.before.get(&name) == Some(&content) {
+                continue;
+            }
+            let to = tree.join("outputs/bin");
+            crate::fs::create_dir_all(&to).map_err(io("create", &to))?;
+            fs::rename(bin.join(&name), to.join(&name)).map_err(io("move", &bin))?;
+            outputs.push(format!("bin/{name}"));
+        }
+        let returned = returned
+            .unwrap_or_default()
+            .iter()
+            .map(|p| {
+                crate::config::pystr::abspath(p, &self.directory.to_string_lossy()).to_string()
+            })
+            .collect();
+        let record = Record {
+            recipe: spec.to_string(),
+            outputs: outputs.clone(),
+            link: link.clone(),
+            returned,
+        };
+        let file = tree.join("hosted.json");
+        let json = serde_json::to_string_pretty(&record).unwrap_or_default();
+        fs::write(&file, json + "\n").map_err(io("write", &file))?;
+        Ok((tree, outputs, link))
+    }
+
+    /// Points `bin` and `parts` back at the current generation and removes
+    /// the view.
+    pub fn close(mut self) -> Result<()> {
+        self.closed = true;
+        self.profile.point_links(".buildout/current")?;
+        remove(&self.root)
+    }
+}
+
+impl Drop for View<'_> {
+    /// A failed run: the links go back all the same.
+    fn drop(&mut self) {
+        if !self.closed {
+            let _ = self.profile.point_links(".buildout/current");
+            let _ = remove(&self.root);
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! A part whose recipe runs in the recipe host ([`super::host`]).
+//!
+//! Its address is the digest of the recipe's identity (the requirement,
+//! and the store paths of every distribution the host ran when the recipe
+//! was constructed), the part's options after the constructor ran, and the
+//! working sets the constructor asked for. An unchanged part is reused
+//! without calling its recipe at all: zc.buildout would call `update()`,
+//! which for the recipes that make files re-creates the same files.
+//!
+//! A part is an *action* when its recipe only has side effects outside the
+//! store (`plone.recipe.command`, `collective.recipe.cmd`,
+//! `z3c.recipe.mkdir`, `collective.recipe.environment`, or any part with
+//! `buildout-action = true`): its object only records it; its recipe runs
+//! after the switch. Any other part is built: the install runs against a
+//! build view of `bin/` and `parts/` (see `ops::install`), and what it
+//! wrote becomes the object: `location/` (what it made at `parts/<name>`),
+//! `outputs/bin/<script>` (scripts it wrote) and `hosted.json` (what it
+//! returned).
+
+use super::host::Constructed;
+use super::{Recipe, Result, io};
+use crate::profile::manifest::{DistEntry, PartLink};
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+
+/// Recipes known to only have side effects (zc.buildout's are listed in
+/// `recipe-host.md` §3.4).
+pub const ACTIONS: &[&str] = &[
+    "plone-recipe-command",
+    "collective-recipe-cmd",
+    "z3c-recipe-mkdir",
+    "collective-recipe-environment",
+];
+
+/// A constructed recipe-host part.
+#[derive(Debug)]
+pub struct Hosted {
+    pub part: String,
+    pub recipe: Constructed,
+    pub action: bool,
+    /// The working sets the recipe asked for.
+    dists: RefCell<Vec<DistEntry>>,
+    /// The object's tree, made by the install, moved into the store by
+    /// [`Recipe::build`].
+    staged: RefCell<Option<PathBuf>>,
+    outputs: RefCell<Vec<String>>,
+    link: RefCell<Option<PartLink>>,
+}
+
+impl Hosted {
+    pub fn new(
+        part: &str,
+        recipe: Constructed,
+        action_option: Option<&str>,
+        dists: Vec<DistEntry>,
+    ) -> Self {
+        let (name, _) = super::recipe_key(&recipe.spec);
+        let action = match action_option.map(|v| v.trim().to_ascii_lowercase()) {
+            Some(v) if v == "true" => true,
+            Some(v) if v == "false" => false,
+            _ => ACTIONS.contains(&name.as_str()),
+        };
+        Self {
+            part: part.to_string(),
+            recipe,
+            action,
+            dists: RefCell::new(dists),
+            staged: RefCell::new(None),
+            outputs: RefCell::new(Vec::new()),
+            link: RefCell::new(None),
+        }
+    }
+
+    /// Adds the working sets the install asked for.
+    pub fn add_dists(&self, more: Vec<DistEntry>) {
+        let mut dists = self.dists.borrow_mut();
+        for d in more {
+            if !dists.contains(&d) {
+                dists.push(d);
+            }
+        }
+    }
+
+    /// Hands over the tree the install made, its outputs and its link.
+    pub fn stage(&self, tree: PathBuf, outputs: Vec<String>, link: PartLink) {
+        *self.staged.borrow_mut() = Some(tree);
+        *self.outputs.borrow_mut() = outputs;
+        *self.link.borrow_mut() = Some(link);
+    }
+
+    /// Reads outputs and link back from an object built by an earlier run.
+    pub fn reuse(&self, object: &Path) -> Result<()> {
+        let record = object.join("hosted.json");
+        let text = std::fs::read_to_string(&record).map_err(io("read", &record))?;
+        let parsed: Record = serde_json::from_str(&text)
+            .map_err(|e| super::Error::User(format!("{} is damaged: {e}", record.display())))?;
+        *self.outputs.borrow_mut() = parsed.outputs;
+        *self.link.borrow_mut() = Some(parsed.link);
+        Ok(())
+    }
+
+    /// What `parts/<name>` links to.
+    pub fn link(&self) -> Option<PartLink> {
+        self.link.borrow().clone()
+    }
+}
+
+/// `hosted.json`: what a recipe-host part's object holds.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct Record {
+    pub recipe: String,
+    pub outputs: Vec<String>,
+    pub link: PartLink,
+    /// What the recipe's install returned (absolute paths).
+    pub returned: Vec<String>,
+}
+
+impl Recipe for Hosted {
+    fn identity(&self) -> String {
+        let mut paths: Vec<&str> = self
+            .recipe
+            .host_dists
+            .iter()
+            .map(|d| d.path.as_str())
+            .collect();
+        paths.sort_unstable();
+        serde_json::json!({
+            "recipe": self.recipe.spec,
+            "dist": self.recipe.dist,
+            "entry": self.recipe.entry,
+            "host": paths,
+            "action": self.action,
+        })
+        .to_string()
+    }
+
+    fn content_key(&self) -> String {
+        // The working sets the constructor asked for (the install's come
+        // from the options, which are part of the address already).
+        serde_json::to_string(&*self.dists.borrow()).unwrap_or_default()
+    }
+
+    fn outputs(&self) -> Vec<String> {
+        self.outputs.borrow().clone()
+    }
+
+    fn build(&self, out: &Path) -> Result<()> {
+        let Some(tree) = self.staged.borrow_mut().take() else {
+            // An action, or a part reused: only the record.
+            std::fs::create_dir(out).map_err(io("create", out))?;
+            let record = Record {
+                recipe: self.recipe.spec.clone(),
+                outputs: Vec::new(),
+                link: PartLink::None,
+                returned: Vec::new(),
+            };
+            let file = out.join("hosted.json");
+            let json = serde_json::to_string_pretty(&record).unwrap_or_default();
+            std::fs::write(&file, json + "\n").map_err(io("write", &file))?;
+            return Ok(());
+        };
+        move_tree(&tree, out)
+    }
+
+    fn distributions(&self) -> Vec<DistEntry> {
+        self.dists.borrow().clone()
+    }
+
+    fn hosted(&self) -> Option<&Hosted> {
+        Some(self)
+    }
+}
+
+/// Moves `from` to `to` (which does not exist): a rename, or a copy and a
+/// removal across file systems.
+pub fn move_tree(from: &Path, to: &Path) -> Result<()> {
+    match std::fs::rename(from, to) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
+            crate::fs::copy_tree(from, to).map_err(io("copy", from))?;
+            std::fs::remove_dir_all(from).map_err(io("remove", from))?;
+            Ok(())
+        }
+        Err(e) => Err(io("move", from)(e).into()),
+    }
+}

@@ -39,6 +39,7 @@ if sys.path and sys.path[0] in ("", "."):
 import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
+import re  # noqa: E402
 import textwrap  # noqa: E402
 import threading  # noqa: E402
 import traceback  # noqa: E402
@@ -189,6 +190,8 @@ def _user_error_classes():
 
 def _wire_type(exc):
     bo = _zc_buildout()
+    if isinstance(exc, RemoteError):
+        return exc._host_remote.get("type") or "Error"
     if isinstance(exc, SystemExit):
         return "SystemExit"
     if bo is not None and isinstance(exc, bo.MissingSection):
@@ -205,6 +208,8 @@ def _wire_type(exc):
 
 
 def _wire_message(exc, kind, remote):
+    if isinstance(exc, RemoteError):
+        return remote.get("message", "")
     if kind == "SystemExit":
         return str(exc.code)
     if kind == "MissingSection":
@@ -212,8 +217,6 @@ def _wire_message(exc, kind, remote):
     if kind == "KeyError":
         return " ".join(str(a) for a in exc.args)
     if kind == "Error":
-        if remote is not None and remote.get("type") == "Error" and isinstance(exc, RemoteError):
-            return remote.get("message", "")
         lines = traceback.format_exception_only(type(exc), exc)
         return "".join(lines).strip()
     return str(exc)
@@ -515,8 +518,6 @@ def make_buildout(bo, directory, offline, newest, log_level):
 
 
 def _canonical(name):
-    import re
-
     return re.sub(r"[-_.]+", "-", name).lower()
 
 

@@ -26,7 +26,8 @@ lives in Rust and is fetched or written through RPC. zc.buildout.easy_install's
 install/working_set/develop/build/default_versions are patched to ask Rust; the rest
 of zc.buildout (scripts, Download, exceptions, ...) is its untouched code. zc.buildout
 is imported only at `hello`, after sys.path has received the paths Rust gives.
-Python 3.8+ syntax, stdlib only besides zc.buildout.
+Python 3.8+ syntax, stdlib only besides zc.buildout. Rust passes this whole file as
+one `-c` argument, so it must stay below Linux's 128 KiB limit for a single argument.
 """
 
 import sys
@@ -262,6 +263,15 @@ def error_to_wire(exc):
         "traceback": trace,
         "doing": doing_of(exc),
     }
+
+
+def _safe_error_to_wire(exc):
+    """error_to_wire, even for an exception whose str() itself raises."""
+    try:
+        return error_to_wire(exc)
+    except Exception:
+        return {"type": "Error", "message": "%s (unprintable)" % type(exc).__name__,
+                "traceback": None, "doing": []}
 
 
 def error_from_wire(error):
@@ -684,7 +694,7 @@ class Host(object):
         try:
             result = handler(**(message.get("params") or {}))
         except BaseException as exc:
-            self.channel.fail(request_id, error_to_wire(exc))
+            self.channel.fail(request_id, _safe_error_to_wire(exc))
             return
         self.channel.respond(request_id, result)
         if method == "shutdown":

@@ -26,7 +26,8 @@ lives in Rust and is fetched or written through RPC. zc.buildout.easy_install's
 install/working_set/develop/build/default_versions are patched to ask Rust; the rest
 of zc.buildout (scripts, Download, exceptions, ...) is its untouched code. zc.buildout
 is imported only at `hello`, after sys.path has received the paths Rust gives.
-Python 3.8+ syntax, stdlib only besides zc.buildout.
+Python 3.8+ syntax, stdlib only besides zc.buildout. Rust passes this whole file as
+one `-c` argument, so it must stay below Linux's 128 KiB limit for a single argument.
 """
 
 import sys
@@ -39,6 +40,7 @@ if sys.path and sys.path[0] in ("", "."):
 import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
+import re  # noqa: E402
 import textwrap  # noqa: E402
 import threading  # noqa: E402
 import traceback  # noqa: E402
@@ -189,6 +191,8 @@ def _user_error_classes():
 
 def _wire_type(exc):
     bo = _zc_buildout()
+    if isinstance(exc, RemoteError):
+        return exc._host_remote.get("type") or "Error"
     if isinstance(exc, SystemExit):
         return "SystemExit"
     if bo is not None and isinstance(exc, bo.MissingSection):
@@ -205,6 +209,8 @@ def _wire_type(exc):
 
 
 def _wire_message(exc, kind, remote):
+    if isinstance(exc, RemoteError):
+        return remote.get("message", "")
     if kind == "SystemExit":
         return str(exc.code)
     if kind == "MissingSection":
@@ -212,8 +218,6 @@ def _wire_message(exc, kind, remote):
     if kind == "KeyError":
         return " ".join(str(a) for a in exc.args)
     if kind == "Error":
-        if remote is not None and remote.get("type") == "Error" and isinstance(exc, RemoteError):
-            return remote.get("message", "")
         lines = traceback.format_exception_only(type(exc), exc)
         return "".join(lines).strip()
     return str(exc)
@@ -259,6 +263,15 @@ def error_to_wire(exc):
         "traceback": trace,
         "doing": doing_of(exc),
     }
+
+
+def _safe_error_to_wire(exc):
+    """error_to_wire, even for an exception whose str() itself raises."""
+    try:
+        return error_to_wire(exc)
+    except Exception:
+        return {"type": "Error", "message": "%s (unprintable)" % type(exc).__name__,
+                "traceback": None, "doing": []}
 
 
 def error_from_wire(error):
@@ -515,8 +528,6 @@ def make_buildout(bo, directory, offline, newest, log_level):
 
 
 def _canonical(name):
-    import re
-
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
@@ -683,7 +694,7 @@ class Host(object):
         try:
             result = handler(**(message.get("params") or {}))
         except BaseException as exc:
-            self.channel.fail(request_id, error_to_wire(exc))
+            self.channel.fail(request_id, _safe_error_to_wire(exc))
             return
         self.channel.respond(request_id, result)
         if method == "shutdown":

@@ -203,3 +203,12 @@ pub fn other_python() -> Option<String> {
     found.sort();
     found.pop().map(|p| p.display().to_string())
 }
+
+/// The absolute path of `tests/fixtures/dists`: the committed real
+/// distributions (zc.buildout 6.0.1, zc.recipe.egg 6.0.0, the third-party
+/// recipes of issue 13 and their dependency closure for CPython 3.11 on Linux;
+/// see its README.md) that tests use as an offline `find-links` directory.
+/// Its `SHA256SUMS` lists every file; `fetch --check` verifies them.
+pub fn fixture_dists() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dists")
+}

@@ -226,6 +226,33 @@ pub fn flock(file: File, arg: FlockArg) -> io::Result<Option<Flock<File>>> {
     }
 }
 
+/// Copies the tree `from` to `to` (which must not exist): directories,
+/// regular files with their permission bits, symbolic links as links
+/// (never followed). Anything else (a device, a socket) is refused.
+pub fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
+    let meta = std::fs::symlink_metadata(from)?;
+    if meta.file_type().is_symlink() {
+        std::os::unix::fs::symlink(std::fs::read_link(from)?, to)
+    } else if meta.is_dir() {
+        std::fs::create_dir(to)?;
+        for e in std::fs::read_dir(from)? {
+            let e = e?;
+            copy_tree(&e.path(), &to.join(e.file_name()))?;
+        }
+        Ok(())
+    } else if meta.is_file() {
+        std::fs::copy(from, to).map(drop)
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{} is neither a file, a directory nor a link",
+                from.display()
+            ),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,32 +302,5 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, ["fresh.cfg", "link.cfg", "versions.cfg"]);
-    }
-}
-
-/// Copies the tree `from` to `to` (which must not exist): directories,
-/// regular files with their permission bits, symbolic links as links
-/// (never followed). Anything else (a device, a socket) is refused.
-pub fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
-    let meta = std::fs::symlink_metadata(from)?;
-    if meta.file_type().is_symlink() {
-        std::os::unix::fs::symlink(std::fs::read_link(from)?, to)
-    } else if meta.is_dir() {
-        std::fs::create_dir(to)?;
-        for e in std::fs::read_dir(from)? {
-            let e = e?;
-            copy_tree(&e.path(), &to.join(e.file_name()))?;
-        }
-        Ok(())
-    } else if meta.is_file() {
-        std::fs::copy(from, to).map(drop)
-    } else {
-        Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!(
-                "{} is neither a file, a directory nor a link",
-                from.display()
-            ),
-        ))
     }
 }

@@ -19,6 +19,7 @@ mod index;
 mod install;
 mod man;
 mod readme;
+mod recipe_host;
 mod resolution_hints;
 mod scripts;
 mod sdist;

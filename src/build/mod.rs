@@ -35,21 +35,7 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// A store-safe object name for a part (`[A-Za-z0-9+-._?=]`).
-pub fn object_name(part: &str) -> String {
-    let name: String = part
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "+-._?=".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let name = name.trim_start_matches('.').to_string();
-    if name.is_empty() { "part".into() } else { name }
-}
+pub use crate::profile::object_name;
 
 /// The store path of the generation assembled from `manifest`.
 pub fn generation_path(store: &Store, manifest: &Manifest) -> Result<StorePath> {

@@ -51,7 +51,23 @@ pub fn state_dir(directory: &str, part: &str) -> PathBuf {
     Path::new(directory)
         .join(STATE)
         .join("state")
-        .join(crate::build::object_name(part))
+        .join(object_name(part))
+}
+
+/// A store-safe object name for a part (`[A-Za-z0-9+-._?=]`).
+pub fn object_name(part: &str) -> String {
+    let name: String = part
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "+-._?=".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let name = name.trim_start_matches('.').to_string();
+    if name.is_empty() { "part".into() } else { name }
 }
 
 /// A generation number.

@@ -36,16 +36,25 @@ fn version_is_printed_like_zc_buildout() {
 }
 
 #[test]
-fn a_recipe_that_is_not_built_in_is_a_clear_error_not_a_pretended_success() {
+fn a_recipe_whose_distribution_is_missing_is_a_clear_error() {
     let ctx = TestContext::new();
+    let server = crate::common::index::IndexServer::start();
     ctx.write(
         "buildout.cfg",
-        "[buildout]\nparts = app\n[app]\nrecipe = plone.recipe.command\ncommand = true\n",
+        &format!(
+            "[buildout]\nparts = app\nindex = {}\nfind-links = {}\n[app]\nrecipe = no.such.recipe\n",
+            server.index_url(),
+            crate::common::fixture_dists().display()
+        ),
     );
     let out = ctx.buildout(&[]);
     assert_eq!(out.code, 1);
     assert!(
-        out.stderr.starts_with("While:\n  Installing.\n  Installing app.\nError: the recipe `plone.recipe.command` of part `app` is not available"),
+        out.stderr.starts_with(
+            "While:\n  Installing.\n  Getting section app.\n  Initializing section app.\n  \
+             Loading recipe 'no.such.recipe'.\n  Installing recipe no.such.recipe.\n\
+             Error: Couldn't find a distribution for 'no.such.recipe'."
+        ),
         "{}",
         out.stderr
     );

@@ -432,9 +432,13 @@ impl<'s> Session<'s> {
         requirements: &[String],
     ) -> Result<Vec<String>, crate::recipe::Error> {
         for r in requirements {
-            b.with_doing(format!("Installing extension {r}."), |_| Ok(()))
-                .map_err(crate::recipe::Error::Config)?;
-            self.load(r)?;
+            b.with_doing(
+                format!("Getting distribution for {}.", pystr::repr(r)),
+                |b| {
+                    self.load(r)
+                        .map_err(|e| b.error(ErrorKind::User(e.to_string())))
+                },
+            )?;
         }
         self.state.borrow_mut().extensions = true;
         let result = self

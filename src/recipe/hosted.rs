@@ -23,14 +23,29 @@ use crate::profile::manifest::{DistEntry, PartLink};
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
-/// Recipes known to only have side effects (zc.buildout's are listed in
-/// `recipe-host.md` §3.4).
-pub const ACTIONS: &[&str] = &[
-    "plone-recipe-command",
-    "collective-recipe-cmd",
-    "z3c-recipe-mkdir",
-    "collective-recipe-environment",
+/// Recipes known to only have side effects (`recipe-host.md` §3.4), with
+/// the option without which their `update()` does nothing (so an unchanged
+/// run need not start Python for them): `plone.recipe.command` runs
+/// `update-command`, `collective.recipe.cmd` its commands with
+/// `on_update = true`, `collective.recipe.environment` acts in its
+/// constructor only; `z3c.recipe.mkdir` makes missing directories again.
+pub const ACTIONS: &[(&str, UpdateRule)] = &[
+    ("plone-recipe-command", UpdateRule::When("update-command")),
+    ("collective-recipe-cmd", UpdateRule::WhenTrue("on_update")),
+    ("z3c-recipe-mkdir", UpdateRule::Always),
+    ("collective-recipe-environment", UpdateRule::Never),
 ];
+
+/// When an action's `update()` has work to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateRule {
+    Always,
+    Never,
+    /// When the option is set and not empty.
+    When(&'static str),
+    /// When the option is `true` (any case), `yes`, `on` or `1`.
+    WhenTrue(&'static str),
+}
 
 /// A constructed recipe-host part.
 #[derive(Debug)]
@@ -58,7 +73,7 @@ impl Hosted {
         let action = match action_option.map(|v| v.trim().to_ascii_lowercase()) {
             Some(v) if v == "true" => true,
             Some(v) if v == "false" => false,
-            _ => ACTIONS.contains(&name.as_str()),
+            _ => ACTIONS.iter().any(|(a, _)| *a == name),
         };
         Self {
             part: part.to_string(),
@@ -97,6 +112,28 @@ impl Hosted {
         *self.outputs.borrow_mut() = parsed.outputs;
         *self.link.borrow_mut() = Some(parsed.link);
         Ok(())
+    }
+
+    /// Whether calling this action's `update()` with `options` may do
+    /// anything (recipes not in [`ACTIONS`]: always).
+    pub fn update_does_something(
+        &self,
+        options: &std::collections::BTreeMap<String, String>,
+    ) -> bool {
+        let (name, _) = super::recipe_key(&self.recipe.spec);
+        let rule = ACTIONS
+            .iter()
+            .find(|(a, _)| *a == name)
+            .map_or(UpdateRule::Always, |(_, rule)| *rule);
+        let value = |k: &str| options.get(k).map(|v| v.trim().to_ascii_lowercase());
+        match rule {
+            UpdateRule::Always => true,
+            UpdateRule::Never => false,
+            UpdateRule::When(k) => value(k).is_some_and(|v| !v.is_empty()),
+            UpdateRule::WhenTrue(k) => {
+                value(k).is_some_and(|v| ["true", "yes", "on", "1"].contains(&v.as_str()))
+            }
+        }
     }
 
     /// What `parts/<name>` links to.

@@ -72,6 +72,14 @@ class Created:
         raise zc.buildout.UserError('gave up after creating half-done.txt')
 
 
+class FileReader(Writer):
+    """Its constructor reads a file of the buildout directory."""
+    def __init__(self, buildout, name, options):
+        with open(os.path.join(buildout['buildout']['directory'], options['file'])) as f:
+            options['text'] = f.read().strip()
+        Writer.__init__(self, buildout, name, options)
+
+
 class Crash:
     def __init__(self, buildout, name, options):
         pass
@@ -134,6 +142,7 @@ fn fake_recipes() -> Wheel {
         ("meta", "fake:Meta"),
         ("created", "fake:Created"),
         ("crash", "fake:Crash"),
+        ("filereader", "fake:FileReader"),
         ("setenv", "fake:SetEnv"),
         ("readenv", "fake:ReadEnv"),
         ("action", "fake:Action"),
@@ -381,4 +390,40 @@ fn an_extension_rewrites_develop_and_versions() {
         manifest.contains("\"name\": \"tiny\",\n      \"version\": \"1.0\""),
         "{manifest}"
     );
+}
+
+#[test]
+fn an_unchanged_rerun_starts_no_python_and_a_changed_input_runs_the_constructor() {
+    let server = server();
+    let ctx = TestContext::new();
+    ctx.write("input.txt", "first\n");
+    let cfg = |text: &str| {
+        config(
+            &server,
+            "parts = b f",
+            &format!(
+                "[a]\nrecipe = fake\n\n[b]\nrecipe = fake:writer\ntext = {text} ${{a:computed}}\n\n\
+                 [f]\nrecipe = fake:filereader\nfile = input.txt\n"
+            ),
+        )
+    };
+    ctx.write("buildout.cfg", &cfg("one"));
+    let first = ctx.ok(&["-v"]);
+    assert!(first.contains("The recipe host ran."), "{first}");
+    let again = ctx.ok(&["-v"]);
+    assert!(again.contains("The recipe host was not needed."), "{again}");
+    assert!(again.contains("Nothing changed"), "{again}");
+    // The memoised constructor's computed value is still substituted.
+    assert_eq!(read(&ctx, "parts/b/out.txt"), "one computed-by-a\n");
+    // An option it reads changed: b is constructed and installed again.
+    ctx.write("buildout.cfg", &cfg("two"));
+    let changed = ctx.ok(&["-v"]);
+    assert!(changed.contains("The recipe host ran."), "{changed}");
+    assert_eq!(read(&ctx, "parts/b/out.txt"), "two computed-by-a\n");
+    // A file a constructor read changed: constructed again.
+    ctx.write("input.txt", "second\n");
+    ctx.ok(&[]);
+    assert_eq!(read(&ctx, "parts/f/out.txt"), "second\n");
+    let last = ctx.ok(&["-v"]);
+    assert!(last.contains("The recipe host was not needed."), "{last}");
 }

@@ -79,7 +79,8 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
     let host_settings = host_settings(&mut loaded, &directory, config.log_level)?;
     let installer = RefCell::new(super::dists::Installer::new(ctx, &store, settings));
     let log = |record: &LogRecord| print_log(ctx, record);
-    let session = Rc::new(Session::new(host_settings, &installer, &log));
+    let memo = Path::new(&directory).join(".buildout/constructors.json");
+    let session = Rc::new(Session::new(host_settings, &installer, &log).with_memo(memo));
     let mut buildout: crate::config::Buildout<'_> = loaded;
     buildout.set_hook(session.clone());
     let buildout = &mut buildout;
@@ -133,6 +134,12 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
     session
         .unload_extensions(buildout)
         .map_err(|e| Failure::from(Error::from(e)).doing("Unloading extensions."))?;
+    session.save_memo()?;
+    ctx.printer.verbose(if session.started() {
+        "The recipe host ran."
+    } else {
+        "The recipe host was not needed."
+    });
     Ok(())
 }
 
@@ -568,6 +575,9 @@ fn actions(
                 p.name
             );
             ctx.printer.info(&doing);
+            if update && !hosted.update_does_something(&p.entry.options) {
+                continue;
+            }
             session
                 .install(buildout, &hosted.part, update)
                 .map_err(|e| Failure::from(Error::from(e)).doing(doing))?;

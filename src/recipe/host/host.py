@@ -673,6 +673,29 @@ def _patched_since(before):
 # --------------------------------------------------------------------------
 
 
+# One list per constructor being run (they nest): the files it opened for
+# reading, as the `open` audit event reports them.
+_OPENED = []
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+
+
+def _audit(event, args):
+    if event != "open" or not _OPENED:
+        return
+    path, mode, flags = (tuple(args) + (None, None, None))[:3]
+    if not isinstance(path, (str, bytes)):
+        return
+    if isinstance(mode, str):
+        if any(c in mode for c in "wax+"):
+            return
+    elif isinstance(flags, int) and flags & _WRITE_FLAGS:
+        return
+    path = os.path.abspath(os.fsdecode(path))
+    for files in _OPENED:
+        if path not in files:
+            files.append(path)
+
+
 class Host(object):
     def __init__(self, read_fd, write_fd):
         self.channel = Channel(read_fd, write_fd, self.serve)
@@ -713,6 +736,7 @@ class Host(object):
         sys.argv = list(argv)
         os.chdir(directory)
         setup_logging(self.channel, log_level)
+        sys.addaudithook(_audit)
         import zc.buildout
         import zc.buildout.buildout
         import zc.buildout.easy_install
@@ -742,14 +766,22 @@ class Host(object):
         return None
 
     def rpc_construct(self, part, dist, entry):
-        recipe_class = load_recipe(dist, "zc.buildout", entry)
-        options = self.buildout._options(part)
-        recipe = self._with_part(part, recipe_class, self.buildout, part, options)
+        # What the constructor depends on besides options: the files it
+        # opened for reading, and whether it changed os.environ (Rust
+        # memoises constructors on them).
+        environ = dict(os.environ)
+        _OPENED.append([])
+        try:
+            recipe_class = load_recipe(dist, "zc.buildout", entry)
+            options = self.buildout._options(part)
+            recipe = self._with_part(part, recipe_class, self.buildout, part, options)
+        finally:
+            files = _OPENED.pop()
         options.recipe = recipe
         self.recipes[part] = recipe
         if part not in self.buildout._parts:
             self.buildout._parts.append(part)
-        return None
+        return {"files": files, "environ": dict(os.environ) != environ}
 
     def rpc_install(self, part, update):
         recipe = self.recipes.get(part)

@@ -34,6 +34,7 @@
 //! zc.buildout's internal-error report, both after the `While:` lines of
 //! both sides.
 
+pub mod memo;
 mod rpc;
 mod serve;
 
@@ -132,8 +133,8 @@ pub struct Constructed {
     pub dist: String,
     /// The entry point name.
     pub entry: String,
-    /// Everything the host ran when it was constructed (its own
-    /// distributions and every recipe's).
+    /// The recipe's distribution and the host's own `zc.buildout` and
+    /// `zc.recipe.egg`.
     pub host_dists: Vec<DistEntry>,
 }
 
@@ -148,6 +149,20 @@ pub struct Session<'s> {
     /// call fails with it, the original (with its `While:` lines) is
     /// reported.
     stashed: RefCell<Option<config::Error>>,
+    memo: Memo,
+}
+
+/// The memoised constructors ([`memo`]): last run's, this run's, and the
+/// recorders of the constructors running now (they nest).
+#[derive(Debug, Default)]
+struct Memo {
+    path: Option<std::path::PathBuf>,
+    environment: String,
+    previous: BTreeMap<String, memo::Record>,
+    fresh: RefCell<BTreeMap<String, memo::Record>>,
+    recorders: RefCell<Vec<memo::Recorder>>,
+    /// Parts whose constructor was replayed, not run in the host.
+    replayed: RefCell<std::collections::BTreeSet<String>>,
 }
 
 #[derive(Debug, Default)]
@@ -185,7 +200,30 @@ impl<'s> Session<'s> {
             channel: RefCell::new(None),
             state: RefCell::new(State::default()),
             stashed: RefCell::new(None),
+            memo: Memo::default(),
         }
+    }
+
+    /// Memoises constructors in `path` (`.buildout/constructors.json`).
+    #[must_use]
+    pub fn with_memo(mut self, path: std::path::PathBuf) -> Self {
+        self.memo.previous = memo::load(&path);
+        self.memo.environment = memo::environment_digest();
+        self.memo.path = Some(path);
+        self
+    }
+
+    /// Keeps this run's constructor records for the next run.
+    pub fn save_memo(&self) -> Result<(), crate::recipe::Error> {
+        if let Some(path) = &self.memo.path {
+            memo::save(path, &self.memo.fresh.borrow()).map_err(crate::fs::io("write", path))?;
+        }
+        Ok(())
+    }
+
+    /// Whether the host process runs (it starts only when needed).
+    pub fn started(&self) -> bool {
+        self.channel.borrow().is_some()
     }
 
     /// The recipe constructed for `part`, if it runs in the host.
@@ -386,6 +424,13 @@ impl<'s> Session<'s> {
         part: &str,
         update: bool,
     ) -> Result<Option<Vec<String>>, crate::recipe::Error> {
+        if self.memo.replayed.borrow_mut().remove(part) {
+            // Its constructor was replayed from the memo: the host needs
+            // the recipe object itself now.
+            let recipe = self.recipe(part).expect("a replayed part has a recipe");
+            self.construct_in_host(b, part, &recipe.spec)
+                .map_err(crate::recipe::Error::Config)?;
+        }
         let result = self
             .for_part(part, || {
                 self.call(b, "install", json!({"part": part, "update": update}))
@@ -484,37 +529,122 @@ impl Drop for Session<'_> {
     }
 }
 
+impl Session<'_> {
+    /// Runs `part`'s constructor in the host; returns its record when it
+    /// can be memoised.
+    fn construct_in_host(
+        &self,
+        b: &mut Buildout<'_>,
+        part: &str,
+        spec: &str,
+    ) -> config::Result<Option<memo::Record>> {
+        let (requirement, entry) = split_spec(spec);
+        let dist = b.with_doing(format!("Loading recipe {}.", pystr::repr(spec)), |b| {
+            b.with_doing(format!("Installing recipe {spec}."), |b| {
+                self.load(&requirement)
+                    .map_err(|e| b.error(ErrorKind::User(e.to_string())))
+            })
+        })?;
+        self.memo
+            .recorders
+            .borrow_mut()
+            .push(memo::Recorder::default());
+        let result = self.for_part(part, || {
+            self.call(
+                b,
+                "construct",
+                json!({"part": part, "dist": dist.name, "entry": entry}),
+            )
+        });
+        let recorder = self.memo.recorders.borrow_mut().pop().unwrap_or_default();
+        let result = result.map_err(|e| self.config_error(b, e))?;
+        // The code the recipe runs: its own distribution and the host's
+        // zc.buildout (the recipe's identity, see `hosted`).
+        let own = |d: &&DistEntry| {
+            let name = crate::python::marker::canonicalize_name(&d.name);
+            name == crate::python::marker::canonicalize_name(&dist.name)
+                || HOST_PINS
+                    .iter()
+                    .any(|(n, _)| crate::python::marker::canonicalize_name(n) == name)
+        };
+        let host_dists: Vec<DistEntry> = self
+            .state
+            .borrow()
+            .loaded
+            .values()
+            .filter(own)
+            .cloned()
+            .collect();
+        self.state.borrow_mut().recipes.insert(
+            part.to_string(),
+            Constructed {
+                spec: spec.to_string(),
+                dist: dist.name.clone(),
+                entry: entry.clone(),
+                host_dists: host_dists.clone(),
+            },
+        );
+        if recorder.spoiled.is_some()
+            || result.get("environ").and_then(Value::as_bool) != Some(false)
+        {
+            return Ok(None);
+        }
+        let inside = std::path::Path::new(&self.settings.directory);
+        let files = result
+            .get("files")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter()
+            .map(std::path::Path::new)
+            .filter(|p| p.starts_with(inside) && !p.starts_with(inside.join(".buildout")))
+            .map(|p| (p.display().to_string(), memo::file_digest(p)))
+            .collect();
+        Ok(Some(memo::Record {
+            spec: spec.to_string(),
+            dist: dist.name,
+            entry,
+            host_dists,
+            environment: self.memo.environment.clone(),
+            events: recorder.events,
+            files,
+        }))
+    }
+}
+
 impl config::sections::Hook for Session<'_> {
     fn construct(&self, b: &mut Buildout<'_>, part: &str) -> config::Result<()> {
         let spec = b.require(part, "recipe")?;
         if crate::recipe::is_builtin(&spec) {
             return Ok(());
         }
-        let (requirement, entry) = split_spec(&spec);
-        let dist = b.with_doing(format!("Loading recipe {}.", pystr::repr(&spec)), |b| {
-            b.with_doing(format!("Installing recipe {spec}."), |b| {
-                self.load(&requirement)
-                    .map_err(|e| b.error(ErrorKind::User(e.to_string())))
-            })
-        })?;
-        self.for_part(part, || {
-            self.call(
-                b,
-                "construct",
-                json!({"part": part, "dist": dist.name, "entry": entry}),
-            )
-        })
-        .map_err(|e| self.config_error(b, e))?;
-        let host_dists = self.state.borrow().loaded.values().cloned().collect();
-        self.state.borrow_mut().recipes.insert(
-            part.to_string(),
-            Constructed {
-                spec,
-                dist: dist.name,
-                entry,
-                host_dists,
-            },
-        );
+        if self.memo.path.is_some()
+            && let Some(record) = self.memo.previous.get(part)
+            && memo::holds(b, record, &spec, &self.memo.environment)
+        {
+            memo::replay(b, record)?;
+            self.state.borrow_mut().recipes.insert(
+                part.to_string(),
+                Constructed {
+                    spec,
+                    dist: record.dist.clone(),
+                    entry: record.entry.clone(),
+                    host_dists: record.host_dists.clone(),
+                },
+            );
+            self.memo.replayed.borrow_mut().insert(part.to_string());
+            self.memo
+                .fresh
+                .borrow_mut()
+                .insert(part.to_string(), record.clone());
+            return Ok(());
+        }
+        if let Some(record) = self.construct_in_host(b, part, &spec)? {
+            self.memo
+                .fresh
+                .borrow_mut()
+                .insert(part.to_string(), record);
+        }
         Ok(())
     }
 }

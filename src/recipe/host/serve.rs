@@ -66,13 +66,22 @@ impl Session<'_> {
         refusal
     }
 
-    /// Answers one request of the host.
+    /// Answers one request of the host (recording it for the memo when a
+    /// constructor runs).
     pub(super) fn serve(
         &self,
         b: &mut Buildout<'_>,
         method: &str,
         params: &Value,
     ) -> Result<Value, Refusal> {
+        let outcome = self.answer(b, method, params);
+        if let Some(recorder) = self.memo.recorders.borrow_mut().last_mut() {
+            recorder.note(method, params, outcome.as_ref().ok());
+        }
+        outcome
+    }
+
+    fn answer(&self, b: &mut Buildout<'_>, method: &str, params: &Value) -> Result<Value, Refusal> {
         let conf = |e: config::Error| self.refuse_config(e);
         let section = || text(params, "section");
         let option = || text(params, "option");

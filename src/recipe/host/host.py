@@ -696,6 +696,42 @@ def _audit(event, args):
             files.append(path)
 
 
+# One dict per constructor being run: the environment variables it read
+# (name -> value, None when unset); the key _ALL when it read them all.
+_ENV_READ = []
+_ALL = "\0all"
+
+
+def _note_env(key, value):
+    for reads in _ENV_READ:
+        reads.setdefault(key if isinstance(key, str) else _ALL, value)
+
+
+def _watch_environ():
+    """Records the reads of os.environ (os.getenv, .get, [], in, iteration)."""
+    cls = type(os.environ)
+    getitem, iterate = cls.__getitem__, cls.__iter__
+
+    def __getitem__(self, key):
+        try:
+            value = getitem(self, key)
+        except KeyError:
+            if _ENV_READ and self is os.environ:
+                _note_env(key, None)
+            raise
+        if _ENV_READ and self is os.environ:
+            _note_env(key, value)
+        return value
+
+    def __iter__(self):
+        if _ENV_READ and self is os.environ:
+            _note_env(None, None)
+        return iterate(self)
+
+    cls.__getitem__ = __getitem__
+    cls.__iter__ = __iter__
+
+
 class Host(object):
     def __init__(self, read_fd, write_fd):
         self.channel = Channel(read_fd, write_fd, self.serve)
@@ -737,6 +773,7 @@ class Host(object):
         os.chdir(directory)
         setup_logging(self.channel, log_level)
         sys.addaudithook(_audit)
+        _watch_environ()
         import zc.buildout
         import zc.buildout.buildout
         import zc.buildout.easy_install
@@ -767,21 +804,27 @@ class Host(object):
 
     def rpc_construct(self, part, dist, entry):
         # What the constructor depends on besides options: the files it
-        # opened for reading, and whether it changed os.environ (Rust
-        # memoises constructors on them).
+        # opened for reading, the environment variables it read, and
+        # whether it changed os.environ (Rust memoises constructors on them).
         environ = dict(os.environ)
         _OPENED.append([])
+        _ENV_READ.append({})
         try:
             recipe_class = load_recipe(dist, "zc.buildout", entry)
             options = self.buildout._options(part)
             recipe = self._with_part(part, recipe_class, self.buildout, part, options)
         finally:
             files = _OPENED.pop()
+            env = _ENV_READ.pop()
         options.recipe = recipe
         self.recipes[part] = recipe
         if part not in self.buildout._parts:
             self.buildout._parts.append(part)
-        return {"files": files, "environ": dict(os.environ) != environ}
+        return {
+            "files": files,
+            "env": None if _ALL in env else env,
+            "environ": dict(os.environ) != environ,
+        }
 
     def rpc_install(self, part, update):
         recipe = self.recipes.get(part)

@@ -4,8 +4,8 @@
 //! recorded in order ([`Event`]): the values it read (options,
 //! substitutions, option names, sections), the values it set or deleted,
 //! plus the files it opened for reading inside the buildout directory
-//! (with their SHA-256) and a digest of the environment the run started
-//! with. A later run replays the record instead of calling the
+//! (with their SHA-256) and the environment variables it read (all of
+//! them, as a digest, when it iterated over `os.environ`). A later run replays the record instead of calling the
 //! constructor when its recipe, its distributions (still in the store),
 //! the environment, every file and every value read are the same: the
 //! reads are checked first (seeing the record's own earlier writes), then
@@ -67,6 +67,10 @@ pub struct Record {
     pub dist: String,
     pub entry: String,
     pub host_dists: Vec<DistEntry>,
+    /// The environment variables it read, with their values (`None`:
+    /// unset); `None` when it read them all: then [`Record::environment`]
+    /// must match.
+    pub env: Option<BTreeMap<String, Option<String>>>,
     /// [`environment_digest`] of the run that recorded it.
     pub environment: String,
     pub events: Vec<Event>,
@@ -164,7 +168,14 @@ pub fn file_digest(path: &Path) -> Option<String> {
 /// are in place, the environment and files are the same, and every value
 /// it read reads the same now.
 pub fn holds(b: &mut Buildout<'_>, record: &Record, spec: &str, environment: &str) -> bool {
-    if record.spec != spec || record.environment != environment {
+    if record.spec != spec {
+        return false;
+    }
+    let env_same = match &record.env {
+        Some(vars) => vars.iter().all(|(k, v)| std::env::var(k).ok() == *v),
+        None => record.environment == environment,
+    };
+    if !env_same {
         return false;
     }
     if !record
@@ -266,8 +277,9 @@ pub fn load(path: &Path) -> BTreeMap<String, Record> {
         .unwrap_or_default()
 }
 
-/// Replaces the records file.
+/// Replaces the records file (whole, with an explicit mode whatever the
+/// umask: a memo others could write would decide what this buildout runs).
 pub fn save(path: &Path, records: &BTreeMap<String, Record>) -> std::io::Result<()> {
     let json = serde_json::to_vec_pretty(records).unwrap_or_default();
-    crate::fs::replace_file(path, &json)
+    crate::fs::write_cache_file(path, &json)
 }

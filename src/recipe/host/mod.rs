@@ -215,8 +215,12 @@ impl<'s> Session<'s> {
 
     /// Keeps this run's constructor records for the next run.
     pub fn save_memo(&self) -> Result<(), crate::recipe::Error> {
+        let fresh = self.memo.fresh.borrow();
+        if fresh.is_empty() && self.memo.previous.is_empty() {
+            return Ok(());
+        }
         if let Some(path) = &self.memo.path {
-            memo::save(path, &self.memo.fresh.borrow()).map_err(crate::fs::io("write", path))?;
+            memo::save(path, &fresh).map_err(crate::fs::io("write", path))?;
         }
         Ok(())
     }
@@ -600,7 +604,11 @@ impl Session<'_> {
             .filter(|p| p.starts_with(inside) && !p.starts_with(inside.join(".buildout")))
             .map(|p| (p.display().to_string(), memo::file_digest(p)))
             .collect();
+        let env = result
+            .get("env")
+            .and_then(|e| serde_json::from_value(e.clone()).ok());
         Ok(Some(memo::Record {
+            env,
             spec: spec.to_string(),
             dist: dist.name,
             entry,

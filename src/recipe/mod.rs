@@ -6,8 +6,8 @@
 //! zc.buildout constructs `Recipe(buildout, name, options)`), then says
 //! which files it manages in the buildout directory and builds them into a
 //! staging directory handed out by the store. Recipes whose distribution
-//! is not built in need the Python recipe host, which a later release
-//! provides; asking for one is a clear error, never a silent skip.
+//! is not built in run in the Python recipe host ([`host`]); their parts
+//! are [`hosted::Hosted`].
 
 pub mod custom;
 pub mod develop;
@@ -33,9 +33,9 @@ pub enum Error {
     #[error("{0}")]
     User(String),
     #[error(
-        "the recipe `{recipe}` of part `{part}` is not available in this build of buildout \
-         (built-in recipes: {builtin}); recipes from Python distributions need the recipe host, \
-         which is not available yet"
+        "the recipe `{recipe}` of part `{part}` is not built in (built-in recipes: {builtin}): \
+         it runs in the recipe host during an install, and its part's object cannot be made \
+         again without running it"
     )]
     Unavailable {
         part: String,

@@ -2,20 +2,24 @@
 //! switch the buildout directory to it.
 //!
 //! [`run`] reads like `design.md` §5, one function per step: load the
-//! configuration (refusing `extensions`: no extension host yet) → [`order`]
-//! the parts (references and `=>`, as zc.buildout does) and construct each
-//! part's recipe → take the buildout directory's lock (not for
-//! `--dry-run`) → [`resolve`] each part's distributions (develop eggs
-//! first, see [`super::dists`]) → [`plan`] every part's store path →
-//! [`realise`] what is missing, warning about options nothing read →
+//! configuration → take the buildout directory's lock (not for
+//! `--dry-run`) → [`extensions`] (loaded in the recipe host, before
+//! anything else, as zc.buildout loads them) → [`order`] the parts
+//! (references and `=>`, as zc.buildout does), each recipe constructed as
+//! its section is initialised (recipe-host recipes by the configuration's
+//! hook, [`crate::recipe::host`]) → [`resolve`] each part's distributions
+//! (develop eggs first, see [`super::dists`]) → [`plan`] every part's
+//! store path → [`realise`] what is missing (recipe-host parts installed
+//! in the build view, [`view`]), warning about options nothing read →
 //! [`assemble`] the generation (its manifest holds URLs without
 //! credentials) and record it (a GC root) → [`switch`] `current`
-//! atomically → the parts' post-switch [`actions`]. A current generation
-//! that cannot be read (its object deleted) is warned about and replaced.
-//! Any failure before the switch leaves the previous generation current
-//! and untouched; a half-built object is never registered. Which
-//! `[buildout]` options count as read, and which stay out of the
-//! generation's snapshot, is [`options`]' business.
+//! atomically → the parts' post-switch [`actions`] (a failing one switches
+//! the previous generation back in). A current generation that cannot be
+//! read (its object deleted) is warned about and replaced. Any failure
+//! before the switch leaves the previous generation current and untouched;
+//! a half-built object is never registered. Which `[buildout]` options
+//! count as read, and which stay out of the generation's snapshot, is
+//! [`options`]' business.
 
 mod options;
 mod view;

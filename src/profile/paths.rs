@@ -32,6 +32,8 @@ pub enum Origin<'a> {
     Option(&'a str),
     /// The manifest of the generation being made current.
     Manifest,
+    /// What the part's recipe (in the recipe host) returned.
+    Returned,
 }
 
 impl std::fmt::Display for Origin<'_> {
@@ -40,6 +42,7 @@ impl std::fmt::Display for Origin<'_> {
             Origin::Distribution(d) => write!(f, "distribution `{d}`"),
             Origin::Option(o) => write!(f, "option `{o}`"),
             Origin::Manifest => f.write_str("the generation manifest's entry"),
+            Origin::Returned => f.write_str("a path returned by the recipe"),
         }
     }
 }

@@ -80,6 +80,20 @@ class FileReader(Writer):
         Writer.__init__(self, buildout, name, options)
 
 
+class EtcWriter:
+    """Writes etc/<name>.conf in the buildout directory and returns it."""
+    def __init__(self, buildout, name, options):
+        self.options = options
+        self.path = os.path.join(buildout['buildout']['directory'], 'etc', name + '.conf')
+
+    def install(self):
+        if not os.path.isdir(os.path.dirname(self.path)):
+            os.makedirs(os.path.dirname(self.path))
+        with open(self.path, 'w') as f:
+            f.write(self.options['text'] + '\n')
+        return [self.path, os.path.dirname(self.path)]
+
+
 class Crash:
     def __init__(self, buildout, name, options):
         pass
@@ -142,6 +156,7 @@ fn fake_recipes() -> Wheel {
         ("meta", "fake:Meta"),
         ("created", "fake:Created"),
         ("crash", "fake:Crash"),
+        ("etc", "fake:EtcWriter"),
         ("filereader", "fake:FileReader"),
         ("setenv", "fake:SetEnv"),
         ("readenv", "fake:ReadEnv"),
@@ -426,4 +441,35 @@ fn an_unchanged_rerun_starts_no_python_and_a_changed_input_runs_the_constructor(
     assert_eq!(read(&ctx, "parts/f/out.txt"), "second\n");
     let last = ctx.ok(&["-v"]);
     assert!(last.contains("The recipe host was not needed."), "{last}");
+}
+
+#[test]
+fn a_returned_file_becomes_a_managed_output_and_rollback_restores_it() {
+    let server = server();
+    let ctx = TestContext::new();
+    let cfg = |text: &str| {
+        config(
+            &server,
+            "parts = conf",
+            &format!("[conf]\nrecipe = fake:etc\ntext = {text}\n"),
+        )
+    };
+    ctx.write("buildout.cfg", &cfg("one"));
+    ctx.ok(&[]);
+    let conf = ctx.path("etc/conf.conf");
+    assert!(
+        std::fs::symlink_metadata(&conf)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(read(&ctx, "etc/conf.conf"), "one\n");
+    ctx.write("buildout.cfg", &cfg("two"));
+    let out = ctx.ok(&[]);
+    assert!(!out.contains("backup"), "{out}");
+    assert_eq!(read(&ctx, "etc/conf.conf"), "two\n");
+    ctx.ok(&["rollback"]);
+    assert_eq!(read(&ctx, "etc/conf.conf"), "one\n");
+    // The directory it returned is the user's: it stays a directory.
+    assert!(std::fs::symlink_metadata(ctx.path("etc")).unwrap().is_dir());
 }

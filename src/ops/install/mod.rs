@@ -113,7 +113,9 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
         view: None,
     };
     realise(&mut realising, buildout, &mut planned)?;
+    let mut adopted = Vec::new();
     if let Some(view) = realising.view.take() {
+        adopted = view.adopted();
         view.close()?;
     }
     store::failpoint::hit("install-parts-built");
@@ -122,6 +124,17 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
     let generation = build::build_generation(&store, &manifest)?;
     installer.borrow_mut().report_picked()?;
     store::failpoint::hit("install-generation-added");
+    // Files recipes made and returned are in their objects now: the
+    // switch links them where they were.
+    for file in &adopted {
+        std::fs::remove_file(file).map_err(|source| Error::Io {
+            what: format!(
+                "cannot remove {} (it is in its part's object)",
+                file.display()
+            ),
+            source,
+        })?;
+    }
     switch(
         ctx,
         &store,

@@ -18,6 +18,7 @@
 
 use super::super::Result;
 use crate::profile::manifest::{PartEntry, PartLink};
+use crate::profile::paths::{Origin, Request, decide};
 use crate::profile::{Profile, state_dir};
 use crate::recipe::hosted::{Record, move_tree};
 use std::collections::BTreeMap;
@@ -33,8 +34,22 @@ pub(super) struct View<'p> {
     root: PathBuf,
     /// The contents of `bin/` before the part being installed ran.
     before: BTreeMap<String, Vec<u8>>,
+    /// When the part being installed started.
+    started: std::time::SystemTime,
+    /// Files recipes made and returned, copied into their objects: they go
+    /// just before the switch links them ([`View::adopted`]).
+    adopted: Vec<PathBuf>,
+    /// Links to the current generation's files that parts being installed
+    /// managed, removed for their install (as zc.buildout's uninstall
+    /// removes a part's files), with their targets: put back if the run
+    /// fails.
+    unlinked: Vec<(PathBuf, PathBuf)>,
     closed: bool,
 }
+
+/// Directories whose contents stay the user's (mutable state), never
+/// adopted into an object.
+const MUTABLE: &[&str] = &["var/", "src/", "develop-eggs/", "eggs/", "bin/", "parts/"];
 
 fn io(action: &str, path: &Path) -> impl FnOnce(std::io::Error) -> super::Error {
     let f = crate::fs::io(action, path);
@@ -106,6 +121,9 @@ impl<'p> View<'p> {
             directory: directory.to_path_buf(),
             root,
             before: BTreeMap::new(),
+            started: std::time::SystemTime::now(),
+            adopted: Vec::new(),
+            unlinked: Vec::new(),
             closed: false,
         })
     }
@@ -142,9 +160,21 @@ impl<'p> View<'p> {
         for rel in old_outputs {
             if let Some(name) = rel.strip_prefix("bin/") {
                 remove(&self.root.join("bin").join(name))?;
+                continue;
+            }
+            // A file it manages in the buildout directory is a link into
+            // the current generation: the recipe must write a new file,
+            // never through the link into the store.
+            let at = self.directory.join(rel);
+            if let Ok(target) = fs::read_link(&at)
+                && target.to_string_lossy().contains(".buildout/current/files/")
+            {
+                fs::remove_file(&at).map_err(io("remove", &at))?;
+                self.unlinked.push((at, target));
             }
         }
         self.before = read_files(&self.root.join("bin"))?;
+        self.started = std::time::SystemTime::now();
         let tree = self
             .root
             .join("build")
@@ -156,7 +186,7 @@ impl<'p> View<'p> {
     /// `outputs/bin/...`, `hosted.json`), its outputs and what
     /// `parts/<name>` becomes.
     pub fn collect(
-        &self,
+        &mut self,
         part: &str,
         spec: &str,
         returned: Option<Vec<String>>,
@@ -203,13 +233,23 @@ impl<'p> View<'p> {
             fs::rename(bin.join(&name), to.join(&name)).map_err(io("move", &bin))?;
             outputs.push(format!("bin/{name}"));
         }
-        let returned = returned
+        let directory = self.directory.to_string_lossy().into_owned();
+        let returned: Vec<String> = returned
             .unwrap_or_default()
             .iter()
-            .map(|p| {
-                crate::config::pystr::abspath(p, &self.directory.to_string_lossy()).to_string()
-            })
+            .map(|p| crate::config::pystr::abspath(p, &directory).to_string())
             .collect();
+        for path in &returned {
+            if let Some(rel) = self.adoptable(part, path) {
+                let to = tree.join("outputs").join(&rel);
+                if let Some(parent) = to.parent() {
+                    crate::fs::create_dir_all(parent).map_err(io("create", parent))?;
+                }
+                fs::copy(path, &to).map_err(io("copy", Path::new(path)))?;
+                outputs.push(rel);
+                self.adopted.push(PathBuf::from(path));
+            }
+        }
         let record = Record {
             recipe: spec.to_string(),
             outputs: outputs.clone(),
@@ -220,6 +260,30 @@ impl<'p> View<'p> {
         let json = serde_json::to_string_pretty(&record).unwrap_or_default();
         fs::write(&file, json + "\n").map_err(io("write", &file))?;
         Ok((tree, outputs, link))
+    }
+
+    /// A returned path that becomes a managed output of the part, relative
+    /// to the buildout directory: a regular file inside it (not through an
+    /// escaping link), outside the mutable directories, that this install
+    /// made or changed. Anything else returned stays where it is (a
+    /// directory, `var/...`: state the user keeps).
+    fn adoptable(&self, part: &str, path: &str) -> Option<String> {
+        let meta = fs::symlink_metadata(path).ok()?;
+        if !meta.is_file() || meta.modified().ok()? < self.started {
+            return None;
+        }
+        let request = Request::Output {
+            path,
+            origin: Origin::Returned,
+        };
+        let rel = decide(&self.directory.to_string_lossy(), part, request).ok()?;
+        (!MUTABLE.iter().any(|m| rel.starts_with(m))).then_some(rel)
+    }
+
+    /// The files adopted into objects, to remove just before the switch
+    /// puts links in their place.
+    pub fn adopted(&self) -> Vec<PathBuf> {
+        self.adopted.clone()
     }
 
     /// Points `bin` and `parts` back at the current generation and removes
@@ -237,6 +301,11 @@ impl Drop for View<'_> {
         if !self.closed {
             let _ = self.profile.point_links(".buildout/current");
             let _ = remove(&self.root);
+            for (at, target) in &self.unlinked {
+                if fs::symlink_metadata(at).is_err() {
+                    let _ = std::os::unix::fs::symlink(target, at);
+                }
+            }
         }
     }
 }

@@ -169,10 +169,42 @@ fn fake_recipes() -> Wheel {
         .entry_point("zc.buildout.extension", "default", "fake:extension")
 }
 
+/// An extension replacing a zc.buildout internal (as plone.versioncheck
+/// does), with an unload entry point.
+const PATCHING: &str = r#"
+import os
+import zc.buildout.easy_install
+
+
+def extension(buildout):
+    zc.buildout.easy_install.Installer._get_dist = lambda self, *args: None
+
+
+def unload(buildout):
+    with open(os.path.join(buildout['buildout']['directory'], 'unloaded.txt'), 'w') as f:
+        f.write('unloaded\n')
+"#;
+
 /// An index serving the fake recipes (and `tiny` 1.0 and 2.0).
 fn server() -> IndexServer {
     let server = IndexServer::start();
     server
+        .publish(
+            Wheel::new("fakepatch", "1.0")
+                .module("fakepatch.py", PATCHING)
+                .entry_point("zc.buildout.extension", "default", "fakepatch:extension")
+                .entry_point("zc.buildout.unloadextension", "default", "fakepatch:unload")
+                .build(),
+        )
+        .publish(
+            Wheel::new("fakeexit", "1.0")
+                .module(
+                    "fakeexit.py",
+                    "def extension(buildout):\n    raise SystemExit(3)\n",
+                )
+                .entry_point("zc.buildout.extension", "default", "fakeexit:extension")
+                .build(),
+        )
         .publish(fake_recipes().build())
         .publish(Wheel::new("tiny", "1.0").build())
         .publish(Wheel::new("tiny", "2.0").build());
@@ -472,4 +504,47 @@ fn a_returned_file_becomes_a_managed_output_and_rollback_restores_it() {
     assert_eq!(read(&ctx, "etc/conf.conf"), "one\n");
     // The directory it returned is the user's: it stays a directory.
     assert!(std::fs::symlink_metadata(ctx.path("etc")).unwrap().is_dir());
+}
+
+#[test]
+fn an_extension_patching_internals_is_named_and_unloaded_at_the_end() {
+    let server = server();
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        &config(
+            &server,
+            "parts = w\nextensions = fakepatch",
+            "[w]\nrecipe = fake:writer\ntext = x\n",
+        ),
+    );
+    let run = ctx.buildout(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // zc.buildout logs its warnings to stdout.
+    assert!(
+        run.stdout.contains(
+            "The extension fakepatch replaces parts of zc.buildout's installer that this \
+             buildout does not run; what it changes there has no effect."
+        ),
+        "{run:?}"
+    );
+    assert_eq!(read(&ctx, "unloaded.txt"), "unloaded\n");
+}
+
+#[test]
+fn an_extension_that_exits_is_an_error_not_an_exit() {
+    let server = server();
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        &config(&server, "parts =\nextensions = fakeexit", ""),
+    );
+    let run = ctx.buildout(&[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.ends_with(
+            "While:\n  Installing.\n  Loading extensions.\nError: a recipe or extension exited (status 3)\n"
+        ),
+        "{run:?}"
+    );
 }

@@ -167,7 +167,9 @@ impl<'p> View<'p> {
             // never through the link into the store.
             let at = self.directory.join(rel);
             if let Ok(target) = fs::read_link(&at)
-                && target.to_string_lossy().contains(".buildout/current/files/")
+                && target
+                    .to_string_lossy()
+                    .contains(".buildout/current/files/")
             {
                 fs::remove_file(&at).map_err(io("remove", &at))?;
                 self.unlinked.push((at, target));

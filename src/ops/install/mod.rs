@@ -4,11 +4,12 @@
 //! [`run`] reads like `design.md` §5, one function per step: load the
 //! configuration → take the buildout directory's lock (not for
 //! `--dry-run`) → [`extensions`] (loaded in the recipe host, before
-//! anything else, as zc.buildout loads them) → [`order`] the parts
+//! anything else, as zc.buildout loads them) → [`develop`] projects →
+//! [`order`] the parts
 //! (references and `=>`, as zc.buildout does), each recipe constructed as
 //! its section is initialised (recipe-host recipes by the configuration's
 //! hook, [`crate::recipe::host`]) → [`resolve`] each part's distributions
-//! (develop eggs first, see [`super::dists`]) → [`plan`] every part's
+//! ([`super::dists`]) → [`plan`] every part's
 //! store path → [`realise`] what is missing (recipe-host parts installed
 //! in the build view, [`view`]), warning about options nothing read →
 //! [`assemble`] the generation (its manifest holds URLs without
@@ -89,14 +90,9 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
     buildout.set_hook(session.clone());
     let buildout = &mut buildout;
     extensions(ctx, buildout, &session)?;
+    develop(ctx, buildout, &directory, &mut installer.borrow_mut())?;
     let mut planned = order(buildout, args, &directory, &session)?;
-    resolve(
-        ctx,
-        buildout,
-        &directory,
-        &mut installer.borrow_mut(),
-        &mut planned,
-    )?;
+    resolve(ctx, &mut installer.borrow_mut(), &mut planned)?;
     plan(&store, &mut planned)?;
     let Some(profile) = profile else {
         return report_dry_run(ctx, &store, &planned);
@@ -284,30 +280,39 @@ fn order(
     Ok(planned)
 }
 
-/// Resolve: the develop eggs first, as zc.buildout does (see
-/// `build::develop`), then each part's distributions ([`Recipe::prepare`]).
+/// Develop: the `develop` projects are built (or reused) first, as
+/// zc.buildout processes them before it constructs any recipe: a recipe may
+/// be one of them (see `build::develop`).
+fn develop(
+    ctx: &Context,
+    buildout: &mut crate::config::Buildout<'_>,
+    directory: &str,
+    installer: &mut super::dists::Installer<'_>,
+) -> Result<()> {
+    let Some(develop) = buildout.get("buildout", "develop", None)? else {
+        return Ok(());
+    };
+    let python = buildout.require("buildout", "executable")?;
+    let (dirs, warnings) = build::develop::expand(&develop, directory);
+    for w in warnings {
+        ctx.printer.warn(&w);
+    }
+    for dir in dirs {
+        let shown = crate::config::pystr::repr(&dir.display().to_string());
+        ctx.printer.info(&format!("Develop: {shown}"));
+        installer.develop_dir(&dir, &python).map_err(|e| {
+            Failure::from(Error::from(e)).doing(format!("Processing develop directory {shown}."))
+        })?;
+    }
+    Ok(())
+}
+
+/// Resolve: each part's distributions ([`Recipe::prepare`]).
 fn resolve(
     ctx: &Context,
-    buildout: &mut crate::config::Buildout,
-    directory: &str,
     installer: &mut super::dists::Installer<'_>,
     planned: &mut [Planned],
 ) -> Result<()> {
-    if let Some(develop) = buildout.get("buildout", "develop", None)? {
-        let python = buildout.require("buildout", "executable")?;
-        let (dirs, warnings) = build::develop::expand(&develop, directory);
-        for w in warnings {
-            ctx.printer.warn(&w);
-        }
-        for dir in dirs {
-            let shown = crate::config::pystr::repr(&dir.display().to_string());
-            ctx.printer.info(&format!("Develop: {shown}"));
-            installer.develop_dir(&dir, &python).map_err(|e| {
-                Failure::from(Error::from(e))
-                    .doing(format!("Processing develop directory {shown}."))
-            })?;
-        }
-    }
     for p in planned {
         if let Err(e) = p.recipe.prepare(installer) {
             print_notes(ctx, p, None);

@@ -294,9 +294,17 @@ pub struct Sdist {
     metadata_version: String,
     fail: Option<String>,
     raw: Vec<(String, tar::EntryType, String)>,
+    entry_points: Vec<(String, String, String)>,
 }
 
 impl Sdist {
+    /// An entry point (`group`, `name = value`) of the built wheels.
+    pub fn entry_point(mut self, group: &str, name: &str, value: &str) -> Self {
+        self.entry_points
+            .push((group.to_string(), name.to_string(), value.to_string()));
+        self
+    }
+
     pub fn new(name: &str, version: &str) -> Self {
         Sdist {
             name: name.to_string(),
@@ -306,6 +314,7 @@ impl Sdist {
             metadata_version: "2.2".into(),
             fail: None,
             raw: Vec::new(),
+            entry_points: Vec::new(),
         }
     }
 
@@ -353,6 +362,17 @@ impl Sdist {
     /// The source tree: (relative path, content).
     pub fn files(&self) -> Vec<(String, String)> {
         let deps: Vec<String> = self.deps.iter().map(|d| format!("{d:?}")).collect();
+        let mut groups: std::collections::BTreeMap<&str, String> = Default::default();
+        for (group, name, value) in &self.entry_points {
+            groups
+                .entry(group)
+                .or_default()
+                .push_str(&format!("{name} = {value}\n"));
+        }
+        let entry_points: String = groups
+            .iter()
+            .map(|(g, lines)| format!("[{g}]\n{lines}"))
+            .collect();
         let pyproject =
             "[build-system]\nrequires = []\nbuild-backend = \"_backend\"\nbackend-path = [\".\"]\n"
                 .to_string();
@@ -367,6 +387,7 @@ impl Sdist {
 NAME = {name:?}
 VERSION = {version:?}
 DEPS = [{deps}]
+ENTRY_POINTS = {entry_points:?}
 
 def _dist():
     return NAME.replace("-", "_").replace(".", "_").lower()
@@ -381,6 +402,8 @@ def _write(wheel_directory, files):
         (di + "/METADATA", meta.encode()),
         (di + "/WHEEL", b"Wheel-Version: 1.0\nGenerator: test-backend\nRoot-Is-Purelib: true\nTag: py3-none-any\n"),
     ]
+    if ENTRY_POINTS:
+        files.append((di + "/entry_points.txt", ENTRY_POINTS.encode()))
     record = []
     with zipfile.ZipFile(os.path.join(wheel_directory, fn), "w") as z:
         for name, data in files:
@@ -416,6 +439,7 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
             name = self.name,
             version = self.version,
             deps = deps.join(", "),
+            entry_points = entry_points,
         );
         let mut files = vec![
             ("PKG-INFO".to_string(), self.pkg_info()),

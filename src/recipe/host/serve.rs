@@ -162,7 +162,8 @@ impl Session<'_> {
     }
 
     /// `easy_install.install` / `working_set`: the working set of the
-    /// requirements, in the store.
+    /// requirements, in the store. A develop dist also gets its project
+    /// directory as `location` (zc.buildout's location of a develop egg).
     fn resolve(&self, b: &mut Buildout<'_>, params: &Value) -> Result<Value, Refusal> {
         let texts: Vec<&str> = params
             .get("requirements")
@@ -210,6 +211,18 @@ impl Session<'_> {
                 }
             }
         }
-        Ok(Value::Array(dists.iter().map(dist_json).collect()))
+        let services = self.services.borrow();
+        Ok(Value::Array(
+            dists
+                .iter()
+                .map(|d| {
+                    let mut item = dist_json(d);
+                    if let Some(dir) = services.develop_source(&d.path) {
+                        item["location"] = json!(dir.display().to_string());
+                    }
+                    item
+                })
+                .collect(),
+        ))
     }
 }

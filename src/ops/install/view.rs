@@ -215,6 +215,8 @@ impl<'p> View<'p> {
             outputs: outputs.clone(),
             link: link.clone(),
             returned,
+            // Filled in when the object is built (`Hosted::build`).
+            distributions: Vec::new(),
         };
         let file = tree.join("hosted.json");
         let json = serde_json::to_string_pretty(&record).unwrap_or_default();

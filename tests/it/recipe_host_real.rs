@@ -213,6 +213,56 @@ fn zc_recipe_testrunner_runs_the_tests_of_a_develop_egg() {
 }
 
 #[test]
+fn plone_recipe_command_runs_its_commands_after_the_switch() {
+    let case = "command";
+    let server = IndexServer::start();
+    let ctx = TestContext::new();
+    setup(&ctx, &server, case);
+
+    let first = norm(&ctx, &ctx.ok(&[]));
+    let golden = golden_stdout(case, "buildout", 0);
+    // The recipe's lines and zc.buildout's unused-option warning, as
+    // zc.buildout printed them (the warning after the install that did not
+    // read `update-command`) ...
+    let recipe_lines = golden
+        .split_once("Installing hello.\n")
+        .unwrap()
+        .1
+        .to_string();
+    assert!(
+        first.contains(&recipe_lines),
+        "{first}\nwanted:\n{recipe_lines}"
+    );
+    // ... but after the switch: an action changes things outside the store,
+    // so it runs once the new generation is current.
+    assert_in_order(
+        &first,
+        &[
+            "Generation 1 is current (+hello).\n",
+            "Installing hello.\n",
+            "hello: Running 'echo hello > {DIR}/out.txt'\n",
+        ],
+    );
+    assert_eq!(read(&ctx, "out.txt"), "hello\n");
+
+    // The re-run is zc.buildout's update: `update-command`.
+    let second = norm(&ctx, &ctx.ok(&[]));
+    let golden = golden_stdout(case, "buildout", 1);
+    assert!(second.contains(&golden), "{second}\nwanted:\n{golden}");
+    assert!(!second.contains(UNUSED), "{second}");
+    assert!(!second.contains("Generation 2"), "{second}");
+
+    // Removing the part runs nothing (the recipe has no uninstaller).
+    let third = ctx.ok(&["buildout:parts="]);
+    assert!(third.contains("Uninstalling hello.\n"), "{third}");
+    assert!(
+        third.contains("Generation 2 is current (-hello)."),
+        "{third}"
+    );
+    assert_eq!(read(&ctx, "out.txt"), golden_file(case, "out.txt"));
+}
+
+#[test]
 fn z3c_recipe_mkdir_directories_outlive_the_part_rollback_and_gc() {
     let case = "mkdir";
     let server = IndexServer::start();
@@ -237,4 +287,32 @@ fn z3c_recipe_mkdir_directories_outlive_the_part_rollback_and_gc() {
     ctx.ok(&["gc"]);
     assert!(ctx.path("var/b").is_dir());
     assert_eq!(read(&ctx, "var/a/data"), "state\n");
+}
+
+#[test]
+fn collective_recipe_cmd_runs_cmds_and_its_uninstaller() {
+    let case = "cmd";
+    let server = IndexServer::start();
+    let ctx = TestContext::new();
+    setup(&ctx, &server, case);
+    let first = ctx.ok(&[]);
+    // `uninstall_cmds` is read only by the uninstall entry point: zc.buildout
+    // warns about it after the install.
+    let golden = golden_stdout(case, "buildout", 0);
+    let warning = golden.split_once("Installing run.\n").unwrap().1;
+    assert!(first.contains(warning), "{first}\nwanted:\n{warning}");
+    assert_in_order(&first, &["Generation 1 is current", "Installing run.\n"]);
+    assert_eq!(read(&ctx, "log.txt"), "installed\nsecond line\n");
+
+    let second = ctx.ok(&[]);
+    assert!(
+        second.contains(&golden_stdout(case, "buildout", 1)),
+        "{second}"
+    );
+    assert!(!second.contains(UNUSED), "{second}");
+
+    let third = ctx.ok(&["buildout:parts="]);
+    let golden = golden_stdout(case, "buildout buildout:parts=", 0);
+    assert!(third.contains(&golden), "{third}\nwanted:\n{golden}");
+    assert_eq!(read(&ctx, "log.txt"), golden_file(case, "log.txt"));
 }

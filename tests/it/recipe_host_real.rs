@@ -262,6 +262,74 @@ fn plone_recipe_command_runs_its_commands_after_the_switch() {
     assert_eq!(read(&ctx, "out.txt"), golden_file(case, "out.txt"));
 }
 
+/// The link `parts/omelette/<rel>` and where it points.
+fn omelette_link(ctx: &TestContext, rel: &str) -> Option<String> {
+    std::fs::read_link(ctx.path("parts/omelette").join(rel))
+        .ok()
+        .map(|t| t.display().to_string())
+}
+
+#[test]
+fn collective_recipe_omelette_links_the_store_dists_and_survives_rollback() {
+    let case = "omelette";
+    let server = IndexServer::start();
+    let ctx = TestContext::new();
+    setup(&ctx, &server, case);
+    let out = ctx.ok(&[]);
+    assert!(out.contains("Installing omelette.\n"), "{out}");
+
+    // zc.buildout's farm: `zope` is a namespace directory holding one link
+    // per distribution. The links point into the store objects instead of
+    // eggs/v5; zc.buildout also linked the venv's `zc` (its working sets
+    // hold the whole venv), ours hold only the resolved distributions.
+    let golden = expected(case);
+    for (rel, dist) in [
+        ("zope/exceptions", "zope-exceptions-6.0"),
+        ("zope/interface", "zope-interface-8.7"),
+        ("setuptools", "setuptools-84.2.1"),
+        ("_distutils_hack", "setuptools-84.2.1"),
+    ] {
+        assert!(
+            golden.contains(&format!("parts/omelette/{rel} -> ")),
+            "{rel} is not in the golden"
+        );
+        let target = omelette_link(&ctx, rel).unwrap_or_else(|| panic!("{rel}: {out}"));
+        assert!(
+            target.starts_with(&ctx.store.display().to_string())
+                && target.ends_with(&format!("-{dist}/{rel}")),
+            "{rel} -> {target}"
+        );
+    }
+    assert!(ctx.path("parts/omelette/zope").is_dir());
+    assert!(omelette_link(&ctx, "zope").is_none(), "zope is a directory");
+    assert!(
+        ctx.path("parts/omelette/zope/exceptions/__init__.py")
+            .is_file()
+    );
+
+    // A second generation without zope.exceptions, then back.
+    let cfg = read(&ctx, "buildout.cfg").replace("eggs = zope.exceptions", "eggs = zope.interface");
+    ctx.write("buildout.cfg", &cfg);
+    let out = ctx.ok(&[]);
+    assert!(out.contains("Generation 2 is current"), "{out}");
+    assert!(omelette_link(&ctx, "zope/exceptions").is_none());
+    assert!(
+        ctx.path("parts/omelette/zope/interface/__init__.py")
+            .is_file()
+    );
+
+    ctx.ok(&["rollback"]);
+    ctx.ok(&["gc"]);
+    assert!(
+        ctx.path("parts/omelette/zope/exceptions/__init__.py")
+            .is_file()
+    );
+    assert!(
+        ctx.path("parts/omelette/zope/interface/__init__.py")
+            .is_file()
+    );
+}
+
 #[test]
 fn z3c_recipe_mkdir_directories_outlive_the_part_rollback_and_gc() {
     let case = "mkdir";
@@ -315,4 +383,33 @@ fn collective_recipe_cmd_runs_cmds_and_its_uninstaller() {
     let golden = golden_stdout(case, "buildout buildout:parts=", 0);
     assert!(third.contains(&golden), "{third}\nwanted:\n{golden}");
     assert_eq!(read(&ctx, "log.txt"), golden_file(case, "log.txt"));
+}
+
+#[test]
+fn a_crashed_build_view_is_removed_by_the_next_run() {
+    // Recipes see real `bin` and `parts` directories while they install
+    // (the omelette test needs it); a run killed then leaves them, with
+    // `.buildout/view`. The next run puts the links back without moving
+    // anything aside: they were never the user's.
+    let case = "omelette";
+    let server = IndexServer::start();
+    let ctx = TestContext::new();
+    setup(&ctx, &server, case);
+    ctx.ok(&[]);
+    for sub in ["bin", "parts"] {
+        std::fs::remove_file(ctx.path(sub)).unwrap();
+        std::fs::create_dir_all(ctx.path(&format!("{sub}/left-over"))).unwrap();
+    }
+    std::fs::create_dir_all(ctx.path(".buildout/view/build")).unwrap();
+    let out = ctx.ok(&[]);
+    assert!(!out.contains("Moved "), "{out}");
+    for sub in ["bin", "parts"] {
+        let link = std::fs::read_link(ctx.path(sub)).unwrap();
+        assert!(link.ends_with(format!(".buildout/current/{sub}")), "{sub}");
+    }
+    assert!(!ctx.path(".buildout/view").exists());
+    assert!(
+        ctx.path("parts/omelette/zope/interface/__init__.py")
+            .is_file()
+    );
 }

@@ -97,6 +97,8 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
         return report_dry_run(ctx, &store, &planned);
     };
     let current = profile.current()?;
+    // What the build view of a crashed run left.
+    view::View::recover(&profile, Path::new(&directory))?;
     let old = current_manifest(ctx, &profile, current)?;
     let mut realising = Realising {
         ctx,

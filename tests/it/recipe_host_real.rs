@@ -386,6 +386,72 @@ fn collective_recipe_cmd_runs_cmds_and_its_uninstaller() {
 }
 
 #[test]
+fn mr_developer_checks_out_a_develop_egg_and_writes_bin_develop() {
+    let case = "mr.developer";
+    let server = IndexServer::start();
+    let ctx = TestContext::new();
+    setup(&ctx, &server, case);
+    let out = norm(&ctx, &ctx.ok(&[]));
+    // The extension's lines, before the develop eggs and the parts (the
+    // `Creating directory` lines are zc.buildout's: there are no such
+    // directories here).
+    assert_in_order(
+        &out,
+        &[
+            "mr.developer: Queued 'pkg' for checkout.\n",
+            "mr.developer: Filesystem package 'pkg' doesn't need a checkout.\n",
+            "Develop: '{DIR}/src/pkg'\n",
+            "Installing _mr.developer.\n",
+            "Generated script '{DIR}/bin/develop'.\n",
+            "Installing py.\n",
+            "Generated interpreter '{DIR}/bin/py'.\n",
+            "Generation 1 is current",
+        ],
+    );
+    let manifest = read(&ctx, ".buildout/current/manifest.json");
+    assert!(manifest.contains("-pkg-develop\""), "{manifest}");
+
+    // `.mr.developer.cfg` as mr.developer wrote it under zc.buildout, but
+    // `args`: the command line it re-runs is this buildout's.
+    let golden = golden_file(case, ".mr.developer.cfg");
+    let args = |text: &str| {
+        text.lines()
+            .find(|l| l.starts_with("args = "))
+            .unwrap()
+            .to_string()
+    };
+    let ours = read(&ctx, ".mr.developer.cfg");
+    assert_eq!(
+        ours.replace(&args(&ours), ""),
+        golden.replace(&args(&golden), "")
+    );
+    assert_eq!(
+        args(&ours),
+        format!("args = '{}'", env!("CARGO_BIN_EXE_buildout"))
+    );
+
+    // bin/develop builds zc.buildout's own Buildout from buildout.cfg, which
+    // makes its `eggs-directory` when it is missing: zc.buildout's run had
+    // made eggs/v5 already, this buildout keeps distributions in the store.
+    for (step, created) in [
+        ("status", "Creating directory '{DIR}/eggs/v5'.\n"),
+        ("list", ""),
+    ] {
+        let (code, stdout, stderr) = program(&ctx, "bin/develop", &[step]);
+        assert_eq!(code, 0, "{stdout}{stderr}");
+        assert_eq!(
+            norm(&ctx, &stdout),
+            format!(
+                "{created}{}",
+                golden_stdout(case, &format!("bin/develop {step}"), 0)
+            ),
+            "{stderr}"
+        );
+        assert_eq!(stderr, "");
+    }
+}
+
+#[test]
 fn a_crashed_build_view_is_removed_by_the_next_run() {
     // Recipes see real `bin` and `parts` directories while they install
     // (the omelette test needs it); a run killed then leaves them, with

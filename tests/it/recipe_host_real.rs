@@ -13,6 +13,7 @@
 //! `Generation N is current` line), and action parts run after the switch.
 
 use crate::common::index::IndexServer;
+use crate::common::wheel::Wheel;
 use crate::common::{TestContext, fixture_dists};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -478,4 +479,65 @@ fn a_crashed_build_view_is_removed_by_the_next_run() {
         ctx.path("parts/omelette/zope/interface/__init__.py")
             .is_file()
     );
+}
+
+/// A recipe whose constructor adds sections with `buildout.parse`, as
+/// recipes that generate configuration do.
+const PARSER: &str = r#"
+import os
+
+
+class Parser:
+    def __init__(self, buildout, name, options):
+        buildout.parse('''
+            [made]
+            recipe = parser:writer
+            text = parsed by ${parser:name}
+            ''')
+        try:
+            buildout.parse('[buildout]\nx = 1\n')
+        except KeyError:
+            options['again'] = 'refused'
+
+    def install(self):
+        return ()
+
+
+class Writer:
+    def __init__(self, buildout, name, options):
+        self.options = options
+        options['location'] = os.path.join(buildout['buildout']['parts-directory'], name)
+
+    def install(self):
+        os.makedirs(self.options['location'])
+        with open(os.path.join(self.options['location'], 'out.txt'), 'w') as f:
+            f.write(self.options['text'] + '\n')
+        return self.options['location']
+"#;
+
+#[test]
+fn a_recipe_adds_sections_with_buildout_parse() {
+    let server = IndexServer::start();
+    server.publish(
+        Wheel::new("parser", "1.0")
+            .module("parser.py", PARSER)
+            .entry_point("zc.buildout", "default", "parser:Parser")
+            .entry_point("zc.buildout", "writer", "parser:Writer")
+            .build(),
+    );
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        &format!(
+            "[buildout]\nindex = {}\nfind-links = {}\nparts = p\n\n[parser]\nname = the parser\n\n\
+             [p]\nrecipe = parser\n",
+            server.index_url(),
+            fixture_dists().display()
+        ),
+    );
+    let out = ctx.ok(&[]);
+    assert!(out.contains("Installing made.\n"), "{out}");
+    assert_eq!(read(&ctx, "parts/made/out.txt"), "parsed by the parser\n");
+    let manifest = read(&ctx, ".buildout/current/manifest.json");
+    assert!(manifest.contains("\"again\": \"refused\""), "{manifest}");
 }

@@ -515,6 +515,14 @@ impl Services for Installer<'_> {
         self.develop_dir(setup, python)
     }
 
+    fn develop_source(&self, path: &str) -> Option<PathBuf> {
+        let store_dir = self.store.dir_str();
+        self.developed
+            .iter()
+            .find(|(_, d)| d.path.to_absolute(store_dir) == path)
+            .map(|((_, dir), _)| dir.clone())
+    }
+
     fn custom(&mut self, request: &recipe::CustomRequest<'_>) -> recipe::Result<DistEntry> {
         let parts = self.env_parts(request.python, request.index, request.find_links)?;
         let env = dist_env(

@@ -22,6 +22,7 @@ use super::{Recipe, Result, io};
 use crate::profile::manifest::{DistEntry, PartLink};
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 /// Recipes known to only have side effects (`recipe-host.md` §3.4), with
 /// the option without which their `update()` does nothing (so an unchanged
@@ -46,6 +47,13 @@ pub enum UpdateRule {
     /// When the option is `true` (any case), `yes`, `on` or `1`.
     WhenTrue(&'static str),
 }
+
+/// The digest of the host's Python half: what the host does with a
+/// recipe (working sets, develop locations) is part of a part's identity,
+/// so a changed host rebuilds the parts it made.
+static HOST_CODE_DIGEST: LazyLock<String> =
+    LazyLock::new(|| hex::encode(crate::store::path::sha256(HOST_CODE.as_bytes())));
+const HOST_CODE: &str = include_str!("host/host.py");
 
 /// A constructed recipe-host part.
 #[derive(Debug)]
@@ -111,6 +119,7 @@ impl Hosted {
             .map_err(|e| super::Error::User(format!("{} is damaged: {e}", record.display())))?;
         *self.outputs.borrow_mut() = parsed.outputs;
         *self.link.borrow_mut() = Some(parsed.link);
+        self.add_dists(parsed.distributions);
         Ok(())
     }
 
@@ -150,6 +159,10 @@ pub struct Record {
     pub link: PartLink,
     /// What the recipe's install returned (absolute paths).
     pub returned: Vec<String>,
+    /// The working sets the recipe asked for, constructor's and install's:
+    /// a reused part has the same distributions as when it was built.
+    #[serde(default)]
+    pub distributions: Vec<DistEntry>,
 }
 
 impl Recipe for Hosted {
@@ -167,6 +180,7 @@ impl Recipe for Hosted {
             "entry": self.recipe.entry,
             "host": paths,
             "action": self.action,
+            "host_code": *HOST_CODE_DIGEST,
         })
         .to_string()
     }
@@ -190,13 +204,23 @@ impl Recipe for Hosted {
                 outputs: Vec::new(),
                 link: PartLink::None,
                 returned: Vec::new(),
+                distributions: self.dists.borrow().clone(),
             };
             let file = out.join("hosted.json");
             let json = serde_json::to_string_pretty(&record).unwrap_or_default();
             std::fs::write(&file, json + "\n").map_err(io("write", &file))?;
             return Ok(());
         };
-        move_tree(&tree, out)
+        move_tree(&tree, out)?;
+        // The install's working sets are known only now.
+        let file = out.join("hosted.json");
+        let text = std::fs::read_to_string(&file).map_err(io("read", &file))?;
+        let mut record: Record = serde_json::from_str(&text)
+            .map_err(|e| super::Error::User(format!("{} is damaged: {e}", file.display())))?;
+        record.distributions = self.dists.borrow().clone();
+        let json = serde_json::to_string_pretty(&record).unwrap_or_default();
+        std::fs::write(&file, json + "\n").map_err(io("write", &file))?;
+        Ok(())
     }
 
     fn distributions(&self) -> Vec<DistEntry> {

@@ -20,7 +20,7 @@ pub mod template;
 use crate::config::{self, Buildout};
 use crate::profile::manifest::DistEntry;
 use crate::python::Requirement;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A recipe error, in zc.buildout's words where it has them.
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +129,13 @@ pub trait Services {
         Err(Error::Distributions(
             "develop builds are not available here".into(),
         ))
+    }
+
+    /// The project directory of the develop dist at the store path `path`
+    /// (absolute), if it is one: zc.buildout's location of a develop egg
+    /// (the directory its `.egg-link` names).
+    fn develop_source(&self, _path: &str) -> Option<PathBuf> {
+        None
     }
 
     /// Builds `requirement` from its sdist with `environment` added to the

@@ -98,6 +98,8 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
         return report_dry_run(ctx, &store, &planned);
     };
     let current = profile.current()?;
+    // What the build view of a crashed run left.
+    view::View::recover(&profile, Path::new(&directory))?;
     let old = current_manifest(ctx, &profile, current)?;
     let mut realising = Realising {
         ctx,
@@ -168,9 +170,14 @@ fn host_settings(
     Ok(HostSettings {
         directory: directory.to_string(),
         python: buildout.require("buildout", "executable")?,
-        argv: std::iter::once("buildout".to_string())
-            .chain(std::env::args().skip(1))
-            .collect(),
+        // zc.buildout's `sys.argv[0]` is the path of its script: what
+        // mr.developer records to run buildout again.
+        argv: std::iter::once(
+            std::env::current_exe()
+                .map_or_else(|_| "buildout".to_string(), |p| p.display().to_string()),
+        )
+        .chain(std::env::args().skip(1))
+        .collect(),
         log_level: i64::from(log_level),
         offline: flag(buildout, "offline")?,
         newest: flag(buildout, "newest")?,
@@ -382,8 +389,12 @@ fn realise(
     for p in planned.iter_mut() {
         let doing = format!("Installing {}.", p.name);
         let path = r.store.parse_user_path(&p.entry.path)?;
+        // zc.buildout warns about unused options after a part's install:
+        // a recipe-host part reused here is one it would update, an action
+        // is warned about once it has run.
+        let mut warn = true;
         if p.recipe.hosted().is_some() {
-            realise_hosted(r, buildout, p).map_err(|f| f.doing(doing.clone()))?;
+            warn = realise_hosted(r, buildout, p).map_err(|f| f.doing(doing.clone()))?;
         } else {
             let references = p
                 .recipe
@@ -401,19 +412,22 @@ fn realise(
         if let Some(view) = &r.view {
             view.overlay(&p.entry)?;
         }
-        warn_unused(ctx, &p.name, &buildout.unused_options(&p.name, &[]));
+        if warn {
+            warn_unused(ctx, &p.name, &buildout.unused_options(&p.name, &[]));
+        }
     }
     Ok(())
 }
 
 /// Realises a recipe-host part: reused when its object exists, else
 /// installed in the build view and moved into the store. An action's
-/// object only records it; its recipe runs after the switch.
+/// object only records it; its recipe runs after the switch. Returns
+/// whether the recipe's install ran.
 fn realise_hosted(
     r: &mut Realising<'_, '_>,
     buildout: &mut crate::config::Buildout<'_>,
     p: &mut Planned,
-) -> Result<()> {
+) -> Result<bool> {
     let hosted = p.recipe.hosted().expect("a recipe-host part");
     let path = r.store.parse_user_path(&p.entry.path)?;
     let store = r.store;
@@ -423,9 +437,10 @@ fn realise_hosted(
             .map(|d| store.parse_user_path(&d.path))
             .collect::<Result<Vec<_>, _>>()?)
     };
+    let installed = !hosted.action && !store.is_valid(&path)?;
     if hosted.action {
         recipe::part::build_part(store, &path, p.recipe.as_ref(), references(hosted)?)?;
-    } else if store.is_valid(&path)? {
+    } else if !installed {
         hosted.reuse(&store.real_path(&path))?;
         r.ctx.printer.info(&format!("Updating {}.", p.name));
     } else {
@@ -454,7 +469,7 @@ fn realise_hosted(
     };
     p.entry.action = hosted.action;
     p.entry.distributions = hosted.distributions();
-    Ok(())
+    Ok(installed)
 }
 
 /// The manifest of the current generation, if there is one that can be
@@ -603,6 +618,9 @@ fn actions(
             session
                 .install(buildout, &hosted.part, update)
                 .map_err(|e| Failure::from(Error::from(e)).doing(doing))?;
+            if !update {
+                warn_unused(ctx, &p.name, &buildout.unused_options(&p.name, &[]));
+            }
             continue;
         }
         let mut say = |line: &str| ctx.printer.info(line);

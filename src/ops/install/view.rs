@@ -3,18 +3,23 @@
 //! Python recipes write through absolute paths (`parts/<name>`,
 //! `bin/<script>`), but the buildout directory's `bin` and `parts` are
 //! links into a read-only generation. While recipe-host parts are
-//! installed, the two links point at `.buildout/view/{bin,parts}` instead:
-//! `bin/` holds copies of the current scripts (zc.buildout's
-//! `easy_install.scripts` reads a script before it rewrites it), `parts/`
-//! links to every current part, both updated as this run realises parts.
-//! Before a part is installed its own `parts/<name>` and old scripts go
-//! (as zc.buildout's uninstall removes them); afterwards what it made at
-//! `parts/<name>` and the scripts it wrote or changed are moved into the
-//! tree of its store object ([`View::collect`]). The links point back at
-//! `.buildout/current` when the view is closed, on success or failure (a
-//! crash leaves them at the view, whose links still work, and the next run
-//! points them back). Built content keeps naming `<buildout>/parts/<name>`,
-//! which after the switch resolves through the new generation.
+//! installed, `bin` and `parts` are real directories instead, as in
+//! zc.buildout (collective.recipe.omelette refuses to create directories
+//! under a symlink): they are made in `.buildout/view` and renamed into
+//! place (the links pointed at them first, so whatever another tool left
+//! there is moved aside as by a switch). `bin/` holds copies of the
+//! current scripts (zc.buildout's `easy_install.scripts` reads a script
+//! before it rewrites it), `parts/` links to every current part, both
+//! updated as this run realises parts. Before a part is installed its own
+//! `parts/<name>` and old scripts go (as zc.buildout's uninstall removes
+//! them); afterwards what it made at `parts/<name>` and the scripts it
+//! wrote or changed are moved into the tree of its store object
+//! ([`View::collect`]). When the view is closed, on success or failure, the
+//! two directories are removed and the links point at `.buildout/current`
+//! again. A crash leaves them (and `.buildout/view`): [`View::recover`]
+//! removes them on the next run. Built content keeps naming
+//! `<buildout>/parts/<name>`, which after the switch resolves through the
+//! new generation.
 
 use super::super::Result;
 use crate::profile::manifest::{PartEntry, PartLink};
@@ -94,11 +99,11 @@ fn copy_script(from: &Path, to: &Path) -> Result<()> {
 }
 
 impl<'p> View<'p> {
-    /// Makes the view from the current generation and points `bin` and
-    /// `parts` at it.
+    /// Makes the view from the current generation and puts its `bin` and
+    /// `parts` in place.
     pub fn open(profile: &'p Profile, directory: &Path) -> Result<Self> {
+        Self::recover(profile, directory)?;
         let root = directory.join(VIEW);
-        remove(&root)?;
         for sub in ["bin", "parts", "build"] {
             crate::fs::create_dir_all(&root.join(sub)).map_err(io("create", &root))?;
         }
@@ -115,8 +120,7 @@ impl<'p> View<'p> {
                 copy_script(&e.path(), &root.join("bin").join(e.file_name()))?;
             }
         }
-        profile.point_links(VIEW)?;
-        Ok(Self {
+        let view = Self {
             profile,
             directory: directory.to_path_buf(),
             root,
@@ -125,12 +129,47 @@ impl<'p> View<'p> {
             adopted: Vec::new(),
             unlinked: Vec::new(),
             closed: false,
-        })
+        };
+        // Our links first (anything else there is moved aside), then the
+        // directories in their place.
+        profile.point_links(VIEW)?;
+        for sub in ["bin", "parts"] {
+            let at = view.directory.join(sub);
+            fs::remove_file(&at).map_err(io("remove", &at))?;
+            fs::rename(view.root.join(sub), &at).map_err(io("move", &at))?;
+        }
+        Ok(view)
+    }
+
+    /// Removes what a view left when its run crashed: real `bin` and
+    /// `parts` directories while `.buildout/view` exists are the view's
+    /// (a closed view leaves links there and no `.buildout/view`).
+    pub fn recover(profile: &Profile, directory: &Path) -> Result<()> {
+        let root = directory.join(VIEW);
+        if fs::symlink_metadata(&root).is_err() {
+            return Ok(());
+        }
+        for sub in ["bin", "parts"] {
+            let at = directory.join(sub);
+            if fs::symlink_metadata(&at).is_ok_and(|m| m.is_dir()) {
+                remove(&at)?;
+            }
+        }
+        profile.point_links(".buildout/current")?;
+        remove(&root)
+    }
+
+    fn bin(&self) -> PathBuf {
+        self.directory.join("bin")
+    }
+
+    fn parts(&self) -> PathBuf {
+        self.directory.join("parts")
     }
 
     /// Shows `entry`, a part realised by this run, in the view.
     pub fn overlay(&self, entry: &PartEntry) -> Result<()> {
-        let at = self.root.join("parts").join(&entry.name);
+        let at = self.parts().join(&entry.name);
         remove(&at)?;
         let object = Path::new(&entry.path);
         let target = match &entry.link {
@@ -144,10 +183,7 @@ impl<'p> View<'p> {
         }
         for rel in &entry.outputs {
             if let Some(name) = rel.strip_prefix("bin/") {
-                copy_script(
-                    &object.join("outputs").join(rel),
-                    &self.root.join("bin").join(name),
-                )?;
+                copy_script(&object.join("outputs").join(rel), &self.bin().join(name))?;
             }
         }
         Ok(())
@@ -156,10 +192,10 @@ impl<'p> View<'p> {
     /// Before `part`'s install: its `parts/<name>` and the scripts it made
     /// before (`old_outputs`) go; the scripts left are remembered.
     pub fn prepare(&mut self, part: &str, old_outputs: &[String]) -> Result<()> {
-        remove(&self.root.join("parts").join(part))?;
+        remove(&self.parts().join(part))?;
         for rel in old_outputs {
             if let Some(name) = rel.strip_prefix("bin/") {
-                remove(&self.root.join("bin").join(name))?;
+                remove(&self.bin().join(name))?;
                 continue;
             }
             // A file it manages in the buildout directory is a link into
@@ -175,7 +211,7 @@ impl<'p> View<'p> {
                 self.unlinked.push((at, target));
             }
         }
-        self.before = read_files(&self.root.join("bin"))?;
+        self.before = read_files(&self.bin())?;
         self.started = std::time::SystemTime::now();
         let tree = self
             .root
@@ -198,7 +234,7 @@ impl<'p> View<'p> {
             .join("build")
             .join(crate::build::object_name(part));
         crate::fs::create_dir_all(&tree).map_err(io("create", &tree))?;
-        let location = self.root.join("parts").join(part);
+        let location = self.parts().join(part);
         let link = match fs::symlink_metadata(&location) {
             Err(_) => PartLink::None,
             Ok(m)
@@ -225,7 +261,7 @@ impl<'p> View<'p> {
             }
         };
         let mut outputs = Vec::new();
-        let bin = self.root.join("bin");
+        let bin = self.bin();
         for (name, content) in read_files(&bin)? {
             if self.before.get(&name) == Some(&content) {
                 continue;
@@ -257,6 +293,8 @@ impl<'p> View<'p> {
             outputs: outputs.clone(),
             link: link.clone(),
             returned,
+            // Filled in when the object is built (`Hosted::build`).
+            distributions: Vec::new(),
         };
         let file = tree.join("hosted.json");
         let json = serde_json::to_string_pretty(&record).unwrap_or_default();
@@ -288,10 +326,20 @@ impl<'p> View<'p> {
         self.adopted.clone()
     }
 
-    /// Points `bin` and `parts` back at the current generation and removes
-    /// the view.
+    /// Removes the view's `bin` and `parts`, points the links back at the
+    /// current generation and removes the view.
     pub fn close(mut self) -> Result<()> {
         self.closed = true;
+        self.restore()
+    }
+
+    fn restore(&self) -> Result<()> {
+        for sub in ["bin", "parts"] {
+            let at = self.directory.join(sub);
+            if fs::symlink_metadata(&at).is_ok_and(|m| m.is_dir()) {
+                remove(&at)?;
+            }
+        }
         self.profile.point_links(".buildout/current")?;
         remove(&self.root)
     }
@@ -301,8 +349,7 @@ impl Drop for View<'_> {
     /// A failed run: the links go back all the same.
     fn drop(&mut self) {
         if !self.closed {
-            let _ = self.profile.point_links(".buildout/current");
-            let _ = remove(&self.root);
+            let _ = self.restore();
             for (at, target) in &self.unlinked {
                 if fs::symlink_metadata(at).is_err() {
                     let _ = std::os::unix::fs::symlink(target, at);

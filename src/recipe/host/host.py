@@ -23,8 +23,10 @@ SystemExit (host -> Rust only) and Error (anything else, with its traceback).
 The Buildout and Options objects are zc.buildout's own classes, subclassed
 (HostBuildout, HostOptions) and made without running their __init__: every value
 lives in Rust and is fetched or written through RPC. zc.buildout.easy_install's
-install/working_set/develop/build/default_versions are patched to ask Rust; the rest
-of zc.buildout (scripts, Download, exceptions, ...) is its untouched code. zc.buildout
+install/working_set/develop/build/default_versions are patched to ask Rust, and
+sort_working_set to keep the distributions Rust's answers became (see
+_add_resolved); the rest of zc.buildout (scripts, Download, exceptions, ...) is its
+untouched code. zc.buildout
 is imported only at `hello`, after sys.path has received the paths Rust gives.
 Python 3.8+ syntax, stdlib only besides zc.buildout. Rust passes this whole file as
 one `-c` argument, so it must stay below Linux's 128 KiB limit for a single argument.
@@ -532,19 +534,40 @@ def _canonical(name):
 
 
 def _add_resolved(ws, items):
-    """Add each resolved distribution (an import root) to a pkg_resources.WorkingSet."""
+    """Add each resolved distribution (an import root) to a pkg_resources.WorkingSet.
+
+    Its project name is the one of its metadata (`zope.exceptions`, as on the eggs
+    zc.buildout makes from wheels, where pkg_resources would say `zope-exceptions`
+    for a .dist-info: collective.recipe.omelette finds namespaces by the dots). A
+    develop dist (with a "location", its project directory) is located there, as
+    zc.buildout locates a develop egg where its .egg-link points: generated scripts
+    put the project on sys.path and zc.recipe.testrunner looks for tests in it;
+    its metadata stays the store object's.
+    """
     import pkg_resources
 
     for item in items:
         path = item["path"]
+        location = item.get("location") or path
         wanted = _canonical(item["name"])
         found = list(pkg_resources.find_distributions(path, True))
         matching = [d for d in found if _canonical(d.project_name) == wanted]
-        if path not in ws.entries:
-            ws.entry_keys.setdefault(path, [])
-            ws.entries.append(path)
+        if location not in ws.entries:
+            ws.entry_keys.setdefault(location, [])
+            ws.entries.append(location)
         for dist in matching or found:
-            ws.add(dist, path, False)
+            if matching:
+                dist = dist.__class__(
+                    location=location,
+                    metadata=dist._provider,
+                    project_name=pkg_resources.safe_name(item["name"]),
+                    version=dist.version,
+                    py_version=dist.py_version,
+                    platform=dist.platform,
+                    precedence=(pkg_resources.DEVELOP_DIST if location != path
+                                else dist.precedence),
+                )
+            ws.add(dist, location, False)
     return ws
 
 
@@ -591,6 +614,28 @@ def patched_build(spec, dest, build_ext, *args, **kw):
     )
 
 
+def patched_sort_working_set(ws, eggs_dir, develop_eggs_dir):
+    """easy_install.sort_working_set: develop dists first, then the others in order.
+
+    zc.buildout's rebuilds the working set from the dists' locations, which would
+    lose what _add_resolved made of them (metadata names; a develop dist located
+    in its project, whose metadata is in the store); there are no .egg-link files
+    nor an eggs directory to sort by here.
+    """
+    import pkg_resources
+
+    dists = list(ws)
+    develop = [d for d in dists if d.precedence == pkg_resources.DEVELOP_DIST]
+    others = [d for d in dists if d.precedence != pkg_resources.DEVELOP_DIST]
+    out = pkg_resources.WorkingSet([])
+    for dist in develop + others:
+        if dist.location not in out.entries:
+            out.entry_keys.setdefault(dist.location, [])
+            out.entries.append(dist.location)
+        out.add(dist, dist.location, False)
+    return out
+
+
 def patch_easy_install(ei):
     original_default_versions = ei.default_versions
 
@@ -605,6 +650,7 @@ def patch_easy_install(ei):
     ei.develop = patched_develop
     ei.build = patched_build
     ei.default_versions = default_versions
+    ei.sort_working_set = patched_sort_working_set
 
 
 # --------------------------------------------------------------------------
@@ -865,6 +911,8 @@ class Host(object):
             uninstaller = ep.load()
         except (ImportError, pkg_resources.DistributionNotFound):
             return {"called": False}
+        # zc.buildout's line before it calls an uninstall entry point.
+        self.buildout._logger.info("Running uninstall recipe.")
         self._with_part(part, uninstaller, part, dict(options))
         return {"called": True}
 

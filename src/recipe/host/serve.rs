@@ -1,5 +1,5 @@
-//! What the host asks of the buildout: options, sections, substitution and
-//! distributions, answered from [`crate::config::Buildout`] and the
+//! What the host asks of the buildout: options, sections (also parsed from
+//! a recipe's configuration text), substitution and distributions, answered from [`crate::config::Buildout`] and the
 //! install's [`crate::recipe::Services`].
 //!
 //! Errors go back as the Python exception the host raises: a missing
@@ -118,6 +118,7 @@ impl Session<'_> {
                     Err(refuse("KeyError", section()?))
                 }
             }
+            "parse" => self.parse(b, text(params, "text")?),
             "raw" => Ok(b.raw_section(section()?).map_or(Value::Null, |s| json!(s))),
             "raw_set" => {
                 let value = text(params, "value")?.to_string();
@@ -170,8 +171,31 @@ impl Session<'_> {
         }
     }
 
+    /// `buildout.parse(text)`: the sections of a configuration text
+    /// (dedented by the host) added as zc.buildout adds them: a `KeyError`
+    /// if one exists already, else all added raw, then each initialised.
+    fn parse(&self, b: &mut Buildout<'_>, text: &str) -> Result<Value, Refusal> {
+        let mut facts = crate::python::LazyFacts::new(Some(self.settings.python.clone().into()));
+        let sections = config::parse::parse(text, "", &mut facts)
+            .map_err(|e| refuse("UserError", e.to_string()))?;
+        if let Some(name) = sections.keys().find(|n| b.raw_section(n).is_some()) {
+            return Err(refuse(
+                "KeyError",
+                format!("Section already exists: {name}"),
+            ));
+        }
+        for (name, options) in &sections {
+            b.set_raw_section(name, options.clone());
+        }
+        for name in sections.keys() {
+            b.section(name).map_err(|e| self.refuse_config(e))?;
+        }
+        Ok(Value::Null)
+    }
+
     /// `easy_install.install` / `working_set`: the working set of the
-    /// requirements, in the store.
+    /// requirements, in the store. A develop dist also gets its project
+    /// directory as `location` (zc.buildout's location of a develop egg).
     fn resolve(&self, b: &mut Buildout<'_>, params: &Value) -> Result<Value, Refusal> {
         let texts: Vec<&str> = params
             .get("requirements")
@@ -219,6 +243,18 @@ impl Session<'_> {
                 }
             }
         }
-        Ok(Value::Array(dists.iter().map(dist_json).collect()))
+        let services = self.services.borrow();
+        Ok(Value::Array(
+            dists
+                .iter()
+                .map(|d| {
+                    let mut item = dist_json(d);
+                    if let Some(dir) = services.develop_source(&d.path) {
+                        item["location"] = json!(dir.display().to_string());
+                    }
+                    item
+                })
+                .collect(),
+        ))
     }
 }

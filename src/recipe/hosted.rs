@@ -181,6 +181,7 @@ impl Recipe for Hosted {
             "host": paths,
             "action": self.action,
             "host_code": *HOST_CODE_DIGEST,
+            "sources": self.recipe.sources,
         })
         .to_string()
     }

@@ -548,3 +548,39 @@ fn an_extension_that_exits_is_an_error_not_an_exit() {
         "{run:?}"
     );
 }
+
+#[test]
+fn a_recipe_under_develop_is_used_from_its_project() {
+    let server = server();
+    let ctx = TestContext::new();
+    Sdist::new("localrecipe", "0.1")
+        .module(
+            "localrecipe.py",
+            "import os\n\nclass Recipe:\n    def __init__(self, buildout, name, options):\n        \
+             options['location'] = os.path.join(buildout['buildout']['parts-directory'], name)\n        \
+             self.options = options\n\n    def install(self):\n        \
+             os.makedirs(self.options['location'])\n        \
+             open(os.path.join(self.options['location'], 'made.txt'), 'w').write('local\\n')\n        \
+             return self.options['location']\n",
+        )
+        .entry_point("zc.buildout", "default", "localrecipe:Recipe")
+        .write_tree(&ctx.path("recipes/localrecipe"));
+    ctx.write(
+        "buildout.cfg",
+        &config(
+            &server,
+            "parts = here\ndevelop = recipes/localrecipe",
+            "[here]\nrecipe = localrecipe\n",
+        ),
+    );
+    let out = ctx.ok(&[]);
+    assert!(out.contains("Develop: "), "{out}");
+    assert_eq!(read(&ctx, "parts/here/made.txt"), "local\n");
+    // Editing the local recipe runs it again (zc.buildout's signature of a
+    // develop egg is a digest of its directory).
+    let source = ctx.path("recipes/localrecipe/src/localrecipe.py");
+    let text = std::fs::read_to_string(&source).unwrap();
+    std::fs::write(&source, text.replace("'local\\n'", "'edited\\n'")).unwrap();
+    ctx.ok(&[]);
+    assert_eq!(read(&ctx, "parts/here/made.txt"), "edited\n");
+}

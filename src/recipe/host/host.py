@@ -778,6 +778,33 @@ def _watch_environ():
     cls.__iter__ = __iter__
 
 
+def _with_pth_paths(entries):
+    """Each entry followed by the path lines of its .pth files (a develop
+    distribution's object points at its project's sources that way), as
+    zc.buildout reads them: `import` lines are skipped."""
+    out = []
+    for entry in entries:
+        out.append(entry)
+        try:
+            names = sorted(n for n in os.listdir(entry) if n.endswith(".pth"))
+        except OSError:
+            continue
+        for name in names:
+            try:
+                with open(os.path.join(entry, name)) as f:
+                    lines = f.read().splitlines()
+            except OSError:
+                continue
+            for line in lines:
+                line = line.strip()
+                if not line or line.startswith(("#", "import ", "import\t")):
+                    continue
+                path = os.path.normpath(os.path.join(entry, line))
+                if path not in out and os.path.isdir(path):
+                    out.append(path)
+    return out
+
+
 class Host(object):
     def __init__(self, read_fd, write_fd):
         self.channel = Channel(read_fd, write_fd, self.serve)
@@ -814,6 +841,7 @@ class Host(object):
             self._parts.pop()
 
     def rpc_hello(self, argv, path, directory, log_level, buildout):
+        path = _with_pth_paths(path)
         sys.path[:] = list(path) + [p for p in sys.path if p not in path]
         sys.argv = list(argv)
         os.chdir(directory)
@@ -840,7 +868,7 @@ class Host(object):
         }
 
     def rpc_add_path(self, path):
-        new = [p for p in path if p not in sys.path]
+        new = [p for p in _with_pth_paths(path) if p not in sys.path]
         sys.path.extend(new)
         pkg_resources = sys.modules.get("pkg_resources")
         if pkg_resources is not None:

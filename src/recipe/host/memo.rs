@@ -77,6 +77,9 @@ pub struct Record {
     /// Files read inside the buildout directory, with their SHA-256
     /// (`None`: it did not exist).
     pub files: Vec<(String, Option<String>)>,
+    /// The recipe's develop projects with their [`tree_digest`].
+    #[serde(default)]
+    pub sources: Vec<(String, String)>,
 }
 
 /// What a constructor being run has done so far.
@@ -192,7 +195,62 @@ pub fn holds(b: &mut Buildout<'_>, record: &Record, spec: &str, environment: &st
     {
         return false;
     }
+    if !record
+        .sources
+        .iter()
+        .all(|(dir, digest)| tree_digest(Path::new(dir)) == *digest)
+    {
+        return false;
+    }
     reads_hold(b, &record.events).unwrap_or(false)
+}
+
+/// Directories and files a project's digest leaves out: version control,
+/// build products and bytecode (zc.buildout's `_dir_hash` leaves out the
+/// same kinds).
+const IGNORED_DIRS: &[&str] = &[
+    ".git",
+    ".hg",
+    ".svn",
+    "CVS",
+    ".bzr",
+    "__pycache__",
+    "build",
+    "dist",
+    ".tox",
+    ".nox",
+];
+
+/// A digest of a develop project's sources: relative paths and contents
+/// (zc.buildout's signature of a develop egg), so editing a local recipe
+/// runs it again.
+pub fn tree_digest(dir: &Path) -> String {
+    fn walk(dir: &Path, rel: &str, out: &mut Vec<u8>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut entries: Vec<_> = entries.flatten().collect();
+        entries.sort_by_key(std::fs::DirEntry::file_name);
+        for e in entries {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Ok(kind) = e.file_type() else { continue };
+            let path = format!("{rel}/{name}");
+            if kind.is_dir() {
+                if !IGNORED_DIRS.contains(&name.as_str()) && !name.ends_with(".egg-info") {
+                    walk(&e.path(), &path, out);
+                }
+            } else if kind.is_file() && !name.ends_with(".pyc") && !name.ends_with(".pyo") {
+                out.extend(path.as_bytes());
+                out.push(0);
+                out.extend(crate::store::path::sha256(
+                    &std::fs::read(e.path()).unwrap_or_default(),
+                ));
+            }
+        }
+    }
+    let mut listing = Vec::new();
+    walk(dir, "", &mut listing);
+    hex::encode(crate::store::path::sha256(&listing))
 }
 
 fn reads_hold(b: &mut Buildout<'_>, events: &[Event]) -> Result<bool, config::Error> {

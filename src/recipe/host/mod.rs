@@ -136,6 +136,9 @@ pub struct Constructed {
     /// The recipe's distribution and the host's own `zc.buildout` and
     /// `zc.recipe.egg`.
     pub host_dists: Vec<DistEntry>,
+    /// Those that are develop projects, with a digest of their sources
+    /// ([`memo::tree_digest`]): editing a local recipe changes its parts.
+    pub sources: Vec<(String, String)>,
 }
 
 /// One run's recipe host, started on first use.
@@ -579,6 +582,11 @@ impl Session<'_> {
             .filter(own)
             .cloned()
             .collect();
+        let sources: Vec<(String, String)> = host_dists
+            .iter()
+            .filter_map(|d| self.services.borrow().develop_source(&d.path))
+            .map(|dir| (dir.display().to_string(), memo::tree_digest(&dir)))
+            .collect();
         self.state.borrow_mut().recipes.insert(
             part.to_string(),
             Constructed {
@@ -586,6 +594,7 @@ impl Session<'_> {
                 dist: dist.name.clone(),
                 entry: entry.clone(),
                 host_dists: host_dists.clone(),
+                sources: sources.clone(),
             },
         );
         if recorder.spoiled.is_some()
@@ -616,6 +625,7 @@ impl Session<'_> {
             environment: self.memo.environment.clone(),
             events: recorder.events,
             files,
+            sources,
         }))
     }
 }
@@ -638,6 +648,7 @@ impl config::sections::Hook for Session<'_> {
                     dist: record.dist.clone(),
                     entry: record.entry.clone(),
                     host_dists: record.host_dists.clone(),
+                    sources: record.sources.clone(),
                 },
             );
             self.memo.replayed.borrow_mut().insert(part.to_string());

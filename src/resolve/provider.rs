@@ -83,6 +83,12 @@ pub trait Provider {
     fn installed(&self, _name: &PackageName) -> Vec<Version> {
         Vec::new()
     }
+
+    /// Whether `name` is a local project (a develop egg): its one version
+    /// is the only candidate.
+    fn is_local(&self, _name: &PackageName) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

@@ -238,6 +238,17 @@ pub(crate) fn missing_hints<P: Provider>(
     requirement: &Requirement,
     candidates: &[Candidate],
 ) -> Vec<String> {
+    if solver.is_local(&requirement.name)
+        && let Some(local) = candidates.first()
+    {
+        return vec![format!(
+            "{} {} is a develop egg here, and it does not satisfy `{}`: a develop egg is used \
+             instead of every other version (change the requirement, or the project's version)",
+            solver.spelled(&requirement.name),
+            local.version,
+            requirement.specifiers
+        )];
+    }
     let mut hints = unusable_candidates(solver, &requirement.name, candidates, |v| {
         requirement.specifiers.contains(v)
     });

@@ -125,6 +125,11 @@ pub(crate) fn root_version() -> Version {
 }
 
 impl<'a, P: Provider> Solver<'a, P> {
+    /// Whether `name` is a develop egg (its only candidate).
+    pub(crate) fn is_local(&self, name: &PackageName) -> bool {
+        self.provider.is_local(name)
+    }
+
     pub(crate) fn new(provider: &'a P, options: &'a Options, roots: Vec<Requirement>) -> Self {
         Solver {
             provider,

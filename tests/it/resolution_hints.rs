@@ -162,3 +162,27 @@ fn a_missing_distribution_names_the_urls_that_could_not_be_read() {
     );
     assert!(!format!("{out}{err}").contains("secret"), "{out}{err}");
 }
+
+#[test]
+fn a_develop_egg_that_does_not_fit_the_requirement_is_named() {
+    let server = requests_index();
+    let ctx = TestContext::new();
+    crate::common::wheel::Sdist::new("demo", "0.1").write_tree(&ctx.path("src/demo"));
+    ctx.write(
+        "buildout.cfg",
+        &format!(
+            "[buildout]\nparts = app\nindex = {}\ndevelop = src/demo\n\n\
+             [app]\nrecipe = zc.recipe.egg:eggs\neggs = demo>=1.0\n",
+            server.index_url()
+        ),
+    );
+    let (_, err) = ctx.fails(&[]);
+    assert!(
+        err.contains(
+            "Couldn't find a distribution for 'demo>=1.0'.\n\
+             demo 0.1 is a develop egg here, and it does not satisfy `>=1.0`: a develop egg is \
+             used instead of every other version (change the requirement, or the project's version)\n"
+        ),
+        "{err}"
+    );
+}

@@ -265,6 +265,10 @@ impl<'a> IndexProvider<'a> {
 }
 
 impl resolve::Provider for IndexProvider<'_> {
+    fn is_local(&self, name: &PackageName) -> bool {
+        self.local.contains_key(name)
+    }
+
     fn versions(&self, name: &PackageName) -> Result<Vec<Candidate>, ProviderError> {
         if let Some(local) = self.local.get(name) {
             return Ok(vec![Candidate {

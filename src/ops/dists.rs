@@ -166,6 +166,10 @@ pub struct Installer<'a> {
     custom: HashMap<String, Vec<LocalDist>>,
     /// The `[versions]` pins, parsed once per run.
     pins: std::cell::OnceCell<Pins>,
+    /// `install --dry-run`: resolve, but put nothing into the store; what
+    /// would be done is collected in [`Installer::previews`].
+    pub dry_run: bool,
+    pub previews: Vec<dists::Preview>,
 }
 
 type ClientKey = (Option<String>, Vec<String>);
@@ -183,6 +187,8 @@ impl<'a> Installer<'a> {
             developed: HashMap::new(),
             custom: HashMap::new(),
             pins: std::cell::OnceCell::new(),
+            dry_run: false,
+            previews: Vec::new(),
             progress: crate::output::progress::Downloads::new(
                 !ctx.global.no_progress && ctx.global.verbosity <= 0,
             ),
@@ -435,6 +441,15 @@ impl Progress for Say<'_> {
     }
 }
 
+/// Adds what a dry run found, each distribution once.
+fn add_previews(all: &mut Vec<dists::Preview>, more: Vec<dists::Preview>) {
+    for p in more {
+        if !all.contains(&p) {
+            all.push(p);
+        }
+    }
+}
+
 impl Services for Installer<'_> {
     fn set_versions(&mut self, versions: &BTreeMap<String, String>) -> recipe::Result<()> {
         let pins = Pins::from_section(versions)
@@ -482,6 +497,12 @@ impl Services for Installer<'_> {
             {
                 report::merge_picked(&mut self.picked, &resolution.picked);
                 let ctx = self.ctx;
+                if self.dry_run {
+                    let (entries, previews) = dists::preview(&env, &store_only, &resolution)
+                        .map_err(|e| failed(e.to_string()))?;
+                    add_previews(&mut self.previews, previews);
+                    return Ok(entries);
+                }
                 return dists::realise(&env, &store_only, &resolution, &mut Say(ctx))
                     .map_err(|e| failed(e.to_string()));
             }
@@ -505,6 +526,12 @@ impl Services for Installer<'_> {
             .collect();
         report::merge_picked(&mut self.picked, &picked);
         let ctx = self.ctx;
+        if self.dry_run {
+            let (entries, previews) = dists::preview(&env, &provider, &resolution)
+                .map_err(|e| failed(with_unreadable(e.to_string(), env.client)))?;
+            add_previews(&mut self.previews, previews);
+            return Ok(entries);
+        }
         let realised = dists::realise(&env, &provider, &resolution, &mut Say(ctx));
         // (build requirements of sdists are looked up too)
         warn_unreadable(ctx, env.client);

@@ -101,6 +101,10 @@ pub trait Recipe {
     fn hosted(&self) -> Option<&hosted::Hosted> {
         None
     }
+    /// A dry run did not construct the part's recipe (`recipe` option).
+    fn not_run(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A line a recipe asks the install to log.

@@ -584,3 +584,39 @@ fn a_recipe_under_develop_is_used_from_its_project() {
     ctx.ok(&[]);
     assert_eq!(read(&ctx, "parts/here/made.txt"), "edited\n");
 }
+
+#[test]
+fn a_dry_run_runs_no_recipe_and_puts_nothing_into_the_store() {
+    let server = server();
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        &config(
+            &server,
+            "parts = app w",
+            "[app]\nrecipe = zc.recipe.egg:eggs\neggs = tiny\n\n[w]\nrecipe = fake:writer\ntext = x\n",
+        ),
+    );
+    let out = ctx.ok(&["install", "--dry-run"]);
+    assert!(out.contains("would download tiny 2.0 ("), "{out}");
+    assert!(
+        out.contains("would run the recipe fake:writer of part w in the recipe host\n"),
+        "{out}"
+    );
+    assert!(out.contains("would build part app: "), "{out}");
+    let objects: Vec<_> = std::fs::read_dir(&ctx.store)
+        .map(|d| {
+            d.flatten()
+                .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(objects.is_empty(), "{objects:?}");
+    assert!(!ctx.path(".buildout/current").exists());
+    // After a real run, the dry run reuses everything, replaying the
+    // memoised constructor.
+    ctx.ok(&[]);
+    let again = ctx.ok(&["install", "--dry-run"]);
+    assert!(again.contains("would reuse tiny 2.0\n"), "{again}");
+    assert!(again.contains("would reuse part w: "), "{again}");
+}

@@ -66,6 +66,77 @@ pub fn realise(
     Ok(entries.into_iter().flatten().collect())
 }
 
+/// What [`realise`] would do with one distribution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Preview {
+    /// The store has it.
+    Reuse { name: String, version: String },
+    /// A wheel to download (its size, when the index gives it).
+    Download {
+        name: String,
+        version: String,
+        size: Option<u64>,
+    },
+    /// An sdist to download and build.
+    Build { name: String, version: String },
+}
+
+/// What [`realise`] would do, without doing it (`install --dry-run`): the
+/// working set with the store paths its members have or would have, and
+/// what each needs.
+pub fn preview(
+    env: &DistEnv<'_>,
+    provider: &IndexProvider<'_>,
+    resolution: &Resolution,
+) -> Result<(Vec<DistEntry>, Vec<Preview>)> {
+    let Plan {
+        mut entries,
+        missing,
+        to_build,
+    } = plan(env, provider, resolution)?;
+    let packages = &resolution.packages;
+    let mut previews: Vec<(usize, Preview)> = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        if e.is_some() && provider.local(&packages[i].name).is_none() {
+            previews.push((
+                i,
+                Preview::Reuse {
+                    name: packages[i].project_name.clone(),
+                    version: packages[i].version.to_string(),
+                },
+            ));
+        }
+    }
+    for (i, file, path) in &missing {
+        let r = &packages[*i];
+        previews.push((
+            *i,
+            Preview::Download {
+                name: r.project_name.clone(),
+                version: r.version.to_string(),
+                size: file.size,
+            },
+        ));
+        entries[*i] = Some(entry(env.store, r, path));
+    }
+    for (i, _, path) in &to_build {
+        let r = &packages[*i];
+        previews.push((
+            *i,
+            Preview::Build {
+                name: r.project_name.clone(),
+                version: r.version.to_string(),
+            },
+        ));
+        entries[*i] = Some(entry(env.store, r, path));
+    }
+    previews.sort_by_key(|(i, _)| *i);
+    Ok((
+        entries.into_iter().flatten().collect(),
+        previews.into_iter().map(|(_, p)| p).collect(),
+    ))
+}
+
 /// The manifest entry of `r` installed at `path`.
 fn entry(store: &Store, r: &Resolved, path: &StorePath) -> DistEntry {
     DistEntry {

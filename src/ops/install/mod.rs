@@ -82,10 +82,16 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
     let mut loaded = std::mem::take(&mut config.buildout);
     let settings = super::dists::Settings::read(&mut loaded, &directory)?;
     let host_settings = host_settings(&mut loaded, &directory, config.log_level)?;
-    let installer = RefCell::new(super::dists::Installer::new(ctx, &store, settings));
+    let mut installer = super::dists::Installer::new(ctx, &store, settings);
+    installer.dry_run = args.dry_run;
+    let installer = RefCell::new(installer);
     let log = |record: &LogRecord| print_log(ctx, record);
     let memo = Path::new(&directory).join(".buildout/constructors.json");
-    let session = Rc::new(Session::new(host_settings, &installer, &log).with_memo(memo));
+    let mut session = Session::new(host_settings, &installer, &log).with_memo(memo);
+    if args.dry_run {
+        session = session.dry_run();
+    }
+    let session = Rc::new(session);
     let mut buildout: crate::config::Buildout<'_> = loaded;
     buildout.set_hook(session.clone());
     let buildout = &mut buildout;
@@ -95,7 +101,7 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
     resolve(ctx, &mut installer.borrow_mut(), &mut planned)?;
     plan(&store, &mut planned)?;
     let Some(profile) = profile else {
-        return report_dry_run(ctx, &store, &planned);
+        return report_dry_run(ctx, &store, &planned, &installer.borrow().previews);
     };
     let current = profile.current()?;
     // What the build view of a crashed run left.
@@ -213,6 +219,14 @@ fn extensions(
     if specs.is_empty() {
         return Ok(());
     }
+    if session.is_dry_run() {
+        ctx.printer.data(&format!(
+            "would load the extensions {} (a dry run runs no Python: what they change is not \
+             in this plan)\n",
+            specs.join(" ")
+        ));
+        return Ok(());
+    }
     let patched = session
         .load_extensions(buildout, &specs)
         .map_err(|e| Failure::from(Error::from(e)).doing(doing))?;
@@ -259,6 +273,9 @@ fn order(
                     session.part_dists(&name),
                 ))
             }
+            None if session.not_run(&name).is_some() => Box::new(NotRun {
+                spec: session.not_run(&name).unwrap_or_default(),
+            }),
             None => recipe::construct(buildout, &name, directory)
                 .map_err(|e| Failure::from(Error::from(e)).doing(format!("Installing {name}.")))?,
         };
@@ -343,9 +360,45 @@ fn plan(store: &Store, planned: &mut [Planned]) -> Result<()> {
     Ok(())
 }
 
-/// `--dry-run`: what would be built and what reused; nothing changes.
-fn report_dry_run(ctx: &Context, store: &Store, planned: &[Planned]) -> Result<()> {
+/// `--dry-run`: what would be downloaded, built and reused, and which
+/// recipes would run; nothing changes (distributions are resolved from
+/// metadata; develop projects, and sdists whose metadata needs a build,
+/// are built as by a real run, as uv builds them for their metadata).
+fn report_dry_run(
+    ctx: &Context,
+    store: &Store,
+    planned: &[Planned],
+    previews: &[crate::build::dists::Preview],
+) -> Result<()> {
+    use crate::build::dists::Preview;
+    for p in previews {
+        let line = match p {
+            Preview::Reuse { name, version } => format!("would reuse {name} {version}"),
+            Preview::Download {
+                name,
+                version,
+                size,
+            } => match size {
+                Some(size) => format!(
+                    "would download {name} {version} ({})",
+                    store::format_size(*size)
+                ),
+                None => format!("would download {name} {version}"),
+            },
+            Preview::Build { name, version } => {
+                format!("would download and build {name} {version} (an sdist)")
+            }
+        };
+        ctx.printer.data(&format!("{line}\n"));
+    }
     for p in planned {
+        if let Some(spec) = p.recipe.not_run() {
+            ctx.printer.data(&format!(
+                "would run the recipe {spec} of part {} in the recipe host\n",
+                p.name
+            ));
+            continue;
+        }
         let path = store.parse_user_path(&p.entry.path)?;
         let verb = if store.is_valid(&path)? {
             "reuse"
@@ -358,6 +411,32 @@ fn report_dry_run(ctx: &Context, store: &Store, planned: &[Planned]) -> Result<(
     ctx.printer
         .data("would assemble a new generation and switch to it (nothing was changed)\n");
     Ok(())
+}
+
+/// A recipe-host part a dry run does not construct: its recipe would run.
+struct NotRun {
+    spec: String,
+}
+
+impl Recipe for NotRun {
+    fn identity(&self) -> String {
+        self.spec.clone()
+    }
+    fn content_key(&self) -> String {
+        String::new()
+    }
+    fn outputs(&self) -> Vec<String> {
+        Vec::new()
+    }
+    fn build(&self, _out: &Path) -> recipe::Result<()> {
+        Err(recipe::Error::User(format!(
+            "the recipe {} was not run (a dry run)",
+            self.spec
+        )))
+    }
+    fn not_run(&self) -> Option<String> {
+        Some(self.spec.clone())
+    }
 }
 
 /// What realising the parts needs.

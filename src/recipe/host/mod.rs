@@ -153,6 +153,10 @@ pub struct Session<'s> {
     /// reported.
     stashed: RefCell<Option<config::Error>>,
     memo: Memo,
+    /// `install --dry-run`: no Python runs; a constructor is replayed
+    /// from its memo or not run at all ([`Session::not_run`]).
+    dry_run: bool,
+    not_run: RefCell<Vec<(String, String)>>,
 }
 
 /// The memoised constructors ([`memo`]): last run's, this run's, and the
@@ -204,7 +208,31 @@ impl<'s> Session<'s> {
             state: RefCell::new(State::default()),
             stashed: RefCell::new(None),
             memo: Memo::default(),
+            dry_run: false,
+            not_run: RefCell::new(Vec::new()),
         }
+    }
+
+    /// For `install --dry-run`: recipes are never run.
+    #[must_use]
+    pub fn dry_run(mut self) -> Self {
+        self.dry_run = true;
+        self
+    }
+
+    /// Whether this is a dry run's session.
+    pub fn is_dry_run(&self) -> bool {
+        self.dry_run
+    }
+
+    /// The recipe (`recipe` option) of `part` if a dry run did not
+    /// construct it (no memo of its constructor held).
+    pub fn not_run(&self, part: &str) -> Option<String> {
+        self.not_run
+            .borrow()
+            .iter()
+            .find(|(p, _)| p == part)
+            .map(|(_, spec)| spec.clone())
     }
 
     /// Memoises constructors in `path` (`.buildout/constructors.json`).
@@ -656,6 +684,10 @@ impl config::sections::Hook for Session<'_> {
                 .fresh
                 .borrow_mut()
                 .insert(part.to_string(), record.clone());
+            return Ok(());
+        }
+        if self.dry_run {
+            self.not_run.borrow_mut().push((part.to_string(), spec));
             return Ok(());
         }
         if let Some(record) = self.construct_in_host(b, part, &spec)? {

@@ -462,6 +462,9 @@ impl Services for Installer<'_> {
                 .pins
                 .insert(name, version)
                 .map_err(|e| recipe::Error::Distributions(e.to_string()))?;
+            let own = crate::python::PackageName::new(name)
+                .map_err(|e| recipe::Error::Distributions(e.to_string()))?;
+            parts.options.own.push(own);
         }
         let env = dist_env(
             self.store,

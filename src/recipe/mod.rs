@@ -177,7 +177,8 @@ pub struct DistRequest<'a> {
     pub index: Option<&'a str>,
     pub find_links: Option<&'a [String]>,
     /// Pins that replace `[versions]` for this request only (the recipe
-    /// host's own `zc.buildout` and `zc.recipe.egg`).
+    /// host's own `zc.buildout` and `zc.recipe.egg`): these projects and
+    /// what they require are the tool's own, never picked versions.
     pub overrides: &'a [(String, String)],
 }
 

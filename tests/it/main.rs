@@ -20,6 +20,7 @@ mod install;
 mod man;
 mod readme;
 mod recipe_host;
+mod recipe_host_try;
 mod resolution_hints;
 mod scripts;
 mod sdist;

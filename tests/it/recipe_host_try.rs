@@ -1,0 +1,89 @@
+//! What real buildouts (Zope's, ZODB's, a djangorecipe project, a
+//! plone.recipe.zope2instance part) needed of the recipe host when tried
+//! against PyPI (issue 13), each reduced to fake recipe distributions made
+//! here and the offline fixture `tests/fixtures/dists`.
+
+use crate::common::index::IndexServer;
+use crate::common::wheel::Wheel;
+use crate::common::{TestContext, fixture_dists};
+
+/// A recipe distribution `tryrecipe` 1.0 with `module` as `tryrecipe.py`
+/// and `entries` as its `zc.buildout` entry points.
+fn recipe_server(module: &str, entries: &[(&str, &str)]) -> IndexServer {
+    let mut w = Wheel::new("tryrecipe", "1.0").module("tryrecipe.py", module);
+    for (name, value) in entries {
+        w = w.entry_point("zc.buildout", name, value);
+    }
+    let server = IndexServer::start();
+    server.publish(w.build());
+    server
+}
+
+fn config(server: &IndexServer, buildout: &str, rest: &str) -> String {
+    format!(
+        "[buildout]\nindex = {}\nfind-links = {}\n{buildout}\n{rest}",
+        server.index_url(),
+        fixture_dists().display()
+    )
+}
+
+const WRITER: &str = r#"
+import os
+
+class Writer:
+    def __init__(self, buildout, name, options):
+        self.options = options
+        options['location'] = os.path.join(buildout['buildout']['parts-directory'], name)
+
+    def install(self):
+        os.makedirs(self.options['location'])
+        with open(os.path.join(self.options['location'], 'out.txt'), 'w') as f:
+            f.write(self.options['text'] + '\n')
+        return self.options['location']
+"#;
+
+/// Zope's buildout: `allow-picked-versions = false` and no pins for
+/// setuptools, pip, wheel, packaging or platformdirs. zc.buildout runs
+/// those from its own environment; the host's own distributions are not
+/// the buildout's picks either.
+#[test]
+fn the_hosts_own_requirements_are_not_picked_versions() {
+    let server = recipe_server(WRITER, &[("default", "tryrecipe:Writer")]);
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        &config(
+            &server,
+            "parts = w\nallow-picked-versions = false\nshow-picked-versions = true",
+            "[versions]\ntryrecipe = 1.0\n\n[w]\nrecipe = tryrecipe\ntext = hello\n",
+        ),
+    );
+    let out = ctx.ok(&[]);
+    assert_eq!(
+        std::fs::read_to_string(ctx.path("parts/w/out.txt")).unwrap(),
+        "hello\n"
+    );
+    assert!(!out.contains("Versions had to be automatically picked"), "{out}");
+    // A recipe's own unpinned requirement is still refused.
+    let server = IndexServer::start();
+    server
+        .publish(
+            Wheel::new("tryrecipe", "1.0")
+                .module("tryrecipe.py", WRITER)
+                .dep("tiny")
+                .entry_point("zc.buildout", "default", "tryrecipe:Writer")
+                .build(),
+        )
+        .publish(Wheel::new("tiny", "1.0").build());
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        &config(
+            &server,
+            "parts = w\nallow-picked-versions = false",
+            "[versions]\ntryrecipe = 1.0\n\n[w]\nrecipe = tryrecipe\ntext = hello\n",
+        ),
+    );
+    let (_, err) = ctx.fails(&[]);
+    assert!(err.contains("Error: Picked: tiny = 1.0"), "{err}");
+}

@@ -352,7 +352,7 @@ fn walk_requirements<P: Provider>(
             let Some(target) = by_name.get(&edge.target) else {
                 continue;
             };
-            if edge.requirement.exact_version().is_some() {
+            if fixes_version(&edge.requirement) {
                 walk.exact.insert(edge.target.clone());
             }
             let bare = edge.requirement.specifiers.is_empty()
@@ -378,6 +378,17 @@ fn walk_requirements<P: Provider>(
         }
     }
     walk
+}
+
+/// Whether zc.buildout counts `requirement` as fixing the version (not a
+/// pick): exactly one specifier whose operator is `==`, a wildcard
+/// (`httpcore==1.*`, as httpx requires) included, `===` not.
+fn fixes_version(requirement: &Requirement) -> bool {
+    use pep440_rs::Operator;
+    matches!(
+        &requirement.specifiers[..],
+        [one] if matches!(one.operator(), Operator::Equal | Operator::EqualStar)
+    )
 }
 
 /// `own` and everything they require, over the selected graph.

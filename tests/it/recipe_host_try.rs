@@ -87,3 +87,51 @@ fn the_hosts_own_requirements_are_not_picked_versions() {
     let (_, err) = ctx.fails(&[]);
     assert!(err.contains("Error: Picked: tiny = 1.0"), "{err}");
 }
+
+/// Zope's buildout again: plone.versioncheck needs httpx, which requires
+/// `httpcore==1.*`. zc.buildout counts any single `==` requirement, a
+/// wildcard too, as fixing the version, so httpcore needs no pin.
+#[test]
+fn a_wildcard_equal_requirement_is_not_a_picked_version() {
+    let server = IndexServer::start();
+    server
+        .publish(
+            Wheel::new("tryrecipe", "1.0")
+                .module("tryrecipe.py", WRITER)
+                .dep("tiny==1.*")
+                .dep("other===1.0")
+                .entry_point("zc.buildout", "default", "tryrecipe:Writer")
+                .build(),
+        )
+        .publish(Wheel::new("tiny", "1.0").build())
+        .publish(Wheel::new("tiny", "1.1").build())
+        .publish(Wheel::new("tiny", "2.0").build())
+        .publish(Wheel::new("other", "1.0").build());
+    let ctx = TestContext::new();
+    let versions = "[versions]\ntryrecipe = 1.0\n";
+    let part = "[w]\nrecipe = tryrecipe\ntext = hello\n";
+    ctx.write(
+        "buildout.cfg",
+        &config(
+            &server,
+            "parts = w\nallow-picked-versions = false",
+            &format!("{versions}\n{part}"),
+        ),
+    );
+    // `===` is not `==` for zc.buildout: other must be pinned.
+    let (_, err) = ctx.fails(&[]);
+    assert!(err.contains("Error: Picked: other = 1.0"), "{err}");
+    ctx.write(
+        "buildout.cfg",
+        &config(
+            &server,
+            "parts = w\nallow-picked-versions = false",
+            &format!("{versions}other = 1.0\n\n{part}"),
+        ),
+    );
+    ctx.ok(&[]);
+    assert_eq!(
+        std::fs::read_to_string(ctx.path("parts/w/out.txt")).unwrap(),
+        "hello\n"
+    );
+}

@@ -135,3 +135,32 @@ fn a_wildcard_equal_requirement_is_not_a_picked_version() {
         "hello\n"
     );
 }
+
+/// Zope's buildout: `command = ${zopescripts:bin-directory}/...` reads an
+/// option zc.recipe.egg's constructor sets, when the section is initialised
+/// (here by the reference, before its own turn in `parts`).
+#[test]
+fn options_zc_recipe_egg_constructors_set_are_seen_by_substitutions() {
+    let server = recipe_server(WRITER, &[("default", "tryrecipe:Writer")]);
+    server.publish(Wheel::new("tiny", "1.0").build());
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        &config(
+            &server,
+            "parts = w scripts eggs",
+            "[w]\nrecipe = tryrecipe\n\
+             text = ${scripts:bin-directory} ${scripts:_b} ${eggs:eggs-directory} \
+             ${eggs:_e} ${eggs:develop-eggs-directory} ${eggs:_d}\n\n\
+             [scripts]\nrecipe = zc.recipe.egg\neggs = tiny\n\n\
+             [eggs]\nrecipe = zc.recipe.egg:eggs\neggs = tiny\n",
+        ),
+    );
+    ctx.ok(&[]);
+    let d = ctx.path("").display().to_string();
+    let d = d.trim_end_matches('/');
+    assert_eq!(
+        std::fs::read_to_string(ctx.path("parts/w/out.txt")).unwrap(),
+        format!("{d}/bin {d}/bin {d}/eggs/v5 {d}/eggs/v5 {d}/develop-eggs {d}/develop-eggs\n")
+    );
+}

@@ -488,7 +488,7 @@ impl config::sections::Hook for Session<'_> {
     fn construct(&self, b: &mut Buildout<'_>, part: &str) -> config::Result<()> {
         let spec = b.require(part, "recipe")?;
         if crate::recipe::is_builtin(&spec) {
-            return Ok(());
+            return crate::recipe::preset(b, part, &spec);
         }
         let (requirement, entry) = split_spec(&spec);
         let dist = b.with_doing(format!("Loading recipe {}.", pystr::repr(&spec)), |b| {

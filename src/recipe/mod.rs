@@ -234,10 +234,7 @@ pub fn preset(buildout: &mut Buildout, part: &str, spec: &str) -> crate::config:
             ("develop-eggs-directory", "develop-eggs-directory"),
             ("_d", "develop-eggs-directory"),
         ],
-        "custom" => vec![
-            ("_d", "develop-eggs-directory"),
-            ("_e", "eggs-directory"),
-        ],
+        "custom" => vec![("_d", "develop-eggs-directory"), ("_e", "eggs-directory")],
         "develop" => vec![("_d", "develop-eggs-directory")],
         _ => return Ok(()),
     };

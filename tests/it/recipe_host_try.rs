@@ -63,7 +63,10 @@ fn the_hosts_own_requirements_are_not_picked_versions() {
         std::fs::read_to_string(ctx.path("parts/w/out.txt")).unwrap(),
         "hello\n"
     );
-    assert!(!out.contains("Versions had to be automatically picked"), "{out}");
+    assert!(
+        !out.contains("Versions had to be automatically picked"),
+        "{out}"
+    );
     // A recipe's own unpinned requirement is still refused.
     let server = IndexServer::start();
     server
@@ -162,5 +165,29 @@ fn options_zc_recipe_egg_constructors_set_are_seen_by_substitutions() {
     assert_eq!(
         std::fs::read_to_string(ctx.path("parts/w/out.txt")).unwrap(),
         format!("{d}/bin {d}/bin {d}/eggs/v5 {d}/eggs/v5 {d}/develop-eggs {d}/develop-eggs\n")
+    );
+}
+
+/// Zope's buildout: plone.recipe.command 1.1 exists only as an sdist, whose
+/// build needs setuptools. Build requirements are the builder's (zc.buildout
+/// has pip build sdists): `allow-picked-versions = false` asks no pins of
+/// them.
+#[test]
+fn an_sdist_recipes_build_requirements_need_no_pins() {
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        &format!(
+            "[buildout]\nindex = http://127.0.0.1:9/nothing\nfind-links = {}\n\
+             parts = run\nallow-picked-versions = false\n\n\
+             [versions]\nplone.recipe.command = 1.1\n\n\
+             [run]\nrecipe = plone.recipe.command\ncommand = echo ran > ran.txt\n",
+            fixture_dists().display()
+        ),
+    );
+    ctx.ok(&[]);
+    assert_eq!(
+        std::fs::read_to_string(ctx.path("ran.txt")).unwrap(),
+        "ran\n"
     );
 }

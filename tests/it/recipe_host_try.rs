@@ -191,3 +191,33 @@ fn an_sdist_recipes_build_requirements_need_no_pins() {
         "ran\n"
     );
 }
+
+/// Zope's buildout: mr.developer's `_mr.developer` part (zc.recipe.egg,
+/// `eggs = mr.developer`) needs setuptools, unpinned. zc.buildout's own
+/// environment (zc.buildout, setuptools, pip, wheel, packaging,
+/// platformdirs) is a develop precedence working set there: never picked,
+/// in any part.
+#[test]
+fn zc_buildouts_environment_is_never_picked_in_a_part() {
+    let server = IndexServer::start();
+    server.publish(
+        Wheel::new("needy", "1.0")
+            .dep("setuptools")
+            .module("needy.py", "")
+            .build(),
+    );
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        &config(
+            &server,
+            "parts = eggs\nallow-picked-versions = false\nshow-picked-versions = true",
+            "[versions]\nneedy = 1.0\n\n[eggs]\nrecipe = zc.recipe.egg:eggs\neggs = needy\n",
+        ),
+    );
+    let out = ctx.ok(&[]);
+    assert!(
+        !out.contains("Versions had to be automatically picked"),
+        "{out}"
+    );
+}

@@ -475,6 +475,7 @@ impl Services for Installer<'_> {
         }
         let local_names: Vec<_> = local.iter().map(|d| d.name.clone()).collect();
         let mut parts = self.env_parts(request.python, request.index, request.find_links)?;
+        parts.options.develop = local_names.clone();
         for (name, version) in request.overrides {
             parts
                 .options

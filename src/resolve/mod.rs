@@ -158,6 +158,10 @@ pub struct Options {
     /// runs them from its own environment (`allow-picked-versions = false`
     /// asks no pins of them, `show-picked-versions` does not list them).
     pub own: Vec<PackageName>,
+    /// Develop eggs (and custom builds): never picked versions, as
+    /// zc.buildout finds them with develop precedence; what they require
+    /// may be.
+    pub develop: Vec<PackageName>,
 }
 
 impl Options {
@@ -179,6 +183,7 @@ impl Options {
             allow_picked_versions: true,
             allow_unknown_extras: false,
             own: Vec::new(),
+            develop: Vec::new(),
         }
     }
 }
@@ -277,7 +282,8 @@ fn build_resolution<P: Provider>(
     let by_name = selected_distributions(solver, selected);
     let mut walk = walk_requirements(solver, &by_name);
     let own = own_closure(solver, &by_name, &options.own);
-    walk.order.retain(|name| !own.contains(name));
+    walk.order
+        .retain(|name| !own.contains(name) && !options.develop.contains(name));
     let picked = picked_versions(options, &by_name, walk)?;
     let mut warnings = solver.warnings.borrow().clone();
     warnings.dedup();

@@ -4,7 +4,7 @@
 //! here and the offline fixture `tests/fixtures/dists`.
 
 use crate::common::index::IndexServer;
-use crate::common::wheel::Wheel;
+use crate::common::wheel::{Sdist, Wheel};
 use crate::common::{TestContext, fixture_dists};
 
 /// A recipe distribution `tryrecipe` 1.0 with `module` as `tryrecipe.py`
@@ -220,4 +220,36 @@ fn zc_buildouts_environment_is_never_picked_in_a_part() {
         !out.contains("Versions had to be automatically picked"),
         "{out}"
     );
+}
+
+/// Zope's buildout: `develop = .` makes Zope 6.3.dev0, which `[versions]`
+/// names without a version (`Zope =`). A develop egg is never a picked
+/// version (zc.buildout finds it with develop precedence), what it
+/// requires still is.
+#[test]
+fn a_develop_egg_is_never_a_picked_version() {
+    let server = IndexServer::start();
+    server
+        .publish(Wheel::new("tiny", "1.0").build())
+        .publish(Wheel::new("other", "1.0").build());
+    let ctx = TestContext::new();
+    Sdist::new("demo", "0.1.dev0")
+        .dep("tiny")
+        .module("demo/__init__.py", "")
+        .write_tree(&ctx.path("src/demo"));
+    let write = |versions: &str| {
+        ctx.write(
+            "buildout.cfg",
+            &config(
+                &server,
+                "parts = eggs\ndevelop = src/demo\nallow-picked-versions = false",
+                &format!("[versions]\ndemo =\n{versions}\n[eggs]\nrecipe = zc.recipe.egg:eggs\neggs = demo\n"),
+            ),
+        )
+    };
+    write("");
+    let (_, err) = ctx.fails(&[]);
+    assert!(err.contains("Error: Picked: tiny = 1.0"), "{err}");
+    write("tiny = 1.0\n");
+    ctx.ok(&[]);
 }

@@ -253,3 +253,57 @@ fn a_develop_egg_is_never_a_picked_version() {
     write("tiny = 1.0\n");
     ctx.ok(&[]);
 }
+
+const LOCATOR: &str = r#"
+import os
+import pkg_resources
+import zc.recipe.egg
+
+class Locator:
+    """Writes where the working set locates each of its eggs (as
+    zc.recipe.testrunner computes --test-path)."""
+    def __init__(self, buildout, name, options):
+        self.egg = zc.recipe.egg.Egg(buildout, name, options)
+        self.options = options
+        options['location'] = os.path.join(buildout['buildout']['parts-directory'], name)
+
+    def install(self):
+        reqs, ws = self.egg.working_set()
+        os.makedirs(self.options['location'])
+        with open(os.path.join(self.options['location'], 'where.txt'), 'w') as f:
+            for r in reqs:
+                found = ws.find(pkg_resources.Requirement.parse(r))
+                f.write('%s %s\n' % (r, found.location))
+        return self.options['location']
+"#;
+
+/// Zope's and ZODB's `bin/test`: zc.recipe.testrunner passes the location
+/// of each egg as `--test-path`. A develop egg is located at its source
+/// (zc.buildout's egg-link points there), not at the store object holding
+/// its editable `.pth`: there it found no tests at all.
+#[test]
+fn a_develop_egg_is_located_at_its_source_in_working_sets() {
+    let server = recipe_server(LOCATOR, &[("default", "tryrecipe:Locator")]);
+    server.publish(Wheel::new("tiny", "1.0").build());
+    let ctx = TestContext::new();
+    Sdist::new("demo", "0.1")
+        .module("demo/__init__.py", "")
+        .write_tree(&ctx.path("src/demo"));
+    ctx.write(
+        "buildout.cfg",
+        &config(
+            &server,
+            "parts = where\ndevelop = src/demo",
+            "[where]\nrecipe = tryrecipe\neggs = demo\n    tiny\n",
+        ),
+    );
+    ctx.ok(&[]);
+    let where_ = std::fs::read_to_string(ctx.path("parts/where/where.txt")).unwrap();
+    let mut lines = where_.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        format!("demo {}", ctx.path("src/demo/src").display())
+    );
+    let tiny = lines.next().unwrap();
+    assert!(tiny.starts_with("tiny ") && tiny.ends_with("-tiny-1.0"), "{tiny}");
+}

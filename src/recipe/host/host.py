@@ -531,6 +531,20 @@ def _canonical(name):
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def _editable_source(path):
+    """The source directory of an editable (develop) install: the first directory
+    a .pth file of the import root names outside the root, else None. zc.buildout's
+    develop distributions are located there (their egg-link points at it), and
+    recipes use that location (zc.recipe.testrunner's --test-path)."""
+    import zc.buildout.utils
+
+    root = os.path.join(os.path.realpath(path), "")
+    for p in zc.buildout.utils.get_pth_paths(path):
+        if os.path.isdir(p) and not os.path.join(os.path.realpath(p), "").startswith(root):
+            return p
+    return None
+
+
 def _add_resolved(ws, items):
     """Add each resolved distribution (an import root) to a pkg_resources.WorkingSet."""
     import pkg_resources
@@ -543,9 +557,51 @@ def _add_resolved(ws, items):
         if path not in ws.entries:
             ws.entry_keys.setdefault(path, [])
             ws.entries.append(path)
+        source = _editable_source(path)
         for dist in matching or found:
+            if source is not None:
+                dist = dist.clone(location=source)
+                dist._buildout_root = path
             ws.add(dist, path, False)
     return ws
+
+
+def patched_sort_working_set(ws, eggs_dir, develop_eggs_dir):
+    """zc.buildout's order (develop eggs first) without rebuilding the working set
+    from locations: a develop egg is located at its source, its metadata is in the
+    store."""
+    import pkg_resources
+
+    dists = list(ws)
+    ordered = [d for d in dists if getattr(d, "_buildout_root", None)]
+    ordered += [d for d in dists if not getattr(d, "_buildout_root", None)]
+    out = pkg_resources.WorkingSet([])
+    for dist in ordered:
+        entry = getattr(dist, "_buildout_root", None) or dist.location
+        if entry not in out.entries:
+            out.entry_keys.setdefault(entry, [])
+            out.entries.append(entry)
+        out.add(dist, entry, False)
+    return out
+
+
+def _with_develop_roots(original):
+    """easy_install.scripts: a develop egg's store root (its metadata) joins the
+    scripts' path after its source, as zc.buildout's in-tree egg-info would."""
+    import inspect
+
+    signature = inspect.signature(original)
+
+    def scripts(*args, **kw):
+        bound = signature.bind(*args, **kw)
+        ws = bound.arguments.get("working_set") or ()
+        roots = [d._buildout_root for d in ws if getattr(d, "_buildout_root", None)]
+        if roots:
+            extra = list(bound.arguments.get("extra_paths") or ())
+            bound.arguments["extra_paths"] = extra + [r for r in roots if r not in extra]
+        return original(*bound.args, **bound.kwargs)
+
+    return scripts
 
 
 def _resolve(specs, links=None, index=None, working_set=None):
@@ -601,6 +657,8 @@ def patch_easy_install(ei):
         return original_default_versions(versions)
 
     ei.install = patched_install
+    ei.sort_working_set = patched_sort_working_set
+    ei.scripts = _with_develop_roots(ei.scripts)
     ei.working_set = patched_working_set
     ei.develop = patched_develop
     ei.build = patched_build

@@ -255,6 +255,7 @@ fn a_develop_egg_is_never_a_picked_version() {
 }
 
 const LOCATOR: &str = r#"
+import importlib.metadata
 import os
 import pkg_resources
 import zc.recipe.egg
@@ -274,6 +275,11 @@ class Locator:
             for r in reqs:
                 found = ws.find(pkg_resources.Requirement.parse(r))
                 f.write('%s %s\n' % (r, found.location))
+            # zc.recipe.testrunner 4's way.
+            for d in importlib.metadata.distributions(path=list(ws.entries)):
+                if d.metadata['Name'] == 'demo':
+                    f.write('metadata %s\n' % d.locate_file(''))
+                    break
         return self.options['location']
 "#;
 
@@ -306,4 +312,8 @@ fn a_develop_egg_is_located_at_its_source_in_working_sets() {
     );
     let tiny = lines.next().unwrap();
     assert!(tiny.starts_with("tiny ") && tiny.ends_with("-tiny-1.0"), "{tiny}");
+    assert_eq!(
+        lines.next().unwrap(),
+        format!("metadata {}", ctx.path("src/demo/src").display())
+    );
 }

@@ -562,8 +562,38 @@ def _add_resolved(ws, items):
             if source is not None:
                 dist = dist.clone(location=source)
                 dist._buildout_root = path
+                DevelopMetadataFinder.sources[path] = source
             ws.add(dist, path, False)
     return ws
+
+
+class DevelopMetadataFinder(object):
+    """importlib.metadata's view of the same: a develop egg's metadata (in the
+    store) located at its source, found before the store's own (zc.recipe.testrunner
+    4 takes --test-path from `importlib.metadata.distributions(path=ws.entries)`)."""
+
+    sources = {}  # store root -> source directory
+
+    @classmethod
+    def find_spec(cls, *args, **kw):
+        return None
+
+    @classmethod
+    def find_distributions(cls, context=None):
+        import importlib.metadata as md
+        import pathlib
+
+        context = context or md.DistributionFinder.Context()
+        for entry in context.path:
+            source = cls.sources.get(entry)
+            if source is None:
+                continue
+            found = md.MetadataPathFinder.find_distributions(
+                md.DistributionFinder.Context(name=context.name, path=[entry]))
+            for dist in found:
+                located = md.PathDistribution(dist._path)
+                located.locate_file = (lambda s: lambda p: pathlib.Path(s, p))(source)
+                yield located
 
 
 def patched_sort_working_set(ws, eggs_dir, develop_eggs_dir):
@@ -771,6 +801,7 @@ class Host(object):
         sys.argv = list(argv)
         os.chdir(directory)
         setup_logging(self.channel, log_level)
+        sys.meta_path.insert(0, DevelopMetadataFinder)
         import zc.buildout
         import zc.buildout.buildout
         import zc.buildout.easy_install

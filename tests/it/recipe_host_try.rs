@@ -311,7 +311,10 @@ fn a_develop_egg_is_located_at_its_source_in_working_sets() {
         format!("demo {}", ctx.path("src/demo/src").display())
     );
     let tiny = lines.next().unwrap();
-    assert!(tiny.starts_with("tiny ") && tiny.ends_with("-tiny-1.0"), "{tiny}");
+    assert!(
+        tiny.starts_with("tiny ") && tiny.ends_with("-tiny-1.0"),
+        "{tiny}"
+    );
     assert_eq!(
         lines.next().unwrap(),
         format!("metadata {}", ctx.path("src/demo/src").display())

@@ -204,7 +204,8 @@ impl<'a> Installer<'a> {
         )
     }
 
-    /// The resolver options for an interpreter.
+    /// The resolver options for an interpreter: zc.buildout's own
+    /// environment ([`ENVIRONMENT`]) is never picked.
     fn resolve_options(&self, facts: &Facts) -> recipe::Result<resolve::Options> {
         let mut options = resolve::Options::new(facts.markers.clone());
         if self.pins.get().is_none() {
@@ -217,6 +218,11 @@ impl<'a> Installer<'a> {
         options.newest = self.settings.newest;
         options.allow_picked_versions = self.settings.allow_picked_versions;
         options.allow_unknown_extras = self.settings.allow_unknown_extras;
+        for name in ENVIRONMENT {
+            let own = crate::python::PackageName::new(name)
+                .map_err(|e| recipe::Error::Distributions(e.to_string()))?;
+            options.own.push(own);
+        }
         Ok(options)
     }
 
@@ -423,6 +429,19 @@ fn with_unreadable(mut text: String, client: &index::Client) -> String {
     text
 }
 
+/// zc.buildout and what it requires: the environment zc.buildout runs in,
+/// whose distributions it finds with develop precedence, so it never
+/// reports them as picked versions (nor refuses them when
+/// `allow-picked-versions = false`), in any part.
+pub const ENVIRONMENT: &[&str] = &[
+    "zc.buildout",
+    "setuptools",
+    "pip",
+    "wheel",
+    "packaging",
+    "platformdirs",
+];
+
 struct Say<'a>(&'a Context);
 
 impl Progress for Say<'_> {
@@ -471,12 +490,16 @@ impl Services for Installer<'_> {
         }
         let local_names: Vec<_> = local.iter().map(|d| d.name.clone()).collect();
         let mut parts = self.env_parts(request.python, request.index, request.find_links)?;
+        parts.options.develop = local_names.clone();
         for (name, version) in request.overrides {
             parts
                 .options
                 .pins
                 .insert(name, version)
                 .map_err(|e| recipe::Error::Distributions(e.to_string()))?;
+            let own = crate::python::PackageName::new(name)
+                .map_err(|e| recipe::Error::Distributions(e.to_string()))?;
+            parts.options.own.push(own);
         }
         let env = dist_env(
             self.store,

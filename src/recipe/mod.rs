@@ -188,7 +188,8 @@ pub struct DistRequest<'a> {
     pub index: Option<&'a str>,
     pub find_links: Option<&'a [String]>,
     /// Pins that replace `[versions]` for this request only (the recipe
-    /// host's own `zc.buildout` and `zc.recipe.egg`).
+    /// host's own `zc.buildout` and `zc.recipe.egg`): these projects and
+    /// what they require are the tool's own, never picked versions.
     pub overrides: &'a [(String, String)],
 }
 
@@ -225,6 +226,37 @@ pub fn is_builtin(spec: &str) -> bool {
                 "eggs" | "custom" | "develop" | "default" | "script" | "scripts"
             )
     )
+}
+
+/// Sets the options a built-in recipe's zc.buildout constructor sets, when
+/// `part`'s section is initialised (zc.buildout constructs the recipe
+/// there), so substitutions in other sections see them:
+/// `${scripts:bin-directory}` names zc.recipe.egg's `bin-directory`.
+pub fn preset(buildout: &mut Buildout, part: &str, spec: &str) -> crate::config::Result<()> {
+    let (name, entry) = recipe_key(spec);
+    if name != "zc-recipe-egg" {
+        return Ok(());
+    }
+    // (option, [buildout] option) in zc.recipe.egg's order.
+    let mut set: Vec<(&str, &str)> = match entry.as_str() {
+        "eggs" | "default" | "script" | "scripts" => vec![
+            ("eggs-directory", "eggs-directory"),
+            ("_e", "eggs-directory"),
+            ("develop-eggs-directory", "develop-eggs-directory"),
+            ("_d", "develop-eggs-directory"),
+        ],
+        "custom" => vec![("_d", "develop-eggs-directory"), ("_e", "eggs-directory")],
+        "develop" => vec![("_d", "develop-eggs-directory")],
+        _ => return Ok(()),
+    };
+    if matches!(entry.as_str(), "default" | "script" | "scripts") {
+        set.extend([("bin-directory", "bin-directory"), ("_b", "bin-directory")]);
+    }
+    for (option, from) in set {
+        let value = buildout.require("buildout", from)?;
+        buildout.set(part, option, value);
+    }
+    Ok(())
 }
 
 /// Constructs the recipe of `part` (its section is initialised).

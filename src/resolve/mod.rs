@@ -153,6 +153,15 @@ pub struct Options {
     pub allow_picked_versions: bool,
     /// `allow-unknown-extras` (default false).
     pub allow_unknown_extras: bool,
+    /// The tool's own projects (the recipe host's `zc.buildout`): they and
+    /// everything they require are never picked versions, as zc.buildout
+    /// runs them from its own environment (`allow-picked-versions = false`
+    /// asks no pins of them, `show-picked-versions` does not list them).
+    pub own: Vec<PackageName>,
+    /// Develop eggs (and custom builds): never picked versions, as
+    /// zc.buildout finds them with develop precedence; what they require
+    /// may be.
+    pub develop: Vec<PackageName>,
 }
 
 impl Options {
@@ -173,6 +182,8 @@ impl Options {
             newest: true,
             allow_picked_versions: true,
             allow_unknown_extras: false,
+            own: Vec::new(),
+            develop: Vec::new(),
         }
     }
 }
@@ -269,7 +280,10 @@ fn build_resolution<P: Provider>(
     selected: &pubgrub::SelectedDependencies<Pkg, Version>,
 ) -> Result<Resolution> {
     let by_name = selected_distributions(solver, selected);
-    let walk = walk_requirements(solver, &by_name);
+    let mut walk = walk_requirements(solver, &by_name);
+    let own = own_closure(solver, &by_name, &options.own);
+    walk.order
+        .retain(|name| !own.contains(name) && !options.develop.contains(name));
     let picked = picked_versions(options, &by_name, walk)?;
     let mut warnings = solver.warnings.borrow().clone();
     warnings.dedup();
@@ -344,7 +358,7 @@ fn walk_requirements<P: Provider>(
             let Some(target) = by_name.get(&edge.target) else {
                 continue;
             };
-            if edge.requirement.exact_version().is_some() {
+            if fixes_version(&edge.requirement) {
                 walk.exact.insert(edge.target.clone());
             }
             let bare = edge.requirement.specifiers.is_empty()
@@ -370,6 +384,53 @@ fn walk_requirements<P: Provider>(
         }
     }
     walk
+}
+
+/// Whether zc.buildout counts `requirement` as fixing the version (not a
+/// pick): exactly one specifier whose operator is `==`, a wildcard
+/// (`httpcore==1.*`, as httpx requires) included, `===` not.
+fn fixes_version(requirement: &Requirement) -> bool {
+    use pep440_rs::Operator;
+    matches!(
+        &requirement.specifiers[..],
+        [one] if matches!(one.operator(), Operator::Equal | Operator::EqualStar)
+    )
+}
+
+/// `own` and everything they require, over the selected graph.
+fn own_closure<P: Provider>(
+    solver: &Solver<'_, P>,
+    by_name: &BTreeMap<PackageName, Resolved>,
+    own: &[PackageName],
+) -> HashSet<PackageName> {
+    let edges = solver.edges.borrow();
+    let mut found: HashSet<PackageName> = HashSet::new();
+    let mut queue: VecDeque<Pkg> = own
+        .iter()
+        .filter(|n| by_name.contains_key(*n))
+        .map(|n| Pkg::Dist(n.clone()))
+        .collect();
+    let mut visited: HashSet<Pkg> = HashSet::new();
+    while let Some(pkg) = queue.pop_front() {
+        let name = match &pkg {
+            Pkg::Root => continue,
+            Pkg::Dist(name) | Pkg::Extra(name, _) => name.clone(),
+        };
+        if !visited.insert(pkg.clone()) {
+            continue;
+        }
+        found.insert(name.clone());
+        let Some(out) = edges.get(&(pkg, by_name[&name].version.clone())) else {
+            continue;
+        };
+        for edge in out.iter().filter(|e| by_name.contains_key(&e.target)) {
+            queue.push_back(Pkg::Dist(edge.target.clone()));
+            for extra in edge.requirement.normalized_extras() {
+                queue.push_back(Pkg::Extra(edge.target.clone(), extra));
+            }
+        }
+    }
+    found
 }
 
 /// The versions the resolver picked (neither pinned nor fixed by `==`), in

@@ -21,6 +21,7 @@ mod man;
 mod readme;
 mod recipe_host;
 mod recipe_host_real;
+mod recipe_host_try;
 mod resolution_hints;
 mod scripts;
 mod sdist;

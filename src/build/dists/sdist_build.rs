@@ -1,7 +1,7 @@
 //! Sdists and source trees built into wheels by their PEP 517 backend, in
 //! an isolated environment made of store objects: `[build-system]
 //! requires`, then `get_requires_for_build_*`, resolved with the
-//! buildout's rules and realised like any distribution
+//! buildout's rules (picked versions allowed: they are the builder's) and realised like any distribution
 //! ([`build_environment`]). An sdist's built wheel is an `artifact` object
 //! ([`built_wheel`]), so it is built once per interpreter; a build that
 //! needs itself is a cycle.
@@ -150,8 +150,13 @@ pub(super) fn build_environment(
         .map(|r| Requirement::from_str(r).map_err(|e| failed(format!("`{r}`: {e}"))))
         .collect::<Result<Vec<_>>>()?;
     let provider = IndexProvider::new(env)?;
+    // Build requirements are the builder's, not the buildout's: zc.buildout
+    // has pip build sdists, so `allow-picked-versions = false` asks no pins
+    // of them (pins still apply).
+    let mut options = env.options.clone();
+    options.allow_picked_versions = true;
     let resolution =
-        resolve::resolve(&reqs, &provider, &env.options).map_err(|e| failed(e.explained()))?;
+        resolve::resolve(&reqs, &provider, &options).map_err(|e| failed(e.explained()))?;
     let entries = realise(env, &provider, &resolution, progress)?;
     Ok(entries.into_iter().map(|e| PathBuf::from(e.path)).collect())
 }

@@ -662,7 +662,7 @@ impl config::sections::Hook for Session<'_> {
     fn construct(&self, b: &mut Buildout<'_>, part: &str) -> config::Result<()> {
         let spec = b.require(part, "recipe")?;
         if crate::recipe::is_builtin(&spec) {
-            return Ok(());
+            return crate::recipe::preset(b, part, &spec);
         }
         if self.memo.path.is_some()
             && let Some(record) = self.memo.previous.get(part)

@@ -450,6 +450,14 @@ fn mr_developer_checks_out_a_develop_egg_and_writes_bin_develop() {
         );
         assert_eq!(stderr, "");
     }
+
+    // The develop egg is importable from the built-in zc.recipe.egg's
+    // interpreter (setuptools made it with an import finder; the script has
+    // the project on its path, as zc.buildout's has the egg-link location).
+    let step = "bin/py -c \"import pkg; print(pkg.VALUE)\"";
+    let (code, stdout, stderr) = program(&ctx, "bin/py", &["-c", "import pkg; print(pkg.VALUE)"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(stdout, golden_stdout(case, step, 0));
 }
 
 #[test]

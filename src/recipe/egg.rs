@@ -18,6 +18,9 @@
 //! `relative-paths`. The part's object then holds `site/` (the merged
 //! import directory, see [`crate::build::scripts`]) and the scripts as
 //! managed outputs `bin/<name>`, which the generation's `bin/` links to.
+//! A develop dist's project directory is on the scripts' path, as
+//! zc.buildout's location of a develop egg is (setuptools' editable
+//! finders, `import` lines of a `.pth`, are not run by scripts).
 //! Every script name (from a distribution's entry points, `scripts`,
 //! `entry-points` or `interpreter`) must be a plain file name
 //! ([`crate::profile::paths`]), checked in `prepare`, before anything is
@@ -43,6 +46,9 @@ pub struct Eggs {
     index: Option<String>,
     find_links: Option<Vec<String>>,
     dists: Vec<DistEntry>,
+    /// The project directories of the develop dists in the working set
+    /// ([`Services::develop_source`]).
+    develop: Vec<String>,
     /// [`Services::bytecode_cache`], for the scripts.
     pycache: Option<String>,
 }
@@ -73,6 +79,7 @@ impl Eggs {
             index,
             find_links,
             dists: Vec::new(),
+            develop: Vec::new(),
             pycache: None,
         })
     }
@@ -84,7 +91,13 @@ impl Recipe for Eggs {
     }
 
     fn content_key(&self) -> String {
-        serde_json::to_string(&self.dists).unwrap_or_default()
+        let dists = serde_json::to_string(&self.dists).unwrap_or_default();
+        if self.develop.is_empty() {
+            return dists;
+        }
+        // Scripts put develop projects on their path (parts made before
+        // they did are rebuilt).
+        format!("{dists} develop {:?}", self.develop)
     }
 
     fn outputs(&self) -> Vec<String> {
@@ -99,6 +112,12 @@ impl Recipe for Eggs {
             find_links: self.find_links.as_deref(),
             overrides: &[],
         })?;
+        self.develop = self
+            .dists
+            .iter()
+            .filter_map(|d| services.develop_source(&d.path))
+            .map(|dir| dir.display().to_string())
+            .collect();
         self.pycache = services.bytecode_cache();
         Ok(())
     }
@@ -253,7 +272,17 @@ impl Scripts {
             .iter()
             .map(|d| std::path::PathBuf::from(&d.path))
             .collect();
-        let paths = scripts::path_list(&site, &members, &self.extra_paths);
+        // A develop dist's project is on the path, as zc.buildout's location
+        // of a develop egg: setuptools' editable finder (`import` lines of
+        // its `.pth`) is not run by scripts.
+        let extra: Vec<String> = self
+            .eggs
+            .develop
+            .iter()
+            .chain(&self.extra_paths)
+            .cloned()
+            .collect();
+        let paths = scripts::path_list(&site, &members, &extra);
         let mut out: Vec<(String, String)> = Vec::new();
         let mut add = |name: &str, text: String| match out.iter_mut().find(|(n, _)| n == name) {
             Some(entry) => entry.1 = text,

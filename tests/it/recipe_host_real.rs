@@ -450,6 +450,14 @@ fn mr_developer_checks_out_a_develop_egg_and_writes_bin_develop() {
         );
         assert_eq!(stderr, "");
     }
+
+    // The develop egg is importable from the built-in zc.recipe.egg's
+    // interpreter (setuptools made it with an import finder; the script has
+    // the project on its path, as zc.buildout's has the egg-link location).
+    let step = "bin/py -c \"import pkg; print(pkg.VALUE)\"";
+    let (code, stdout, stderr) = program(&ctx, "bin/py", &["-c", "import pkg; print(pkg.VALUE)"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(stdout, golden_stdout(case, step, 0));
 }
 
 #[test]
@@ -493,6 +501,10 @@ class Parser:
             [made]
             recipe = parser:writer
             text = parsed by ${parser:name}
+
+            [also]
+            recipe = parser:writer
+            text = second
             ''')
         try:
             buildout.parse('[buildout]\nx = 1\n')
@@ -536,7 +548,8 @@ fn a_recipe_adds_sections_with_buildout_parse() {
         ),
     );
     let out = ctx.ok(&[]);
-    assert!(out.contains("Installing made.\n"), "{out}");
+    // Parts in the order of the text (zc.buildout initialises them so).
+    assert_in_order(&out, &["Installing made.\n", "Installing also.\n"]);
     assert_eq!(read(&ctx, "parts/made/out.txt"), "parsed by the parser\n");
     let manifest = read(&ctx, ".buildout/current/manifest.json");
     assert!(manifest.contains("\"again\": \"refused\""), "{manifest}");

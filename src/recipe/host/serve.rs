@@ -50,6 +50,19 @@ fn strings(params: &Value, key: &str) -> Result<BTreeMap<String, String>, Refusa
         .collect()
 }
 
+/// The line of the first `[name]` / `[name:condition]` header of `text`
+/// (`usize::MAX` if there is none).
+fn header_position(text: &str, name: &str) -> usize {
+    text.lines()
+        .position(|line| {
+            line.strip_prefix('[')
+                .map(|rest| rest.trim_start())
+                .and_then(|rest| rest.strip_prefix(name))
+                .is_some_and(|rest| rest.trim_start().starts_with([']', ':']))
+        })
+        .unwrap_or(usize::MAX)
+}
+
 fn dist_json(d: &DistEntry) -> Value {
     json!({"name": d.name, "version": d.version, "path": d.path})
 }
@@ -187,7 +200,11 @@ impl Session<'_> {
         for (name, options) in &sections {
             b.set_raw_section(name, options.clone());
         }
-        for name in sections.keys() {
+        // In the order of the text, as zc.buildout's dict keeps them: a
+        // section with a recipe becomes a part when it is initialised.
+        let mut names: Vec<&String> = sections.keys().collect();
+        names.sort_by_key(|n| header_position(text, n));
+        for name in names {
             b.section(name).map_err(|e| self.refuse_config(e))?;
         }
         Ok(Value::Null)

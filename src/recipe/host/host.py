@@ -533,6 +533,48 @@ def _canonical(name):
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def _editable_source(path):
+    """The directory a develop distribution's .pth names outside its store root
+    (a src layout's `src/`), else None: zc.buildout's egg-link points there."""
+    import zc.buildout.utils
+
+    root = os.path.join(os.path.realpath(path), "")
+    for p in zc.buildout.utils.get_pth_paths(path):
+        if os.path.isdir(p) and not os.path.join(os.path.realpath(p), "").startswith(root):
+            return p
+    return None
+
+
+class DevelopMetadataFinder(object):
+    """importlib.metadata's view of a develop egg: its metadata (in the store)
+    found on its source directory's sys.path entry and located there
+    (zc.recipe.testrunner 4 takes --test-path from
+    `importlib.metadata.distributions(path=ws.entries)`)."""
+
+    sources = {}  # source directory -> the store root holding the metadata
+
+    @classmethod
+    def find_spec(cls, *args, **kw):
+        return None
+
+    @classmethod
+    def find_distributions(cls, context=None):
+        import importlib.metadata as md
+        import pathlib
+
+        context = context or md.DistributionFinder.Context()
+        for entry in context.path:
+            root = cls.sources.get(entry)
+            if root is None:
+                continue
+            found = md.MetadataPathFinder.find_distributions(
+                md.DistributionFinder.Context(name=context.name, path=[root]))
+            for dist in found:
+                located = md.PathDistribution(dist._path)
+                located.locate_file = (lambda s: lambda p: pathlib.Path(s, p))(entry)
+                yield located
+
+
 def _add_resolved(ws, items):
     """Add each resolved distribution (an import root) to a pkg_resources.WorkingSet.
 
@@ -548,7 +590,12 @@ def _add_resolved(ws, items):
 
     for item in items:
         path = item["path"]
-        location = item.get("location") or path
+        location = item.get("location")
+        if location:
+            location = _editable_source(path) or location
+            DevelopMetadataFinder.sources[location] = path
+        else:
+            location = path
         wanted = _canonical(item["name"])
         found = list(pkg_resources.find_distributions(path, True))
         matching = [d for d in found if _canonical(d.project_name) == wanted]
@@ -848,6 +895,7 @@ class Host(object):
         setup_logging(self.channel, log_level)
         sys.addaudithook(_audit)
         _watch_environ()
+        sys.meta_path.insert(0, DevelopMetadataFinder)
         import zc.buildout
         import zc.buildout.buildout
         import zc.buildout.easy_install

@@ -2,9 +2,9 @@
 //! distributions, made here, run in one Python process with zc.buildout's
 //! own code (from the offline fixture `tests/fixtures/dists`).
 
+use crate::common::TestContext;
 use crate::common::index::IndexServer;
 use crate::common::wheel::{Sdist, Wheel};
-use crate::common::{TestContext, fixture_dists};
 
 /// The recipes, one class per behaviour.
 const FAKE: &str = r#"
@@ -212,11 +212,14 @@ fn server() -> IndexServer {
 }
 
 fn config(server: &IndexServer, buildout: &str, rest: &str) -> String {
-    format!(
-        "[buildout]\nindex = {}\nfind-links = {}\n{buildout}\n{rest}",
-        server.index_url(),
-        fixture_dists().display()
-    )
+    crate::common::host_config(server, buildout, rest)
+}
+
+/// A buildout directory whose `buildout.cfg` is [`config`]'s.
+fn project(server: &IndexServer, buildout: &str, rest: &str) -> TestContext {
+    let ctx = TestContext::new();
+    ctx.write("buildout.cfg", &config(server, buildout, rest));
+    ctx
 }
 
 fn read(ctx: &TestContext, rel: &str) -> String {
@@ -226,14 +229,10 @@ fn read(ctx: &TestContext, rel: &str) -> String {
 #[test]
 fn a_constructor_computes_an_option_a_later_part_substitutes() {
     let server = server();
-    let ctx = TestContext::new();
-    ctx.write(
-        "buildout.cfg",
-        &config(
-            &server,
-            "parts = b",
-            "[a]\nrecipe = fake\n\n[b]\nrecipe = fake:writer\ntext = a said ${a:computed}\n",
-        ),
+    let ctx = project(
+        &server,
+        "parts = b",
+        "[a]\nrecipe = fake\n\n[b]\nrecipe = fake:writer\ntext = a said ${a:computed}\n",
     );
     let out = ctx.ok(&[]);
     assert!(out.contains("Installing a.\n"), "{out}");
@@ -262,14 +261,10 @@ fn a_constructor_computes_an_option_a_later_part_substitutes() {
 #[test]
 fn a_meta_recipe_adds_a_part() {
     let server = server();
-    let ctx = TestContext::new();
-    ctx.write(
-        "buildout.cfg",
-        &config(
-            &server,
-            "parts = m",
-            "[m]\nrecipe = fake:meta\nnew = made\ntext = made by m\n",
-        ),
+    let ctx = project(
+        &server,
+        "parts = m",
+        "[m]\nrecipe = fake:meta\nnew = made\ntext = made by m\n",
     );
     let out = ctx.ok(&[]);
     assert!(out.contains("Installing made.\n"), "{out}");
@@ -279,14 +274,10 @@ fn a_meta_recipe_adds_a_part() {
 #[test]
 fn created_paths_are_removed_when_install_fails_and_the_generation_stays() {
     let server = server();
-    let ctx = TestContext::new();
-    ctx.write(
-        "buildout.cfg",
-        &config(
-            &server,
-            "parts = w",
-            "[w]\nrecipe = fake:writer\ntext = one\n",
-        ),
+    let ctx = project(
+        &server,
+        "parts = w",
+        "[w]\nrecipe = fake:writer\ntext = one\n",
     );
     ctx.ok(&[]);
     ctx.write(
@@ -318,11 +309,7 @@ fn created_paths_are_removed_when_install_fails_and_the_generation_stays() {
 #[test]
 fn an_exception_is_an_internal_error_with_its_traceback() {
     let server = server();
-    let ctx = TestContext::new();
-    ctx.write(
-        "buildout.cfg",
-        &config(&server, "parts = c", "[c]\nrecipe = fake:crash\n"),
-    );
+    let ctx = project(&server, "parts = c", "[c]\nrecipe = fake:crash\n");
     let (_, err) = ctx.fails(&[]);
     assert!(
         err.contains(
@@ -337,14 +324,10 @@ fn an_exception_is_an_internal_error_with_its_traceback() {
 #[test]
 fn an_environment_change_reaches_later_parts() {
     let server = server();
-    let ctx = TestContext::new();
-    ctx.write(
-        "buildout.cfg",
-        &config(
-            &server,
-            "parts = env reader",
-            "[env]\nrecipe = fake:setenv\nvalue = from-env\n\n[reader]\nrecipe = fake:readenv\n",
-        ),
+    let ctx = project(
+        &server,
+        "parts = env reader",
+        "[env]\nrecipe = fake:setenv\nvalue = from-env\n\n[reader]\nrecipe = fake:readenv\n",
     );
     ctx.ok(&[]);
     assert_eq!(read(&ctx, "parts/reader/out.txt"), "from-env\n");
@@ -381,14 +364,10 @@ fn actions_run_after_the_switch_with_update_and_uninstall() {
 #[test]
 fn a_failing_action_switches_the_previous_generation_back() {
     let server = server();
-    let ctx = TestContext::new();
-    ctx.write(
-        "buildout.cfg",
-        &config(
-            &server,
-            "parts = w",
-            "[w]\nrecipe = fake:writer\ntext = one\n",
-        ),
+    let ctx = project(
+        &server,
+        "parts = w",
+        "[w]\nrecipe = fake:writer\ntext = one\n",
     );
     ctx.ok(&[]);
     ctx.write(
@@ -509,14 +488,10 @@ fn a_returned_file_becomes_a_managed_output_and_rollback_restores_it() {
 #[test]
 fn an_extension_patching_internals_is_named_and_unloaded_at_the_end() {
     let server = server();
-    let ctx = TestContext::new();
-    ctx.write(
-        "buildout.cfg",
-        &config(
-            &server,
-            "parts = w\nextensions = fakepatch",
-            "[w]\nrecipe = fake:writer\ntext = x\n",
-        ),
+    let ctx = project(
+        &server,
+        "parts = w\nextensions = fakepatch",
+        "[w]\nrecipe = fake:writer\ntext = x\n",
     );
     let run = ctx.buildout(&[]);
     assert_eq!(run.code, 0, "{run:?}");
@@ -534,11 +509,7 @@ fn an_extension_patching_internals_is_named_and_unloaded_at_the_end() {
 #[test]
 fn an_extension_that_exits_is_an_error_not_an_exit() {
     let server = server();
-    let ctx = TestContext::new();
-    ctx.write(
-        "buildout.cfg",
-        &config(&server, "parts =\nextensions = fakeexit", ""),
-    );
+    let ctx = project(&server, "parts =\nextensions = fakeexit", "");
     let run = ctx.buildout(&[]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
@@ -588,14 +559,10 @@ fn a_recipe_under_develop_is_used_from_its_project() {
 #[test]
 fn a_dry_run_runs_no_recipe_and_puts_nothing_into_the_store() {
     let server = server();
-    let ctx = TestContext::new();
-    ctx.write(
-        "buildout.cfg",
-        &config(
-            &server,
-            "parts = app w",
-            "[app]\nrecipe = zc.recipe.egg:eggs\neggs = tiny\n\n[w]\nrecipe = fake:writer\ntext = x\n",
-        ),
+    let ctx = project(
+        &server,
+        "parts = app w",
+        "[app]\nrecipe = zc.recipe.egg:eggs\neggs = tiny\n\n[w]\nrecipe = fake:writer\ntext = x\n",
     );
     let out = ctx.ok(&["install", "--dry-run"]);
     assert!(out.contains("would download tiny 2.0 ("), "{out}");

@@ -20,11 +20,7 @@ fn recipe_server(module: &str, entries: &[(&str, &str)]) -> IndexServer {
 }
 
 fn config(server: &IndexServer, buildout: &str, rest: &str) -> String {
-    format!(
-        "[buildout]\nindex = {}\nfind-links = {}\n{buildout}\n{rest}",
-        server.index_url(),
-        fixture_dists().display()
-    )
+    crate::common::host_config(server, buildout, rest)
 }
 
 const WRITER: &str = r#"

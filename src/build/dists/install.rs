@@ -68,17 +68,21 @@ pub fn realise(
 
 /// What [`realise`] would do with one distribution.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Preview {
+pub struct Preview {
+    pub name: String,
+    pub version: String,
+    pub action: Action,
+}
+
+/// How [`realise`] would obtain a distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
     /// The store has it.
-    Reuse { name: String, version: String },
+    Reuse,
     /// A wheel to download (its size, when the index gives it).
-    Download {
-        name: String,
-        version: String,
-        size: Option<u64>,
-    },
+    Download(Option<u64>),
     /// An sdist to download and build.
-    Build { name: String, version: String },
+    Build,
 }
 
 /// What [`realise`] would do, without doing it (`install --dry-run`): the
@@ -95,46 +99,37 @@ pub fn preview(
         to_build,
     } = plan(env, provider, resolution)?;
     let packages = &resolution.packages;
-    let mut previews: Vec<(usize, Preview)> = Vec::new();
-    for (i, e) in entries.iter().enumerate() {
-        if e.is_some() && provider.local(&packages[i].name).is_none() {
-            previews.push((
-                i,
-                Preview::Reuse {
-                    name: packages[i].project_name.clone(),
-                    version: packages[i].version.to_string(),
-                },
-            ));
-        }
+    let mut actions: Vec<Option<Action>> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            (e.is_some() && provider.local(&packages[i].name).is_none()).then_some(Action::Reuse)
+        })
+        .collect();
+    let pending = missing
+        .iter()
+        .map(|(i, file, path)| (*i, path, Action::Download(file.size)))
+        .chain(
+            to_build
+                .iter()
+                .map(|(i, _, path)| (*i, path, Action::Build)),
+        );
+    for (i, path, action) in pending {
+        actions[i] = Some(action);
+        entries[i] = Some(entry(env.store, &packages[i], path));
     }
-    for (i, file, path) in &missing {
-        let r = &packages[*i];
-        previews.push((
-            *i,
-            Preview::Download {
-                name: r.project_name.clone(),
-                version: r.version.to_string(),
-                size: file.size,
-            },
-        ));
-        entries[*i] = Some(entry(env.store, r, path));
-    }
-    for (i, _, path) in &to_build {
-        let r = &packages[*i];
-        previews.push((
-            *i,
-            Preview::Build {
-                name: r.project_name.clone(),
-                version: r.version.to_string(),
-            },
-        ));
-        entries[*i] = Some(entry(env.store, r, path));
-    }
-    previews.sort_by_key(|(i, _)| *i);
-    Ok((
-        entries.into_iter().flatten().collect(),
-        previews.into_iter().map(|(_, p)| p).collect(),
-    ))
+    let previews = actions
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, action)| {
+            Some(Preview {
+                name: packages[i].project_name.clone(),
+                version: packages[i].version.to_string(),
+                action: action?,
+            })
+        })
+        .collect();
+    Ok((entries.into_iter().flatten().collect(), previews))
 }
 
 /// The manifest entry of `r` installed at `path`.

@@ -52,7 +52,7 @@ mod repair;
 mod sdist_build;
 
 pub use custom::custom_build;
-pub use install::{Preview, install_wheel, preview, realise};
+pub use install::{Action, Preview, install_wheel, preview, realise};
 pub use metadata::read_store_metadata;
 pub use provider::{IndexProvider, LocalDist};
 pub use repair::rebuild_dist;

@@ -370,24 +370,17 @@ fn report_dry_run(
     planned: &[Planned],
     previews: &[crate::build::dists::Preview],
 ) -> Result<()> {
-    use crate::build::dists::Preview;
+    use crate::build::dists::Action;
     for p in previews {
-        let line = match p {
-            Preview::Reuse { name, version } => format!("would reuse {name} {version}"),
-            Preview::Download {
-                name,
-                version,
-                size,
-            } => match size {
-                Some(size) => format!(
-                    "would download {name} {version} ({})",
-                    store::format_size(*size)
-                ),
-                None => format!("would download {name} {version}"),
-            },
-            Preview::Build { name, version } => {
-                format!("would download and build {name} {version} (an sdist)")
-            }
+        let (name, version) = (&p.name, &p.version);
+        let line = match p.action {
+            Action::Reuse => format!("would reuse {name} {version}"),
+            Action::Download(Some(size)) => format!(
+                "would download {name} {version} ({})",
+                store::format_size(size)
+            ),
+            Action::Download(None) => format!("would download {name} {version}"),
+            Action::Build => format!("would download and build {name} {version} (an sdist)"),
         };
         ctx.printer.data(&format!("{line}\n"));
     }

@@ -212,3 +212,14 @@ pub fn other_python() -> Option<String> {
 pub fn fixture_dists() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dists")
 }
+
+/// A `buildout.cfg` for the recipe host's tests: the local `server` as
+/// index, the offline fixture as find-links, `buildout` lines added to
+/// `[buildout]`, then `rest`.
+pub fn host_config(server: &index::IndexServer, buildout: &str, rest: &str) -> String {
+    format!(
+        "[buildout]\nindex = {}\nfind-links = {}\n{buildout}\n{rest}",
+        server.index_url(),
+        fixture_dists().display()
+    )
+}

@@ -155,7 +155,8 @@ fn server() -> IndexServer {
     server
 }
 
-fn config(server: &IndexServer, buildout: &str, rest: &str) -> String {
+/// A configuration with `server` as index and the fixture as find-links.
+pub(crate) fn config(server: &IndexServer, buildout: &str, rest: &str) -> String {
     format!(
         "[buildout]\nindex = {}\nfind-links = {}\n{buildout}\n{rest}",
         server.index_url(),

@@ -6,6 +6,7 @@
 use crate::common::index::IndexServer;
 use crate::common::wheel::{Sdist, Wheel};
 use crate::common::{TestContext, fixture_dists};
+use crate::recipe_host::config;
 
 /// A recipe distribution `tryrecipe` 1.0 with `module` as `tryrecipe.py`
 /// and `entries` as its `zc.buildout` entry points.
@@ -17,14 +18,6 @@ fn recipe_server(module: &str, entries: &[(&str, &str)]) -> IndexServer {
     let server = IndexServer::start();
     server.publish(w.build());
     server
-}
-
-fn config(server: &IndexServer, buildout: &str, rest: &str) -> String {
-    format!(
-        "[buildout]\nindex = {}\nfind-links = {}\n{buildout}\n{rest}",
-        server.index_url(),
-        fixture_dists().display()
-    )
 }
 
 const WRITER: &str = r#"

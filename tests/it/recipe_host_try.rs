@@ -3,6 +3,7 @@
 //! against PyPI (issue 13), each reduced to fake recipe distributions made
 //! here and the offline fixture `tests/fixtures/dists`.
 
+use crate::common::host_config as config;
 use crate::common::index::IndexServer;
 use crate::common::wheel::{Sdist, Wheel};
 use crate::common::{TestContext, fixture_dists};
@@ -17,10 +18,6 @@ fn recipe_server(module: &str, entries: &[(&str, &str)]) -> IndexServer {
     let server = IndexServer::start();
     server.publish(w.build());
     server
-}
-
-fn config(server: &IndexServer, buildout: &str, rest: &str) -> String {
-    crate::common::host_config(server, buildout, rest)
 }
 
 const WRITER: &str = r#"

@@ -64,6 +64,10 @@ pub enum Event {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Record {
     pub spec: String,
+    /// The interpreter the host ran (`sys.executable`, which constructors
+    /// read without asking).
+    #[serde(default)]
+    pub python: String,
     pub dist: String,
     pub entry: String,
     pub host_dists: Vec<DistEntry>,
@@ -170,8 +174,13 @@ pub fn file_digest(path: &Path) -> Option<String> {
 /// Whether `record` still holds for `spec` in this run: its distributions
 /// are in place, the environment and files are the same, and every value
 /// it read reads the same now.
-pub fn holds(b: &mut Buildout<'_>, record: &Record, spec: &str, environment: &str) -> bool {
-    if record.spec != spec {
+pub fn holds(
+    b: &mut Buildout<'_>,
+    record: &Record,
+    (spec, python): (&str, &str),
+    environment: &str,
+) -> bool {
+    if record.spec != spec || record.python != python {
         return false;
     }
     let env_same = match &record.env {

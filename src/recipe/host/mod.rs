@@ -646,6 +646,7 @@ impl Session<'_> {
             .and_then(|e| serde_json::from_value(e.clone()).ok());
         Ok(Some(memo::Record {
             env,
+            python: self.settings.python.clone(),
             spec: spec.to_string(),
             dist: dist.name,
             entry,
@@ -666,7 +667,12 @@ impl config::sections::Hook for Session<'_> {
         }
         if self.memo.path.is_some()
             && let Some(record) = self.memo.previous.get(part)
-            && memo::holds(b, record, &spec, &self.memo.environment)
+            && memo::holds(
+                b,
+                record,
+                (&spec, &self.settings.python),
+                &self.memo.environment,
+            )
         {
             memo::replay(b, record)?;
             self.state.borrow_mut().recipes.insert(

@@ -33,6 +33,13 @@
 //! under `site/` (Python does not resolve symlinks), which is inside the
 //! store (the part's object) and resolves into the member's object.
 //!
+//! Wheel data scripts ([`data_scripts`]) are scripts too: Python ones are
+//! wrapped by [`distutils_script`] (zc.buildout's distutils-script
+//! template), others linked; `site/bin/` links them all, where a
+//! distribution looks for its own executable. `gui_scripts` entry points
+//! are generated like console scripts. The interpreter's driver gives what
+//! follows `-c CMD` / `-m MOD` to the command, as python does.
+//!
 //! One deliberate difference with `relative-paths`: zc.buildout computes
 //! `base` from `os.path.realpath(__file__)`, which here would resolve
 //! `bin/x` into the store (`bin` links into the generation, the generation's
@@ -78,6 +85,78 @@ impl EntryPoint {
 /// The console-script entry points of the distribution installed in `dir`
 /// (its `*.dist-info/entry_points.txt`), by name.
 pub fn console_scripts(dir: &Path) -> BTreeMap<String, EntryPoint> {
+    entry_point_scripts(dir, "console_scripts")
+}
+
+/// The `gui_scripts` entry points of the distribution at `dir` (generated
+/// like console scripts, as pip and uv do).
+pub fn gui_scripts(dir: &Path) -> BTreeMap<String, EntryPoint> {
+    entry_point_scripts(dir, "gui_scripts")
+}
+
+/// An executable a distribution ships as a wheel data script
+/// (`<name>.data/scripts/`, in its store object's `.prefix/bin/`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataScript {
+    /// A Python script (a `#!` first line naming python): wrapped like
+    /// zc.buildout's distutils scripts, with the part's path.
+    Python(String),
+    /// Anything else (a native binary, a shell script): linked as it is.
+    Other(PathBuf),
+}
+
+/// The data scripts of the distribution at `dir`, by name.
+pub fn data_scripts(dir: &Path) -> BTreeMap<String, DataScript> {
+    let bin = dir.join(".prefix/bin");
+    let mut out = BTreeMap::new();
+    for name in sorted_names(&bin) {
+        let path = bin.join(&name);
+        if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+            continue;
+        }
+        let bytes = fs::read(&path).unwrap_or_default();
+        let first = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+        let python = first.starts_with(b"#!") && first.windows(6).any(|w| w == b"python");
+        let script = match String::from_utf8(bytes) {
+            Ok(text) if python => DataScript::Python(text),
+            _ => DataScript::Other(path),
+        };
+        out.insert(name, script);
+    }
+    out
+}
+
+/// The text of a wrapped distutils/data script (zc.buildout's
+/// `distutils_script_template`): its `#!` line replaced by the part's
+/// interpreter, the part's path inserted before its first import.
+pub fn distutils_script(
+    python: &str,
+    paths: &[String],
+    mode: &Paths<'_>,
+    contents: &str,
+    initialization: &str,
+    pycache: Option<&str>,
+) -> String {
+    let (path, setup) = path_and_setup(paths, mode);
+    let pycache = pycache_line(pycache);
+    let init = initialization_block(initialization);
+    let lines: Vec<&str> = contents.split_inclusive('\n').skip(1).collect();
+    let first_import = lines
+        .iter()
+        .position(|l| {
+            (l.starts_with("import") || l.starts_with("from"))
+                && l.contains("import")
+                && !l.contains("__future__")
+        })
+        .unwrap_or(lines.len());
+    let before: String = lines[..first_import].concat();
+    let after: String = lines[first_import..].concat();
+    format!(
+        "#!{python}\n{before}\n{setup}\nimport sys\n{pycache}sys.path[0:0] = [\n  {path},\n  ]\n{init}\n\n{after}"
+    )
+}
+
+fn entry_point_scripts(dir: &Path, group: &str) -> BTreeMap<String, EntryPoint> {
     let Ok(entries) = fs::read_dir(dir) else {
         return BTreeMap::new();
     };
@@ -94,7 +173,7 @@ pub fn console_scripts(dir: &Path) -> BTreeMap<String, EntryPoint> {
         if let Ok(text) = fs::read_to_string(info.join("entry_points.txt")) {
             let groups = super::wheel::parse_entry_points(&text);
             return groups
-                .get("console_scripts")
+                .get(group)
                 .map(|g| {
                     g.iter()
                         .map(|(k, v)| (k.clone(), EntryPoint::parse_value(v)))
@@ -253,6 +332,16 @@ fn common_prefix(a: &str, b: &str) -> String {
         .collect()
 }
 
+/// zc.buildout's `initialization` block: the text between two newlines,
+/// nothing when empty.
+fn initialization_block(initialization: &str) -> String {
+    if initialization.is_empty() {
+        String::new()
+    } else {
+        format!("\n{initialization}\n")
+    }
+}
+
 /// The line that points Python's bytecode cache at `prefix` (for
 /// distributions installed without bytecode: `compile-bytecode = false`),
 /// unless the user already chose one (`PYTHONPYCACHEPREFIX`, `-X
@@ -279,11 +368,7 @@ pub fn console_script(
 ) -> String {
     let (path, setup) = path_and_setup(paths, mode);
     let pycache = pycache_line(pycache);
-    let init = if initialization.is_empty() {
-        String::new()
-    } else {
-        format!("\n{initialization}\n")
-    };
+    let init = initialization_block(initialization);
     format!(
         "#!{python}\n{setup}\nimport sys\n{pycache}sys.path[0:0] = [\n  {path},\n  ]\n{init}\nimport {module}\n\nif __name__ == '__main__':\n    sys.exit({module}.{attrs}({arguments}))\n",
         module = entry.module,
@@ -305,22 +390,32 @@ pub fn interpreter_script(
     if !path.is_empty() {
         path.push(',');
     }
-    let init = if initialization.is_empty() {
-        String::new()
-    } else {
-        format!("\n{initialization}\n")
-    };
+    let init = initialization_block(initialization);
     format!(
         "#!{python}\n{setup}\nimport sys\n\n{pycache}sys.path[0:0] = [\n  {path}\n  ]\n{init}\n{DRIVER}"
     )
 }
 
+/// zc.buildout's interpreter driver, with one difference (README): the
+/// arguments after `-c CMD` or `-m MOD` are the command's, as python has
+/// them (zc.buildout's `getopt` reads `bin/py -m ruff --version`'s
+/// `--version` as its own and fails).
 const DRIVER: &str = r#"
 _interactive = True
 if len(sys.argv) > 1:
     # The Python interpreter wrapper allows only some of the options that a
     # "regular" Python interpreter accepts.
-    _options, _args = __import__("getopt").getopt(sys.argv[1:], 'Iic:m:')
+    _argv = sys.argv[1:]
+    # As python does, what follows `-c CMD` or `-m MOD` is the command's.
+    for _i, _arg in enumerate(_argv):
+        if not _arg.startswith('-') or _arg == '--':
+            break
+        if _arg[:2] in ('-c', '-m'):
+            _i += 1 if len(_arg) > 2 else 2
+            if _i < len(_argv) and _argv[_i] != '--':
+                _argv.insert(_i, '--')
+            break
+    _options, _args = __import__("getopt").getopt(_argv, 'Iic:m:')
     _interactive = False
     for (_opt, _val) in _options:
         if _opt == '-i':
@@ -387,7 +482,31 @@ fn is_package(dir: &Path) -> bool {
 /// Builds `site` (which must not exist) from the members' import roots,
 /// in working-set order. See the module documentation for the rules.
 pub fn build_site(site: &Path, members: &[PathBuf]) -> io::Result<()> {
-    merge(site, members, true)
+    merge(site, members, true)?;
+    link_data_scripts(site, members)
+}
+
+/// `site/bin/<name>`: links to the members' data scripts, where a
+/// distribution installed with `pip install --target` finds its own
+/// executables (ruff's `find_ruff_bin` looks next to its package). Not
+/// made when a member has a top-level `bin` of its own.
+fn link_data_scripts(site: &Path, members: &[PathBuf]) -> io::Result<()> {
+    let bin = site.join("bin");
+    if fs::symlink_metadata(&bin).is_ok() {
+        return Ok(());
+    }
+    for member in members {
+        let scripts = member.join(".prefix/bin");
+        for name in sorted_names(&scripts) {
+            let at = bin.join(&name);
+            if fs::symlink_metadata(&at).is_ok() {
+                continue;
+            }
+            fs::create_dir_all(&bin)?;
+            std::os::unix::fs::symlink(scripts.join(&name), &at)?;
+        }
+    }
+    Ok(())
 }
 
 fn sorted_names(dir: &Path) -> Vec<String> {

@@ -27,7 +27,7 @@
 //! written.
 
 use super::{DistRequest, Error, Note, Recipe, Result, Services, io};
-use crate::build::scripts::{self, EntryPoint, Paths};
+use crate::build::scripts::{self, DataScript, EntryPoint, Paths};
 use crate::config::{Buildout, pystr};
 use crate::profile::manifest::DistEntry;
 use crate::profile::paths::{self, Origin, Request};
@@ -154,7 +154,7 @@ pub struct Scripts {
     /// An `entry-points` token that does not parse.
     bad_entry_point: Option<String>,
     /// Filled by `prepare`: (script name, entry point), in generation order.
-    planned: Vec<(String, EntryPoint)>,
+    planned: Vec<(String, Source)>,
     notes: Vec<Note>,
     location: String,
 }
@@ -288,12 +288,11 @@ impl Scripts {
             Some(entry) => entry.1 = text,
             None => out.push((name.to_string(), text)),
         };
-        for (name, entry) in &self.planned {
+        for (name, source) in &self.planned {
             let script = format!("{}/bin/{name}", self.directory);
             let mode = self.mode(&script);
-            add(
-                name,
-                scripts::console_script(
+            let text = match source {
+                Source::Entry(entry) => scripts::console_script(
                     &self.eggs.python,
                     &paths,
                     &mode,
@@ -302,7 +301,18 @@ impl Scripts {
                     &self.initialization,
                     self.eggs.pycache.as_deref(),
                 ),
-            );
+                Source::Data(DataScript::Python(contents)) => scripts::distutils_script(
+                    &self.eggs.python,
+                    &paths,
+                    &mode,
+                    contents,
+                    &self.initialization,
+                    self.eggs.pycache.as_deref(),
+                ),
+                // Linked as they are (see `build`).
+                Source::Data(DataScript::Other(_)) => continue,
+            };
+            add(name, text);
         }
         if let Some(name) = self.interpreter.as_ref().filter(|_| self.generates()) {
             let script = format!("{}/bin/{name}", self.directory);
@@ -383,20 +393,24 @@ impl Scripts {
                 .find(|d| canonicalize_name(&d.name) == *name)
             {
                 let dist = format!("{} {}", d.name, d.version);
-                available.extend(
-                    scripts::console_scripts(Path::new(&d.path))
-                        .into_iter()
-                        .map(|(name, entry)| Available {
-                            name,
-                            entry,
-                            dist: Some(dist.clone()),
-                        }),
-                );
+                let dir = Path::new(&d.path);
+                let entries = scripts::console_scripts(dir)
+                    .into_iter()
+                    .chain(scripts::gui_scripts(dir))
+                    .map(|(name, entry)| (name, Source::Entry(entry)));
+                let data = scripts::data_scripts(dir)
+                    .into_iter()
+                    .map(|(name, script)| (name, Source::Data(script)));
+                available.extend(entries.chain(data).map(|(name, source)| Available {
+                    name,
+                    source,
+                    dist: Some(dist.clone()),
+                }));
             }
         }
         available.extend(self.entry_points.iter().map(|(name, entry)| Available {
             name: name.clone(),
-            entry: entry.clone(),
+            source: Source::Entry(entry.clone()),
             dist: None,
         }));
         available
@@ -407,7 +421,7 @@ impl Scripts {
     /// file name, checked before anything is written: whoever chose it is
     /// named.
     fn select(&mut self, available: &[Available]) -> Result<()> {
-        for Available { name, entry, dist } in available {
+        for Available { name, source, dist } in available {
             let target = match &self.scripts {
                 None => name.clone(),
                 Some(selected) => match selected.iter().find(|(n, _)| n == name) {
@@ -421,7 +435,7 @@ impl Scripts {
                 None => Origin::Option("entry-points"),
             };
             self.script_path(&target, origin)?;
-            self.planned.push((target, entry.clone()));
+            self.planned.push((target, source.clone()));
         }
         Ok(())
     }
@@ -468,15 +482,24 @@ impl Scripts {
 /// A console script a scripts part could generate.
 struct Available {
     name: String,
-    entry: EntryPoint,
+    source: Source,
     /// The distribution that declares it (`None`: the `entry-points`
     /// option).
     dist: Option<String>,
 }
 
+/// What a script is made from.
+#[derive(Debug, Clone)]
+enum Source {
+    /// A `console_scripts` or `gui_scripts` entry point (or `entry-points`).
+    Entry(EntryPoint),
+    /// A wheel data script of a distribution.
+    Data(DataScript),
+}
+
 impl Recipe for Scripts {
     fn identity(&self) -> String {
-        "zc.recipe.egg:scripts 6.0.0 (built in, site directory 1)".into()
+        "zc.recipe.egg:scripts 6.0.0 (built in, site directory 2, data scripts, python-like -m/-c arguments)".into()
     }
 
     fn content_key(&self) -> String {
@@ -539,6 +562,14 @@ impl Recipe for Scripts {
         scripts::build_site(&site, &members).map_err(io("build the site directory", &site))?;
         let bin = out.join("outputs/bin");
         std::fs::create_dir_all(&bin).map_err(io("create", &bin))?;
+        // Data scripts that are not Python (native binaries, shell
+        // scripts) are linked as they are, into their distribution's object.
+        for (name, source) in &self.planned {
+            if let Source::Data(DataScript::Other(path)) = source {
+                let file = bin.join(name);
+                std::os::unix::fs::symlink(path, &file).map_err(io("link", &file))?;
+            }
+        }
         for (name, text) in self.texts() {
             let file = bin.join(&name);
             if let Some(parent) = file.parent() {

@@ -435,6 +435,16 @@ impl Scripts {
                 None => Origin::Option("entry-points"),
             };
             self.script_path(&target, origin)?;
+            if let Some(i) = self.planned.iter().position(|(n, _)| *n == target) {
+                // As zc.buildout, which writes the later one over the
+                // earlier: the later wins, but not silently.
+                self.notes.push(Note::Warning(format!(
+                    "{}: two scripts are named {target} ({}): the later one is generated.",
+                    self.eggs.part,
+                    dist.as_deref().unwrap_or("entry-points")
+                )));
+                self.planned.remove(i);
+            }
             self.planned.push((target, source.clone()));
         }
         Ok(())

@@ -7,7 +7,7 @@
 
 use crate::common::TestContext;
 use crate::common::index::IndexServer;
-use crate::common::wheel::Wheel;
+use crate::common::wheel::{Sdist, Wheel};
 use std::process::Command;
 
 fn tooly() -> Wheel {
@@ -100,4 +100,65 @@ fn scripts_selects_and_renames_data_scripts_too() {
     for absent in ["bin/shtool", "bin/toolcli", "bin/toolgui"] {
         assert!(!ctx.path(absent).exists(), "{absent}");
     }
+}
+
+/// A setuptools-style `scripts=` script of an sdist and of a develop
+/// project: both arrive as data scripts of the wheel their backend builds.
+#[test]
+fn scripts_of_sdists_and_develop_eggs_land_in_bin() {
+    let project = |name: &str| {
+        Sdist::new(name, "0.1")
+            .module(&format!("{name}/__init__.py"), "WHO = __name__\n")
+            .module(
+                &format!("{name}-0.1.data/scripts/{name}-run"),
+                &format!("#!python\nimport {name}\nprint('ran', {name}.WHO)\n"),
+            )
+    };
+    let server = IndexServer::start();
+    server.publish(project("sdisty").build());
+    let ctx = TestContext::new();
+    project("localy").write_tree(&ctx.path("src/localy"));
+    ctx.write(
+        "buildout.cfg",
+        &format!(
+            "[buildout]\nparts = app\nindex = {}\ndevelop = src/localy\n\n\
+             [app]\nrecipe = zc.recipe.egg\neggs =\n    sdisty\n    localy\n",
+            server.index_url()
+        ),
+    );
+    ctx.ok(&[]);
+    assert_eq!(run(&ctx, "bin/sdisty-run", &[]), "ran sdisty\n");
+    assert_eq!(run(&ctx, "bin/localy-run", &[]), "ran localy\n");
+}
+
+#[test]
+fn two_distributions_shipping_one_script_name_are_warned_about() {
+    let server = IndexServer::start();
+    server
+        .publish(
+            Wheel::new("one", "1.0")
+                .module("one/__init__.py", "def main():\n    print('one')\n")
+                .entry_point("console_scripts", "tool", "one:main")
+                .build(),
+        )
+        .publish(
+            Wheel::new("two", "1.0")
+                .module("two/__init__.py", "")
+                .module("two-1.0.data/scripts/tool", "#!/bin/sh\necho two\n")
+                .build(),
+        );
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        &format!(
+            "[buildout]\nparts = app\nindex = {}\n\n[app]\nrecipe = zc.recipe.egg\neggs =\n    one\n    two\n",
+            server.index_url()
+        ),
+    );
+    let out = ctx.ok(&[]);
+    assert!(
+        out.contains("app: two scripts are named tool (two 1.0): the later one is generated.\n"),
+        "{out}"
+    );
+    assert_eq!(run(&ctx, "bin/tool", &[]), "two\n");
 }

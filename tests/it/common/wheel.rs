@@ -434,7 +434,15 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 
 def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
 {fail}    pth = "_%s_editable.pth" % _dist()
-    return _write(wheel_directory, [(pth, (os.path.abspath("src") + "\n").encode())])
+    files = [(pth, (os.path.abspath("src") + "\n").encode())]
+    # Data scripts (`scripts=`) go into the editable wheel too.
+    data = "%s-%s.data" % (_dist(), VERSION)
+    for root, dirs, names in os.walk(os.path.join("src", data)):
+        for n in names:
+            p = os.path.join(root, n)
+            with open(p, "rb") as f:
+                files.append((os.path.relpath(p, "src").replace(os.sep, "/"), f.read()))
+    return _write(wheel_directory, files)
 "#,
             name = self.name,
             version = self.version,

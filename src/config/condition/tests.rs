@@ -410,3 +410,13 @@ fn python_globals_are_per_scope() {
         Err("NameError: name 'seen' is not defined".into())
     );
 }
+
+/// A condition that ends the evaluator is an error, not a hang.
+#[test]
+fn python_exiting_is_an_error() {
+    let mut lazy = LazyFacts::default();
+    let e = evaluate("os._exit(3)", "]", &mut lazy).unwrap_err().0;
+    assert!(e.contains("the process exited while evaluating"), "{e}");
+    let e = evaluate("os.path.sep", "]", &mut lazy).unwrap_err().0;
+    assert!(e.contains("the process is gone"), "{e}");
+}

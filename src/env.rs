@@ -12,6 +12,9 @@ pub const BUILDOUT_HOME: &str = "BUILDOUT_HOME";
 pub const BUILDOUT_STORE: &str = "BUILDOUT_STORE";
 /// Names a fault-injection point at which the process aborts (tests only).
 pub const BUILDOUT_FAILPOINT: &str = "BUILDOUT_FAILPOINT";
+/// A file that debug builds append a line to for each condition
+/// evaluator they start (tests only: proves Python starts only when needed).
+pub const BUILDOUT_DEBUG_CONDITION_LOG: &str = "BUILDOUT_DEBUG_CONDITION_LOG";
 /// Disables colour when set and not empty (<https://no-color.org>), unless
 /// `--color always` asks for it.
 pub const NO_COLOR: &str = "NO_COLOR";

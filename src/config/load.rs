@@ -289,6 +289,8 @@ impl Loader<'_> {
     /// retired `extended-by`).
     fn parse(&mut self, source: &Source) -> Result<Parsed, Error> {
         let filename = &source.name;
+        // zc.buildout builds the globals of conditions once per file.
+        self.facts.new_condition_scope();
         let mut parsed = super::parse::parse(&source.text, filename, self.facts)
             .map_err(|e| Error::from(ErrorKind::Parse(e)))?;
         let mut extends = None;

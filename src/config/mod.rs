@@ -209,7 +209,8 @@ impl Config {
     /// versions section, make cache directories absolute, then evaluate
     /// `[buildout]` ([`Self::finish`]).
     fn load_inner(opts: &LoadOptions, reporter: &mut dyn Reporter) -> Result<Self> {
-        let mut facts = LazyFacts::default();
+        // Conditions that only Python evaluates see `opts.cwd` as `.`.
+        let mut facts = LazyFacts::default().with_working_dir(opts.cwd.clone().into());
         // `python3` on PATH is probed only if no layer sets `executable`
         // (through a pyenv shim, that probe alone costs a few hundred ms).
         let executable = opts

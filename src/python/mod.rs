@@ -3,7 +3,9 @@
 //! * [`marker`]: PEP 508 environment markers ([`Marker`], [`MarkerEnvironment`]).
 //! * [`interpreter`]: facts probed from a Python interpreter ([`Facts`]),
 //!   cached on disk, and [`LazyFacts`], which probes at most once and only
-//!   when first asked.
+//!   when first asked, and starts at most one condition evaluator.
+//! * [`condition`]: conditional-section expressions evaluated by Python
+//!   itself ([`condition::Evaluator`]), one process for a whole load.
 //! * [`pystr`]: Python's `str`/`repr`/`textwrap`/`posixpath` rules, where
 //!   zc.buildout's output depends on them.
 //! * [`name`]: [`PackageName`], normalised distribution names.
@@ -11,6 +13,7 @@
 //! * [`tags`]: the ordered wheel tags an interpreter accepts ([`Tags`]).
 //! * [`filename`]: wheel and sdist file names ([`DistFilename`]).
 
+pub mod condition;
 pub mod filename;
 pub mod interpreter;
 pub mod marker;
@@ -47,6 +50,8 @@ pub enum Error {
         status: std::process::ExitStatus,
         stderr: String,
     },
+    #[error("python interpreter `{path}` cannot evaluate conditions: {message}")]
+    Evaluator { path: PathBuf, message: String },
     #[error("cannot read the facts printed by python interpreter `{path}`: {source}")]
     BadOutput {
         path: PathBuf,
@@ -55,7 +60,9 @@ pub enum Error {
     },
 }
 
-/// Interpreter facts, probed at most once, and only when first needed.
+/// Interpreter facts, probed at most once, and only when first needed; and
+/// the one Python process that evaluates the conditions our own evaluator
+/// leaves to Python, started on the first such condition.
 #[derive(Debug, Default)]
 pub struct LazyFacts {
     /// The interpreter to ask (`None`: `python3` on PATH, resolved to its
@@ -64,6 +71,12 @@ pub struct LazyFacts {
     /// The cache directory override (`None`: `~/.buildout/cache/interpreters`).
     cache_dir: Option<PathBuf>,
     facts: Option<Facts>,
+    /// Where the condition evaluator runs (`None`: our working directory).
+    working_dir: Option<PathBuf>,
+    /// The condition evaluator, once started.
+    evaluator: Option<condition::Evaluator>,
+    /// The current globals scope of the evaluator (one per file).
+    scope: u64,
 }
 
 impl LazyFacts {
@@ -80,8 +93,8 @@ impl LazyFacts {
     pub fn with_facts(facts: Facts) -> Self {
         LazyFacts {
             executable: Some(PathBuf::from(&facts.executable)),
-            cache_dir: None,
             facts: Some(facts),
+            ..LazyFacts::default()
         }
     }
 
@@ -89,6 +102,39 @@ impl LazyFacts {
     pub fn with_cache_dir(mut self, dir: PathBuf) -> Self {
         self.cache_dir = Some(dir);
         self
+    }
+
+    /// Runs the condition evaluator in `dir` (what `os.path` sees as `.`).
+    pub fn with_working_dir(mut self, dir: PathBuf) -> Self {
+        self.working_dir = Some(dir);
+        self
+    }
+
+    /// Starts a fresh set of condition globals (zc.buildout builds them
+    /// once per configuration file).
+    pub fn new_condition_scope(&mut self) {
+        self.scope += 1;
+    }
+
+    /// Evaluates `source` (`[expr]` plus its comment) in Python, starting
+    /// the evaluator with the probed interpreter (`sys.executable`) on
+    /// first use.
+    pub fn evaluate_in_python(&mut self, source: &str) -> Result<condition::Outcome, Error> {
+        if self.evaluator.is_none() {
+            let executable = self.get()?.executable.clone();
+            let python = if executable.is_empty() {
+                self.executable.clone().unwrap_or_else(|| "python3".into())
+            } else {
+                PathBuf::from(executable)
+            };
+            let evaluator = condition::Evaluator::start(&python, self.working_dir.as_deref())?;
+            self.evaluator = Some(evaluator);
+        }
+        let scope = self.scope;
+        match &mut self.evaluator {
+            Some(evaluator) => evaluator.evaluate(scope, source),
+            None => Err(Error::NotOnPath),
+        }
     }
 
     /// Whether the facts are known already (probed or given).

@@ -7,6 +7,7 @@ mod cli;
 mod cli_globals;
 mod color;
 mod common;
+mod conditions_python;
 mod data_scripts;
 mod examples;
 mod generation_output;

@@ -3,9 +3,18 @@
 use super::*;
 use crate::python::interpreter::tests::fake_facts;
 
+/// Our own evaluator alone (never Python): its value, or why it would
+/// leave the expression to Python.
+fn ours(expression: &str, tail: &str, facts: &mut LazyFacts) -> Result<bool, Error> {
+    match evaluate_here(expression, tail, facts)? {
+        Here::Done(value) => Ok(value),
+        Here::Python { why, .. } => Err(why),
+    }
+}
+
 fn eval_with(expr: &str, facts: Facts) -> Result<bool, Error> {
     let mut lazy = LazyFacts::with_facts(facts);
-    evaluate(expr, "]", &mut lazy)
+    ours(expr, "]", &mut lazy)
 }
 
 fn eval(expr: &str) -> Result<bool, Error> {
@@ -226,19 +235,19 @@ fn python_subset_semantics() {
 #[test]
 fn tail_comments_are_python_comments() {
     let mut lazy = LazyFacts::with_facts(fake_facts());
-    assert!(evaluate("linux", "] # a comment", &mut lazy).unwrap());
-    assert!(!evaluate("windows", "] ; another (comment", &mut lazy).unwrap());
-    assert!(evaluate("python3 ", "]", &mut lazy).unwrap());
+    assert!(ours("linux", "] # a comment", &mut lazy).unwrap());
+    assert!(!ours("windows", "] ; another (comment", &mut lazy).unwrap());
+    assert!(ours("python3 ", "]", &mut lazy).unwrap());
     // `\x23` and `\x3b` become `#` and `;` inside the expression.
-    assert!(evaluate(r"'a\x23b' == 'a' + chr", "]", &mut lazy).is_err());
-    assert!(evaluate(r"len('a\x23b\x3b') == 4", "]", &mut lazy).unwrap());
+    assert!(ours(r"'a\x23b' == 'a' + chr", "]", &mut lazy).is_err());
+    assert!(ours(r"len('a\x23b\x3b') == 4", "]", &mut lazy).unwrap());
     // A marker with an escaped `#`.
-    assert!(!evaluate(r"os_name == 'a\x23b'", "]", &mut lazy).unwrap());
+    assert!(!ours(r"os_name == 'a\x23b'", "]", &mut lazy).unwrap());
     // Empty expression: no condition.
-    assert!(evaluate("", "]", &mut lazy).unwrap());
+    assert!(ours("", "]", &mut lazy).unwrap());
     // Whitespace only: `[ ][0]`, an IndexError.
     assert_eq!(
-        evaluate("  ", "]", &mut lazy).unwrap_err().0,
+        ours("  ", "]", &mut lazy).unwrap_err().0,
         "list index out of range"
     );
 }
@@ -305,19 +314,19 @@ fn environ_lookups() {
 #[test]
 fn facts_are_probed_only_when_needed() {
     let mut lazy = unprobeable();
-    assert!(evaluate("os.environ.get('PATH')", "]", &mut lazy).unwrap());
-    assert!(evaluate("'x' in os.environ or 1 < 2", "]", &mut lazy).unwrap());
-    assert!(evaluate("os.sep == '/'", "]", &mut lazy).unwrap());
-    assert!(evaluate("True or linux", "]", &mut lazy).unwrap());
+    assert!(ours("os.environ.get('PATH')", "]", &mut lazy).unwrap());
+    assert!(ours("'x' in os.environ or 1 < 2", "]", &mut lazy).unwrap());
+    assert!(ours("os.sep == '/'", "]", &mut lazy).unwrap());
+    assert!(ours("True or linux", "]", &mut lazy).unwrap());
     assert!(!lazy.is_probed());
     // Names that need the interpreter probe it, and its error shows.
-    let e = evaluate("linux", "]", &mut lazy).unwrap_err().0;
+    let e = ours("linux", "]", &mut lazy).unwrap_err().0;
     assert!(
         e.starts_with("cannot run python interpreter `/nonexistent/python-for-tests`"),
         "{e}"
     );
     // Markers always need the marker environment.
-    assert!(evaluate("os_name == 'posix'", "]", &mut lazy).is_err());
+    assert!(ours("os_name == 'posix'", "]", &mut lazy).is_err());
 }
 
 #[test]
@@ -337,15 +346,15 @@ fn marker_errors_are_reported() {
 fn string_scanning_respects_char_boundaries() {
     // Found by proptest: an unterminated string before a 4-byte character.
     let mut lazy = LazyFacts::with_facts(fake_facts());
-    assert!(evaluate("\"", "]\u{11d0b}", &mut lazy).is_err());
-    assert!(evaluate("'\\\u{11d0b}' + '' == 'x'", "]", &mut lazy).is_ok());
+    assert!(ours("\"", "]\u{11d0b}", &mut lazy).is_err());
+    assert!(ours("'\\\u{11d0b}' + '' == 'x'", "]", &mut lazy).is_ok());
 }
 
 proptest::proptest! {
     #[test]
     fn evaluator_never_panics(s in "\\PC{0,60}", tail in "\\] ?[#;]?\\PC{0,5}") {
         let mut lazy = LazyFacts::with_facts(fake_facts());
-        let _ = evaluate(&s, &tail, &mut lazy);
+        let _ = ours(&s, &tail, &mut lazy);
     }
 
     #[test]
@@ -353,6 +362,61 @@ proptest::proptest! {
         s in "[ ()\\[\\]'\"a-z_.,:=<>!+*0-9-]{0,50}"
     ) {
         let mut lazy = LazyFacts::with_facts(fake_facts());
-        let _ = evaluate(&s, "]", &mut lazy);
+        let _ = ours(&s, "]", &mut lazy);
     }
+}
+
+/// Conditions our evaluator leaves to Python, evaluated by `python3` on
+/// PATH as zc.buildout evaluates them.
+#[test]
+fn python_evaluates_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("here.cfg"), "").unwrap();
+    let mut lazy = LazyFacts::default().with_working_dir(dir.path().to_path_buf());
+    let mut python = |expr: &str| evaluate(expr, "]", &mut lazy).map_err(|e| e.0);
+    assert_eq!(python("os.path.exists('here.cfg')"), Ok(true));
+    assert_eq!(python("os.path.exists('absent.cfg')"), Ok(false));
+    assert_eq!(python(r"re.match(r'^x', 'xyz')"), Ok(true));
+    assert_eq!(python("[x for x in 'ab' if x == 'c']"), Ok(false));
+    assert_eq!(python("{'a': 1}.get('a')"), Ok(true));
+    assert_eq!(
+        python("nosuchname"),
+        Err("NameError: name 'nosuchname' is not defined".into())
+    );
+    assert_eq!(
+        python("os.environ['BUILDOUT_TEST_SURELY_UNSET']"),
+        Err("KeyError: 'BUILDOUT_TEST_SURELY_UNSET'".into())
+    );
+    assert_eq!(python("1 +"), Err("SyntaxError: invalid syntax".into()));
+    assert_eq!(
+        python("  "),
+        Err("IndexError: list index out of range".into())
+    );
+}
+
+/// Each file gets fresh globals: a name bound by one condition is visible
+/// to the next in the same file only.
+#[test]
+fn python_globals_are_per_scope() {
+    let mut lazy = LazyFacts::default();
+    assert_eq!(
+        evaluate("(seen := 1)", "]", &mut lazy).map_err(|e| e.0),
+        Ok(true)
+    );
+    assert_eq!(evaluate("seen", "]", &mut lazy).map_err(|e| e.0), Ok(true));
+    lazy.new_condition_scope();
+    assert_eq!(
+        evaluate("seen", "]", &mut lazy).map_err(|e| e.0),
+        Err("NameError: name 'seen' is not defined".into())
+    );
+}
+
+/// A condition that ends the evaluator is an error, not a hang.
+#[test]
+fn python_exiting_is_an_error() {
+    let mut lazy = LazyFacts::default();
+    let e = evaluate("os._exit(3)", "]", &mut lazy).unwrap_err().0;
+    assert!(e.contains("the process exited while evaluating"), "{e}");
+    let e = evaluate("os.path.sep", "]", &mut lazy).unwrap_err().0;
+    assert!(e.contains("the process is gone"), "{e}");
 }

@@ -7,6 +7,7 @@ mod cli;
 mod cli_globals;
 mod color;
 mod common;
+mod conformance20;
 mod examples;
 mod generation_output;
 mod generations;

@@ -38,3 +38,25 @@ fn query_counts_option_like_words_as_arguments() {
     assert_eq!(out.stderr, "Error: Key not found: --store\n");
     assert_eq!(ctx.ok(&["query", "s:k"]), "v\n");
 }
+
+#[test]
+fn parse_errors_quote_lines_with_python_repr() {
+    let ctx = TestContext::new();
+    ctx.write("buildout.cfg", "\u{feff}[buildout]\nparts =\n");
+    let (_, stderr) = ctx.fails(&["annotate"]);
+    assert!(
+        stderr.ends_with(", line: 1\n'\\ufeff[buildout]\\n'\n"),
+        "{stderr}"
+    );
+    // Control characters and unprintable Unicode are escaped; form feed and
+    // U+2028 do not end a line (Python's file readline splits on \n only).
+    ctx.write(
+        "buildout.cfg",
+        "[buildout]\nparts =\nbad\x07\x0c\u{2028}\u{85}\u{a0}\u{e9}\x1b[0m\n",
+    );
+    let (_, stderr) = ctx.fails(&["annotate"]);
+    assert!(
+        stderr.ends_with("\n\t[line  3]: 'bad\\x07\\x0c\\u2028\\x85\\xa0\u{e9}\\x1b[0m\\n'\n"),
+        "{stderr}"
+    );
+}

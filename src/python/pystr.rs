@@ -95,7 +95,7 @@ pub fn is_printable(c: char) -> bool {
     }
     use super::printable::NOT_PRINTABLE;
     let i = NOT_PRINTABLE.partition_point(|&(_, end)| end < n);
-    !NOT_PRINTABLE.get(i).is_some_and(|&(start, _)| start <= n)
+    NOT_PRINTABLE.get(i).is_none_or(|&(start, _)| start > n)
 }
 
 /// Python's repr of a list of strings: `['a', 'b']`.

@@ -60,3 +60,116 @@ fn parse_errors_quote_lines_with_python_repr() {
         "{stderr}"
     );
 }
+
+#[test]
+fn log_format_and_level_apply_to_buildout_messages() {
+    let ctx = TestContext::new();
+    ctx.write("buildout.cfg", CFG);
+    let out = ctx.buildout(&[
+        "-t",
+        "5",
+        "log-format=%(levelname)-7s|%(name)s| %(message)s",
+        "query",
+        "s:k",
+    ]);
+    assert_eq!(
+        out.stdout, "INFO   |zc.buildout| Setting socket time out to 5 seconds.\nv\n",
+        "{}",
+        out.stderr
+    );
+    // The level hides info; -v brings it back (WARNING - 10).
+    assert_eq!(
+        ctx.ok(&["log-level=WARNING", "-t", "5", "query", "s:k"]),
+        "v\n"
+    );
+    let out = ctx.ok(&["log-level=30", "-v", "-t", "5", "annotate", "x"]);
+    assert!(
+        out.starts_with("Setting socket time out to 5 seconds.\n"),
+        "{out}"
+    );
+    // Our own commands' messages go through the same logging.
+    let out = ctx.ok(&["log-format=%(levelno)d %(message)s", "bootstrap"]);
+    assert!(out.contains("20 Creating directory "), "{out}");
+    // Python refuses a format without a field; zc.buildout's level names
+    // are case-sensitive.
+    let (_, err) = ctx.fails(&["log-format=plain", "query", "s:k"]);
+    assert!(
+        err.ends_with("Error: Invalid format 'plain' for '%' style\n"),
+        "{err}"
+    );
+    let (_, err) = ctx.fails(&["log-level=warning", "query", "s:k"]);
+    assert!(
+        err.ends_with("Error: Invalid logging level warning\n"),
+        "{err}"
+    );
+}
+
+/// A recipe that logs through Python's logging, as recipes do.
+const LOGGING_RECIPE: &str = r#"
+import logging
+
+class Recipe:
+    def __init__(self, buildout, name, options):
+        self.name = name
+
+    def install(self):
+        log = logging.getLogger(self.name)
+        log.info('made %s', self.name)
+        log.warning('careful')
+        log.debug('detail')
+        logging.getLogger('zc.buildout.custom').info('from zc')
+        return ()
+"#;
+
+#[test]
+fn recipe_log_records_follow_log_format_and_level() {
+    use crate::common::index::IndexServer;
+    use crate::common::wheel::Wheel;
+    let server = IndexServer::start();
+    server.publish(
+        Wheel::new("logrecipe", "1.0")
+            .module("logrecipe.py", LOGGING_RECIPE)
+            .entry_point("zc.buildout", "default", "logrecipe:Recipe")
+            .build(),
+    );
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        &crate::common::host_config(
+            &server,
+            "parts = p\nlog-format = %(levelname)s [%(name)s] %(message)s",
+            "[p]\nrecipe = logrecipe\n",
+        ),
+    );
+    let out = ctx.ok(&[]);
+    assert!(out.contains("INFO [zc.buildout] Installing p.\n"), "{out}");
+    assert!(out.contains("INFO [p] made p\n"), "{out}");
+    assert!(out.contains("WARNING [p] careful\n"), "{out}");
+    assert!(out.contains("INFO [zc.buildout.custom] from zc\n"), "{out}");
+    assert!(!out.contains("detail"), "{out}");
+    // The default format: the logger's name unless it is zc.buildout's;
+    // log-level=WARNING keeps only the warning, -v lets debug through.
+    ctx.write(
+        "buildout.cfg",
+        &crate::common::host_config(
+            &server,
+            "parts = p\nlog-level = WARNING",
+            "[p]\nrecipe = logrecipe\nchanged = 1\n",
+        ),
+    );
+    let out = ctx.ok(&[]);
+    assert!(out.contains("p: careful\n"), "{out}");
+    assert!(!out.contains("made p") && !out.contains("from zc"), "{out}");
+    ctx.write(
+        "buildout.cfg",
+        &crate::common::host_config(
+            &server,
+            "parts = p\nlog-level = 20",
+            "[p]\nrecipe = logrecipe\nchanged = 2\n",
+        ),
+    );
+    let out = ctx.ok(&["-v"]);
+    for line in ["p: made p\n", "from zc\n", "p: detail\n"] {
+        assert!(out.contains(line), "{line:?} missing:\n{out}");
+    }
+}

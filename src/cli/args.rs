@@ -7,9 +7,11 @@
 //! `--json`, `--no-progress`, `--color`) are accepted in the same position,
 //! and also after the command (clap reads them there, as global arguments
 //! of the command), except after `annotate` and `query`, whose words are
-//! their own as in zc.buildout.
+//! all their own as in zc.buildout (clap does not see them: `-v` there is a
+//! section name or a query argument). `init` takes option-like words as
+//! requirements.
 
-use super::{Cli, ColorArg, Command, InstallArgs};
+use super::{AnnotateArgs, Cli, ColorArg, Command, InstallArgs, QueryArgs};
 use crate::config::{AssignOp, Assignment};
 use crate::ops::{GlobalOptions, UsageError};
 use clap::{FromArgMatches, Parser, Subcommand, ValueEnum};
@@ -202,6 +204,14 @@ fn parse_command(
     rest: Vec<String>,
     g: &mut GlobalOptions,
 ) -> Result<Command, UsageError> {
+    // zc.buildout's `annotate` and `query` take every word after them as
+    // their own, options included (`annotate -v s` asks for sections `-v`
+    // and `s`); clap would reject or interpret them.
+    match name {
+        "annotate" => return Ok(Command::Annotate(AnnotateArgs { sections: rest })),
+        "query" => return Ok(Command::Query(QueryArgs { keys: rest })),
+        _ => {}
+    }
     let cmd = Cli::command_for_subcommands();
     if cmd.find_subcommand(name).is_none() {
         return Err(usage(format!("invalid command: {name}")));
@@ -385,9 +395,32 @@ mod tests {
         let (g, _) = run(&["--store", "/a", "store", "ls"]);
         assert_eq!(g.store, Some(PathBuf::from("/a")));
         assert!(!g.json);
-        // annotate and query keep their words: clap rejects the option.
-        assert!(err(&["annotate", "--json"]).contains("--json"));
-        assert!(err(&["query", "--store", "/s"]).contains("--store"));
+        // annotate and query keep their words, as in zc.buildout.
+        let (g, cmd) = run(&["annotate", "--json", "-v", "s"]);
+        assert!(!g.json && g.verbosity == 0);
+        assert_eq!(
+            cmd,
+            Command::Annotate(AnnotateArgs {
+                sections: vec!["--json".into(), "-v".into(), "s".into()]
+            })
+        );
+        let (g, cmd) = run(&["query", "--store", "/s"]);
+        assert_eq!(g.store, None);
+        assert_eq!(
+            cmd,
+            Command::Query(QueryArgs {
+                keys: vec!["--store".into(), "/s".into()]
+            })
+        );
+        // init's words are requirements, after any of our long options.
+        let (g, cmd) = run(&["init", "--json", "-v", "x>1"]);
+        assert!(g.json && g.verbosity == 0);
+        assert_eq!(
+            cmd,
+            Command::Init(crate::cli::InitArgs {
+                requirements: vec!["-v".into(), "x>1".into()]
+            })
+        );
     }
 
     #[test]

@@ -201,7 +201,7 @@ pub struct QueryArgs {
 pub struct InitArgs {
     /// Requirements for a `py` interpreter part; arguments containing a path
     /// separator become extra paths.
-    #[arg(value_name = "REQUIREMENT")]
+    #[arg(value_name = "REQUIREMENT", allow_hyphen_values = true)]
     pub requirements: Vec<String>,
 }
 

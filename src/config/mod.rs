@@ -152,8 +152,9 @@ pub mod level {
 pub trait Reporter {
     /// `level` is one of [`level`]; the receiver filters by its threshold.
     fn message(&mut self, level: i32, text: &str);
-    /// The log threshold is known (after `log-level` and verbosity are read).
-    fn set_threshold(&mut self, threshold: i32);
+    /// The log threshold (after `log-level` and verbosity are read) and
+    /// `log-format` are known; an `Err` is the complaint about the format.
+    fn set_logging(&mut self, threshold: i32, format: &str) -> std::result::Result<(), String>;
 }
 
 /// The command being run, where it changes how loading behaves.
@@ -267,7 +268,7 @@ impl Config {
             );
         }
 
-        buildout.require("buildout", "log-format")?;
+        let log_format = buildout.require("buildout", "log-format")?;
         let log_level = buildout.require("buildout", "log-level")?;
         let mut level = match log_level.as_str() {
             "DEBUG" => level::DEBUG,
@@ -288,7 +289,9 @@ impl Config {
             .map_err(|_| Error::from(ErrorKind::User(format!("Invalid verbosity {verbosity}"))))?;
         level -= verbosity;
         self.log_level = level;
-        reporter.set_threshold(level);
+        reporter
+            .set_logging(level, &log_format)
+            .map_err(|m| Error::from(ErrorKind::User(m)))?;
 
         let timeout = buildout.require("buildout", "socket-timeout")?;
         if !timeout.is_empty() {

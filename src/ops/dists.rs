@@ -16,8 +16,9 @@ use super::Context;
 use crate::build::develop;
 use crate::build::dists::{self, DistEnv, IndexProvider, LocalDist, Progress};
 use crate::build::extract::{self, Limits};
-use crate::config::Buildout;
+use crate::config::{Buildout, level};
 use crate::index;
+use crate::output::INSTALLER_LOGGER;
 use crate::profile::manifest::DistEntry;
 use crate::python::{Facts, LazyFacts, Tags};
 use crate::recipe::{self, DistRequest, Services};
@@ -444,19 +445,22 @@ pub const ENVIRONMENT: &[&str] = &[
 
 struct Say<'a>(&'a Context);
 
+impl Say<'_> {
+    /// zc.buildout's installer logs these.
+    fn say(&self, message: &str) {
+        self.0.printer.log(level::INFO, INSTALLER_LOGGER, message);
+    }
+}
+
 impl Progress for Say<'_> {
     fn getting(&mut self, name: &str, version: &str) {
-        self.0
-            .printer
-            .info(&format!("Getting distribution for '{name}=={version}'."));
+        self.say(&format!("Getting distribution for '{name}=={version}'."));
     }
     fn got(&mut self, name: &str, version: &str) {
-        self.0.printer.info(&format!("Got {name} {version}."));
+        self.say(&format!("Got {name} {version}."));
     }
     fn building(&mut self, name: &str, version: &str) {
-        self.0
-            .printer
-            .info(&format!("Building {name} {version} from its sdist."));
+        self.say(&format!("Building {name} {version} from its sdist."));
     }
 }
 

@@ -2,24 +2,26 @@
 
 use super::{Context, Result};
 use crate::config::{Config, LoadOptions, Purpose, Reporter, level};
-use crate::output::Printer;
+use crate::output::{BUILDOUT_LOGGER, Printer};
 
-/// Prints configuration messages through the printer, filtered by the log
-/// threshold once the configuration has set it.
+/// Prints configuration messages through the printer as zc.buildout's log
+/// records (bare prints always), and sets up the printer's logging once the
+/// configuration has set it.
 pub struct PrintReporter {
     pub printer: Printer,
-    pub threshold: i32,
 }
 
 impl Reporter for PrintReporter {
     fn message(&mut self, level: i32, text: &str) {
-        if level >= self.threshold {
+        if level == level::ALWAYS {
             self.printer.data(&format!("{text}\n"));
+        } else {
+            self.printer.log(level, BUILDOUT_LOGGER, text);
         }
     }
 
-    fn set_threshold(&mut self, threshold: i32) {
-        self.threshold = threshold;
+    fn set_logging(&mut self, threshold: i32, format: &str) -> std::result::Result<(), String> {
+        crate::output::configure_log(threshold, format)
     }
 }
 
@@ -36,7 +38,6 @@ pub fn load(ctx: &Context, purpose: Purpose) -> Result<(Config, PrintReporter)> 
     };
     let mut reporter = PrintReporter {
         printer: ctx.printer,
-        threshold: level::INFO - ctx.global.verbosity,
     };
     let config = Config::load(&opts, &mut reporter)?;
     Ok((config, reporter))

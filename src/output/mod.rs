@@ -3,11 +3,14 @@
 //! zc.buildout sends its log (progress, warnings) to stdout and failures to
 //! stderr as a `While:` block of context lines followed by `Error: <message>`,
 //! exit status 1. [`Printer`] is the stdout channel handed to every
-//! operation; [`exit`] renders the final outcome, any [`Report`] (the
+//! operation: log records go through zc.buildout's logging set-up
+//! (`log-level`, `log-format`: [`configure_log`], [`logfmt`]), data the user
+//! asked for is printed as it is. [`exit`] renders the final outcome, any [`Report`] (the
 //! operations' failure type implements it, so this module depends on no
 //! layer above it).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod logfmt;
 pub mod progress;
 
 use std::io::Write;
@@ -42,8 +45,47 @@ const RED: &str = "\x1b[1;31m";
 const GREEN: &str = "\x1b[32m";
 const RESET: &str = "\x1b[0m";
 
-/// The stdout channel, filtered by verbosity (zc.buildout's log levels:
-/// `-q` hides info, `-qq` hides warnings too).
+/// Python `logging` levels.
+const DEBUG: i32 = 10;
+const INFO: i32 = 20;
+const WARNING: i32 = 30;
+
+/// zc.buildout's logger, whose records print without its name.
+pub const BUILDOUT_LOGGER: &str = "zc.buildout";
+/// zc.buildout's installer logger (distributions, generated scripts).
+pub const INSTALLER_LOGGER: &str = "zc.buildout.easy_install";
+
+/// The logging set up by the configuration (`log-level` minus verbosity,
+/// `log-format`): process-wide, like Python's root logger, because it is
+/// known only once the configuration is read, after every [`Printer`] copy
+/// was made.
+#[derive(Debug)]
+struct LogSettings {
+    threshold: i32,
+    format: Option<logfmt::LogFormat>,
+}
+
+static LOG: std::sync::RwLock<Option<LogSettings>> = std::sync::RwLock::new(None);
+
+/// Sets the log threshold and format (`[buildout] log-format`; empty is
+/// zc.buildout's default: the message alone for its own loggers, `name:
+/// message` for the others). Fails with Python's complaint about the format.
+pub fn configure_log(threshold: i32, format: &str) -> Result<(), String> {
+    let format = if format.is_empty() {
+        None
+    } else {
+        Some(logfmt::LogFormat::parse(format)?)
+    };
+    let mut log = LOG
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    *log = Some(LogSettings { threshold, format });
+    Ok(())
+}
+
+/// The stdout channel, filtered by log level: zc.buildout's levels, `-q`
+/// hides info, `-qq` hides warnings too, and once the configuration is read
+/// its `log-level` and `log-format` apply ([`configure_log`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Printer {
     /// Net verbosity in zc.buildout's units (+10 per `-v`, -10 per `-q`).
@@ -76,33 +118,60 @@ impl Printer {
         let _ = out.write_all(text.as_bytes());
     }
 
-    /// An informational log line (hidden by `-q`).
-    pub fn info(&self, line: &str) {
-        if self.verbosity > -10 {
+    /// A log record of `logger` at `level` (Python's numbers), printed if
+    /// it passes the threshold, formatted as zc.buildout's logging would.
+    pub fn log(&self, level: i32, logger: &str, message: &str) {
+        let log = LOG
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let threshold = log.as_ref().map_or(INFO - self.verbosity, |l| l.threshold);
+        if level < threshold {
+            return;
+        }
+        let line = match log.as_ref().and_then(|l| l.format.as_ref()) {
+            Some(format) => format.render(&logfmt::Record {
+                name: logger,
+                level,
+                message,
+            }),
+            None if logger == BUILDOUT_LOGGER
+                || logger.starts_with(&format!("{BUILDOUT_LOGGER}.")) =>
+            {
+                message.to_string()
+            }
+            None => format!("{logger}: {message}"),
+        };
+        drop(log);
+        if level >= WARNING {
+            self.data(&self.paint(YELLOW, &line));
+        } else {
             self.data(&format!("{line}\n"));
         }
+    }
+
+    /// An informational log line (hidden by `-q`).
+    pub fn info(&self, line: &str) {
+        self.log(INFO, BUILDOUT_LOGGER, line);
     }
 
     /// An informational line that reports success (the new generation),
     /// green on a colour terminal.
     pub fn success(&self, line: &str) {
-        if self.verbosity > -10 {
-            self.data(&self.paint(GREEN, line));
+        if self.color {
+            self.log(INFO, BUILDOUT_LOGGER, &format!("{GREEN}{line}{RESET}"));
+        } else {
+            self.info(line);
         }
     }
 
-    /// A detail shown with `-v`.
+    /// A detail shown with `-v` (a debug record).
     pub fn verbose(&self, line: &str) {
-        if self.verbosity >= 10 {
-            self.data(&format!("{line}\n"));
-        }
+        self.log(DEBUG, BUILDOUT_LOGGER, line);
     }
 
     /// A warning (hidden by `-qq`).
     pub fn warn(&self, line: &str) {
-        if self.verbosity > -20 {
-            self.data(&self.paint(YELLOW, line));
-        }
+        self.log(WARNING, BUILDOUT_LOGGER, line);
     }
 }
 

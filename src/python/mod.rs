@@ -18,6 +18,7 @@ pub mod filename;
 pub mod interpreter;
 pub mod marker;
 pub mod name;
+mod printable;
 pub mod pystr;
 pub mod requirement;
 pub mod tags;

@@ -74,17 +74,28 @@ pub fn repr(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c if (0x80..0xa0).contains(&(c as u32)) => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c => out.push(c),
+            c if is_printable(c) => out.push(c),
+            c => match c as u32 {
+                n @ ..0x100 => out.push_str(&format!("\\x{n:02x}")),
+                n @ ..0x10000 => out.push_str(&format!("\\u{n:04x}")),
+                n => out.push_str(&format!("\\U{n:08x}")),
+            },
         }
     }
     out.push(quote);
     out
+}
+
+/// Python's `str.isprintable()` for one character: what `repr` leaves
+/// unescaped.
+pub fn is_printable(c: char) -> bool {
+    let n = c as u32;
+    if n < 0x7f {
+        return n >= 0x20;
+    }
+    use super::printable::NOT_PRINTABLE;
+    let i = NOT_PRINTABLE.partition_point(|&(_, end)| end < n);
+    NOT_PRINTABLE.get(i).is_none_or(|&(start, _)| start > n)
 }
 
 /// Python's repr of a list of strings: `['a', 'b']`.
@@ -254,6 +265,18 @@ mod tests {
         assert_eq!(repr("it's"), "\"it's\"");
         assert_eq!(repr("a'\""), "'a\\'\"'");
         assert_eq!(repr("l\n"), "'l\\n'");
+    }
+
+    #[test]
+    fn repr_escapes_what_python_finds_unprintable() {
+        // Expected texts from Python 3.11's repr().
+        assert_eq!(repr("\u{feff}[buildout]\n"), r"'\ufeff[buildout]\n'");
+        assert_eq!(
+            repr("bad\x07line\tx\x7f\u{85}\u{2028} é 😀 \u{378} \u{a0}\u{e0001}\u{e000}"),
+            r"'bad\x07line\tx\x7f\x85\u2028 é 😀 \u0378 \xa0\U000e0001\ue000'"
+        );
+        assert!(is_printable(' ') && is_printable('~') && is_printable('é'));
+        assert!(!is_printable('\u{10ffff}') && !is_printable('\u{3000}'));
     }
 
     #[test]

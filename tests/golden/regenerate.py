@@ -145,7 +145,8 @@ def strip_traceback(text):
 # download cache and the extends cache: buildout keeps distributions in its store and
 # never creates those, so they are dropped (see README, deliberate differences).
 KEEP_CREATED = ("bin", "parts", "develop-eggs")
-CREATING = re.compile(r"^Creating directory '(.*)'\.$")
+# With a `log-format`, the line carries the format's other fields around the message.
+CREATING = re.compile(r"^.*Creating directory '([^']*)'\..*$")
 
 
 def drop_cache_dirs(stdout):

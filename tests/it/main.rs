@@ -8,6 +8,7 @@ mod cli_globals;
 mod color;
 mod common;
 mod conditions_python;
+mod conformance20;
 mod data_scripts;
 mod examples;
 mod generation_output;

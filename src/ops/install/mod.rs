@@ -28,6 +28,7 @@ mod view;
 use super::{Context, Error, Failure, Result, load};
 use crate::build;
 use crate::config::Purpose;
+use crate::output::INSTALLER_LOGGER;
 use crate::profile::manifest::{self, Manifest, PartEntry, PartLink};
 use crate::profile::{Generation, Profile};
 use crate::recipe::host::{LogRecord, Session, Settings as HostSettings};
@@ -190,21 +191,13 @@ fn host_settings(
     })
 }
 
-/// Prints a recipe's or extension's log record as zc.buildout does: the
-/// logger's name before the message, except for zc.buildout's own.
+/// Prints a recipe's or extension's log record as zc.buildout does, with
+/// the configured `log-format` (by default, the logger's name before the
+/// message, except for zc.buildout's own).
 fn print_log(ctx: &Context, record: &LogRecord) {
-    let line = if record.name == "zc.buildout" || record.name.starts_with("zc.buildout.") {
-        record.message.clone()
-    } else {
-        format!("{}: {}", record.name, record.message)
-    };
-    if record.level >= 30 {
-        ctx.printer.warn(&line);
-    } else if record.level >= 20 {
-        ctx.printer.info(&line);
-    } else {
-        ctx.printer.verbose(&line);
-    }
+    let level =
+        i32::try_from(record.level).unwrap_or(if record.level < 0 { i32::MIN } else { i32::MAX });
+    ctx.printer.log(level, &record.name, &record.message);
 }
 
 /// `[buildout] extensions`: loaded in the recipe host and called with the
@@ -745,7 +738,9 @@ fn print_notes(ctx: &Context, p: &Planned, directory: Option<&Path>) {
                 let new = std::fs::read(Path::new(&p.entry.path).join("outputs").join(&output));
                 let old = std::fs::read(directory.join(&output));
                 if new.ok() != old.ok() {
-                    ctx.printer.info(&line);
+                    // zc.buildout's installer generates scripts and logs it.
+                    ctx.printer
+                        .log(crate::config::level::INFO, INSTALLER_LOGGER, &line);
                 }
             }
         }

@@ -20,6 +20,8 @@ pub const BUILDOUT_DEBUG_CONDITION_LOG: &str = "BUILDOUT_DEBUG_CONDITION_LOG";
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Hides progress bars when set.
 pub const BUILDOUT_NO_PROGRESS: &str = "BUILDOUT_NO_PROGRESS";
+/// The terminal type: `dumb` draws no progress.
+pub const TERM: &str = "TERM";
 /// The user's home directory.
 pub const HOME: &str = "HOME";
 /// The netrc file with index credentials (default `~/.netrc`).

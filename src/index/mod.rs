@@ -128,12 +128,22 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Download progress, reported by the library; rendering is the caller's
+/// Progress (downloads, resolution look-ups, builds), reported by the
+/// library; rendering is the caller's
 /// (`crate::output`). `id` tells parallel downloads apart.
 pub trait Reporter: Send + Sync {
     fn on_download_start(&self, _id: usize, _name: &str, _size: Option<u64>) {}
     fn on_download_progress(&self, _id: usize, _bytes: u64) {}
     fn on_download_complete(&self, _id: usize) {}
+    /// The index is asked about project `name` (its page, or a file's
+    /// metadata) while resolving.
+    fn on_lookup(&self, _name: &str) {}
+    /// The metadata of `name` is known: one more distribution resolved.
+    fn on_resolved(&self, _name: &str) {}
+    /// A source tree (`label`: the distribution) starts building.
+    fn on_build_start(&self, _label: &str) {}
+    /// The build of `label` ended (built or failed).
+    fn on_build_end(&self, _label: &str) {}
 }
 
 /// A reporter that reports nothing.

@@ -160,8 +160,8 @@ pub struct Installer<'a> {
     develop_dirs: Vec<PathBuf>,
     /// Built develop dists by (interpreter, project directory).
     developed: HashMap<(String, PathBuf), LocalDist>,
-    /// The download status line.
-    progress: crate::output::progress::Downloads,
+    /// The library's progress events, for the status line.
+    progress: crate::output::progress::Live,
     /// `zc.recipe.egg:custom` builds by interpreter: they win, like develop
     /// dists, for the parts after them.
     custom: HashMap<String, Vec<LocalDist>>,
@@ -190,9 +190,7 @@ impl<'a> Installer<'a> {
             pins: std::cell::OnceCell::new(),
             dry_run: false,
             previews: Vec::new(),
-            progress: crate::output::progress::Downloads::new(
-                !ctx.global.no_progress && ctx.global.verbosity <= 0,
-            ),
+            progress: crate::output::progress::Live::new(),
         }
     }
 
@@ -394,7 +392,7 @@ impl Installer<'_> {
 fn dist_env<'b>(
     store: &'b Store,
     clients: &'b HashMap<ClientKey, index::Client>,
-    progress: &'b crate::output::progress::Downloads,
+    progress: &'b crate::output::progress::Live,
     parts: &'b EnvParts,
     settings: &Settings,
 ) -> DistEnv<'b> {
@@ -442,6 +440,12 @@ pub const ENVIRONMENT: &[&str] = &[
     "packaging",
     "platformdirs",
 ];
+
+/// Runs a resolution as the progress layer's resolution phase.
+fn resolving<T>(resolve: impl FnOnce() -> T) -> T {
+    use crate::output::progress;
+    progress::phase(progress::RESOLVE, "Resolving distributions", resolve)
+}
 
 struct Say<'a>(&'a Context);
 
@@ -519,9 +523,10 @@ impl Services for Installer<'_> {
                 .map_err(|e| failed(e.to_string()))?
                 .store_only()
                 .with_local(local.clone());
-            if let Ok(resolution) =
+            let resolved = resolving(|| {
                 resolve::resolve(request.requirements, &store_only, &parts.options)
-            {
+            });
+            if let Ok(resolution) = resolved {
                 report::merge_picked(&mut self.picked, &resolution.picked);
                 let ctx = self.ctx;
                 if self.dry_run {
@@ -537,7 +542,8 @@ impl Services for Installer<'_> {
         let provider = IndexProvider::new(&env)
             .map_err(|e| failed(e.to_string()))?
             .with_local(local);
-        let resolved = resolve::resolve(request.requirements, &provider, &parts.options);
+        let resolved =
+            resolving(|| resolve::resolve(request.requirements, &provider, &parts.options));
         warn_unreadable(self.ctx, env.client);
         let resolution =
             resolved.map_err(|e| failed(with_unreadable(e.explained(), env.client)))?;

@@ -85,8 +85,10 @@ impl Context {
             what: "cannot determine the current directory".into(),
             source,
         })?;
+        let printer = Printer::new(global.verbosity, global.color);
+        crate::output::progress::setup(printer, global.no_progress);
         Ok(Self {
-            printer: Printer::new(global.verbosity, global.color),
+            printer,
             global,
             cwd,
         })

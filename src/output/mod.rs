@@ -113,9 +113,12 @@ impl Printer {
 
     /// Data the user asked for (annotate, query, listings): always printed.
     pub fn data(&self, text: &str) {
-        let mut out = std::io::stdout().lock();
-        // A closed pipe (`buildout annotate | head`) is not an error.
-        let _ = out.write_all(text.as_bytes());
+        // The status line (stderr, same terminal) is cleared first.
+        progress::suspended(|| {
+            let mut out = std::io::stdout().lock();
+            // A closed pipe (`buildout annotate | head`) is not an error.
+            let _ = out.write_all(text.as_bytes());
+        });
     }
 
     /// A log record of `logger` at `level` (Python's numbers), printed if

@@ -192,6 +192,7 @@ impl<'a> IndexProvider<'a> {
             return Ok(Rc::new(BTreeMap::new()));
         }
         let python = self.env.python_version();
+        self.env.reporter.on_lookup(name.as_str());
         let files = match self.env.client.candidates(name) {
             Ok(files) => files,
             Err(e) if self.store_dists(name).next().is_some() => {
@@ -340,6 +341,7 @@ impl resolve::Provider for IndexProvider<'_> {
             let file = self
                 .best_file(name, version)
                 .ok_or_else(|| ProviderError::NotFound(name.clone()))?;
+            self.env.reporter.on_lookup(name.as_str());
             if file.filename.is_wheel() {
                 self.env
                     .client
@@ -358,6 +360,7 @@ impl resolve::Provider for IndexProvider<'_> {
             })?;
             requires_dist.push(req);
         }
+        self.env.reporter.on_resolved(name.as_str());
         Ok(Dependencies {
             name: Some(meta.name.original().to_string()),
             requires_dist,

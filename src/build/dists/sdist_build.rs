@@ -109,6 +109,22 @@ pub fn build_tree(
     progress: &mut dyn Progress,
     out_dir: &Path,
 ) -> Result<PathBuf> {
+    env.reporter.on_build_start(label);
+    let built = build_tree_reported(env, label, src, kind, extra_env, progress, out_dir);
+    env.reporter.on_build_end(label);
+    built
+}
+
+/// [`build_tree`] between its progress events.
+fn build_tree_reported(
+    env: &DistEnv<'_>,
+    label: &str,
+    src: &Path,
+    kind: &str,
+    extra_env: &[(String, String)],
+    progress: &mut dyn Progress,
+    out_dir: &Path,
+) -> Result<PathBuf> {
     let system = sdist::BuildSystem::read(src)?;
     let mut paths = build_environment(env, label, &system.requires, progress)?;
     let mut backend = sdist::Backend {

@@ -331,7 +331,10 @@ fn resolve(
     planned: &mut [Planned],
 ) -> Result<()> {
     for p in planned {
-        if let Err(e) = p.recipe.prepare(installer) {
+        let prepared = in_phase(&format!("Preparing part {}", p.name), || {
+            p.recipe.prepare(installer)
+        });
+        if let Err(e) = prepared {
             print_notes(ctx, p, None);
             return Err(Failure::from(Error::from(e)).doing(format!("Installing {}.", p.name)));
         }
@@ -457,10 +460,10 @@ fn realise(
         // zc.buildout warns about unused options after a part's install:
         // a recipe-host part reused here is one it would update, an action
         // is warned about once it has run.
-        let mut warn = true;
-        if p.recipe.hosted().is_some() {
-            warn = realise_hosted(r, buildout, p).map_err(|f| f.doing(doing.clone()))?;
-        } else {
+        let warn = in_phase(&format!("Building part {}", p.name), || {
+            if p.recipe.hosted().is_some() {
+                return realise_hosted(r, buildout, p).map_err(|f| f.doing(doing.clone()));
+            }
             let references = p
                 .recipe
                 .distributions()
@@ -473,7 +476,8 @@ fn realise(
             let verb = if reused { "Updating" } else { "Installing" };
             ctx.printer.info(&format!("{verb} {}.", p.name));
             print_notes(ctx, p, Some(r.directory));
-        }
+            Ok(true)
+        })?;
         if let Some(view) = &r.view {
             view.overlay(&p.entry)?;
         }
@@ -482,6 +486,11 @@ fn realise(
         }
     }
     Ok(())
+}
+
+/// Runs `work` as a part's progress phase (`title`: what is shown).
+fn in_phase<T>(title: &str, work: impl FnOnce() -> T) -> T {
+    crate::output::progress::phase("part", title, work)
 }
 
 /// Realises a recipe-host part: reused when its object exists, else

@@ -523,9 +523,8 @@ impl Services for Installer<'_> {
                 .map_err(|e| failed(e.to_string()))?
                 .store_only()
                 .with_local(local.clone());
-            let resolved = resolving(|| {
-                resolve::resolve(request.requirements, &store_only, &parts.options)
-            });
+            let resolved =
+                resolving(|| resolve::resolve(request.requirements, &store_only, &parts.options));
             if let Ok(resolution) = resolved {
                 report::merge_picked(&mut self.picked, &resolution.picked);
                 let ctx = self.ctx;

@@ -231,7 +231,11 @@ impl State {
             return;
         }
         let at = Instant::now();
-        if !now && self.last_draw.is_some_and(|t| at.duration_since(t) < INTERVAL) {
+        if !now
+            && self
+                .last_draw
+                .is_some_and(|t| at.duration_since(t) < INTERVAL)
+        {
             return;
         }
         let width = terminal_size::terminal_size_of(std::io::stderr())

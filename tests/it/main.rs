@@ -21,6 +21,7 @@ mod hardening_repair;
 mod index;
 mod install;
 mod man;
+mod progress;
 mod readme;
 mod recipe_host;
 mod recipe_host_real;

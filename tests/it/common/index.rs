@@ -46,6 +46,8 @@ struct State {
     auth: Option<(String, String)>,
     no_ranges: bool,
     html_only: bool,
+    /// How long each answer waits (a slow index).
+    delay: std::time::Duration,
 }
 
 /// A running index; stopped when dropped.
@@ -162,6 +164,11 @@ impl IndexServer {
 
     pub fn set_ranges(&self, supported: bool) {
         self.state.lock().unwrap().no_ranges = !supported;
+    }
+
+    /// Makes every answer wait `delay` (a slow index, for progress).
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        self.state.lock().unwrap().delay = delay;
     }
 
     pub fn html_only(&self, yes: bool) {
@@ -297,6 +304,8 @@ fn serve(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
         }
     }
+    let delay = state.lock().unwrap().delay;
+    std::thread::sleep(delay);
     let mut parts = request_line.split_whitespace();
     let method = parts.next().unwrap_or("").to_string();
     let target = parts.next().unwrap_or("/");

@@ -47,7 +47,7 @@ fn quote(s: &str) -> String {
 /// Runs `buildout args` on a pseudo-terminal `columns` wide, with progress
 /// allowed by the environment (`env` adds variables); returns what the
 /// terminal received (stdout and stderr together) and the exit status.
-fn on_terminal(ctx: &TestContext, columns: u32, args: &[&str], env: &[(&str, &str)]) -> String {
+fn on_terminal(ctx: &TestContext, columns: u32, args: &[&str], env: &[Var]) -> String {
     let mut line = format!(
         "stty cols {columns} rows 24; exec {}",
         quote(env!("CARGO_BIN_EXE_buildout"))
@@ -157,10 +157,13 @@ fn without_a_terminal_nothing_is_drawn() {
     assert!(!run.stdout.contains("Resolving"), "{}", run.stdout);
 }
 
+/// An environment variable and its value.
+type Var<'a> = (&'a str, &'a str);
+
 #[test]
 fn a_terminal_that_asks_for_none_gets_none() {
     let server = index();
-    let cases: [(&[&str], &[(&str, &str)]); 4] = [
+    let cases: [(&[&str], &[Var]); 4] = [
         (&["--no-progress"], &[]),
         (&[], &[("BUILDOUT_NO_PROGRESS", "1")]),
         (&[], &[("TERM", "dumb")]),

@@ -18,7 +18,7 @@ pub const BUILDOUT_DEBUG_CONDITION_LOG: &str = "BUILDOUT_DEBUG_CONDITION_LOG";
 /// Disables colour when set and not empty (<https://no-color.org>), unless
 /// `--color always` asks for it.
 pub const NO_COLOR: &str = "NO_COLOR";
-/// Hides progress bars when set.
+/// Hides the progress line when set.
 pub const BUILDOUT_NO_PROGRESS: &str = "BUILDOUT_NO_PROGRESS";
 /// The terminal type: `dumb` draws no progress.
 pub const TERM: &str = "TERM";

@@ -27,9 +27,11 @@ pub fn gc(ctx: &Context, args: &GcOptions) -> Result<()> {
         .map(store::parse_size)
         .transpose()?;
     let store = open_store(ctx)?;
-    let report = store.gc(&store::GcOptions {
-        dry_run: args.dry_run,
-        max_freed,
+    let report = crate::output::progress::phase("gc", "Collecting garbage", || {
+        store.gc(&store::GcOptions {
+            dry_run: args.dry_run,
+            max_freed,
+        })
     })?;
     let p = &ctx.printer;
     p.verbose(&format!(

@@ -112,14 +112,16 @@ fn verify(ctx: &Context, store: &Store, check_contents: bool, repair: bool) -> R
         _ => Ok(None),
     };
     let prove = |p: &store::StorePath, real: &Path| crate::build::prove_generation(store, p, real);
-    let report = store.verify_with(
-        store::VerifyOptions {
-            check_contents,
-            repair,
-        },
-        repair.then_some(&rebuild as store::Rebuild<'_>),
-        repair.then_some(&prove as store::recover::Prove<'_>),
-    )?;
+    let report = crate::output::progress::phase("verify", "Verifying the store", || {
+        store.verify_with(
+            store::VerifyOptions {
+                check_contents,
+                repair,
+            },
+            repair.then_some(&rebuild as store::Rebuild<'_>),
+            repair.then_some(&prove as store::recover::Prove<'_>),
+        )
+    })?;
     let p = &ctx.printer;
     for f in &report.findings {
         let label = if f.problem { "problem" } else { "note" };

@@ -1,7 +1,8 @@
 //! Live progress on the terminal: the only code that draws.
 //!
 //! The rest of the crate reports events: phases begin and end ([`begin`],
-//! [`end`]: resolving a part's distributions, building a part), and the
+//! [`end`], [`phase`]: resolving distributions, preparing and building a
+//! part, `gc`, `store verify`), and the
 //! library's [`Reporter`] events arrive through [`Live`] (index look-ups
 //! and resolved distributions, downloads, sdist builds). One status line
 //! on stderr shows the innermost phase (downloads in flight win:

@@ -206,3 +206,24 @@ fn verbose_logs_each_phase_start_and_duration() {
     let terminal = on_terminal(&other, 80, &["-v"], &[]);
     assert!(!terminal.contains(CLEAR), "{terminal:?}");
 }
+
+#[test]
+fn gc_and_verify_show_their_phase_and_clear_it() {
+    let server = index();
+    let ctx = sandbox(&server);
+    ctx.ok(&[]);
+    for (args, title) in [
+        (
+            &["store", "verify", "--check-contents"][..],
+            "Verifying the store",
+        ),
+        (&["gc", "--dry-run"][..], "Collecting garbage"),
+    ] {
+        let terminal = on_terminal(&ctx, 80, args, &[]);
+        let (drawn, log) = split(&terminal);
+        assert!(drawn.iter().any(|d| d.starts_with(title)), "{terminal:?}");
+        let last = terminal.rsplit(CLEAR).next().unwrap_or_default();
+        assert!(last.is_empty() || last.ends_with('\n'), "{terminal:?}");
+        assert_eq!(log, ctx.ok(args), "{args:?}: the same log as on a pipe");
+    }
+}

@@ -466,6 +466,16 @@ impl Progress for Say<'_> {
     fn building(&mut self, name: &str, version: &str) {
         self.say(&format!("Building {name} {version} from its sdist."));
     }
+    fn installing(&mut self, count: usize) {
+        let noun = if count == 1 { "wheel" } else { "wheels" };
+        crate::output::progress::begin(
+            "install",
+            &format!("Installing {count} {noun} (unpacking, compiling bytecode)"),
+        );
+    }
+    fn installed(&mut self) {
+        crate::output::progress::end("install");
+    }
 }
 
 /// Adds what a dry run found, each distribution once.

@@ -199,7 +199,10 @@ fn install_missing(
         let r = &packages[*i];
         progress.getting(&r.project_name, &r.version.to_string());
     }
-    let trees = install_wheels(env, staging.path(), missing)?;
+    progress.installing(missing.len());
+    let trees = install_wheels(env, staging.path(), missing);
+    progress.installed();
+    let trees = trees?;
     let batch: Vec<store::Prepared> = missing
         .iter()
         .zip(trees)

@@ -161,6 +161,10 @@ pub trait Progress {
     fn got(&mut self, name: &str, version: &str);
     /// An sdist (or a local project) is being built.
     fn building(&mut self, _name: &str, _version: &str) {}
+    /// `count` downloaded wheels are being unpacked, compiled and hashed.
+    fn installing(&mut self, _count: usize) {}
+    /// ... and are done.
+    fn installed(&mut self) {}
 }
 
 /// A progress that reports nothing.

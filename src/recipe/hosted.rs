@@ -66,8 +66,8 @@ pub struct Hosted {
     /// The object's tree, made by the install, moved into the store by
     /// [`Recipe::build`].
     staged: RefCell<Option<PathBuf>>,
-    outputs: RefCell<Vec<String>>,
-    link: RefCell<Option<PartLink>>,
+    /// What the install made (or an earlier run's object records).
+    record: RefCell<Option<Record>>,
 }
 
 impl Hosted {
@@ -89,8 +89,7 @@ impl Hosted {
             action,
             dists: RefCell::new(dists),
             staged: RefCell::new(None),
-            outputs: RefCell::new(Vec::new()),
-            link: RefCell::new(None),
+            record: RefCell::new(None),
         }
     }
 
@@ -104,11 +103,11 @@ impl Hosted {
         }
     }
 
-    /// Hands over the tree the install made, its outputs and its link.
-    pub fn stage(&self, tree: PathBuf, outputs: Vec<String>, link: PartLink) {
+    /// Hands over the tree the install made and its record (written into
+    /// the object by [`Recipe::build`], with the working sets).
+    pub fn stage(&self, tree: PathBuf, record: Record) {
         *self.staged.borrow_mut() = Some(tree);
-        *self.outputs.borrow_mut() = outputs;
-        *self.link.borrow_mut() = Some(link);
+        *self.record.borrow_mut() = Some(record);
     }
 
     /// Reads outputs and link back from an object built by an earlier run.
@@ -117,9 +116,8 @@ impl Hosted {
         let text = std::fs::read_to_string(&record).map_err(io("read", &record))?;
         let parsed: Record = serde_json::from_str(&text)
             .map_err(|e| super::Error::User(format!("{} is damaged: {e}", record.display())))?;
-        *self.outputs.borrow_mut() = parsed.outputs;
-        *self.link.borrow_mut() = Some(parsed.link);
-        self.add_dists(parsed.distributions);
+        self.add_dists(parsed.distributions.clone());
+        *self.record.borrow_mut() = Some(parsed);
         Ok(())
     }
 
@@ -147,12 +145,12 @@ impl Hosted {
 
     /// What `parts/<name>` links to.
     pub fn link(&self) -> Option<PartLink> {
-        self.link.borrow().clone()
+        self.record.borrow().as_ref().map(|r| r.link.clone())
     }
 }
 
 /// `hosted.json`: what a recipe-host part's object holds.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Record {
     pub recipe: String,
     pub outputs: Vec<String>,
@@ -193,32 +191,29 @@ impl Recipe for Hosted {
     }
 
     fn outputs(&self) -> Vec<String> {
-        self.outputs.borrow().clone()
+        self.record
+            .borrow()
+            .as_ref()
+            .map(|r| r.outputs.clone())
+            .unwrap_or_default()
     }
 
     fn build(&self, out: &Path) -> Result<()> {
-        let Some(tree) = self.staged.borrow_mut().take() else {
-            // An action, or a part reused: only the record.
-            std::fs::create_dir(out).map_err(io("create", out))?;
-            let record = Record {
-                recipe: self.recipe.spec.clone(),
-                outputs: Vec::new(),
-                link: PartLink::None,
-                returned: Vec::new(),
-                distributions: self.dists.borrow().clone(),
-            };
-            let file = out.join("hosted.json");
-            let json = serde_json::to_string_pretty(&record).unwrap_or_default();
-            std::fs::write(&file, json + "\n").map_err(io("write", &file))?;
-            return Ok(());
-        };
-        move_tree(&tree, out)?;
+        match self.staged.borrow_mut().take() {
+            Some(tree) => move_tree(&tree, out)?,
+            // An action: only the record.
+            None => std::fs::create_dir(out).map_err(io("create", out))?,
+        }
+        let mut record = self.record.borrow().clone().unwrap_or_else(|| Record {
+            recipe: self.recipe.spec.clone(),
+            outputs: Vec::new(),
+            link: PartLink::None,
+            returned: Vec::new(),
+            distributions: Vec::new(),
+        });
         // The install's working sets are known only now.
-        let file = out.join("hosted.json");
-        let text = std::fs::read_to_string(&file).map_err(io("read", &file))?;
-        let mut record: Record = serde_json::from_str(&text)
-            .map_err(|e| super::Error::User(format!("{} is damaged: {e}", file.display())))?;
         record.distributions = self.dists.borrow().clone();
+        let file = out.join("hosted.json");
         let json = serde_json::to_string_pretty(&record).unwrap_or_default();
         std::fs::write(&file, json + "\n").map_err(io("write", &file))?;
         Ok(())

@@ -531,8 +531,8 @@ fn realise_hosted(
         view.prepare(&p.name, &old_outputs)?;
         let returned = r.session.install(buildout, &p.name, false)?;
         hosted.add_dists(r.session.part_dists(&p.name));
-        let (tree, outputs, link) = view.collect(&p.name, &hosted.recipe.spec, returned)?;
-        hosted.stage(tree, outputs, link);
+        let (tree, record) = view.collect(&p.name, &hosted.recipe.spec, returned)?;
+        hosted.stage(tree, record);
         recipe::part::build_part(store, &path, p.recipe.as_ref(), references(hosted)?)?;
     }
     p.entry.outputs = hosted.outputs();

@@ -221,14 +221,14 @@ impl<'p> View<'p> {
     }
 
     /// After `part`'s install: the tree of its object (`location/`,
-    /// `outputs/bin/...`, `hosted.json`), its outputs and what
-    /// `parts/<name>` becomes.
+    /// `outputs/bin/...`) and its record (outputs, what `parts/<name>`
+    /// becomes, what the recipe returned).
     pub fn collect(
         &mut self,
         part: &str,
         spec: &str,
         returned: Option<Vec<String>>,
-    ) -> Result<(PathBuf, Vec<String>, PartLink)> {
+    ) -> Result<(PathBuf, Record)> {
         let tree = self
             .root
             .join("build")
@@ -290,16 +290,13 @@ impl<'p> View<'p> {
         }
         let record = Record {
             recipe: spec.to_string(),
-            outputs: outputs.clone(),
-            link: link.clone(),
+            outputs,
+            link,
             returned,
             // Filled in when the object is built (`Hosted::build`).
             distributions: Vec::new(),
         };
-        let file = tree.join("hosted.json");
-        let json = serde_json::to_string_pretty(&record).unwrap_or_default();
-        fs::write(&file, json + "\n").map_err(io("write", &file))?;
-        Ok((tree, outputs, link))
+        Ok((tree, record))
     }
 
     /// A returned path that becomes a managed output of the part, relative

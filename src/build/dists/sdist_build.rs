@@ -98,6 +98,18 @@ pub(super) fn build_sdist_wheel(
     Ok((tmp, wheel))
 }
 
+/// Reports the end of a build when dropped.
+struct BuildReported<'e, 'a> {
+    env: &'e DistEnv<'a>,
+    label: &'e str,
+}
+
+impl Drop for BuildReported<'_, '_> {
+    fn drop(&mut self) {
+        self.env.reporter.on_build_end(self.label);
+    }
+}
+
 /// Builds the source tree `src` with its PEP 517 backend (`kind`: `wheel`
 /// or `editable`) into `out_dir`; `extra_env` is passed to the backend.
 pub fn build_tree(
@@ -110,21 +122,8 @@ pub fn build_tree(
     out_dir: &Path,
 ) -> Result<PathBuf> {
     env.reporter.on_build_start(label);
-    let built = build_tree_reported(env, label, src, kind, extra_env, progress, out_dir);
-    env.reporter.on_build_end(label);
-    built
-}
-
-/// [`build_tree`] between its progress events.
-fn build_tree_reported(
-    env: &DistEnv<'_>,
-    label: &str,
-    src: &Path,
-    kind: &str,
-    extra_env: &[(String, String)],
-    progress: &mut dyn Progress,
-    out_dir: &Path,
-) -> Result<PathBuf> {
+    // The end is reported however the build ends.
+    let _reported = BuildReported { env, label };
     let system = sdist::BuildSystem::read(src)?;
     let mut paths = build_environment(env, label, &system.requires, progress)?;
     let mut backend = sdist::Backend {

@@ -514,17 +514,6 @@ class Parser:
     def install(self):
         return ()
 
-
-class Writer:
-    def __init__(self, buildout, name, options):
-        self.options = options
-        options['location'] = os.path.join(buildout['buildout']['parts-directory'], name)
-
-    def install(self):
-        os.makedirs(self.options['location'])
-        with open(os.path.join(self.options['location'], 'out.txt'), 'w') as f:
-            f.write(self.options['text'] + '\n')
-        return self.options['location']
 "#;
 
 #[test]
@@ -532,7 +521,10 @@ fn a_recipe_adds_sections_with_buildout_parse() {
     let server = IndexServer::start();
     server.publish(
         Wheel::new("parser", "1.0")
-            .module("parser.py", PARSER)
+            .module(
+                "parser.py",
+                &format!("{PARSER}{}", crate::common::WRITER_RECIPE),
+            )
             .entry_point("zc.buildout", "default", "parser:Parser")
             .entry_point("zc.buildout", "writer", "parser:Writer")
             .build(),

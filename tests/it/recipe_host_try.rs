@@ -20,20 +20,7 @@ fn recipe_server(module: &str, entries: &[(&str, &str)]) -> IndexServer {
     server
 }
 
-const WRITER: &str = r#"
-import os
-
-class Writer:
-    def __init__(self, buildout, name, options):
-        self.options = options
-        options['location'] = os.path.join(buildout['buildout']['parts-directory'], name)
-
-    def install(self):
-        os.makedirs(self.options['location'])
-        with open(os.path.join(self.options['location'], 'out.txt'), 'w') as f:
-            f.write(self.options['text'] + '\n')
-        return self.options['location']
-"#;
+use crate::common::WRITER_RECIPE as WRITER;
 
 /// Zope's buildout: `allow-picked-versions = false` and no pins for
 /// setuptools, pip, wheel, packaging or platformdirs. zc.buildout runs

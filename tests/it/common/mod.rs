@@ -223,3 +223,21 @@ pub fn host_config(server: &index::IndexServer, buildout: &str, rest: &str) -> S
         fixture_dists().display()
     )
 }
+
+/// A recipe module (`import os` and class `Writer`) for the recipe host's
+/// tests: `Writer` writes its `text` option to `parts/<name>/out.txt`.
+pub const WRITER_RECIPE: &str = r#"
+import os
+
+
+class Writer:
+    def __init__(self, buildout, name, options):
+        self.options = options
+        options['location'] = os.path.join(buildout['buildout']['parts-directory'], name)
+
+    def install(self):
+        os.makedirs(self.options['location'])
+        with open(os.path.join(self.options['location'], 'out.txt'), 'w') as f:
+            f.write(self.options['text'] + '\n')
+        return self.options['location']
+"#;

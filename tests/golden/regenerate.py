@@ -241,13 +241,19 @@ def main(argv):
     buildout = ensure_venv()
     python = zc_executable(buildout)
     cases = sorted(p for p in CASES.iterdir() if p.is_dir())
+    regenerate(cases, argv, lambda case: run_case(case, buildout, python))
+
+
+def regenerate(cases, argv, run):
+    """Runs the cases `argv` selects (all without it) and rewrites each
+    `expected` that changed; used by recipes/regenerate.py too."""
     if argv:
         cases = [c for c in cases if any(a in c.name for a in argv)]
         if not cases:
             sys.exit(f"no case matches {argv}")
     changed = 0
     for case in cases:
-        text = run_case(case, buildout, python)
+        text = run(case)
         target = case / "expected"
         old = target.read_text(encoding="utf-8") if target.exists() else None
         if old != text:

@@ -190,21 +190,7 @@ def main(argv):
     buildout = ensure_venv()
     python = golden.zc_executable(buildout)
     cases = sorted(p for p in HERE.iterdir() if p.is_dir() and (p / "steps").exists())
-    if argv:
-        cases = [c for c in cases if any(a in c.name for a in argv)]
-        if not cases:
-            sys.exit(f"no case matches {argv}")
-    changed = 0
-    for case in cases:
-        text = run_case(case, buildout, python)
-        target = case / "expected"
-        old = target.read_text(encoding="utf-8") if target.exists() else None
-        if old != text:
-            target.write_text(text, encoding="utf-8")
-            changed += 1
-            print(f"updated {case.name}")
-    print(f"{len(cases)} cases run, {changed} expected files changed")
-
+    golden.regenerate(cases, argv, lambda case: run_case(case, buildout, python))
 
 if __name__ == "__main__":
     main(sys.argv[1:])

@@ -129,17 +129,8 @@ pub fn data_scripts(dir: &Path) -> BTreeMap<String, DataScript> {
 /// The text of a wrapped distutils/data script (zc.buildout's
 /// `distutils_script_template`): its `#!` line replaced by the part's
 /// interpreter, the part's path inserted before its first import.
-pub fn distutils_script(
-    python: &str,
-    paths: &[String],
-    mode: &Paths<'_>,
-    contents: &str,
-    initialization: &str,
-    pycache: Option<&str>,
-) -> String {
-    let (path, setup) = path_and_setup(paths, mode);
-    let pycache = pycache_line(pycache);
-    let init = initialization_block(initialization);
+pub fn distutils_script(frame: &Frame<'_>, contents: &str) -> String {
+    let (python, path, setup, pycache, init) = frame.render();
     let lines: Vec<&str> = contents.split_inclusive('\n').skip(1).collect();
     let first_import = lines
         .iter()
@@ -332,6 +323,33 @@ fn common_prefix(a: &str, b: &str) -> String {
         .collect()
 }
 
+/// What every script of a part shares: its interpreter, its path list
+/// (written as `mode` says), its `initialization` and the bytecode cache
+/// (`compile-bytecode = false`).
+pub struct Frame<'a> {
+    pub python: &'a str,
+    pub paths: &'a [String],
+    pub mode: Paths<'a>,
+    pub initialization: &'a str,
+    pub pycache: Option<&'a str>,
+}
+
+impl Frame<'_> {
+    /// The pieces of text it puts into every script: the interpreter,
+    /// the path items, the relative-paths setup, the bytecode-cache line
+    /// and the initialization block.
+    fn render(&self) -> (&str, String, String, String, String) {
+        let (path, setup) = path_and_setup(self.paths, &self.mode);
+        (
+            self.python,
+            path,
+            setup,
+            pycache_line(self.pycache),
+            initialization_block(self.initialization),
+        )
+    }
+}
+
 /// zc.buildout's `initialization` block: the text between two newlines,
 /// nothing when empty.
 fn initialization_block(initialization: &str) -> String {
@@ -357,18 +375,8 @@ fn pycache_line(prefix: Option<&str>) -> String {
 
 /// The text of a console script (zc.buildout's `script_template`), plus
 /// the bytecode-cache line when `pycache` is given.
-pub fn console_script(
-    python: &str,
-    paths: &[String],
-    mode: &Paths<'_>,
-    entry: &EntryPoint,
-    arguments: &str,
-    initialization: &str,
-    pycache: Option<&str>,
-) -> String {
-    let (path, setup) = path_and_setup(paths, mode);
-    let pycache = pycache_line(pycache);
-    let init = initialization_block(initialization);
+pub fn console_script(frame: &Frame<'_>, entry: &EntryPoint, arguments: &str) -> String {
+    let (python, path, setup, pycache, init) = frame.render();
     format!(
         "#!{python}\n{setup}\nimport sys\n{pycache}sys.path[0:0] = [\n  {path},\n  ]\n{init}\nimport {module}\n\nif __name__ == '__main__':\n    sys.exit({module}.{attrs}({arguments}))\n",
         module = entry.module,
@@ -378,19 +386,11 @@ pub fn console_script(
 
 /// The text of an interpreter script (zc.buildout's `py_script_template`),
 /// plus the bytecode-cache line when `pycache` is given.
-pub fn interpreter_script(
-    python: &str,
-    paths: &[String],
-    mode: &Paths<'_>,
-    initialization: &str,
-    pycache: Option<&str>,
-) -> String {
-    let pycache = pycache_line(pycache);
-    let (mut path, setup) = path_and_setup(paths, mode);
+pub fn interpreter_script(frame: &Frame<'_>) -> String {
+    let (python, mut path, setup, pycache, init) = frame.render();
     if !path.is_empty() {
         path.push(',');
     }
-    let init = initialization_block(initialization);
     format!(
         "#!{python}\n{setup}\nimport sys\n\n{pycache}sys.path[0:0] = [\n  {path}\n  ]\n{init}\n{DRIVER}"
     )
@@ -628,25 +628,19 @@ mod tests {
     #[test]
     fn scripts_without_store_bytecode_point_python_at_the_cache() {
         let entry = EntryPoint::parse_value("pkg:main");
-        let text = console_script(
-            "/py",
-            &["/s".into()],
-            &Paths::Absolute,
-            &entry,
-            "",
-            "",
-            Some("/st/.bytecode"),
-        );
+        let paths = ["/s".to_string()];
+        let frame = Frame {
+            python: "/py",
+            paths: &paths,
+            mode: Paths::Absolute,
+            initialization: "",
+            pycache: Some("/st/.bytecode"),
+        };
+        let text = console_script(&frame, &entry, "");
         assert!(text.starts_with(
             "#!/py\n\nimport sys\nsys.pycache_prefix = sys.pycache_prefix or '/st/.bytecode'\nsys.path[0:0] = [\n"
         ), "{text}");
-        let text = interpreter_script(
-            "/py",
-            &["/s".into()],
-            &Paths::Absolute,
-            "",
-            Some("/st/.bytecode"),
-        );
+        let text = interpreter_script(&frame);
         assert!(text.starts_with(
             "#!/py\n\nimport sys\n\nsys.pycache_prefix = sys.pycache_prefix or '/st/.bytecode'\nsys.path[0:0] = [\n"
         ), "{text}");
@@ -654,14 +648,18 @@ mod tests {
 
     #[test]
     fn console_script_has_zc_buildout_shape() {
+        let paths = ["/s/site".to_string(), "/opt/x".to_string()];
+        let frame = Frame {
+            python: "/usr/bin/python3",
+            paths: &paths,
+            mode: Paths::Absolute,
+            initialization: "import os\nos.environ['X'] = '1'",
+            pycache: None,
+        };
         let text = console_script(
-            "/usr/bin/python3",
-            &["/s/site".into(), "/opt/x".into()],
-            &Paths::Absolute,
+            &frame,
             &EntryPoint::parse_value("pkg.cli : main [extra]"),
             "'a', 'b'",
-            "import os\nos.environ['X'] = '1'",
-            None,
         );
         assert_eq!(
             text,
@@ -671,16 +669,21 @@ mod tests {
 
     #[test]
     fn interpreter_script_header_and_relative_paths() {
-        let text = interpreter_script(
-            "/py",
-            &["/b/src".into(), "/b".into(), "/store/x-site".into()],
-            &Paths::Relative {
+        let paths = [
+            "/b/src".to_string(),
+            "/b".to_string(),
+            "/store/x-site".to_string(),
+        ];
+        let text = interpreter_script(&Frame {
+            python: "/py",
+            paths: &paths,
+            mode: Paths::Relative {
                 buildout: "/b",
                 script: "/b/bin/py",
             },
-            "",
-            None,
-        );
+            initialization: "",
+            pycache: None,
+        });
         assert!(text.starts_with(
             "#!/py\n\nimport os\n\njoin = os.path.join\nbase = os.path.dirname(os.path.abspath(__file__))\nbase = os.path.dirname(base)\n\nimport sys\n\nsys.path[0:0] = [\n  join(base, 'src'),\n  base,\n  '/store/x-site',\n  ]\n\n\n_interactive = True\n"
         ), "{text}");

@@ -27,7 +27,7 @@
 //! written.
 
 use super::{DistRequest, Error, Note, Recipe, Result, Services, io};
-use crate::build::scripts::{self, DataScript, EntryPoint, Paths};
+use crate::build::scripts::{self, DataScript, EntryPoint, Frame, Paths};
 use crate::config::{Buildout, pystr};
 use crate::profile::manifest::DistEntry;
 use crate::profile::paths::{self, Origin, Request};
@@ -290,25 +290,13 @@ impl Scripts {
         };
         for (name, source) in &self.planned {
             let script = format!("{}/bin/{name}", self.directory);
-            let mode = self.mode(&script);
             let text = match source {
-                Source::Entry(entry) => scripts::console_script(
-                    &self.eggs.python,
-                    &paths,
-                    &mode,
-                    entry,
-                    &self.arguments,
-                    &self.initialization,
-                    self.eggs.pycache.as_deref(),
-                ),
-                Source::Data(DataScript::Python(contents)) => scripts::distutils_script(
-                    &self.eggs.python,
-                    &paths,
-                    &mode,
-                    contents,
-                    &self.initialization,
-                    self.eggs.pycache.as_deref(),
-                ),
+                Source::Entry(entry) => {
+                    scripts::console_script(&self.frame(&paths, &script), entry, &self.arguments)
+                }
+                Source::Data(DataScript::Python(contents)) => {
+                    scripts::distutils_script(&self.frame(&paths, &script), contents)
+                }
                 // Linked as they are (see `build`).
                 Source::Data(DataScript::Other(_)) => continue,
             };
@@ -316,19 +304,23 @@ impl Scripts {
         }
         if let Some(name) = self.interpreter.as_ref().filter(|_| self.generates()) {
             let script = format!("{}/bin/{name}", self.directory);
-            let mode = self.mode(&script);
             add(
                 name,
-                scripts::interpreter_script(
-                    &self.eggs.python,
-                    &paths,
-                    &mode,
-                    &self.initialization,
-                    self.eggs.pycache.as_deref(),
-                ),
+                scripts::interpreter_script(&self.frame(&paths, &script)),
             );
         }
         out
+    }
+
+    /// What the part's scripts share, for the script at `script`.
+    fn frame<'a>(&'a self, paths: &'a [String], script: &'a str) -> Frame<'a> {
+        Frame {
+            python: &self.eggs.python,
+            paths,
+            mode: self.mode(script),
+            initialization: &self.initialization,
+            pycache: self.eggs.pycache.as_deref(),
+        }
     }
 
     fn mode<'a>(&'a self, script: &'a str) -> Paths<'a> {

@@ -114,12 +114,18 @@ pub fn data_scripts(dir: &Path) -> BTreeMap<String, DataScript> {
         if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
             continue;
         }
-        let bytes = fs::read(&path).unwrap_or_default();
-        let first = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+        // Only the first line decides: a native binary (ruff's is tens of
+        // MiB) is never read whole, on every run.
+        let mut head = [0u8; 256];
+        let read = fs::File::open(&path)
+            .and_then(|mut f| io::Read::read(&mut f, &mut head))
+            .unwrap_or(0);
+        let first = head[..read].split(|b| *b == b'\n').next().unwrap_or_default();
         let python = first.starts_with(b"#!") && first.windows(6).any(|w| w == b"python");
-        let script = match String::from_utf8(bytes) {
-            Ok(text) if python => DataScript::Python(text),
-            _ => DataScript::Other(path),
+        let text = python.then(|| fs::read_to_string(&path).ok()).flatten();
+        let script = match text {
+            Some(text) => DataScript::Python(text),
+            None => DataScript::Other(path),
         };
         out.insert(name, script);
     }

@@ -120,7 +120,10 @@ pub fn data_scripts(dir: &Path) -> BTreeMap<String, DataScript> {
         let read = fs::File::open(&path)
             .and_then(|mut f| io::Read::read(&mut f, &mut head))
             .unwrap_or(0);
-        let first = head[..read].split(|b| *b == b'\n').next().unwrap_or_default();
+        let first = head[..read]
+            .split(|b| *b == b'\n')
+            .next()
+            .unwrap_or_default();
         let python = first.starts_with(b"#!") && first.windows(6).any(|w| w == b"python");
         let text = python.then(|| fs::read_to_string(&path).ok()).flatten();
         let script = match text {

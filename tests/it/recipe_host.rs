@@ -94,6 +94,26 @@ class EtcWriter:
         return [self.path, os.path.dirname(self.path)]
 
 
+class Hostile:
+    """Returns paths that must never be adopted into its object."""
+    def __init__(self, buildout, name, options):
+        self.directory = buildout['buildout']['directory']
+
+    def install(self):
+        etc = os.path.join(self.directory, 'etc')
+        os.makedirs(etc)
+        os.symlink('/etc/hostname', os.path.join(etc, 'link.conf'))
+        outside = os.path.join(os.path.dirname(self.directory), 'outside.txt')
+        with open(outside, 'w') as f:
+            f.write('mine\n')
+        var = os.path.join(self.directory, 'var')
+        os.makedirs(var)
+        with open(os.path.join(var, 'state.txt'), 'w') as f:
+            f.write('state\n')
+        return [os.path.join(etc, 'link.conf'), outside, '/etc/hostname',
+                os.path.join(var, 'state.txt'), os.path.join(self.directory, 'missing')]
+
+
 class Crash:
     def __init__(self, buildout, name, options):
         pass
@@ -156,6 +176,7 @@ fn fake_recipes() -> Wheel {
         ("meta", "fake:Meta"),
         ("created", "fake:Created"),
         ("crash", "fake:Crash"),
+        ("hostile", "fake:Hostile"),
         ("etc", "fake:EtcWriter"),
         ("filereader", "fake:FileReader"),
         ("setenv", "fake:SetEnv"),
@@ -586,4 +607,50 @@ fn a_dry_run_runs_no_recipe_and_puts_nothing_into_the_store() {
     let again = ctx.ok(&["install", "--dry-run"]);
     assert!(again.contains("would reuse tiny 2.0\n"), "{again}");
     assert!(again.contains("would reuse part w: "), "{again}");
+}
+
+#[test]
+fn returned_paths_outside_links_and_state_are_never_adopted() {
+    let server = server();
+    let ctx = project(&server, "parts = h", "[h]\nrecipe = fake:hostile\n");
+    let hostname = std::fs::read("/etc/hostname").ok();
+    ctx.ok(&[]);
+    // A link stays the recipe's link, a file outside the buildout
+    // directory and one under var/ stay where they are, real files.
+    let link = ctx.path("etc/link.conf");
+    assert_eq!(
+        std::fs::read_link(&link).unwrap(),
+        std::path::Path::new("/etc/hostname")
+    );
+    let outside = ctx.work.parent().unwrap().join("outside.txt");
+    assert!(std::fs::symlink_metadata(&outside).unwrap().is_file());
+    assert!(
+        std::fs::symlink_metadata(ctx.path("var/state.txt"))
+            .unwrap()
+            .is_file()
+    );
+    assert_eq!(std::fs::read("/etc/hostname").ok(), hostname);
+    let manifest = read(&ctx, ".buildout/current/manifest.json");
+    assert!(!manifest.contains("link.conf"), "{manifest}");
+    assert!(!manifest.contains("outside.txt"), "{manifest}");
+    assert!(!manifest.contains("state.txt"), "{manifest}");
+}
+
+#[test]
+fn a_damaged_memo_is_ignored_and_replaced() {
+    let server = server();
+    let ctx = project(
+        &server,
+        "parts = b",
+        "[a]\nrecipe = fake\n\n[b]\nrecipe = fake:writer\ntext = ${a:computed}\n",
+    );
+    ctx.ok(&[]);
+    ctx.write(".buildout/constructors.json", "{not json");
+    let again = ctx.ok(&["-v"]);
+    assert!(again.contains("The recipe host ran."), "{again}");
+    assert_eq!(read(&ctx, "parts/b/out.txt"), "computed-by-a\n");
+    let memo = read(&ctx, ".buildout/constructors.json");
+    assert!(memo.starts_with('{') && memo.contains("\"a\""), "{memo}");
+    let last = ctx.ok(&["-v"]);
+    assert!(last.contains("The recipe host was not needed."), "{last}");
 }

@@ -36,23 +36,55 @@ impl Client {
     }
 
     /// Every file of `project` from the index, find-links and the download
-    /// cache (first source wins for a file name), in that order. Cached for
-    /// the life of the client.
+    /// cache (first source wins for a file name), in that order. Fetched
+    /// once for the life of the client: a caller that asks while a
+    /// prefetch of the same project runs waits for it.
     pub fn candidates(&self, project: &PackageName) -> Result<Vec<DistFile>> {
-        if let Some(hit) = self
-            .memo
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(project)
-        {
-            return Ok(hit.as_ref().clone());
+        let slot = self.files_slot(project);
+        let mut failed = None;
+        let files = slot.get_or_init(|| match self.fetch_candidates(project, Record::Yes) {
+            Ok(files) => Some(Arc::new(files)),
+            Err(e) => {
+                failed = Some(e);
+                None
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e);
         }
+        match files {
+            Some(files) => Ok(files.as_ref().clone()),
+            // A prefetch failed quietly, or an earlier ask failed: ask
+            // again, for the error and the warnings.
+            None => self.fetch_candidates(project, Record::Yes),
+        }
+    }
+
+    /// Fetches `project`'s files ahead of the resolver, unless they are
+    /// fetched already: a failure is left for [`Self::candidates`] to meet
+    /// again and report. `None` when nothing was found.
+    pub(super) fn prefetch_candidates(&self, project: &PackageName) -> Option<Arc<Vec<DistFile>>> {
+        self.files_slot(project)
+            .get_or_init(|| {
+                self.fetch_candidates(project, Record::No)
+                    .ok()
+                    .map(Arc::new)
+            })
+            .clone()
+    }
+
+    fn files_slot(&self, project: &PackageName) -> super::FilesSlot {
+        let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(memo.entry(project.clone()).or_default())
+    }
+
+    fn fetch_candidates(&self, project: &PackageName, record: Record) -> Result<Vec<DistFile>> {
         let mut found = Found {
             project,
             files: Vec::new(),
             seen: HashSet::new(),
         };
-        let not_found_on = self.index_links(project, &mut found)?;
+        let not_found_on = self.index_links(project, &mut found, record)?;
         self.other_links(project, &mut found)?;
         let files = found.files;
         if files.is_empty() {
@@ -68,16 +100,17 @@ impl Client {
                 });
             }
         }
-        self.memo
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(project.clone(), Arc::new(files.clone()));
         Ok(files)
     }
 
     /// The project's files on the index; returns the index's name when it
     /// has no page for the project.
-    fn index_links(&self, project: &PackageName, found: &mut Found) -> Result<Option<String>> {
+    fn index_links(
+        &self,
+        project: &PackageName,
+        found: &mut Found,
+        record: Record,
+    ) -> Result<Option<String>> {
         match &self.index {
             Some(IndexLocation::Remote(base)) if !self.options.offline => {
                 let url = format!("{base}{}/", project.as_str());
@@ -87,9 +120,12 @@ impl Client {
                 if self.index_unreachable.load(Ordering::SeqCst) {
                     return Ok(None);
                 }
-                let page = match self.http.page(&url, SIMPLE_ACCEPT) {
+                let page = self.fetching(project.as_str(), || self.http.page(&url, SIMPLE_ACCEPT));
+                let page = match page {
                     Ok(Some(page)) => page,
                     Ok(None) => return Ok(Some(redact(base))),
+                    // Ahead of the resolver: no side effects.
+                    Err(e) if record == Record::No => return Err(e),
                     Err(e) => {
                         if matches!(e, Error::Network { .. }) {
                             self.index_unreachable.store(true, Ordering::SeqCst);
@@ -174,6 +210,15 @@ impl Client {
     }
 }
 
+/// Whether a failure to read a page is remembered (warned about, and the
+/// index not asked again when unreachable): not when fetching ahead of the
+/// resolver, which may ask for a project the resolution never needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Record {
+    Yes,
+    No,
+}
+
 /// A project's files as they are found, each file name once (the first
 /// source to list it wins).
 struct Found<'p> {
@@ -212,3 +257,4 @@ impl Found<'_> {
         }
     }
 }
+

@@ -160,6 +160,7 @@ pub fn fetch(
                 });
             }
         };
+        http.received(n);
         sha.update(&buf[..n]);
         md5.update(&buf[..n]);
         out.write_all(&buf[..n]).map_err(io(&tmp_path))?;

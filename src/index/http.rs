@@ -18,6 +18,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::StatusCode;
@@ -289,6 +290,23 @@ pub struct Page {
     last_modified: Option<String>,
 }
 
+/// What one client sent and received over HTTP in this run.
+#[derive(Debug, Default)]
+pub struct Traffic {
+    requests: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl Traffic {
+    /// Requests sent (retries included) and body bytes received.
+    pub fn get(&self) -> (u64, u64) {
+        (
+            self.requests.load(Ordering::Relaxed),
+            self.bytes.load(Ordering::Relaxed),
+        )
+    }
+}
+
 /// The HTTP side of the index client.
 #[derive(Debug)]
 pub struct Http {
@@ -299,6 +317,7 @@ pub struct Http {
     netrc: Netrc,
     cache_dir: Option<PathBuf>,
     ttl: Duration,
+    traffic: Traffic,
 }
 
 const RETRIES: u32 = 2;
@@ -311,6 +330,7 @@ impl Http {
             netrc,
             cache_dir,
             ttl,
+            traffic: Traffic::default(),
         })
     }
 
@@ -371,6 +391,7 @@ impl Http {
         let mut attempt = 0;
         loop {
             let request = self.authenticate(build(self.client()?), url);
+            self.traffic.requests.fetch_add(1, Ordering::Relaxed);
             match request.send() {
                 Ok(r)
                     if attempt < RETRIES
@@ -446,6 +467,7 @@ impl Http {
             url: redact(url),
             message: error_text(e),
         })?;
+        self.received(body.len());
         let page = Page {
             url: final_url,
             content_type: header_str(&headers, header::CONTENT_TYPE).unwrap_or_default(),
@@ -456,6 +478,16 @@ impl Http {
         };
         self.store(cache_file.as_deref(), &page);
         Ok(Some(page))
+    }
+
+    /// Counts `n` body bytes received.
+    pub fn received(&self, n: usize) {
+        self.traffic.bytes.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// What this client sent and received so far.
+    pub fn traffic(&self) -> &Traffic {
+        &self.traffic
     }
 
     fn cache_file(&self, url: &str) -> Option<PathBuf> {

@@ -175,6 +175,15 @@ where
         }
     }
 
+    /// A reader whose last bytes, `tail`, are known already (a suffix
+    /// range request's answer).
+    pub fn with_tail(len: u64, tail: Vec<u8>, fetch: F) -> Self {
+        let start = len.saturating_sub(tail.len() as u64);
+        let mut reader = Self::new(len, fetch);
+        reader.blocks.push((start, tail));
+        reader
+    }
+
     /// Fetches the last `n` bytes up front (the end of central directory
     /// and, usually, the whole central directory).
     pub fn prefetch_tail(&mut self, n: u64) -> std::io::Result<()> {

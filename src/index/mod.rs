@@ -49,6 +49,7 @@ pub mod download;
 pub mod find_links;
 pub mod http;
 pub mod metadata;
+pub mod prefetch;
 pub mod simple;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -75,6 +76,10 @@ pub const SIMPLE_ACCEPT: &str = "application/vnd.pypi.simple.v1+json, applicatio
 
 /// The default time a simple page is reused without asking the index.
 pub const DEFAULT_SIMPLE_TTL: Duration = Duration::from_secs(600);
+
+/// How many bytes the first range request asks for, from the end of a
+/// wheel (its central directory).
+const TAIL: u64 = 64 * 1024;
 
 /// At most this many downloads run at once in [`Client::download_each`].
 pub const MAX_PARALLEL_DOWNLOADS: usize = 8;
@@ -140,6 +145,10 @@ pub trait Reporter: Send + Sync {
     fn on_lookup(&self, _name: &str) {}
     /// The metadata of `name` is known: one more distribution resolved.
     fn on_resolved(&self, _name: &str) {}
+    /// An index page or metadata request for `name` started (may run concurrently).
+    fn on_fetch_start(&self, _name: &str) {}
+    /// The request `on_fetch_start` announced for `name` ended (successfully or not).
+    fn on_fetch_end(&self, _name: &str) {}
     /// A source tree (`label`: the distribution) starts building.
     fn on_build_start(&self, _label: &str) {}
     /// The build of `label` ended (built or failed).
@@ -248,9 +257,28 @@ impl DistFile {
     }
 }
 
-/// The index client. Cheap to share across threads (`&Client` is `Sync`).
-#[derive(Debug)]
+/// The index client: a cheap handle (clones share everything: caches,
+/// connections, the prefetch pool), usable from any thread.
+#[derive(Debug, Clone)]
 pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::ops::Deref for Client {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.inner
+    }
+}
+
+/// A project's files once fetched; `None`: a prefetch failed (the caller
+/// asks again, to get the error and its warnings).
+type FilesSlot = Arc<OnceLock<Option<Arc<Vec<DistFile>>>>>;
+/// A wheel's `METADATA` bytes once fetched; `None`: a prefetch failed.
+type MetadataSlot = Arc<OnceLock<Option<Arc<Vec<u8>>>>>;
+
+/// What [`Client`] handles share.
+pub struct Inner {
     options: Options,
     http: http::Http,
     /// The index, credentials removed, ending in `/`.
@@ -258,9 +286,20 @@ pub struct Client {
     find_links: Vec<find_links::Entry>,
     /// Links of remote find-links pages, fetched once.
     remote_links: OnceLock<find_links::Listing>,
-    memo: Mutex<HashMap<PackageName, Arc<Vec<DistFile>>>>,
+    /// Each project's files, fetched once (by the resolver or ahead of
+    /// it: a second asker waits for the first).
+    memo: Mutex<HashMap<PackageName, FilesSlot>>,
+    /// Wheels' metadata fetched in this run, by URL (as [`Self::memo`]).
+    metadata_memo: Mutex<HashMap<String, MetadataSlot>>,
+    /// Fetching ahead of the resolver ([`prefetch`]).
+    prefetch: prefetch::Pool,
+    /// Where fetches are reported (requests in flight).
+    reporter: OnceLock<Arc<dyn Reporter>>,
     /// Hosts that answered a range request badly: no more tries.
     no_ranges: Mutex<HashSet<String>>,
+    /// Hosts that had no `.metadata` file the index did not advertise: not
+    /// asked for others.
+    no_metadata: Mutex<HashSet<String>>,
     /// Local find-links and download-cache listings, read once per client
     /// (one directory listing for all projects, not one per project).
     local_links: Mutex<HashMap<PathBuf, Arc<find_links::Listing>>>,
@@ -271,6 +310,15 @@ pub struct Client {
     /// The index could not be reached once: not asked again for other
     /// projects (each try costs the connection retries).
     index_unreachable: std::sync::atomic::AtomicBool,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("options", &self.options)
+            .field("index", &self.index)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A find-links or index page that could not be read (unreachable host,
@@ -330,17 +378,24 @@ impl Client {
             .map(|e| find_links::Entry::new(e, &http))
             .collect();
         Ok(Client {
-            options,
-            http,
-            index,
-            find_links,
-            remote_links: OnceLock::new(),
-            memo: Mutex::new(HashMap::new()),
-            no_ranges: Mutex::new(HashSet::new()),
-            local_links: Mutex::new(HashMap::new()),
-            unreadable: Mutex::new(Vec::new()),
-            unreadable_told: AtomicUsize::new(0),
-            index_unreachable: std::sync::atomic::AtomicBool::new(false),
+            inner: Arc::new(Inner {
+                options,
+                http,
+                index,
+                find_links,
+                remote_links: OnceLock::new(),
+                memo: Mutex::new(HashMap::new()),
+                metadata_memo: Mutex::new(HashMap::new()),
+                prefetch: prefetch::Pool::default(),
+                reporter: OnceLock::new(),
+
+                no_ranges: Mutex::new(HashSet::new()),
+                no_metadata: Mutex::new(HashSet::new()),
+                local_links: Mutex::new(HashMap::new()),
+                unreadable: Mutex::new(Vec::new()),
+                unreadable_told: AtomicUsize::new(0),
+                index_unreachable: std::sync::atomic::AtomicBool::new(false),
+            }),
         })
     }
 
@@ -409,19 +464,82 @@ impl Client {
             });
         };
         let prefix = wheel.dist_info_prefix();
-        let bytes = match self.cached_metadata(file) {
-            Some(bytes) => bytes,
-            None => {
-                let bytes = self.fetch_metadata(file, &prefix)?;
-                self.store_metadata(file, &bytes);
-                bytes
+        let slot = self.metadata_slot(&file.url);
+        let mut failed = None;
+        let bytes = slot.get_or_init(|| match self.metadata_bytes(file, &prefix) {
+            Ok(bytes) => Some(Arc::new(bytes)),
+            Err(e) => {
+                failed = Some(e);
+                None
             }
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        let bytes = match bytes {
+            Some(bytes) => Arc::clone(bytes),
+            // A prefetch failed quietly: again, for the error.
+            None => Arc::new(self.metadata_bytes(file, &prefix)?),
         };
         Metadata::parse(&bytes).map_err(|e| Error::Metadata {
             file: file.filename.to_string(),
             url: redact(&file.url),
             message: e.0,
         })
+    }
+
+    /// Fetches a wheel's metadata ahead of the resolver (see
+    /// [`Self::metadata`]), unless it is fetched already; `None` when it
+    /// cannot be had (the resolver meets the error again if it asks).
+    pub(crate) fn prefetch_metadata(&self, file: &DistFile) -> Option<Metadata> {
+        let DistFilename::Wheel(wheel) = &file.filename else {
+            return None;
+        };
+        let prefix = wheel.dist_info_prefix();
+        let bytes = self
+            .metadata_slot(&file.url)
+            .get_or_init(|| self.metadata_bytes(file, &prefix).ok().map(Arc::new))
+            .clone()?;
+        Metadata::parse(&bytes).ok()
+    }
+
+    fn metadata_slot(&self, url: &str) -> MetadataSlot {
+        let mut memo = self.metadata_memo.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(memo.entry(url.to_string()).or_default())
+    }
+
+    /// The metadata bytes from the disk cache, else fetched (and cached).
+    fn metadata_bytes(&self, file: &DistFile, prefix: &str) -> Result<Vec<u8>> {
+        if let Some(bytes) = self.cached_metadata(file) {
+            return Ok(bytes);
+        }
+        let name = file.filename.name().as_str();
+        let bytes = self.fetching(name, || self.fetch_metadata(file, prefix))?;
+        self.store_metadata(file, &bytes);
+        Ok(bytes)
+    }
+
+    /// Runs the request `f` for `name`, reported as in flight meanwhile.
+    fn fetching<T>(&self, name: &str, f: impl FnOnce() -> T) -> T {
+        let reporter = self.reporter.get();
+        if let Some(r) = reporter {
+            r.on_fetch_start(name);
+        }
+        let out = f();
+        if let Some(r) = reporter {
+            r.on_fetch_end(name);
+        }
+        out
+    }
+
+    /// Where requests in flight are reported (set once).
+    pub fn set_reporter(&self, reporter: Arc<dyn Reporter>) {
+        let _ = self.reporter.set(reporter);
+    }
+
+    /// Requests sent and body bytes received by this client so far.
+    pub fn traffic(&self) -> (u64, u64) {
+        self.http.traffic().get()
     }
 
     fn metadata_cache_file(&self, file: &DistFile) -> Option<PathBuf> {
@@ -521,19 +639,50 @@ impl Client {
     /// `<url>.metadata`; `Ok(None)` when the index has none.
     fn metadata_file(&self, file: &DistFile) -> Result<Option<Vec<u8>>> {
         let url = format!("{}.metadata", file.url);
+        let unadvertised = file.core_metadata == CoreMetadata::Unknown;
+        let host = url::Url::parse(&file.url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string));
+        let no_metadata = || {
+            if let Some(host) = &host {
+                self.no_metadata
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(host.clone());
+            }
+        };
+        if unadvertised
+            && host.as_ref().is_some_and(|h| {
+                self.no_metadata
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .contains(h)
+            })
+        {
+            return Ok(None);
+        }
         let response = match self.http.get(&url, None) {
             Ok(r) => r,
             // Not advertised: any failure just means "try the next way".
-            Err(_) if file.core_metadata == CoreMetadata::Unknown => return Ok(None),
+            Err(_) if unadvertised => {
+                no_metadata();
+                return Ok(None);
+            }
             Err(e) => return Err(e),
         };
         if !response.status().is_success() {
+            // A host that has no unadvertised metadata files is not asked
+            // for more.
+            if unadvertised {
+                no_metadata();
+            }
             return Ok(None);
         }
         let bytes = response.bytes().map_err(|e| Error::Network {
             url: redact(&url),
             message: http::error_text(e),
         })?;
+        self.http.received(bytes.len());
         if let CoreMetadata::Available(hashes) = &file.core_metadata
             && let Some(expected) = hashes.get("sha256")
         {
@@ -573,23 +722,43 @@ impl Client {
                 .insert(host.clone());
             None
         };
-        let head = self
+        // One suffix request gives both the end of the zip (its central
+        // directory, usually whole) and the file's length.
+        let tail = self
             .http
             .send(&file.url, |c| {
-                c.head(&file.url)
+                c.get(&file.url)
+                    .header(reqwest::header::RANGE, format!("bytes=-{TAIL}"))
                     .header(reqwest::header::ACCEPT_ENCODING, "identity")
             })
             .ok()?;
-        let ranges = http::header_str(head.headers(), reqwest::header::ACCEPT_RANGES)
-            .is_some_and(|v| v.contains("bytes"));
-        // Not `content_length()`: for HEAD that is the (empty) body's size.
-        let len = http::header_str(head.headers(), reqwest::header::CONTENT_LENGTH)
-            .and_then(|v| v.trim().parse::<u64>().ok())
+        let status = tail.status();
+        if status == reqwest::StatusCode::OK {
+            // Ranges ignored: this is the whole wheel (a big one is better
+            // downloaded to disk).
+            if tail.content_length().is_none_or(|l| l > 16 << 20) {
+                return give_up();
+            }
+            let bytes = tail.bytes().ok()?;
+            self.http.received(bytes.len());
+            give_up();
+            return metadata::read_wheel_metadata(std::io::Cursor::new(bytes), prefix).ok();
+        }
+        let len = http::header_str(tail.headers(), reqwest::header::CONTENT_RANGE)
+            .and_then(|v| {
+                v.rsplit_once('/')
+                    .and_then(|(_, l)| l.trim().parse::<u64>().ok())
+            })
             .filter(|&l| l > 0);
-        let (true, Some(len)) = (head.status().is_success() && ranges, len) else {
+        let (reqwest::StatusCode::PARTIAL_CONTENT, Some(len)) = (status, len) else {
             return give_up();
         };
-        let mut reader = metadata::RangeReader::new(len, |start, end| {
+        let tail = tail.bytes().ok()?;
+        self.http.received(tail.len());
+        if tail.len() as u64 > len {
+            return give_up();
+        }
+        let mut reader = metadata::RangeReader::with_tail(len, tail.to_vec(), |start, end| {
             let range = format!("bytes={start}-{}", end - 1);
             let r = self
                 .http
@@ -605,11 +774,10 @@ impl Client {
                     r.status().as_u16()
                 )));
             }
-            r.bytes().map(|b| b.to_vec()).map_err(std::io::Error::other)
+            let bytes = r.bytes().map_err(std::io::Error::other)?;
+            self.http.received(bytes.len());
+            Ok(bytes.to_vec())
         });
-        if reader.prefetch_tail(64 * 1024).is_err() {
-            return give_up();
-        }
         metadata::read_wheel_metadata(&mut reader, prefix).ok()
     }
 

@@ -294,6 +294,7 @@ impl<'a> Installer<'a> {
         };
         let client =
             index::Client::new(options).map_err(|e| recipe::Error::Distributions(e.to_string()))?;
+        client.set_reporter(std::sync::Arc::new(crate::output::progress::Live::new()));
         self.clients.insert(key, client);
         Ok(())
     }
@@ -309,6 +310,20 @@ impl<'a> Installer<'a> {
             .clone();
         self.facts.insert(python.to_string(), facts.clone());
         Ok(facts)
+    }
+
+    /// With `-v`: what the index clients sent and received in this run.
+    pub fn report_traffic(&self) {
+        let (requests, bytes) = self
+            .clients
+            .values()
+            .map(index::Client::traffic)
+            .fold((0, 0), |(r, b), (r2, b2)| (r + r2, b + b2));
+        if requests > 0 {
+            self.ctx.printer.verbose(&format!(
+                "Network: {requests} requests, {bytes} bytes received"
+            ));
+        }
     }
 
     /// Prints the picked versions and updates the versions file, as

@@ -251,6 +251,7 @@ pub fn resolve<P: Provider>(
                 })?;
         roots.push(constrained);
     }
+    provider.prefetch(&roots);
     let solver = Solver::new(provider, options, roots.clone());
     for r in &roots {
         let candidates = solver.candidates(&r.name)?;

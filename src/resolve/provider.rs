@@ -89,6 +89,11 @@ pub trait Provider {
     fn is_local(&self, _name: &PackageName) -> bool {
         false
     }
+
+    /// The solver will soon ask about `requirements` (a distribution's
+    /// dependencies, markers already evaluated): a provider that does IO
+    /// may start fetching what they need now. Must not block.
+    fn prefetch(&self, _requirements: &[Requirement]) {}
 }
 
 #[cfg(test)]

@@ -315,6 +315,21 @@ impl<'a, P: Provider> Solver<'a, P> {
         let env = &self.options.environment;
         let mut deps = Vec::new();
         let mut edges = Vec::new();
+        // Everything this distribution requires is asked for below, one
+        // after another: let the provider fetch it all at once.
+        let wanted: Vec<Requirement> = meta
+            .requires_dist
+            .iter()
+            .filter(|r| match (&r.marker, extra) {
+                (None, None) => true,
+                (None, Some(_)) => false,
+                (Some(m), None) => m.evaluate(env, &[]),
+                (Some(m), Some(extra)) => m.evaluate(env, &[extra]) && !m.evaluate(env, &[]),
+            })
+            .filter(|r| &r.name != name || !r.extras.is_empty())
+            .cloned()
+            .collect();
+        self.provider.prefetch(&wanted);
         match extra {
             None => {
                 for r in &meta.requires_dist {

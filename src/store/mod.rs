@@ -516,13 +516,13 @@ impl Store {
     /// reused goes through [`Store::root_and_check`], since a concurrent gc
     /// may delete an unrooted object right after this returns).
     pub fn is_valid(&self, p: &StorePath) -> Result<bool> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT 1 FROM Objects WHERE base_name = ?1",
-                [p.to_string()],
-                |_| Ok(()),
-            )
+        // Asked for every object a run uses: the statement is kept.
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT 1 FROM Objects WHERE base_name = ?1")
+            .map_err(db::err("checking validity"))?;
+        Ok(stmt
+            .query_row([p.to_string()], |_| Ok(()))
             .optional()
             .map_err(db::err("checking validity"))?
             .is_some())
@@ -532,23 +532,23 @@ impl Store {
     pub fn info(&self, p: &StorePath) -> Result<ObjectInfo> {
         let conn = self.conn();
         let row = conn
-            .query_row(
+            .prepare_cached(
                 "SELECT id, kind, nar_sha256, nar_size, ca, deriver, origin, registered_at
                  FROM Objects WHERE base_name = ?1",
-                [p.to_string()],
-                |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, Vec<u8>>(2)?,
-                        r.get::<_, i64>(3)?,
-                        r.get::<_, Option<String>>(4)?,
-                        r.get::<_, Option<String>>(5)?,
-                        r.get::<_, Option<String>>(6)?,
-                        r.get::<_, i64>(7)?,
-                    ))
-                },
             )
+            .map_err(db::err("reading an object"))?
+            .query_row([p.to_string()], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                    r.get::<_, i64>(7)?,
+                ))
+            })
             .optional()
             .map_err(db::err("reading an object"))?
             .ok_or_else(|| Error::NotValid(self.real_path(p).display().to_string()))?;

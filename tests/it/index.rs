@@ -272,7 +272,12 @@ fn metadata_via_range_requests_reads_only_part_of_the_wheel() {
         .filter_map(|r| r.range.as_deref())
         .map(|r| {
             let (a, b) = r.trim_start_matches("bytes=").split_once('-').unwrap();
-            b.parse::<usize>().unwrap() + 1 - a.parse::<usize>().unwrap()
+            if a.is_empty() {
+                // A suffix range: the last `b` bytes.
+                b.parse::<usize>().unwrap().min(size)
+            } else {
+                b.parse::<usize>().unwrap() + 1 - a.parse::<usize>().unwrap()
+            }
         })
         .sum();
     assert!(fetched < size / 2, "fetched {fetched} of {size} bytes");
@@ -298,8 +303,9 @@ fn metadata_falls_back_to_the_full_wheel_without_ranges() {
         .into_iter()
         .filter(|r| r.method == "GET")
         .collect();
-    assert_eq!(gets.len(), 1);
-    assert!(gets[0].range.is_none());
+    // One GET: the range request, answered with the whole wheel, which is
+    // read as it is (not downloaded a second time).
+    assert_eq!(gets.len(), 1, "{gets:?}");
     // The scratch copy is gone.
     let leftovers: Vec<_> = std::fs::read_dir(ctx.root.join("cache"))
         .unwrap()

@@ -21,6 +21,7 @@ mod hardening_repair;
 mod index;
 mod install;
 mod man;
+mod prefetch;
 mod progress;
 mod readme;
 mod recipe_host;

@@ -45,12 +45,7 @@ fn read_headers(path: &Path) -> std::io::Result<Vec<u8>> {
         }
         let from = text.len().saturating_sub(2);
         text.extend_from_slice(&chunk[..n]);
-        let tail = &text[from..];
-        let blank = [&b"\n\n"[..], &b"\n\r\n"[..]]
-            .iter()
-            .filter_map(|sep| tail.windows(sep.len()).position(|w| w == *sep))
-            .min();
-        if let Some(at) = blank {
+        if let Some(at) = blank_line(&text[from..]) {
             text.truncate(from + at + 1);
             return Ok(text);
         }
@@ -59,6 +54,20 @@ fn read_headers(path: &Path) -> std::io::Result<Vec<u8>> {
 
 /// Reads `METADATA` of an installed distribution (in the store directory
 /// `dir`).
+/// Where the first blank line (`\n\n` or `\n\r\n`) of `text` starts: the
+/// position of its first `\n`.
+fn blank_line(text: &[u8]) -> Option<usize> {
+    text.iter().enumerate().find_map(|(i, &b)| {
+        (b == b'\n'
+            && match text.get(i + 1) {
+                Some(b'\n') => true,
+                Some(b'\r') => text.get(i + 2) == Some(&b'\n'),
+                _ => false,
+            })
+        .then_some(i)
+    })
+}
+
 pub fn read_store_metadata(dir: &str) -> Result<index::Metadata> {
     let entries =
         std::fs::read_dir(dir).map_err(crate::fs::io("read", std::path::Path::new(dir)))?;
@@ -82,6 +91,14 @@ pub fn read_store_metadata(dir: &str) -> Result<index::Metadata> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blank_lines_are_found_in_either_line_ending() {
+        assert_eq!(blank_line(b"a: 1\nb: 2\n\nbody"), Some(9));
+        assert_eq!(blank_line(b"a: 1\r\n\r\nbody"), Some(5));
+        assert_eq!(blank_line(b"a: 1\nb: 2\n"), None);
+        assert_eq!(blank_line(b"\n\n"), Some(0));
+    }
 
     #[test]
     fn store_metadata_is_read_up_to_the_description() {

@@ -50,6 +50,7 @@ mod metadata;
 mod provider;
 mod repair;
 mod sdist_build;
+mod speculate;
 
 pub use custom::custom_build;
 pub use install::{Action, Preview, install_wheel, preview, realise};

@@ -15,11 +15,12 @@ use crate::python::{DistFilename, PackageName, Requirement, WheelFilename};
 use crate::resolve::{self, Candidate, Dependencies, ProviderError};
 use crate::store::{self, Kind, StorePath};
 use pep440_rs::{Version, VersionSpecifiers};
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// A distribution already in the store.
 #[derive(Debug, Clone)]
@@ -66,6 +67,11 @@ pub struct IndexProvider<'a> {
     /// Downloaded sdists (by URL), kept for the build.
     sdists: RefCell<HashMap<String, PathBuf>>,
     staging: RefCell<Option<store::lock::Stage>>,
+    /// Which of [`Self::store`]'s objects of a name are usable (see
+    /// [`Self::store_dists`]).
+    usable: RefCell<HashMap<PackageName, Vec<bool>>>,
+    /// The resolver's rules for the index client's prefetch workers.
+    speculation: OnceCell<Arc<dyn index::prefetch::Speculator>>,
 }
 
 impl<'a> IndexProvider<'a> {
@@ -121,6 +127,8 @@ impl<'a> IndexProvider<'a> {
             local: HashMap::new(),
             sdists: RefCell::new(HashMap::new()),
             staging: RefCell::new(None),
+            usable: RefCell::new(HashMap::new()),
+            speculation: OnceCell::new(),
         })
     }
 
@@ -231,21 +239,30 @@ impl<'a> IndexProvider<'a> {
     }
 
     /// The store's objects of `name` that are exactly what this run would
-    /// install.
+    /// install (checked once per name: each check hashes an address).
     fn store_dists(&self, name: &PackageName) -> impl Iterator<Item = &StoreDist> {
-        self.store
-            .get(name)
-            .into_iter()
-            .flatten()
-            .filter(|d| match &d.made_from {
-                None => true,
-                Some(MadeFrom::Wheel(w, sha)) => {
-                    wheel_object_path(self.env, w, sha).is_ok_and(|p| p == d.path)
-                }
-                Some(MadeFrom::Sdist(name, sha)) => {
-                    sdist_object_path(self.env, name, &d.version, sha).is_ok_and(|p| p == d.path)
-                }
-            })
+        let all = self.store.get(name).map(Vec::as_slice).unwrap_or_default();
+        let usable = self
+            .usable
+            .borrow_mut()
+            .entry(name.clone())
+            .or_insert_with(|| all.iter().map(|d| self.is_usable(d)).collect())
+            .clone();
+        all.iter()
+            .zip(usable)
+            .filter_map(|(d, usable)| usable.then_some(d))
+    }
+
+    fn is_usable(&self, d: &StoreDist) -> bool {
+        match &d.made_from {
+            None => true,
+            Some(MadeFrom::Wheel(w, sha)) => {
+                wheel_object_path(self.env, w, sha).is_ok_and(|p| p == d.path)
+            }
+            Some(MadeFrom::Sdist(name, sha)) => {
+                sdist_object_path(self.env, name, &d.version, sha).is_ok_and(|p| p == d.path)
+            }
+        }
     }
 
     pub(super) fn store_dist(&self, name: &PackageName, version: &Version) -> Option<&StoreDist> {
@@ -370,6 +387,25 @@ impl resolve::Provider for IndexProvider<'_> {
                 .as_deref()
                 .and_then(|s| VersionSpecifiers::from_str(s).ok()),
         })
+    }
+
+    fn prefetch(&self, requirements: &[Requirement]) {
+        if self.store_only {
+            return;
+        }
+        let speculation = self.speculation.get_or_init(|| {
+            Arc::new(super::speculate::Speculation {
+                tags: self.env.tags.clone(),
+                python: self.env.python_version(),
+                options: self.env.options.clone(),
+                local: self.local.keys().cloned().collect(),
+            })
+        });
+        let wanted = requirements
+            .iter()
+            .filter(|r| r.url.is_none() && !self.local.contains_key(&r.name))
+            .cloned();
+        self.env.client.prefetch(wanted, speculation);
     }
 
     fn installed(&self, name: &PackageName) -> Vec<Version> {

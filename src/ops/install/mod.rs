@@ -127,6 +127,7 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
 
     let manifest = assemble(buildout, &directory, args, &planned, old.as_ref());
     let generation = build::build_generation(&store, &manifest)?;
+    installer.borrow().report_traffic();
     installer.borrow_mut().report_picked()?;
     store::failpoint::hit("install-generation-added");
     // Files recipes made and returned are in their objects now: the

@@ -48,6 +48,11 @@ struct State {
     html_only: bool,
     /// How long each answer waits (a slow index).
     delay: std::time::Duration,
+    /// Paths answered with an error status instead (a broken page).
+    failing: BTreeMap<String, String>,
+    /// Requests being answered now, and the most at any one time.
+    in_flight: usize,
+    max_in_flight: usize,
 }
 
 /// A running index; stopped when dropped.
@@ -164,6 +169,22 @@ impl IndexServer {
 
     pub fn set_ranges(&self, supported: bool) {
         self.state.lock().unwrap().no_ranges = !supported;
+    }
+
+    /// Answers `path` with `status` (e.g. `500 Internal Server Error`)
+    /// from now on.
+    pub fn fail_path(&self, path: &str, status: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .failing
+            .insert(path.to_string(), status.to_string());
+    }
+
+    /// The most requests this server was answering at one time (while
+    /// each waits its delay).
+    pub fn max_in_flight(&self) -> usize {
+        self.state.lock().unwrap().max_in_flight
     }
 
     /// Makes every answer wait `delay` (a slow index, for progress).
@@ -304,8 +325,14 @@ fn serve(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
         }
     }
-    let delay = state.lock().unwrap().delay;
+    let delay = {
+        let mut state = state.lock().unwrap();
+        state.in_flight += 1;
+        state.max_in_flight = state.max_in_flight.max(state.in_flight);
+        state.delay
+    };
     std::thread::sleep(delay);
+    state.lock().unwrap().in_flight -= 1;
     let mut parts = request_line.split_whitespace();
     let method = parts.next().unwrap_or("").to_string();
     let target = parts.next().unwrap_or("/");
@@ -336,6 +363,10 @@ fn serve(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
                 head_only,
             );
         }
+    }
+    if let Some(status) = state.failing.get(&path).cloned() {
+        drop(state);
+        return respond(&mut stream, &status, &[], b"failed\n", head_only);
     }
     if let Some(rest) = path.strip_prefix("/simple/") {
         let name = rest.trim_end_matches('/');

@@ -10,6 +10,7 @@ use super::{
     simple,
 };
 use crate::python::{DistFilename, PackageName};
+use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
@@ -258,3 +259,80 @@ impl Found<'_> {
     }
 }
 
+/// At most this many files are looked at to fingerprint local sources
+/// ([`Client::local_sources_digest`]); beyond, there is no fingerprint.
+const FINGERPRINT_LIMIT: usize = 20_000;
+
+impl Client {
+    /// A digest of everything this client can list, when all of it is on
+    /// this machine (the network is not used: no remote index or remote
+    /// find-links, or offline): each local find-links entry, the local
+    /// index and the download cache, file by file (name, size, modification
+    /// time). Two runs with the same digest see the same files. `None`
+    /// when a source is remote, cannot be read, or is too big to
+    /// fingerprint cheaply.
+    pub fn local_sources_digest(&self) -> Option<String> {
+        let mut hasher = Sha256::new();
+        let mut budget = FINGERPRINT_LIMIT;
+        match &self.index {
+            Some(IndexLocation::Remote(_)) if !self.options.offline => return None,
+            Some(IndexLocation::Remote(url)) => hasher.update(format!("offline {url}\n")),
+            Some(IndexLocation::Local(dir)) => {
+                hasher.update(b"index\n");
+                fingerprint(dir, 2, &mut hasher, &mut budget)?;
+            }
+            None => {}
+        }
+        for entry in &self.find_links {
+            match entry {
+                find_links::Entry::Local(path) => {
+                    hasher.update(b"find-links\n");
+                    fingerprint(path, 1, &mut hasher, &mut budget)?;
+                }
+                find_links::Entry::Remote(_) if !self.options.offline => return None,
+                find_links::Entry::Remote(url) => hasher.update(format!("offline {url}\n")),
+            }
+        }
+        if let Some(dir) = &self.options.download_cache {
+            hasher.update(b"download-cache\n");
+            fingerprint(dir, 1, &mut hasher, &mut budget)?;
+        }
+        Some(hex::encode(hasher.finalize()))
+    }
+}
+
+/// Adds `path` (a file, or a directory `depth` levels deep) to `hasher`:
+/// names, sizes and modification times, sorted.
+fn fingerprint(path: &Path, depth: usize, hasher: &mut Sha256, budget: &mut usize) -> Option<()> {
+    hasher.update(path.as_os_str().as_encoded_bytes());
+    hasher.update(b"\0");
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        // Missing: lists nothing, as [`find_links::local`] does.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            hasher.update(b"missing\n");
+            return Some(());
+        }
+        Err(_) => return None,
+    };
+    *budget = budget.checked_sub(1)?;
+    let modified = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    hasher.update(format!("{} {modified}\n", meta.len()));
+    if meta.is_dir() && depth > 0 {
+        let mut names: Vec<_> = std::fs::read_dir(path)
+            .ok()?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<std::io::Result<_>>()
+            .ok()?;
+        names.sort();
+        for name in names {
+            fingerprint(&path.join(name), depth - 1, hasher, budget)?;
+        }
+    }
+    Some(())
+}

@@ -425,6 +425,28 @@ fn dist_env<'b>(
     }
 }
 
+/// Resolves `requirements`, or takes the kept resolution of exactly the
+/// same inputs ([`dists::Reuse`]).
+fn resolve_or_reuse(
+    ctx: &Context,
+    env: &DistEnv<'_>,
+    provider: &IndexProvider<'_>,
+    requirements: &[crate::python::Requirement],
+    options: &resolve::Options,
+) -> resolve::Result<resolve::Resolution> {
+    let reuse = dists::Reuse::new(env, provider, requirements, options);
+    if let Some(resolution) = reuse.as_ref().and_then(dists::Reuse::load) {
+        ctx.printer
+            .verbose("Reusing the resolution of the same inputs (nothing they list changed).");
+        return Ok(resolution);
+    }
+    let resolved = resolving(|| resolve::resolve(requirements, provider, options));
+    if let (Ok(resolution), Some(reuse)) = (&resolved, &reuse) {
+        reuse.save(resolution);
+    }
+    resolved
+}
+
 /// Warns, once each, about the index and find-links pages `client` could
 /// not read (zc.buildout's `Download error on …` and goes on).
 fn warn_unreadable(ctx: &Context, client: &index::Client) {
@@ -548,8 +570,13 @@ impl Services for Installer<'_> {
                 .map_err(|e| failed(e.to_string()))?
                 .store_only()
                 .with_local(local.clone());
-            let resolved =
-                resolving(|| resolve::resolve(request.requirements, &store_only, &parts.options));
+            let resolved = resolve_or_reuse(
+                self.ctx,
+                &env,
+                &store_only,
+                request.requirements,
+                &parts.options,
+            );
             if let Ok(resolution) = resolved {
                 report::merge_picked(&mut self.picked, &resolution.picked);
                 let ctx = self.ctx;
@@ -566,8 +593,13 @@ impl Services for Installer<'_> {
         let provider = IndexProvider::new(&env)
             .map_err(|e| failed(e.to_string()))?
             .with_local(local);
-        let resolved =
-            resolving(|| resolve::resolve(request.requirements, &provider, &parts.options));
+        let resolved = resolve_or_reuse(
+            self.ctx,
+            &env,
+            &provider,
+            request.requirements,
+            &parts.options,
+        );
         warn_unreadable(self.ctx, env.client);
         let resolution =
             resolved.map_err(|e| failed(with_unreadable(e.explained(), env.client)))?;

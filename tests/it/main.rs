@@ -28,6 +28,7 @@ mod recipe_host;
 mod recipe_host_real;
 mod recipe_host_try;
 mod resolution_hints;
+mod reuse;
 mod scripts;
 mod sdist;
 mod shared_outputs;

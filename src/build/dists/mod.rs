@@ -35,7 +35,8 @@
 //! One concern per module: [`provider`] (the resolver's view),
 //! [`metadata`] (reading `METADATA` from wheels and installed
 //! distributions), [`install`] ([`realise`] and the install pipeline),
-//! [`address`] (store addresses and origins), [`hash_cache`] (the sha256 of
+//! [`address`] (store addresses and origins), [`reuse`] (a resolution
+//! kept under the fingerprint of its inputs), [`hash_cache`] (the sha256 of
 //! local files, remembered across runs), [`sdist_build`] (sdists and source
 //! trees built into wheels), [`custom`] (`zc.recipe.egg:custom` builds) and
 //! [`repair`] ([`rebuild_dist`]). This file holds what they share:
@@ -49,6 +50,7 @@ mod install;
 mod metadata;
 mod provider;
 mod repair;
+mod reuse;
 mod sdist_build;
 mod speculate;
 
@@ -57,6 +59,7 @@ pub use install::{Action, Preview, install_wheel, preview, realise};
 pub use metadata::read_store_metadata;
 pub use provider::{IndexProvider, LocalDist};
 pub use repair::rebuild_dist;
+pub use reuse::Reuse;
 pub use sdist_build::build_tree;
 
 use super::wheel;

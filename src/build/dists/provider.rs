@@ -269,6 +269,28 @@ impl<'a> IndexProvider<'a> {
         self.store_dists(name).find(|d| &d.version == version)
     }
 
+    /// Whether this provider answers from the store alone.
+    pub(super) fn is_store_only(&self) -> bool {
+        self.store_only
+    }
+
+    /// What this provider knows before any question (the store's
+    /// distribution objects, the local projects and their metadata), as
+    /// text for a digest ([`super::reuse`]).
+    pub(super) fn fingerprint(&self) -> String {
+        let mut lines: Vec<String> = Vec::new();
+        for dists in self.store.values() {
+            for d in dists {
+                lines.push(format!("store {} {:?}", d.path, d.made_from));
+            }
+        }
+        for l in self.local.values() {
+            lines.push(format!("local {} {:?}", l.path, l.metadata));
+        }
+        lines.sort();
+        lines.join("\n")
+    }
+
     /// The local distribution (develop egg) of `name`, if there is one.
     pub(super) fn local(&self, name: &PackageName) -> Option<&LocalDist> {
         self.local.get(name)

@@ -1,0 +1,179 @@
+//! A resolution whose inputs are unchanged is reused (issue 15), in any
+//! buildout directory, and never when anything it read changed: a new
+//! file in find-links, a pin, the store's distributions. Remote sources
+//! are never fingerprinted.
+
+use std::path::Path;
+
+use crate::common::index::IndexServer;
+use crate::common::wheel::Wheel;
+use crate::common::{TestContext, run};
+
+const REUSED: &str = "Reusing the resolution of the same inputs";
+
+fn links(ctx: &TestContext) -> std::path::PathBuf {
+    let links = ctx.path("links");
+    std::fs::create_dir_all(&links).unwrap();
+    for dist in [
+        Wheel::new("app", "1.0").dep("lib>=1").build(),
+        Wheel::new("lib", "1.0").build(),
+    ] {
+        std::fs::write(links.join(&dist.filename), &dist.bytes).unwrap();
+    }
+    links
+}
+
+fn config(links: &Path, extra: &str) -> String {
+    format!(
+        "[buildout]\nparts = app\nfind-links = {}\nindex = {}\nshow-picked-versions = true\n{extra}\n\
+         [app]\nrecipe = zc.recipe.egg:eggs\neggs = app\n",
+        links.display(),
+        links.join("no-index").display(),
+    )
+}
+
+/// Runs `buildout -v` in `dir` (a buildout directory under the sandbox).
+fn verbose_in(ctx: &TestContext, dir: &Path) -> String {
+    let out = run(ctx.command().arg("-v").current_dir(dir));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    format!("{}{}", out.stdout, out.stderr)
+}
+
+fn directory(ctx: &TestContext, name: &str, cfg: &str) -> std::path::PathBuf {
+    let dir = ctx.path(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("buildout.cfg"), cfg).unwrap();
+    dir
+}
+
+#[test]
+fn a_fresh_directory_with_the_same_inputs_reuses_the_resolution() {
+    let ctx = TestContext::new();
+    let links = links(&ctx);
+    let cfg = config(&links, "");
+    let first = verbose_in(&ctx, &directory(&ctx, "a", &cfg));
+    assert!(!first.contains(REUSED), "{first}");
+    // The first run added distributions to the store, an input: the next
+    // run resolves (with the same answer) and keeps that.
+    let second = verbose_in(&ctx, &directory(&ctx, "b", &cfg));
+    assert!(!second.contains(REUSED), "{second}");
+    let second = verbose_in(&ctx, &directory(&ctx, "c", &cfg));
+    assert!(second.contains(REUSED), "{second}");
+    // The same picked versions are reported.
+    assert!(second.contains("lib = 1.0"), "{second}");
+    assert!(second.contains("Generation 1 is current"), "{second}");
+}
+
+#[test]
+fn a_new_file_in_find_links_is_seen_at_once() {
+    let ctx = TestContext::new();
+    let links = links(&ctx);
+    let cfg = config(&links, "");
+    let dir = directory(&ctx, "a", &cfg);
+    verbose_in(&ctx, &dir);
+    let newer = Wheel::new("lib", "2.0").build();
+    std::fs::write(links.join(&newer.filename), &newer.bytes).unwrap();
+    let again = verbose_in(&ctx, &directory(&ctx, "b", &cfg));
+    assert!(!again.contains(REUSED), "{again}");
+    assert!(again.contains("lib = 2.0"), "{again}");
+}
+
+#[test]
+fn a_changed_pin_or_store_resolves_again() {
+    let ctx = TestContext::new();
+    let links = links(&ctx);
+    let newer = Wheel::new("lib", "2.0").build();
+    std::fs::write(links.join(&newer.filename), &newer.bytes).unwrap();
+    let dir = directory(&ctx, "a", &config(&links, ""));
+    verbose_in(&ctx, &dir);
+    // Same inputs (the store now has what the first run added): reused.
+    verbose_in(&ctx, &dir);
+    assert!(verbose_in(&ctx, &dir).contains(REUSED));
+    // A pin is an input.
+    std::fs::write(
+        dir.join("buildout.cfg"),
+        config(&links, "\n[versions]\nlib = 1.0\n"),
+    )
+    .unwrap();
+    let pinned = verbose_in(&ctx, &dir);
+    assert!(!pinned.contains(REUSED), "{pinned}");
+    assert!(pinned.contains("Got lib 1.0"), "{pinned}");
+    // `-N` resolves from the store alone; the store is its input: kept,
+    // then reused until a distribution is added or removed.
+    let n = |dir: &Path| {
+        let out = run(ctx.command().args(["-v", "-N"]).current_dir(dir));
+        assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+        out.stdout
+    };
+    assert!(!n(&dir).contains(REUSED));
+    assert!(n(&dir).contains(REUSED));
+    let extra = Wheel::new("extra", "1.0").build();
+    std::fs::write(links.join(&extra.filename), &extra.bytes).unwrap();
+    std::fs::write(
+        dir.join("buildout.cfg"),
+        config(
+            &links,
+            "
+[versions]
+lib = 1.0
+",
+        )
+        .replace(
+            "eggs = app",
+            "eggs = app
+    extra",
+        ),
+    )
+    .unwrap();
+    verbose_in(&ctx, &dir);
+    std::fs::write(
+        dir.join("buildout.cfg"),
+        config(
+            &links,
+            "
+[versions]
+lib = 1.0
+",
+        ),
+    )
+    .unwrap();
+    assert!(!n(&dir).contains(REUSED), "the store has `extra` now");
+}
+
+#[test]
+fn a_damaged_entry_is_ignored_and_replaced() {
+    let ctx = TestContext::new();
+    let links = links(&ctx);
+    let cfg = config(&links, "");
+    verbose_in(&ctx, &directory(&ctx, "a", &cfg));
+    let dir = ctx.home.join(".buildout/cache/resolutions-v1");
+    let entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    std::fs::write(
+        &entries[0],
+        b"{\"format\": \"buildout-resolution-1\", \"pack",
+    )
+    .unwrap();
+    let again = verbose_in(&ctx, &directory(&ctx, "b", &cfg));
+    assert!(!again.contains(REUSED), "{again}");
+    let third = verbose_in(&ctx, &directory(&ctx, "c", &cfg));
+    assert!(third.contains(REUSED), "{third}");
+}
+
+#[test]
+fn a_remote_index_is_never_fingerprinted() {
+    let ctx = TestContext::new();
+    let server = IndexServer::start();
+    server.publish(Wheel::new("app", "1.0").build());
+    let cfg = format!(
+        "[buildout]\nparts = app\nindex = {}\n\n[app]\nrecipe = zc.recipe.egg:eggs\neggs = app\n",
+        server.index_url()
+    );
+    verbose_in(&ctx, &directory(&ctx, "a", &cfg));
+    let again = verbose_in(&ctx, &directory(&ctx, "b", &cfg));
+    assert!(!again.contains(REUSED), "{again}");
+    assert!(!ctx.home.join(".buildout/cache/resolutions-v1").exists());
+}

@@ -38,7 +38,8 @@
 //! [`address`] (store addresses and origins), [`hash_cache`] (the sha256 of
 //! local files, remembered across runs), [`sdist_build`] (sdists and source
 //! trees built into wheels), [`custom`] (`zc.recipe.egg:custom` builds) and
-//! [`repair`] ([`rebuild_dist`]). This file holds what they share:
+//! [`repair`] ([`rebuild_dist`]) and [`locked`] (the files a lock records,
+//! and installing exactly them: [`realise_locked`]). This file holds what they share:
 //! [`DistEnv`], [`Error`], [`Progress`], the identities hashed into
 //! addresses and [`store_scratch`].
 
@@ -46,6 +47,7 @@ mod address;
 mod custom;
 mod hash_cache;
 mod install;
+mod locked;
 mod metadata;
 mod provider;
 mod repair;
@@ -53,6 +55,7 @@ mod sdist_build;
 
 pub use custom::custom_build;
 pub use install::{Action, Preview, install_wheel, preview, realise};
+pub use locked::{LockedDist, LockedFile, Wanted, lock_files, path_url, realise_locked};
 pub use metadata::read_store_metadata;
 pub use provider::{IndexProvider, LocalDist};
 pub use repair::rebuild_dist;

@@ -47,11 +47,27 @@ pub struct InstallOptions {
     pub dry_run: bool,
     /// The parts named on the command line (all of `parts` when empty).
     pub parts: Vec<String>,
+    /// `--locked` / `--frozen`: how the lock file is used.
+    pub lock_use: super::LockUse,
+    /// `buildout lock`: resolve as a dry run and write the lock.
+    pub lock: Option<super::LockCommand>,
 }
 
 pub fn install(ctx: &Context, args: &InstallOptions) -> Result<()> {
     let (mut config, _) = load::load(ctx, Purpose::Other)?;
     run(ctx, args, &mut config).map_err(|f| f.doing("Installing."))
+}
+
+/// `buildout lock`: the install pipeline as a dry run, recording every
+/// request ([`super::lock`]).
+pub fn lock(ctx: &Context, command: &super::LockCommand) -> Result<()> {
+    let (mut config, _) = load::load(ctx, Purpose::Other)?;
+    let args = InstallOptions {
+        dry_run: true,
+        lock: Some(command.clone()),
+        ..InstallOptions::default()
+    };
+    run(ctx, &args, &mut config).map_err(|f| f.doing("Locking."))
 }
 
 struct Planned {
@@ -99,7 +115,33 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
     extensions(ctx, buildout, &session)?;
     develop(ctx, buildout, &directory, &mut installer.borrow_mut())?;
     let mut planned = order(buildout, args, &directory, &session)?;
+    // The lock file: checked against the run's inputs (`lock --check`
+    // and `--export` end here), then used or written.
+    let part_names: Vec<String> = planned.iter().map(|p| p.name.clone()).collect();
+    let versions = installer.borrow().settings.versions.clone();
+    match super::lock::begin(
+        ctx,
+        buildout,
+        &versions,
+        &part_names,
+        args.lock.as_ref(),
+        args.lock_use,
+    )? {
+        super::lock::Flow::Done => return Ok(()),
+        super::lock::Flow::Continue(state) => installer.borrow_mut().lock = state.map(|s| *s),
+    }
     resolve(ctx, &mut installer.borrow_mut(), &mut planned)?;
+    if args.lock.is_some()
+        && let Some(state) = installer.borrow_mut().lock.take()
+    {
+        return Ok(super::lock::finish(
+            ctx,
+            buildout,
+            &versions,
+            &part_names,
+            state,
+        )?);
+    }
     plan(&store, &mut planned)?;
     let Some(profile) = profile else {
         return report_dry_run(ctx, &store, &planned, &installer.borrow().previews);
@@ -125,7 +167,10 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
     }
     store::failpoint::hit("install-parts-built");
 
-    let manifest = assemble(buildout, &directory, args, &planned, old.as_ref());
+    let mut manifest = assemble(buildout, &directory, args, &planned, old.as_ref());
+    if installer.borrow().installs_from_lock() {
+        manifest.lock = super::lock::file_digest(&super::lock::lock_path(ctx)?);
+    }
     let generation = build::build_generation(&store, &manifest)?;
     installer.borrow_mut().report_picked()?;
     store::failpoint::hit("install-generation-added");
@@ -330,7 +375,8 @@ fn resolve(
     installer: &mut super::dists::Installer<'_>,
     planned: &mut [Planned],
 ) -> Result<()> {
-    for p in planned {
+    for p in planned.iter_mut() {
+        installer.lock_part(&p.name);
         let prepared = in_phase(&format!("Preparing part {}", p.name), || {
             p.recipe.prepare(installer)
         });
@@ -610,6 +656,7 @@ fn assemble(
         distributions: Manifest::collect_distributions(&parts),
         interpreters,
         parts,
+        lock: None,
     }
 }
 

@@ -22,6 +22,12 @@
 //! missing or stale lock (or a request it does not cover) an error,
 //! `--frozen` uses it without the check. The generation's manifest records
 //! the lock file's sha256.
+//!
+//! Locking constructs no recipe, so the recipe host's requests (its own
+//! distributions, the recipes' and the extensions') are not made then:
+//! without `--locked`, an install resolves a request the lock does not
+//! cover, warns, and adds it to the lock ([`complete`]); locking again
+//! keeps those requests (group `buildout-host`).
 
 use super::{Context, Error};
 use crate::build::dists::LockedDist;
@@ -99,7 +105,6 @@ pub enum Mode {
 pub struct Recorded {
     pub part: String,
     pub python: String,
-    pub python_version: String,
     pub environment: String,
     pub requirements: Vec<String>,
     pub index: String,
@@ -230,7 +235,6 @@ pub fn begin(
     ctx: &Context,
     buildout: &mut Buildout<'_>,
     versions: &BTreeMap<String, String>,
-    parts: &[String],
     command: Option<&LockCommand>,
     using: LockUse,
 ) -> Result<Flow> {
@@ -257,14 +261,9 @@ pub fn begin(
         }
         let previous = read(&path)?;
         if command.check {
-            let lock = previous.ok_or_else(|| missing(&file))?;
-            let current = inputs(buildout, versions, parts)?;
-            let changed = lock::changed_inputs(&lock.tool.input, &current);
-            if !changed.is_empty() {
-                return Err(stale(&file, &changed));
-            }
-            ctx.printer.info(&format!("{file} is up to date."));
-            return Ok(Flow::Done);
+            // Checked once the parts are known ([`after_order`]).
+            previous.ok_or_else(|| missing(&file))?;
+            return Ok(Flow::Continue(None));
         }
         let mut upgrade = BTreeMap::new();
         for spec in &command.upgrade_packages {
@@ -286,22 +285,11 @@ pub fn begin(
         }
         return Ok(Flow::Continue(None));
     };
+    // The inputs of `[buildout]` now (extensions and recipes are loaded
+    // next, from the lock); the parts' once they are known.
     if using != LockUse::Frozen {
-        let current = inputs(buildout, versions, parts)?;
-        // Parts this run does not install do not make the lock stale.
-        let changed: Vec<String> = current
-            .iter()
-            .filter(|(k, v)| lock.tool.input.get(*k) != Some(*v))
-            .map(|(k, _)| k.clone())
-            .collect();
-        if !changed.is_empty() {
-            if using == LockUse::Locked {
-                return Err(stale(&file, &changed));
-            }
-            ctx.printer.warn(&format!(
-                "{file} is stale ({} changed): resolving from the index; run `buildout lock` to update it",
-                describe(&changed)
-            ));
+        let current = inputs(buildout, versions, &[])?;
+        if !still_current(ctx, &lock, &current, &file, using)? {
             return Ok(Flow::Continue(None));
         }
     }
@@ -309,6 +297,80 @@ pub fn begin(
         lock,
         strict: using != LockUse::Auto,
     }))))
+}
+
+/// Whether `lock` holds for the `current` inputs (parts this run does not
+/// install do not make it stale); a stale lock is an error with
+/// `--locked`, else warned about.
+fn still_current(
+    ctx: &Context,
+    lock: &Lock,
+    current: &BTreeMap<String, String>,
+    file: &str,
+    using: LockUse,
+) -> Result<bool> {
+    let changed: Vec<String> = current
+        .iter()
+        .filter(|(k, v)| lock.tool.input.get(*k) != Some(*v))
+        .map(|(k, _)| k.clone())
+        .collect();
+    if changed.is_empty() {
+        return Ok(true);
+    }
+    if using == LockUse::Locked {
+        return Err(stale(file, &changed));
+    }
+    ctx.printer.warn(&format!(
+        "{file} is stale ({} changed): resolving from the index; run `buildout lock` to update it",
+        describe(&changed)
+    ));
+    Ok(false)
+}
+
+/// Once the parts are known: `lock --check` (true: the command is done),
+/// and the parts' inputs against the lock an install uses (a stale one is
+/// dropped, or an error with `--locked`).
+pub fn after_order(
+    ctx: &Context,
+    buildout: &mut Buildout<'_>,
+    versions: &BTreeMap<String, String>,
+    parts: &[String],
+    command: Option<&LockCommand>,
+    state: &mut Option<LockState>,
+    using: LockUse,
+) -> Result<bool> {
+    if command.is_some_and(|c| c.check) {
+        let path = lock_path(ctx)?;
+        let file = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let lock = read(&path)?.ok_or_else(|| missing(&file))?;
+        let current = inputs(buildout, versions, parts)?;
+        let changed = lock::changed_inputs(&lock.tool.input, &current);
+        if !changed.is_empty() {
+            return Err(stale(&file, &changed));
+        }
+        ctx.printer.info(&format!("{file} is up to date."));
+        return Ok(true);
+    }
+    let Some(s) = state else {
+        return Ok(false);
+    };
+    let Mode::Install { lock, .. } = &s.mode else {
+        return Ok(false);
+    };
+    if using == LockUse::Frozen {
+        return Ok(false);
+    }
+    let current: BTreeMap<String, String> = inputs(buildout, versions, parts)?
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("part:"))
+        .collect();
+    if !still_current(ctx, lock, &current, &s.file, using)? {
+        *state = None;
+    }
+    Ok(false)
 }
 
 fn missing(file: &str) -> Error {
@@ -353,7 +415,7 @@ pub fn finish(
         Mode::Install { .. } => None,
     };
     let input = inputs(buildout, versions, parts)?;
-    let new = build(&state.recorded, input, &state.dir)?;
+    let new = build(&state.recorded, input, &state.dir, previous.as_ref())?;
     let text = new.to_toml();
     let old_text = std::fs::read_to_string(&path).ok();
     for line in changes(previous.as_ref(), &new) {
@@ -410,24 +472,75 @@ fn location(url: &str, dir: &Path) -> Location {
 }
 
 /// The lock of what was recorded.
-fn build(recorded: &[Recorded], input: BTreeMap<String, String>, dir: &Path) -> Result<Lock> {
+fn build(
+    recorded: &[Recorded],
+    input: BTreeMap<String, String>,
+    dir: &Path,
+    previous: Option<&Lock>,
+) -> Result<Lock> {
     let mut lock = Lock {
         created_by: format!("buildout {}", env!("CARGO_PKG_VERSION")),
         ..Lock::default()
     };
+    extend(&mut lock, recorded, dir)?;
+    // The recipe host asks for its distributions only when recipes are
+    // constructed, which locking does not do: an install adds them
+    // ([`complete`]) and locking keeps them.
+    if let Some(old) = previous
+        && !recorded.iter().any(|r| r.part.is_empty())
+    {
+        carry_host(&mut lock, old);
+        set_requires_python(&mut lock);
+    }
+    lock.tool.inputs = lock::digest(&input);
+    lock.tool.input = input;
+    Ok(lock)
+}
+
+/// The group of `part` before numbering.
+fn base_group(part: &str) -> String {
+    if part.is_empty() {
+        lock::HOST_GROUP.to_string()
+    } else {
+        lock::normalize(part)
+    }
+}
+
+/// The Python version of an `environments` marker.
+fn marker_python(marker: &str) -> Option<String> {
+    let rest = marker.strip_prefix("python_full_version == '")?;
+    Some(rest.split('\'').next()?.to_string())
+}
+
+/// Adds `recorded` to `lock` (its entries, groups and environments).
+fn extend(lock: &mut Lock, recorded: &[Recorded], dir: &Path) -> Result<()> {
     // Group names: each part's (normalised; a clash is an error), and a
     // numbered one for a request that disagrees with its part's earlier
     // requests.
-    let mut group_parts: BTreeMap<String, String> = BTreeMap::new();
+    let mut group_parts: BTreeMap<String, String> = lock
+        .tool
+        .requests
+        .iter()
+        .map(|r| (base_group(&r.part), r.part.clone()))
+        .collect();
     let mut group_versions: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    let mut packages: BTreeMap<(String, Option<String>), lock::Package> = BTreeMap::new();
-    let mut pythons: BTreeSet<(pep440_rs::Version, String)> = BTreeSet::new();
+    for p in &lock.packages {
+        for g in &p.groups {
+            if let Some(v) = &p.version {
+                group_versions
+                    .entry(g.clone())
+                    .or_default()
+                    .insert(p.name.clone(), v.clone());
+            }
+        }
+    }
+    let mut packages: BTreeMap<(String, Option<String>), lock::Package> =
+        std::mem::take(&mut lock.packages)
+            .into_iter()
+            .map(|p| ((p.name.clone(), p.version.clone()), p))
+            .collect();
     for r in recorded {
-        let base = if r.part.is_empty() {
-            lock::HOST_GROUP.to_string()
-        } else {
-            lock::normalize(&r.part)
-        };
+        let base = base_group(&r.part);
         if let Some(other) = group_parts.insert(base.clone(), r.part.clone())
             && other != r.part
         {
@@ -453,9 +566,6 @@ fn build(recorded: &[Recorded], input: BTreeMap<String, String>, dir: &Path) -> 
         let have = group_versions.entry(group.clone()).or_default();
         if !lock.environments.contains(&r.environment) {
             lock.environments.push(r.environment.clone());
-        }
-        if let Ok(v) = r.python_version.trim_end_matches('+').parse() {
-            pythons.insert((v, r.python_version.clone()));
         }
         let mut request = lock::Request {
             part: r.part.clone(),
@@ -519,15 +629,91 @@ fn build(recorded: &[Recorded], input: BTreeMap<String, String>, dir: &Path) -> 
             .sort_by_key(|p| lock::normalize(p.split_once("==").map_or(p.as_str(), |(n, _)| n)));
         lock.tool.requests.push(request);
     }
+    lock.packages = packages.into_values().collect();
+    set_requires_python(lock);
+    Ok(())
+}
+
+/// `requires-python` from the interpreters of `environments`: `==V` for
+/// one version, `>=` the lowest for several.
+fn set_requires_python(lock: &mut Lock) {
+    let pythons: BTreeSet<(pep440_rs::Version, String)> = lock
+        .environments
+        .iter()
+        .filter_map(|e| marker_python(e))
+        .filter_map(|v| Some((v.trim_end_matches('+').parse().ok()?, v)))
+        .collect();
     lock.requires_python = match (pythons.first(), pythons.last()) {
         (Some(lo), Some(hi)) if lo == hi => Some(format!("=={}", lo.1)),
         (Some(lo), Some(_)) => Some(format!(">={}", lo.1)),
         _ => None,
     };
-    lock.packages = packages.into_values().collect();
-    lock.tool.inputs = lock::digest(&input);
-    lock.tool.input = input;
-    Ok(lock)
+}
+
+/// Copies the recipe host's requests of `old`, with their entries, into
+/// `new`.
+fn carry_host(new: &mut Lock, old: &Lock) {
+    for r in old.tool.requests.iter().filter(|r| r.part.is_empty()) {
+        for (name, version) in r.pins() {
+            let name = lock::normalize(name);
+            let Some(entry) = old.packages.iter().find(|p| {
+                p.name == name
+                    && (p.version.as_deref() == Some(version) || p.directory.is_some())
+                    && p.groups.contains(&r.group)
+            }) else {
+                continue;
+            };
+            match new
+                .packages
+                .iter_mut()
+                .find(|p| p.name == entry.name && p.version == entry.version)
+            {
+                Some(p) => {
+                    p.groups.insert(r.group.clone());
+                    for w in &entry.wheels {
+                        if !p.wheels.iter().any(|x| x.name == w.name) {
+                            p.wheels.push(w.clone());
+                        }
+                    }
+                    if p.sdist.is_none() {
+                        p.sdist.clone_from(&entry.sdist);
+                    }
+                }
+                None => {
+                    let mut p = entry.clone();
+                    p.groups = [r.group.clone()].into();
+                    new.packages.push(p);
+                }
+            }
+        }
+        if !new.environments.contains(&r.environment) {
+            new.environments.push(r.environment.clone());
+        }
+        new.tool.requests.push(r.clone());
+    }
+}
+
+/// At the end of an install from a lock that did not cover every request
+/// (the recipe host's, made when recipes are constructed): adds what they
+/// resolved to, and writes the lock again.
+pub fn complete(ctx: &Context, state: &mut LockState) -> Result<()> {
+    let Mode::Install { lock, .. } = &mut state.mode else {
+        return Ok(());
+    };
+    if state.recorded.is_empty() {
+        return Ok(());
+    }
+    extend(lock, &std::mem::take(&mut state.recorded), &state.dir)?;
+    let path = state.dir.join(&state.file);
+    crate::fs::replace_file(&path, lock.to_toml().as_bytes()).map_err(|source| Error::Io {
+        what: format!("cannot write the lock file `{}`", path.display()),
+        source,
+    })?;
+    ctx.printer.info(&format!(
+        "Added the distributions it did not cover to {}.",
+        state.file
+    ));
+    Ok(())
 }
 
 /// `--export versions` and `--export requirements PART`.

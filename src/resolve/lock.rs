@@ -159,20 +159,7 @@ impl Request {
 
 /// PEP 503/735 normalisation (`Foo_Bar.baz` → `foo-bar-baz`).
 pub fn normalize(name: &str) -> String {
-    let mut out = String::new();
-    let mut sep = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            sep = true;
-        } else {
-            if sep && !out.is_empty() {
-                out.push('-');
-            }
-            sep = false;
-            out.extend(c.to_lowercase());
-        }
-    }
-    out
+    crate::python::marker::canonicalize_name(name)
 }
 
 /// `sha256:<hex>` of `inputs` (each name and value, length-prefixed).
@@ -286,6 +273,9 @@ impl Lock {
         let _ = writeln!(s, "dependency-groups = {}", quote_list(&self.groups()));
         s.push_str("default-groups = []\n");
         let _ = writeln!(s, "created-by = {}", quote(&self.created_by));
+        if self.packages.is_empty() {
+            s.push_str("packages = []\n");
+        }
         let mut packages: Vec<&Package> = self.packages.iter().collect();
         packages.sort_by(|a, b| {
             (&a.name, &a.version, &a.groups).cmp(&(&b.name, &b.version, &b.groups))
@@ -362,8 +352,13 @@ impl Lock {
         let created_by = str_of(root.get("created-by"), "created-by", "the file")?;
         let requires_python = opt_str(root.get("requires-python"), "requires-python")?;
         let environments = str_list(root.get("environments"), "environments")?;
-        let Some(packages) = root.get("packages").and_then(|p| p.as_array_of_tables()) else {
-            return Err(Error::invalid("the file", "`[[packages]]` is missing"));
+        let empty = toml_edit::ArrayOfTables::new();
+        let packages = match root.get("packages") {
+            Some(p) if p.as_array().is_some_and(toml_edit::Array::is_empty) => &empty,
+            Some(p) => p.as_array_of_tables().ok_or_else(|| {
+                Error::invalid("the file", "`packages` is not an array of tables")
+            })?,
+            None => return Err(Error::invalid("the file", "`[[packages]]` is missing")),
         };
         let mut lock = Lock {
             created_by,
@@ -710,6 +705,17 @@ mod tests {
         assert!(text.contains("dependency-groups = [\"a\", \"b\"]"));
         assert_eq!(back.package("Util", "1.0", "a").unwrap().name, "util");
         assert!(back.package("util", "1.0", "b").is_none());
+    }
+
+    #[test]
+    fn a_lock_without_packages_round_trips() {
+        let lock = Lock {
+            created_by: "buildout".into(),
+            ..Lock::default()
+        };
+        let text = lock.to_toml();
+        assert!(text.contains("packages = []\n"), "{text}");
+        assert_eq!(Lock::parse(&text).unwrap(), lock);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crate::common::index::IndexServer;
 use crate::common::wheel::Wheel;
-use crate::common::{TestContext, other_python};
+use crate::common::{TestContext, other_python, pairs, working_set};
 use std::fs;
 use std::path::Path;
 
@@ -27,30 +27,14 @@ fn two_parts(server: &IndexServer) -> String {
     )
 }
 
-/// (name, version) of the current generation's distributions.
-fn working_set(ctx: &TestContext) -> Vec<(String, String)> {
-    let manifest: serde_json::Value = serde_json::from_str(
-        &fs::read_to_string(ctx.path(".buildout/current/manifest.json")).unwrap(),
-    )
-    .unwrap();
-    manifest["distributions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            (
-                d["name"].as_str().unwrap().to_string(),
-                d["version"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
-fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
-    items
-        .iter()
-        .map(|(a, b)| ((*a).to_string(), (*b).to_string()))
-        .collect()
+/// `wheels/` in the buildout directory, holding `dists` (a find-links
+/// directory).
+fn wheel_dir(ctx: &TestContext, dists: &[crate::common::wheel::Dist]) {
+    let wheels = ctx.path("wheels");
+    fs::create_dir_all(&wheels).unwrap();
+    for dist in dists {
+        fs::write(wheels.join(&dist.filename), &dist.bytes).unwrap();
+    }
 }
 
 /// Index pages (not files) the server was asked for.
@@ -218,14 +202,13 @@ fn lock_writes_a_valid_pep751_lock_and_install_uses_only_it() {
 #[test]
 fn install_offline_from_a_wheel_directory_with_the_lock_only() {
     let ctx = TestContext::new();
-    let wheels = ctx.path("wheels");
-    fs::create_dir_all(&wheels).unwrap();
-    for dist in [
-        Wheel::new("web", "1.0").dep("util>=1").build(),
-        Wheel::new("util", "2.1").build(),
-    ] {
-        fs::write(wheels.join(&dist.filename), &dist.bytes).unwrap();
-    }
+    wheel_dir(
+        &ctx,
+        &[
+            Wheel::new("web", "1.0").dep("util>=1").build(),
+            Wheel::new("util", "2.1").build(),
+        ],
+    );
     ctx.write(
         "buildout.cfg",
         "[buildout]\nparts = app\nindex = http://127.0.0.1:9/simple/\nfind-links = ${buildout:directory}/wheels\n\n[app]\nrecipe = zc.recipe.egg:eggs\neggs = web\n",
@@ -591,7 +574,10 @@ fn the_generation_records_the_lock_and_diff_says_it_changed() {
     let first = digest(&ctx).expect("the manifest records the lock");
     assert!(first.starts_with("sha256:"), "{first}");
     let diff = ctx.ok(&["generations", "diff"]);
-    assert!(diff.contains(&format!("lock file: (none) -> {first}")), "{diff}");
+    assert!(
+        diff.contains(&format!("lock file: (none) -> {first}")),
+        "{diff}"
+    );
     // Another lock (util of part old upgraded within its range).
     ctx.ok(&["lock", "--upgrade-package", "util==1.5"]);
     server.publish(Wheel::new("util", "1.6").build());
@@ -601,6 +587,172 @@ fn the_generation_records_the_lock_and_diff_says_it_changed() {
     let second = digest(&ctx).unwrap();
     assert_ne!(first, second);
     let diff = ctx.ok(&["generations", "diff"]);
-    assert!(diff.contains(&format!("lock file: {first} -> {second}")), "{diff}");
+    assert!(
+        diff.contains(&format!("lock file: {first} -> {second}")),
+        "{diff}"
+    );
     assert!(diff.contains("util"), "{diff}");
+}
+
+/// pip 26.3 (from the committed fixture wheel, installed offline into a
+/// venv) reads the lock as PEP 751 says: each part's dependency group
+/// narrows to that part's distributions.
+#[test]
+fn pip_reads_each_part_as_a_dependency_group() {
+    let ctx = TestContext::new();
+    wheel_dir(
+        &ctx,
+        &[
+            Wheel::new("web", "1.0").dep("util>=1").build(),
+            Wheel::new("util", "1.5").build(),
+            Wheel::new("util", "2.1").build(),
+        ],
+    );
+    ctx.write(
+        "buildout.cfg",
+        "[buildout]\nparts = app old\nindex = http://127.0.0.1:9/simple/\nfind-links = ${buildout:directory}/wheels\n\n\
+         [app]\nrecipe = zc.recipe.egg:eggs\neggs = web\n\n[old]\nrecipe = zc.recipe.egg:eggs\neggs = util<2\n",
+    );
+    ctx.ok(&["-o", "lock"]);
+    let venv = ctx.root.join("venv");
+    let python = venv.join("bin/python");
+    let pip_wheel = crate::common::fixture_dists().join("pip-26.3-py3-none-any.whl");
+    let status = std::process::Command::new("python3")
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&venv)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = std::process::Command::new(&python)
+        .arg(pip_wheel.join("pip"))
+        .args(["install", "-q", "--no-index", "--isolated"])
+        .arg(&pip_wheel)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let group = |name: &str| -> Vec<(String, String)> {
+        let report = ctx.root.join(format!("report-{name}.json"));
+        let out = std::process::Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--isolated",
+                "--no-index",
+                "--dry-run",
+                "--report",
+            ])
+            .arg(&report)
+            .arg("--group")
+            .arg(format!("{}:{name}", ctx.path(LOCK).display()))
+            .env("HOME", &ctx.home)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&report).unwrap()).unwrap();
+        let mut set: Vec<(String, String)> = r["install"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["metadata"]["name"].as_str().unwrap().to_string(),
+                    i["metadata"]["version"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        set.sort();
+        set
+    };
+    assert_eq!(group("app"), pairs(&[("util", "2.1"), ("web", "1.0")]));
+    assert_eq!(group("old"), pairs(&[("util", "1.5")]));
+}
+
+#[test]
+fn credentials_never_reach_the_lock_and_locked_downloads_still_get_them() {
+    let server = index();
+    server.require_auth("alice", "s3cret");
+    let ctx = TestContext::new();
+    let with_auth = server.index_url_with_auth("alice", "s3cret");
+    ctx.write(
+        "buildout.cfg",
+        &format!("[buildout]\nparts = app\nindex = {with_auth}\n\n[app]\nrecipe = zc.recipe.egg:eggs\neggs = web\n"),
+    );
+    ctx.ok(&["lock"]);
+    let text = fs::read_to_string(ctx.path(LOCK)).unwrap();
+    assert!(
+        !text.contains("s3cret") && !text.contains("alice"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("index = \"{}\"", server.index_url())),
+        "{text}"
+    );
+    ctx.ok(&["install", "--locked"]);
+    assert_eq!(working_set(&ctx), pairs(&[("util", "2.1"), ("web", "1.0")]));
+}
+
+/// Locking constructs no recipe, so the recipe host's distributions (its
+/// own and the recipes') are not asked for then: the next install asks,
+/// resolves them and adds them to the lock as group `buildout-host`;
+/// later installs take them from the lock, and locking again keeps them.
+#[test]
+fn the_recipe_host_distributions_join_the_lock_at_the_next_install() {
+    let server = IndexServer::start();
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        &crate::common::host_config(
+            &server,
+            "parts = dirs",
+            "[dirs]\nrecipe = z3c.recipe.mkdir\npaths = var/a\n",
+        ),
+    );
+    ctx.ok(&["lock"]);
+    assert!(
+        !fs::read_to_string(ctx.path(LOCK))
+            .unwrap()
+            .contains("buildout-host")
+    );
+    let out = ctx.ok(&["install"]);
+    assert!(
+        out.contains(&format!(
+            "Added the distributions it did not cover to {LOCK}."
+        )),
+        "{out}"
+    );
+    let text = fs::read_to_string(ctx.path(LOCK)).unwrap();
+    assert!(
+        text.contains("'buildout-host' in dependency_groups"),
+        "{text}"
+    );
+    assert!(text.contains("name = \"z3c-recipe-mkdir\""), "{text}");
+    assert!(text.contains("name = \"zc-buildout\""), "{text}");
+    assert_eq!(validate(&ctx.path(LOCK)), "valid environments-here=1");
+    ctx.ok(&["lock", "--check"]);
+    // Locking again keeps them.
+    ctx.ok(&["lock"]);
+    assert_eq!(fs::read_to_string(ctx.path(LOCK)).unwrap(), text);
+    // A fresh store and no recipe memo: the host starts, from the lock.
+    fs::remove_file(ctx.path(".buildout/constructors.json")).unwrap();
+    let store = ctx.root.join("fresh-store");
+    server.clear_log();
+    ctx.ok(&[
+        "--store",
+        store.to_str().unwrap(),
+        "dirs:paths=var/b",
+        "install",
+        "--locked",
+    ]);
+    assert!(ctx.path("var/b").is_dir());
+    assert_eq!(pages(&server), Vec::<String>::new());
 }

@@ -16,6 +16,17 @@ fn failed(message: String) -> recipe::Error {
     recipe::Error::Distributions(message)
 }
 
+/// The part a request is recorded under: the recipe host's requests (the
+/// only ones with overrides: its own pins) belong to no part, whenever
+/// they are made (recipes construct, install and uninstall in one host).
+fn request_part(current: &str, request: &DistRequest<'_>) -> String {
+    if request.overrides.is_empty() {
+        current.to_string()
+    } else {
+        String::new()
+    }
+}
+
 fn requirements(request: &DistRequest<'_>) -> Vec<String> {
     request
         .requirements
@@ -51,16 +62,18 @@ impl Installer<'_> {
             return Ok(None);
         };
         let reqs = requirements(request);
-        let found =
-            lock.tool.requests.iter().find(|r| {
-                r.part == state.part && r.python == request.python && r.requirements == reqs
-            });
+        let part = request_part(&state.part, request);
+        let found = lock
+            .tool
+            .requests
+            .iter()
+            .find(|r| r.part == part && r.python == request.python && r.requirements == reqs);
         let file = state.file.clone();
         let Some(found) = found.cloned() else {
-            let who = if state.part.is_empty() {
+            let who = if part.is_empty() {
                 "the recipe host".to_string()
             } else {
-                format!("part `{}`", state.part)
+                format!("part `{part}`")
             };
             let text = format!(
                 "{who} asked for `{}` ({}), which {file} does not cover",
@@ -70,9 +83,9 @@ impl Installer<'_> {
             if *strict {
                 return Err(failed(format!("{text}; run `buildout lock`")));
             }
-            self.ctx
-                .printer
-                .warn(&format!("{text}: resolving from the index"));
+            self.ctx.printer.warn(&format!(
+                "{text}: resolving from the index (it is added to the lock)"
+            ));
             return Ok(None);
         };
         let dir = state.dir.clone();
@@ -187,7 +200,8 @@ impl Installer<'_> {
         }
         if let (Some(previous), false) = (previous, *upgrade_all) {
             let reqs = requirements(request);
-            let same = |r: &&lock::Request| r.part == state.part && r.python == request.python;
+            let part = request_part(&state.part, request);
+            let same = |r: &&lock::Request| r.part == part && r.python == request.python;
             let old = previous
                 .tool
                 .requests
@@ -218,8 +232,20 @@ impl Installer<'_> {
         let Some(state) = &self.lock else {
             return Ok(None);
         };
-        if !matches!(state.mode, Mode::Record { .. }) {
-            return Ok(None);
+        let reqs = requirements(request);
+        let part = request_part(&state.part, request);
+        match &state.mode {
+            Mode::Record { .. } => {}
+            // A request the lock lacks (the recipe host's, made when
+            // recipes are constructed): added to the lock at the end.
+            Mode::Install {
+                lock,
+                strict: false,
+            } if !self.dry_run
+                && !lock.tool.requests.iter().any(|r| {
+                    r.part == part && r.python == request.python && r.requirements == reqs
+                }) => {}
+            Mode::Install { .. } => return Ok(None),
         }
         let dists =
             dists::lock_files(env, provider, resolution).map_err(|e| failed(e.to_string()))?;
@@ -237,16 +263,19 @@ impl Installer<'_> {
             directories.insert(name, dir);
         }
         let recorded = Recorded {
-            part: state.part.clone(),
+            part,
             python: request.python.to_string(),
-            python_version: env.facts.markers.python_full_version.clone(),
             environment: environment_marker(&env.facts.markers),
             requirements: requirements(request),
-            index: request
-                .index
-                .map(String::from)
-                .or_else(|| self.settings.index.clone())
-                .unwrap_or_else(|| crate::index::DEFAULT_INDEX_URL.to_string()),
+            // Credentials never reach the lock (the index options or
+            // ~/.netrc give them again).
+            index: crate::index::redact(
+                &request
+                    .index
+                    .map(String::from)
+                    .or_else(|| self.settings.index.clone())
+                    .unwrap_or_else(|| crate::index::DEFAULT_INDEX_URL.to_string()),
+            ),
             dists,
             directories,
         };

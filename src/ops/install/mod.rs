@@ -112,24 +112,31 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
     let mut buildout: crate::config::Buildout<'_> = loaded;
     buildout.set_hook(session.clone());
     let buildout = &mut buildout;
+    // The lock file, before extensions and recipes ask for distributions
+    // (`lock --export` ends here).
+    let versions = installer.borrow().settings.versions.clone();
+    match super::lock::begin(ctx, buildout, &versions, args.lock.as_ref(), args.lock_use)? {
+        super::lock::Flow::Done => return Ok(()),
+        super::lock::Flow::Continue(state) => installer.borrow_mut().lock = state.map(|s| *s),
+    }
     extensions(ctx, buildout, &session)?;
     develop(ctx, buildout, &directory, &mut installer.borrow_mut())?;
     let mut planned = order(buildout, args, &directory, &session)?;
-    // The lock file: checked against the run's inputs (`lock --check`
-    // and `--export` end here), then used or written.
+    // The parts' inputs against the lock (`lock --check` ends here).
     let part_names: Vec<String> = planned.iter().map(|p| p.name.clone()).collect();
-    let versions = installer.borrow().settings.versions.clone();
-    match super::lock::begin(
+    let mut lock_state = installer.borrow_mut().lock.take();
+    if super::lock::after_order(
         ctx,
         buildout,
         &versions,
         &part_names,
         args.lock.as_ref(),
+        &mut lock_state,
         args.lock_use,
     )? {
-        super::lock::Flow::Done => return Ok(()),
-        super::lock::Flow::Continue(state) => installer.borrow_mut().lock = state.map(|s| *s),
+        return Ok(());
     }
+    installer.borrow_mut().lock = lock_state;
     resolve(ctx, &mut installer.borrow_mut(), &mut planned)?;
     if args.lock.is_some()
         && let Some(state) = installer.borrow_mut().lock.take()
@@ -167,6 +174,10 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
     }
     store::failpoint::hit("install-parts-built");
 
+    // Requests the lock did not cover (the recipe host's): added to it.
+    if let Some(state) = installer.borrow_mut().lock.as_mut() {
+        super::lock::complete(ctx, state)?;
+    }
     let mut manifest = assemble(buildout, &directory, args, &planned, old.as_ref());
     if installer.borrow().installs_from_lock() {
         manifest.lock = super::lock::file_digest(&super::lock::lock_path(ctx)?);
@@ -385,6 +396,7 @@ fn resolve(
             return Err(Failure::from(Error::from(e)).doing(format!("Installing {}.", p.name)));
         }
     }
+    installer.lock_part("");
     Ok(())
 }
 

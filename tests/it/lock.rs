@@ -27,6 +27,15 @@ fn two_parts(server: &IndexServer) -> String {
     )
 }
 
+/// The index, a buildout of [`two_parts`] and its lock.
+fn locked_two_parts() -> (IndexServer, TestContext) {
+    let server = index();
+    let ctx = TestContext::new();
+    ctx.write("buildout.cfg", &two_parts(&server));
+    ctx.ok(&["lock"]);
+    (server, ctx)
+}
+
 /// `wheels/` in the buildout directory, holding `dists` (a find-links
 /// directory).
 fn wheel_dir(ctx: &TestContext, dists: &[crate::common::wheel::Dist]) {
@@ -234,10 +243,7 @@ fn install_offline_from_a_wheel_directory_with_the_lock_only() {
 
 #[test]
 fn a_stale_lock_is_an_error_with_locked_and_check_and_ignored_otherwise() {
-    let server = index();
-    let ctx = TestContext::new();
-    ctx.write("buildout.cfg", &two_parts(&server));
-    ctx.ok(&["lock"]);
+    let (server, ctx) = locked_two_parts();
     ctx.write(
         "buildout.cfg",
         &two_parts(&server).replace("eggs = web", "eggs = web\n    tool"),
@@ -278,10 +284,7 @@ fn a_stale_lock_is_an_error_with_locked_and_check_and_ignored_otherwise() {
 
 #[test]
 fn frozen_uses_a_stale_lock_without_checking() {
-    let server = index();
-    let ctx = TestContext::new();
-    ctx.write("buildout.cfg", &two_parts(&server));
-    ctx.ok(&["lock"]);
+    let (server, ctx) = locked_two_parts();
     // A part option that is an input changes, but the requests stay the
     // same: --frozen installs from the lock.
     ctx.write(
@@ -307,10 +310,7 @@ fn frozen_uses_a_stale_lock_without_checking() {
 
 #[test]
 fn a_download_whose_hash_is_not_the_locks_is_an_error_naming_file_and_entry() {
-    let server = index();
-    let ctx = TestContext::new();
-    ctx.write("buildout.cfg", &two_parts(&server));
-    ctx.ok(&["lock"]);
+    let (server, ctx) = locked_two_parts();
     ctx.ok(&["install", "--locked"]);
     let before = current(&ctx).unwrap();
     // Hand-edited: web's hash is another file's.
@@ -345,10 +345,7 @@ fn a_download_whose_hash_is_not_the_locks_is_an_error_naming_file_and_entry() {
 
 #[test]
 fn bad_lock_files_are_clear_errors_and_leave_the_generation_alone() {
-    let server = index();
-    let ctx = TestContext::new();
-    ctx.write("buildout.cfg", &two_parts(&server));
-    ctx.ok(&["lock"]);
+    let (server, ctx) = locked_two_parts();
     ctx.ok(&["install"]);
     let before = current(&ctx).unwrap();
     let good = fs::read_to_string(ctx.path(LOCK)).unwrap();
@@ -450,10 +447,7 @@ fn locked_versions_are_kept_and_upgrade_package_moves_only_one() {
 
 #[test]
 fn new_releases_do_not_change_what_a_lock_installs() {
-    let server = index();
-    let ctx = TestContext::new();
-    ctx.write("buildout.cfg", &two_parts(&server));
-    ctx.ok(&["lock"]);
+    let (server, ctx) = locked_two_parts();
     ctx.ok(&["install"]);
     let first = working_set(&ctx);
     let manifest = fs::read_to_string(ctx.path(".buildout/current/manifest.json")).unwrap();
@@ -533,10 +527,7 @@ fn a_second_interpreter_is_a_second_environment() {
 
 #[test]
 fn exports_a_versions_section_and_a_hashed_requirements_file() {
-    let server = index();
-    let ctx = TestContext::new();
-    ctx.write("buildout.cfg", &two_parts(&server));
-    ctx.ok(&["lock"]);
+    let (_server, ctx) = locked_two_parts();
     let versions = ctx.ok(&["lock", "--export", "versions"]);
     assert!(versions.contains("[versions]\n"), "{versions}");
     assert!(
@@ -755,4 +746,47 @@ fn the_recipe_host_distributions_join_the_lock_at_the_next_install() {
     ]);
     assert!(ctx.path("var/b").is_dir());
     assert_eq!(pages(&server), Vec::<String>::new());
+}
+
+#[test]
+fn develop_eggs_are_editable_directories_and_sdists_are_locked_as_sdists() {
+    use crate::common::wheel::Sdist;
+    let server = IndexServer::start();
+    server
+        .publish(Wheel::new("tiny", "1.0").build())
+        .publish(Sdist::new("legacy", "2.0").build());
+    let ctx = TestContext::new();
+    Sdist::new("demo", "0.1.dev0")
+        .dep("tiny")
+        .dep("legacy")
+        .module("demo/__init__.py", "MESSAGE = 'first'\n")
+        .write_tree(&ctx.path("src/demo"));
+    ctx.write(
+        "buildout.cfg",
+        &format!(
+            "[buildout]\nparts = app\nindex = {}\ndevelop = src/demo\n\n[app]\nrecipe = zc.recipe.egg:eggs\neggs = demo\n",
+            server.index_url()
+        ),
+    );
+    ctx.ok(&["lock"]);
+    let text = fs::read_to_string(ctx.path(LOCK)).unwrap();
+    assert!(
+        text.contains(
+            "name = \"demo\"\nmarker = \"'app' in dependency_groups\"\ndirectory = { path = \"src/demo\", editable = true }\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("sdist = { name = \"legacy-2.0.tar.gz\""),
+        "{text}"
+    );
+    assert_eq!(validate(&ctx.path(LOCK)), "valid environments-here=1");
+    let store = ctx.root.join("fresh-store");
+    server.clear_log();
+    ctx.ok(&["--store", store.to_str().unwrap(), "install", "--locked"]);
+    assert_eq!(pages(&server), Vec::<String>::new());
+    assert_eq!(
+        working_set(&ctx),
+        pairs(&[("demo", "0.1.dev0"), ("legacy", "2.0"), ("tiny", "1.0")])
+    );
 }

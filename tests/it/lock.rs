@@ -273,6 +273,10 @@ fn a_stale_lock_is_an_error_with_locked_and_check_and_ignored_otherwise() {
     );
     let (_, err) = ctx.fails(&["lock", "--check"]);
     assert!(err.contains("[versions] changed"), "{err}");
+    // [versions] stay constraints: they win over the locked versions.
+    let out = ctx.ok(&["lock"]);
+    assert!(out.contains("util 1.5, 2.1 → 1.5"), "{out}");
+    ctx.ok(&["lock", "--check"]);
     // No lock at all.
     fs::remove_file(ctx.path(LOCK)).unwrap();
     let (_, err) = ctx.fails(&["install", "--locked"]);

@@ -20,7 +20,10 @@
 //! before the switch leaves the previous generation current and untouched;
 //! a half-built object is never registered. Which `[buildout]` options
 //! count as read, and which stay out of the generation's snapshot, is
-//! [`options`]' business.
+//! [`options`]' business. The lock file ([`super::lock`]) is read before
+//! the extensions load and checked against the parts once they are
+//! ordered; `buildout lock` ([`lock`]) is this pipeline as a dry run that
+//! ends after the resolution, writing the lock.
 
 mod options;
 mod view;

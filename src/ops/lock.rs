@@ -238,7 +238,14 @@ pub fn begin(
     command: Option<&LockCommand>,
     using: LockUse,
 ) -> Result<Flow> {
-    let path = lock_path(ctx)?;
+    let path = match lock_path(ctx) {
+        Ok(path) => path,
+        // A configuration read from a URL has no lock beside it.
+        Err(_) if command.is_none() && using == LockUse::Auto => {
+            return Ok(Flow::Continue(None));
+        }
+        Err(e) => return Err(e),
+    };
     let file = path
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())

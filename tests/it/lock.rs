@@ -193,6 +193,15 @@ fn lock_writes_a_valid_pep751_lock_and_install_uses_only_it() {
     );
     // Locking does not build: no generation yet.
     assert!(current(&ctx).is_none());
+    // annotate says where the lock applies.
+    let annotated = ctx.ok(&["annotate"]);
+    assert!(
+        annotated.contains(&format!(
+            "\nLock file {LOCK} applies to:\n    part app: group app, 2 distributions, "
+        )) && annotated.contains("    part old: group old, 1 distribution, "),
+        "{annotated}"
+    );
+    assert!(!ctx.ok(&["annotate", "app"]).contains("Lock file"));
     // The same inputs: the same bytes.
     let again = ctx.ok(&["lock"]);
     assert!(again.contains(&format!("{LOCK} is up to date.")), "{again}");
@@ -793,4 +802,27 @@ fn develop_eggs_are_editable_directories_and_sdists_are_locked_as_sdists() {
         working_set(&ctx),
         pairs(&[("demo", "0.1.dev0"), ("legacy", "2.0"), ("tiny", "1.0")])
     );
+}
+
+#[test]
+fn a_configuration_read_from_a_url_installs_without_a_lock_and_cannot_be_locked() {
+    let server = index();
+    let ctx = TestContext::new();
+    let url = server.page(
+        "buildout.cfg",
+        &format!(
+            "[buildout]\ndirectory = {}\nparts = app\nindex = {}\n\n[app]\nrecipe = zc.recipe.egg:eggs\neggs = web\n",
+            ctx.work.display(),
+            server.index_url()
+        ),
+    );
+    ctx.ok(&["-c", &url, "install"]);
+    assert_eq!(working_set(&ctx), pairs(&[("util", "2.1"), ("web", "1.0")]));
+    assert!(!ctx.ok(&["-c", &url, "annotate"]).contains("Lock file"));
+    let (_, err) = ctx.fails(&["-c", &url, "lock"]);
+    assert!(
+        err.contains("A lock file needs a local configuration file, not http://"),
+        "{err}"
+    );
+    ctx.fails(&["-c", &url, "install", "--locked"]);
 }

@@ -66,6 +66,8 @@ where
     let command = match args.pop_front() {
         None => Command::Install(InstallArgs {
             dry_run: false,
+            locked: false,
+            frozen: false,
             parts: Vec::new(),
         }),
         Some(name) => parse_command(&name, args.into_iter().collect(), &mut g)?,
@@ -309,6 +311,8 @@ mod tests {
         assert_eq!(
             cmd,
             Command::Install(InstallArgs {
+                locked: false,
+                frozen: false,
                 dry_run: false,
                 parts: vec![]
             })

@@ -147,6 +147,10 @@ pub enum Command {
     /// Assemble the parts into a new generation (the default command).
     #[command(args = after_command_globals())]
     Install(InstallArgs),
+    /// Resolve every part's distributions and write the lock file
+    /// (pylock.<config>.toml, PEP 751) beside the configuration.
+    #[command(args = after_command_globals())]
+    Lock(LockArgs),
     /// Print the effective configuration with where each value came from.
     Annotate(AnnotateArgs),
     /// Print the raw value of one option.
@@ -178,9 +182,39 @@ pub struct InstallArgs {
     /// Print the plan (objects to download, build, reuse) and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// The lock file (pylock.<config>.toml) must exist and match the
+    /// configuration; install exactly its files.
+    #[arg(long, conflicts_with = "frozen")]
+    pub locked: bool,
+    /// Install exactly the lock file's files without checking that it
+    /// matches the configuration.
+    #[arg(long)]
+    pub frozen: bool,
     /// Install only these parts.
     #[arg(value_name = "PART")]
     pub parts: Vec<String>,
+}
+
+#[derive(Debug, Args, Clone, PartialEq, Eq)]
+pub struct LockArgs {
+    /// Resolve every distribution again, ignoring the locked versions.
+    #[arg(long, conflicts_with = "upgrade_package")]
+    pub upgrade: bool,
+    /// Resolve this distribution again (to version V with NAME==V); the
+    /// others keep their locked versions. Repeatable.
+    #[arg(long, value_name = "NAME[==V]")]
+    pub upgrade_package: Vec<String>,
+    /// Exit non-zero if the lock file is missing or does not match the
+    /// configuration; write nothing.
+    #[arg(long)]
+    pub check: bool,
+    /// Print the lock as a [versions] section (versions) or as a hashed
+    /// requirements file of one part (requirements PART).
+    #[arg(long, value_name = "FORMAT", value_parser = ["versions", "requirements"])]
+    pub export: Option<String>,
+    /// The part to export (with --export requirements).
+    #[arg(value_name = "PART")]
+    pub part: Option<String>,
 }
 
 #[derive(Debug, Args, Clone, PartialEq, Eq)]
@@ -365,6 +399,7 @@ pub fn run(args: Vec<String>) -> Result<(), Failure> {
 fn dispatch(ctx: &Context, command: Command) -> Result<(), Failure> {
     match command {
         Command::Install(args) => ops::install(ctx, &args.into()),
+        Command::Lock(args) => ops::lock(ctx, &lock_command(args)?),
         Command::Annotate(args) => ops::annotate(ctx, &args.sections),
         Command::Query(args) => ops::query(ctx, &args.keys),
         Command::Init(args) => ops::init(ctx, &args.requirements),
@@ -386,8 +421,35 @@ impl From<InstallArgs> for ops::InstallOptions {
         Self {
             dry_run: args.dry_run,
             parts: args.parts,
+            lock_use: if args.frozen {
+                ops::LockUse::Frozen
+            } else if args.locked {
+                ops::LockUse::Locked
+            } else {
+                ops::LockUse::Auto
+            },
+            lock: None,
         }
     }
+}
+
+/// `buildout lock`'s arguments as the operation takes them.
+fn lock_command(args: LockArgs) -> Result<ops::LockCommand, Failure> {
+    let usage = |m: &str| Failure::new(ops::Error::Usage(ops::UsageError::Message(m.into())));
+    let export = match (args.export.as_deref(), args.part) {
+        (None, None) => None,
+        (None, Some(_)) => return Err(usage("lock takes a part only with --export requirements")),
+        (Some("versions"), None) => Some(ops::Export::Versions),
+        (Some("versions"), Some(_)) => return Err(usage("--export versions takes no part")),
+        (Some(_), Some(part)) => Some(ops::Export::Requirements(part)),
+        (Some(_), None) => return Err(usage("--export requirements needs a part")),
+    };
+    Ok(ops::LockCommand {
+        upgrade: args.upgrade,
+        upgrade_packages: args.upgrade_package,
+        check: args.check,
+        export,
+    })
 }
 
 impl From<GcArgs> for ops::GcOptions {

@@ -11,6 +11,11 @@
 //! distributions (the buildout's interpreter: before any part), and handed
 //! to every later resolution as local distributions that win over the
 //! index.
+//!
+//! With a lock file ([`super::lock`]), [`locked`] answers each request
+//! from the lock, or records what it resolved to (`buildout lock`).
+
+mod locked;
 
 use super::Context;
 use crate::build::develop;
@@ -171,6 +176,8 @@ pub struct Installer<'a> {
     /// would be done is collected in [`Installer::previews`].
     pub dry_run: bool,
     pub previews: Vec<dists::Preview>,
+    /// The lock file's state, when this run uses or writes one.
+    pub lock: Option<super::lock::LockState>,
 }
 
 type ClientKey = (Option<String>, Vec<String>);
@@ -191,6 +198,7 @@ impl<'a> Installer<'a> {
             dry_run: false,
             previews: Vec::new(),
             progress: crate::output::progress::Live::new(),
+            lock: None,
         }
     }
 
@@ -543,6 +551,9 @@ impl Services for Installer<'_> {
             local.retain(|l| l.name != d.name);
             local.push(d.clone());
         }
+        if let Some(entries) = self.locked_entries(request, &local)? {
+            return Ok(entries);
+        }
         let local_names: Vec<_> = local.iter().map(|d| d.name.clone()).collect();
         let mut parts = self.env_parts(request.python, request.index, request.find_links)?;
         parts.options.develop = local_names.clone();
@@ -565,7 +576,7 @@ impl Services for Installer<'_> {
         );
         let failed = |e: String| recipe::Error::Distributions(e);
         // Not newest: first try what the store has, without the index.
-        if !self.settings.newest {
+        if !self.settings.newest && !self.recording() {
             let store_only = IndexProvider::new(&env)
                 .map_err(|e| failed(e.to_string()))?
                 .store_only()
@@ -593,13 +604,20 @@ impl Services for Installer<'_> {
         let provider = IndexProvider::new(&env)
             .map_err(|e| failed(e.to_string()))?
             .with_local(local);
-        let resolved = resolve_or_reuse(
-            self.ctx,
-            &env,
-            &provider,
-            request.requirements,
-            &parts.options,
-        );
+        // While locking, the locked versions first (then without them).
+        let resolved = match self.preferred(request, &parts.options) {
+            Some(preferred) => resolving(|| {
+                resolve::resolve(request.requirements, &provider, &preferred)
+                    .or_else(|_| resolve::resolve(request.requirements, &provider, &parts.options))
+            }),
+            None => resolve_or_reuse(
+                self.ctx,
+                &env,
+                &provider,
+                request.requirements,
+                &parts.options,
+            ),
+        };
         warn_unreadable(self.ctx, env.client);
         let resolution =
             resolved.map_err(|e| failed(with_unreadable(e.explained(), env.client)))?;
@@ -614,6 +632,11 @@ impl Services for Installer<'_> {
             .cloned()
             .collect();
         report::merge_picked(&mut self.picked, &picked);
+        if let Some(recorded) = self.record(request, &env, &provider, &resolution)?
+            && let Some(state) = &mut self.lock
+        {
+            state.recorded.push(recorded);
+        }
         let ctx = self.ctx;
         if self.dry_run {
             let (entries, previews) = dists::preview(&env, &provider, &resolution)

@@ -14,6 +14,7 @@ mod generations;
 mod init;
 mod install;
 mod load;
+mod lock;
 mod query;
 mod store;
 
@@ -22,7 +23,8 @@ pub use bootstrap::bootstrap;
 pub use gc::{GcOptions, gc};
 pub use generations::{GenerationsAction, generations, rollback};
 pub use init::init;
-pub use install::{InstallOptions, install};
+pub use install::{InstallOptions, install, lock};
+pub use lock::{Export, LockCommand, LockUse};
 pub use query::query;
 pub use store::{DebugAdd, StoreAction, store};
 

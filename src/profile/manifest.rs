@@ -74,6 +74,10 @@ pub struct Manifest {
     /// Interpreters the parts use.
     #[serde(default)]
     pub interpreters: Vec<String>,
+    /// The sha256 of the lock file the distributions were installed from
+    /// (`sha256:<hex>`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock: Option<String>,
 }
 
 impl Manifest {
@@ -143,6 +147,11 @@ pub enum Change {
         from: String,
         to: String,
     },
+    /// The lock file installed from changed (its sha256; `None`: no lock).
+    LockChanged {
+        from: Option<String>,
+        to: Option<String>,
+    },
 }
 
 /// An option whose value differs.
@@ -198,6 +207,12 @@ pub fn diff(a: &Manifest, b: &Manifest) -> Vec<Change> {
         }
     }
     changes.extend(dist_changes(&a.distributions, &b.distributions));
+    if a.lock != b.lock {
+        changes.push(Change::LockChanged {
+            from: a.lock.clone(),
+            to: b.lock.clone(),
+        });
+    }
     changes
 }
 
@@ -271,18 +286,20 @@ pub fn summary(changes: &[Change]) -> String {
                 Change::DistAdded { name, version } => format!("+{name}=={version}"),
                 Change::DistRemoved { name, version } => format!("-{name}=={version}"),
                 Change::DistChanged { name, to, .. } => format!("~{name}=={to}"),
+                Change::LockChanged { .. } => "~lock".to_string(),
             })
             .collect();
         return words.join(" ");
     }
     // (sign, noun, names) per kind, in a fixed order.
-    let mut kinds: [(&str, &str, Vec<String>); 6] = [
+    let mut kinds: [(&str, &str, Vec<String>); 7] = [
         ("+", "part", Vec::new()),
         ("~", "part", Vec::new()),
         ("-", "part", Vec::new()),
         ("+", "distribution", Vec::new()),
         ("~", "distribution", Vec::new()),
         ("-", "distribution", Vec::new()),
+        ("~", "lock file", Vec::new()),
     ];
     for c in changes {
         let (kind, name) = match c {
@@ -292,6 +309,7 @@ pub fn summary(changes: &[Change]) -> String {
             Change::DistAdded { name, version } => (3, format!("{name} {version}")),
             Change::DistChanged { name, from, to } => (4, format!("{name} {from} -> {to}")),
             Change::DistRemoved { name, version } => (5, format!("{name} {version}")),
+            Change::LockChanged { .. } => (6, "pylock".to_string()),
         };
         kinds[kind].2.push(name);
     }
@@ -356,6 +374,10 @@ pub fn describe(changes: &[Change]) -> Vec<String> {
             Change::DistChanged { name, from, to } => {
                 lines.push(format!("distribution {name}: {from} -> {to}"));
             }
+            Change::LockChanged { from, to } => {
+                let show = |d: &Option<String>| d.clone().unwrap_or_else(|| "(none)".into());
+                lines.push(format!("lock file: {} -> {}", show(from), show(to)));
+            }
         }
     }
     lines
@@ -391,6 +413,7 @@ mod tests {
                 .collect(),
             distributions: vec![],
             interpreters: vec![],
+            lock: None,
         }
     }
 
@@ -463,6 +486,7 @@ mod dist_tests {
                 })
                 .collect(),
             interpreters: vec![],
+            lock: None,
         }
     }
 

@@ -9,6 +9,7 @@
 //!
 //! * [`provider`]: the [`Provider`] trait and an in-memory registry;
 //! * [`pins`]: zc.buildout's `[versions]` rules;
+//! * [`lock`]: the PEP 751 lock file (`pylock.<config>.toml`);
 //! * `solver`: PubGrub over PEP 440 versions (pure, no IO);
 //! * [`report`]: zc.buildout's picked-versions texts and conflict
 //!   explanations.
@@ -25,6 +26,7 @@
 //!
 //! Nothing here does IO or prints.
 
+pub mod lock;
 pub mod pins;
 pub mod provider;
 pub mod report;

@@ -2,9 +2,9 @@
 //! with buildout's rules, downloads verified, wheels installed into the
 //! store, the working set recorded in the generation.
 
-use crate::common::TestContext;
 use crate::common::index::IndexServer;
 use crate::common::wheel::Wheel;
+use crate::common::{TestContext, pairs, working_set};
 use std::fs;
 
 fn config(server: &IndexServer, eggs: &str, extra: &str) -> String {
@@ -32,32 +32,6 @@ fn web_index() -> IndexServer {
         .publish(Wheel::new("util", "2.2").build().yanked("broken"))
         .publish(Wheel::new("speedup", "0.9").build());
     server
-}
-
-/// The working set recorded by the current generation: (name, version).
-fn working_set(ctx: &TestContext) -> Vec<(String, String)> {
-    let manifest: serde_json::Value = serde_json::from_str(
-        &fs::read_to_string(ctx.path(".buildout/current/manifest.json")).unwrap(),
-    )
-    .unwrap();
-    manifest["distributions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            (
-                d["name"].as_str().unwrap().to_string(),
-                d["version"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
-fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
-    items
-        .iter()
-        .map(|(a, b)| ((*a).to_string(), (*b).to_string()))
-        .collect()
 }
 
 #[test]

@@ -20,6 +20,7 @@ mod hardening_paths;
 mod hardening_repair;
 mod index;
 mod install;
+mod lock;
 mod man;
 mod prefetch;
 mod progress;

@@ -20,7 +20,7 @@ use std::sync::{Mutex, PoisonError};
 
 /// A distribution to make: its position in the resolution, the file it
 /// is made from and its store address.
-type Pending = (usize, DistFile, StorePath);
+pub(super) type Pending = (usize, DistFile, StorePath);
 
 /// What [`realise`] finds for a resolution before making anything.
 struct Plan {
@@ -188,7 +188,7 @@ fn plan(env: &DistEnv<'_>, provider: &IndexProvider<'_>, resolution: &Resolution
 
 /// Installs the `missing` wheels through the pipeline and adds them to
 /// the store in one batch.
-fn install_missing(
+pub(super) fn install_missing(
     env: &DistEnv<'_>,
     packages: &[Resolved],
     missing: &[Pending],

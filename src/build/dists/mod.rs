@@ -39,7 +39,8 @@
 //! kept under the fingerprint of its inputs), [`hash_cache`] (the sha256 of
 //! local files, remembered across runs), [`sdist_build`] (sdists and source
 //! trees built into wheels), [`custom`] (`zc.recipe.egg:custom` builds) and
-//! [`repair`] ([`rebuild_dist`]). This file holds what they share:
+//! [`repair`] ([`rebuild_dist`]) and [`locked`] (the files a lock records,
+//! and installing exactly them: [`realise_locked`]). This file holds what they share:
 //! [`DistEnv`], [`Error`], [`Progress`], the identities hashed into
 //! addresses and [`store_scratch`].
 
@@ -47,6 +48,7 @@ mod address;
 mod custom;
 mod hash_cache;
 mod install;
+mod locked;
 mod metadata;
 mod provider;
 mod repair;
@@ -56,6 +58,7 @@ mod speculate;
 
 pub use custom::custom_build;
 pub use install::{Action, Preview, install_wheel, preview, realise};
+pub use locked::{LockedDist, LockedFile, Wanted, lock_files, path_url, realise_locked};
 pub use metadata::read_store_metadata;
 pub use provider::{IndexProvider, LocalDist};
 pub use repair::rebuild_dist;

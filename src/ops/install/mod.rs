@@ -20,7 +20,10 @@
 //! before the switch leaves the previous generation current and untouched;
 //! a half-built object is never registered. Which `[buildout]` options
 //! count as read, and which stay out of the generation's snapshot, is
-//! [`options`]' business.
+//! [`options`]' business. The lock file ([`super::lock`]) is read before
+//! the extensions load and checked against the parts once they are
+//! ordered; `buildout lock` ([`lock`]) is this pipeline as a dry run that
+//! ends after the resolution, writing the lock.
 
 mod options;
 mod view;
@@ -47,11 +50,27 @@ pub struct InstallOptions {
     pub dry_run: bool,
     /// The parts named on the command line (all of `parts` when empty).
     pub parts: Vec<String>,
+    /// `--locked` / `--frozen`: how the lock file is used.
+    pub lock_use: super::LockUse,
+    /// `buildout lock`: resolve as a dry run and write the lock.
+    pub lock: Option<super::LockCommand>,
 }
 
 pub fn install(ctx: &Context, args: &InstallOptions) -> Result<()> {
     let (mut config, _) = load::load(ctx, Purpose::Other)?;
     run(ctx, args, &mut config).map_err(|f| f.doing("Installing."))
+}
+
+/// `buildout lock`: the install pipeline as a dry run, recording every
+/// request ([`super::lock`]).
+pub fn lock(ctx: &Context, command: &super::LockCommand) -> Result<()> {
+    let (mut config, _) = load::load(ctx, Purpose::Other)?;
+    let args = InstallOptions {
+        dry_run: true,
+        lock: Some(command.clone()),
+        ..InstallOptions::default()
+    };
+    run(ctx, &args, &mut config).map_err(|f| f.doing("Locking."))
 }
 
 struct Planned {
@@ -96,10 +115,43 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
     let mut buildout: crate::config::Buildout<'_> = loaded;
     buildout.set_hook(session.clone());
     let buildout = &mut buildout;
+    // The lock file, before extensions and recipes ask for distributions
+    // (`lock --export` ends here).
+    let versions = installer.borrow().settings.versions.clone();
+    match super::lock::begin(ctx, buildout, &versions, args.lock.as_ref(), args.lock_use)? {
+        super::lock::Flow::Done => return Ok(()),
+        super::lock::Flow::Continue(state) => installer.borrow_mut().lock = state.map(|s| *s),
+    }
     extensions(ctx, buildout, &session)?;
     develop(ctx, buildout, &directory, &mut installer.borrow_mut())?;
     let mut planned = order(buildout, args, &directory, &session)?;
+    // The parts' inputs against the lock (`lock --check` ends here).
+    let part_names: Vec<String> = planned.iter().map(|p| p.name.clone()).collect();
+    let mut lock_state = installer.borrow_mut().lock.take();
+    if super::lock::after_order(
+        ctx,
+        buildout,
+        &versions,
+        &part_names,
+        args.lock.as_ref(),
+        &mut lock_state,
+        args.lock_use,
+    )? {
+        return Ok(());
+    }
+    installer.borrow_mut().lock = lock_state;
     resolve(ctx, &mut installer.borrow_mut(), &mut planned)?;
+    if args.lock.is_some()
+        && let Some(state) = installer.borrow_mut().lock.take()
+    {
+        return Ok(super::lock::finish(
+            ctx,
+            buildout,
+            &versions,
+            &part_names,
+            state,
+        )?);
+    }
     plan(&store, &mut planned)?;
     let Some(profile) = profile else {
         return report_dry_run(ctx, &store, &planned, &installer.borrow().previews);
@@ -125,7 +177,14 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
     }
     store::failpoint::hit("install-parts-built");
 
-    let manifest = assemble(buildout, &directory, args, &planned, old.as_ref());
+    // Requests the lock did not cover (the recipe host's): added to it.
+    if let Some(state) = installer.borrow_mut().lock.as_mut() {
+        super::lock::complete(ctx, state)?;
+    }
+    let mut manifest = assemble(buildout, &directory, args, &planned, old.as_ref());
+    if installer.borrow().installs_from_lock() {
+        manifest.lock = super::lock::file_digest(&super::lock::lock_path(ctx)?);
+    }
     let generation = build::build_generation(&store, &manifest)?;
     installer.borrow().report_traffic();
     installer.borrow_mut().report_picked()?;
@@ -331,7 +390,8 @@ fn resolve(
     installer: &mut super::dists::Installer<'_>,
     planned: &mut [Planned],
 ) -> Result<()> {
-    for p in planned {
+    for p in planned.iter_mut() {
+        installer.lock_part(&p.name);
         let prepared = in_phase(&format!("Preparing part {}", p.name), || {
             p.recipe.prepare(installer)
         });
@@ -340,6 +400,7 @@ fn resolve(
             return Err(Failure::from(Error::from(e)).doing(format!("Installing {}.", p.name)));
         }
     }
+    installer.lock_part("");
     Ok(())
 }
 
@@ -611,6 +672,7 @@ fn assemble(
         distributions: Manifest::collect_distributions(&parts),
         interpreters,
         parts,
+        lock: None,
     }
 }
 

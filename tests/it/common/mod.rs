@@ -185,6 +185,33 @@ impl Drop for TestContext {
     }
 }
 
+/// (name, version) of the distributions the current generation records.
+pub fn working_set(ctx: &TestContext) -> Vec<(String, String)> {
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(ctx.path(".buildout/current/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    manifest["distributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["name"].as_str().unwrap().to_string(),
+                d["version"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Owned pairs, to compare with [`working_set`].
+pub fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items
+        .iter()
+        .map(|(a, b)| ((*a).to_string(), (*b).to_string()))
+        .collect()
+}
+
 /// The real binary of another Python, if this machine has one.
 pub fn other_python() -> Option<String> {
     let home = std::env::var("HOME").ok()?;

@@ -260,23 +260,28 @@ impl Found<'_> {
 }
 
 /// At most this many files are looked at to fingerprint local sources
-/// ([`Client::local_sources_digest`]); beyond, there is no fingerprint.
+/// ([`Client::sources_digest`]); beyond, there is no fingerprint.
 const FINGERPRINT_LIMIT: usize = 20_000;
 
 impl Client {
-    /// A digest of everything this client can list, when all of it is on
-    /// this machine (the network is not used: no remote index or remote
-    /// find-links, or offline): each local find-links entry, the local
-    /// index and the download cache, file by file (name, size, modification
-    /// time). Two runs with the same digest see the same files. `None`
-    /// when a source is remote, cannot be read, or is too big to
-    /// fingerprint cheaply.
-    pub fn local_sources_digest(&self) -> Option<String> {
+    /// A digest of the sources this client lists: each local find-links
+    /// entry, the local index and the download cache file by file (name,
+    /// size, modification time), and the URL of each remote one; with
+    /// whether any source is remote (then the pages it serves are what
+    /// [`Self::pages_used`] names). Two runs with the same digest, whose
+    /// remote pages are unchanged, see the same files. `None` when a source
+    /// cannot be read or is too big to fingerprint cheaply.
+    pub fn sources_digest(&self) -> Option<(String, bool)> {
         let mut hasher = Sha256::new();
         let mut budget = FINGERPRINT_LIMIT;
+        let online = !self.options.offline;
+        let mut remote = false;
+        hasher.update(format!("offline {}\n", self.options.offline));
         match &self.index {
-            Some(IndexLocation::Remote(_)) if !self.options.offline => return None,
-            Some(IndexLocation::Remote(url)) => hasher.update(format!("offline {url}\n")),
+            Some(IndexLocation::Remote(url)) => {
+                remote |= online;
+                hasher.update(format!("index {url}\n"));
+            }
             Some(IndexLocation::Local(dir)) => {
                 hasher.update(b"index\n");
                 fingerprint(dir, 2, &mut hasher, &mut budget)?;
@@ -289,15 +294,34 @@ impl Client {
                     hasher.update(b"find-links\n");
                     fingerprint(path, 1, &mut hasher, &mut budget)?;
                 }
-                find_links::Entry::Remote(_) if !self.options.offline => return None,
-                find_links::Entry::Remote(url) => hasher.update(format!("offline {url}\n")),
+                find_links::Entry::Remote(url) => {
+                    remote |= online;
+                    hasher.update(format!("find-links {url}\n"));
+                }
             }
         }
+        hasher.update(format!("allow-hosts {:?}\n", self.options.allow_hosts));
         if let Some(dir) = &self.options.download_cache {
             hasher.update(b"download-cache\n");
             fingerprint(dir, 1, &mut hasher, &mut budget)?;
         }
-        Some(hex::encode(hasher.finalize()))
+        Some((hex::encode(hasher.finalize()), remote))
+    }
+
+    /// The index and find-links pages used so far, as (cache file,
+    /// modification time): `None` when one was not cached, or a page could
+    /// not be read (a run that warned is not kept).
+    pub fn pages_used(&self) -> Option<Vec<(std::path::PathBuf, u128)>> {
+        if !self.unreadable().is_empty() || self.index_unreachable.load(Ordering::SeqCst) {
+            return None;
+        }
+        self.http.pages_used()
+    }
+
+    /// Whether a page [`Self::pages_used`] named is still what a run would
+    /// use without asking the index.
+    pub fn page_current(&self, file: &Path, nanos: u128) -> bool {
+        self.http.page_current(file, nanos)
     }
 }
 

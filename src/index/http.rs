@@ -15,7 +15,7 @@
 //!   page is fetched again, conditionally when an `ETag` or
 //!   `Last-Modified` was stored.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -318,6 +318,9 @@ pub struct Http {
     cache_dir: Option<PathBuf>,
     ttl: Duration,
     traffic: Traffic,
+    /// The cache file and modification time of every simple page used so
+    /// far (`None` once a page was used that is not in the cache).
+    pages_used: Mutex<Option<BTreeMap<PathBuf, u128>>>,
 }
 
 const RETRIES: u32 = 2;
@@ -331,6 +334,7 @@ impl Http {
             cache_dir,
             ttl,
             traffic: Traffic::default(),
+            pages_used: Mutex::new(Some(BTreeMap::new())),
         })
     }
 
@@ -436,6 +440,7 @@ impl Http {
             && now >= page.fetched
             && u128::from(now - page.fetched) < self.ttl.as_millis()
         {
+            self.used(cache_file.as_deref());
             return Ok(Some(page.clone()));
         }
         let response = self.send(url, |c| {
@@ -454,10 +459,13 @@ impl Http {
             && let Some(mut page) = cached
         {
             page.fetched = now;
-            self.store(cache_file.as_deref(), &page);
+            let stored = self.store(cache_file.as_deref(), &page);
+            self.used(cache_file.as_deref().filter(|_| stored));
             return Ok(Some(page));
         }
         if response.status() == StatusCode::NOT_FOUND {
+            // Not a page of the cache: what uses it cannot be kept.
+            self.used(None);
             return Ok(None);
         }
         let response = check_status(url, response)?;
@@ -476,8 +484,41 @@ impl Http {
             etag: header_str(&headers, header::ETAG),
             last_modified: header_str(&headers, header::LAST_MODIFIED),
         };
-        self.store(cache_file.as_deref(), &page);
+        let stored = self.store(cache_file.as_deref(), &page);
+        self.used(cache_file.as_deref().filter(|_| stored));
         Ok(Some(page))
+    }
+
+    /// Records that the page cached in `file` was used (`None`: a page
+    /// that is not in the cache).
+    fn used(&self, file: Option<&Path>) {
+        let mut pages = self.pages_used.lock().unwrap_or_else(|e| e.into_inner());
+        let stamp = file.and_then(|f| Some((f.to_path_buf(), modified_nanos(f)?)));
+        match (pages.as_mut(), stamp) {
+            (Some(map), Some((file, nanos))) => {
+                map.insert(file, nanos);
+            }
+            _ => *pages = None,
+        }
+    }
+
+    /// Every simple page used so far, as (cache file, modification time);
+    /// `None` when one of them was not cached.
+    pub fn pages_used(&self) -> Option<Vec<(PathBuf, u128)>> {
+        let pages = self.pages_used.lock().unwrap_or_else(|e| e.into_inner());
+        pages
+            .as_ref()
+            .map(|m| m.iter().map(|(f, t)| (f.clone(), *t)).collect())
+    }
+
+    /// Whether the page cached in `file` is still the one last modified at
+    /// `nanos`, and within the TTL: what [`Self::page`] would use without
+    /// asking the index.
+    pub fn page_current(&self, file: &Path, nanos: u128) -> bool {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        modified_nanos(file) == Some(nanos) && now >= nanos && now - nanos < self.ttl.as_nanos()
     }
 
     /// Counts `n` body bytes received.
@@ -500,11 +541,11 @@ impl Http {
     }
 
     /// Best effort: a page that cannot be cached is fetched again later.
-    fn store(&self, file: Option<&Path>, page: &Page) {
-        let Some(file) = file else { return };
-        if let Ok(bytes) = serde_json::to_vec(page) {
-            let _ = crate::fs::write_cache_file(file, &bytes);
-        }
+    /// Whether `page` is now in `file`.
+    fn store(&self, file: Option<&Path>, page: &Page) -> bool {
+        let Some(file) = file else { return false };
+        serde_json::to_vec(page)
+            .is_ok_and(|bytes| crate::fs::write_cache_file(file, &bytes).is_ok())
     }
 }
 
@@ -537,6 +578,12 @@ pub fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<Strin
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
+}
+
+/// A file's modification time in nanoseconds since the epoch.
+fn modified_nanos(file: &Path) -> Option<u128> {
+    let modified = std::fs::metadata(file).ok()?.modified().ok()?;
+    Some(modified.duration_since(UNIX_EPOCH).ok()?.as_nanos())
 }
 
 fn now_millis() -> u64 {

@@ -434,25 +434,44 @@ fn dist_env<'b>(
 }
 
 /// Resolves `requirements`, or takes the kept resolution of exactly the
-/// same inputs ([`dists::Reuse`]).
+/// same inputs ([`dists::Reuse`]), whose store objects `provider` then
+/// knows. Returns where to keep what is realised from it.
 fn resolve_or_reuse(
     ctx: &Context,
     env: &DistEnv<'_>,
     provider: &IndexProvider<'_>,
     requirements: &[crate::python::Requirement],
     options: &resolve::Options,
-) -> resolve::Result<resolve::Resolution> {
+) -> (resolve::Result<resolve::Resolution>, Option<Keep>) {
     let reuse = dists::Reuse::new(env, provider, requirements, options);
-    if let Some(resolution) = reuse.as_ref().and_then(dists::Reuse::load) {
+    if let Some(kept) = reuse.as_ref().and_then(|r| r.load(env.client)) {
         ctx.printer
             .verbose("Reusing the resolution of the same inputs (nothing they list changed).");
-        return Ok(resolution);
+        let complete = kept.paths.len() == kept.resolution.packages.len();
+        provider.know(kept.paths);
+        // Kept again once realised when an object was not named.
+        let keep = reuse.filter(|_| !complete).map(Keep);
+        return (Ok(kept.resolution), keep);
     }
     let resolved = resolving(|| resolve::resolve(requirements, provider, options));
-    if let (Ok(resolution), Some(reuse)) = (&resolved, &reuse) {
-        reuse.save(resolution);
+    (resolved, reuse.map(Keep))
+}
+
+/// Where a resolution is kept, once realised ([`dists::Reuse::save`]).
+struct Keep(dists::Reuse);
+
+impl Keep {
+    /// Keeps `resolution` when it was realised as `realised`.
+    fn realised<E>(
+        keep: Option<Keep>,
+        client: &index::Client,
+        resolution: &resolve::Resolution,
+        realised: &Result<Vec<DistEntry>, E>,
+    ) {
+        if let (Some(keep), Ok(entries)) = (keep, realised) {
+            keep.0.save(client, resolution, Some(entries));
+        }
     }
-    resolved
 }
 
 /// Warns, once each, about the index and find-links pages `client` could
@@ -581,7 +600,7 @@ impl Services for Installer<'_> {
                 .map_err(|e| failed(e.to_string()))?
                 .store_only()
                 .with_local(local.clone());
-            let resolved = resolve_or_reuse(
+            let (resolved, keep) = resolve_or_reuse(
                 self.ctx,
                 &env,
                 &store_only,
@@ -597,19 +616,24 @@ impl Services for Installer<'_> {
                     add_previews(&mut self.previews, previews);
                     return Ok(entries);
                 }
-                return dists::realise(&env, &store_only, &resolution, &mut Say(ctx))
-                    .map_err(|e| failed(e.to_string()));
+                let realised = dists::realise(&env, &store_only, &resolution, &mut Say(ctx));
+                Keep::realised(keep, env.client, &resolution, &realised);
+                return realised.map_err(|e| failed(e.to_string()));
             }
         }
         let provider = IndexProvider::new(&env)
             .map_err(|e| failed(e.to_string()))?
             .with_local(local);
         // While locking, the locked versions first (then without them).
-        let resolved = match self.preferred(request, &parts.options) {
-            Some(preferred) => resolving(|| {
-                resolve::resolve(request.requirements, &provider, &preferred)
-                    .or_else(|_| resolve::resolve(request.requirements, &provider, &parts.options))
-            }),
+        let (resolved, keep) = match self.preferred(request, &parts.options) {
+            Some(preferred) => (
+                resolving(|| {
+                    resolve::resolve(request.requirements, &provider, &preferred).or_else(|_| {
+                        resolve::resolve(request.requirements, &provider, &parts.options)
+                    })
+                }),
+                None,
+            ),
             None => resolve_or_reuse(
                 self.ctx,
                 &env,
@@ -647,6 +671,7 @@ impl Services for Installer<'_> {
         let realised = dists::realise(&env, &provider, &resolution, &mut Say(ctx));
         // (build requirements of sdists are looked up too)
         warn_unreadable(ctx, env.client);
+        Keep::realised(keep, env.client, &resolution, &realised);
         realised.map_err(|e| failed(with_unreadable(e.to_string(), env.client)))
     }
 

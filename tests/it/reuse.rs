@@ -1,7 +1,7 @@
 //! A resolution whose inputs are unchanged is reused (issue 15), in any
 //! buildout directory, and never when anything it read changed: a new
-//! file in find-links, a pin, the store's distributions. Remote sources
-//! are never fingerprinted.
+//! file in find-links, a pin, the store's distributions, a remote page
+//! older than the TTL; not at all after a page could not be read.
 
 use std::path::Path;
 
@@ -164,16 +164,53 @@ fn a_damaged_entry_is_ignored_and_replaced() {
 }
 
 #[test]
-fn a_remote_index_is_never_fingerprinted() {
+fn a_remote_index_is_reused_only_while_its_cached_pages_are_current() {
     let ctx = TestContext::new();
     let server = IndexServer::start();
-    server.publish(Wheel::new("app", "1.0").build());
+    server.publish(Wheel::new("app", "1.0").dep("lib").build());
+    server.publish(Wheel::new("lib", "1.0").build());
     let cfg = format!(
         "[buildout]\nparts = app\nindex = {}\n\n[app]\nrecipe = zc.recipe.egg:eggs\neggs = app\n",
         server.index_url()
     );
     verbose_in(&ctx, &directory(&ctx, "a", &cfg));
-    let again = verbose_in(&ctx, &directory(&ctx, "b", &cfg));
-    assert!(!again.contains(REUSED), "{again}");
-    assert!(!ctx.home.join(".buildout/cache/resolutions-v1").exists());
+    let second = verbose_in(&ctx, &directory(&ctx, "b", &cfg));
+    assert!(!second.contains(REUSED), "{second}");
+    server.clear_log();
+    let third = verbose_in(&ctx, &directory(&ctx, "c", &cfg));
+    assert!(third.contains(REUSED), "{third}");
+    // Nothing asked of the index: pages, metadata and files all known.
+    assert!(server.requests().is_empty(), "{:?}", server.requests());
+    // A page older than the TTL would be asked for again: so is the
+    // resolution.
+    let pages = ctx.home.join(".buildout/cache/index/simple-v1");
+    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for page in std::fs::read_dir(&pages).unwrap() {
+        let file = std::fs::File::options()
+            .write(true)
+            .open(page.unwrap().path())
+            .unwrap();
+        file.set_modified(an_hour_ago).unwrap();
+    }
+    let fourth = verbose_in(&ctx, &directory(&ctx, "d", &cfg));
+    assert!(!fourth.contains(REUSED), "{fourth}");
+}
+
+#[test]
+fn a_run_that_could_not_read_a_page_is_not_kept() {
+    let ctx = TestContext::new();
+    let server = IndexServer::start();
+    server.publish(Wheel::new("app", "1.0").build());
+    let links = ctx.path("links");
+    std::fs::create_dir_all(&links).unwrap();
+    let cfg = format!(
+        "[buildout]\nparts = app\nindex = {}\nfind-links = http://127.0.0.1:9/nothing/\n\n\
+         [app]\nrecipe = zc.recipe.egg:eggs\neggs = app\n",
+        server.index_url()
+    );
+    for dir in ["a", "b", "c"] {
+        let out = verbose_in(&ctx, &directory(&ctx, dir, &cfg));
+        assert!(out.contains("Download error on"), "{out}");
+        assert!(!out.contains(REUSED), "{out}");
+    }
 }

@@ -155,6 +155,13 @@ fn plan(env: &DistEnv<'_>, provider: &IndexProvider<'_>, resolution: &Resolution
             plan.entries[i] = entry(&local.path);
             continue;
         }
+        // A kept resolution's object, made from the same files.
+        if let Some(path) = provider.known(&r.name, &r.version)
+            && env.store.root_and_check(&path)?
+        {
+            plan.entries[i] = entry(&path);
+            continue;
+        }
         let file = provider.best_file(&r.name, &r.version);
         if let Some(f) = file.as_ref().filter(|f| !f.filename.is_wheel()) {
             let path = sdist_dist_path(env, f)?;

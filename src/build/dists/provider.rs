@@ -67,6 +67,9 @@ pub struct IndexProvider<'a> {
     /// Downloaded sdists (by URL), kept for the build.
     sdists: RefCell<HashMap<String, PathBuf>>,
     staging: RefCell<Option<store::lock::Stage>>,
+    /// The store object each distribution of a kept resolution was
+    /// realised as ([`super::reuse`]).
+    known: RefCell<HashMap<PackageName, (Version, StorePath)>>,
     /// Which of [`Self::store`]'s objects of a name are usable (see
     /// [`Self::store_dists`]).
     usable: RefCell<HashMap<PackageName, Vec<bool>>>,
@@ -127,6 +130,7 @@ impl<'a> IndexProvider<'a> {
             local: HashMap::new(),
             sdists: RefCell::new(HashMap::new()),
             staging: RefCell::new(None),
+            known: RefCell::new(HashMap::new()),
             usable: RefCell::new(HashMap::new()),
             speculation: OnceCell::new(),
         })
@@ -267,6 +271,22 @@ impl<'a> IndexProvider<'a> {
 
     pub(super) fn store_dist(&self, name: &PackageName, version: &Version) -> Option<&StoreDist> {
         self.store_dists(name).find(|d| &d.version == version)
+    }
+
+    /// Takes the store objects a kept resolution was realised as: [`super::realise`]
+    /// uses them (once checked valid) without looking for the files again.
+    pub fn know(&self, paths: HashMap<PackageName, (Version, StorePath)>) {
+        *self.known.borrow_mut() = paths;
+    }
+
+    /// The store object `name` `version` was realised as by the kept
+    /// resolution in use, if any.
+    pub(super) fn known(&self, name: &PackageName, version: &Version) -> Option<StorePath> {
+        self.known
+            .borrow()
+            .get(name)
+            .filter(|(v, _)| v == version)
+            .map(|(_, p)| p.clone())
     }
 
     /// Whether this provider answers from the store alone.

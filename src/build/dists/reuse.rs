@@ -3,22 +3,28 @@
 //! A resolution is a function of what it reads: the requirements, the
 //! resolution rules (`[versions]`, `newest`, `prefer-final`, …), the
 //! interpreter, the local projects, the distributions in the store, and
-//! the files the index and find-links list. When every source is on this
-//! machine (a local find-links directory or index, the download cache;
-//! or `-N`'s store-only attempt, which reads no source at all) all of it
-//! can be fingerprinted cheaply: a directory listing with sizes and
-//! modification times, the store's list of distribution objects. The
-//! resolution is then kept under that fingerprint
+//! the files the index and find-links list. All of it is fingerprinted
+//! cheaply before resolving: local find-links directories, a local index
+//! and the download cache as listings with sizes and modification times,
+//! the store's list of distribution objects, remote sources by URL. The
+//! resolution is kept under that fingerprint
 //! (`~/.buildout/cache/resolutions-v1/<sha256>.json`) and a later run with
 //! the same fingerprint, in any buildout directory, takes it instead of
-//! resolving again. A remote source is never fingerprinted (its pages
-//! change without notice): such runs always resolve.
+//! resolving again, along with the store object each distribution was
+//! realised as (the object is still checked and rooted as usual).
+//!
+//! Remote pages change without notice, so an entry made from them also
+//! names the page cache files it used with their modification times, and
+//! is taken only while every one of them is unchanged and within the
+//! page TTL: exactly when a resolution would read the same pages from the
+//! cache without asking the index. A run that could not read a page
+//! (and warned) is not kept.
 //!
 //! The entry is only an optimisation: one that cannot be read or parsed
-//! is ignored and replaced, and the realisation that follows checks every
-//! distribution against the store as usual.
+//! is ignored and replaced.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use pep440_rs::Version;
@@ -26,8 +32,11 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::{DistEnv, IndexProvider};
+use crate::index::Client;
+use crate::profile::manifest::DistEntry;
 use crate::python::{PackageName, Requirement};
 use crate::resolve::{self, Picked, Resolution, Resolved};
+use crate::store::StorePath;
 
 /// Bumped when what is hashed, or the file format, changes.
 const FORMAT: &str = "buildout-resolution-1";
@@ -35,12 +44,21 @@ const FORMAT: &str = "buildout-resolution-1";
 /// Where the resolution of one set of inputs is kept.
 pub struct Reuse {
     file: PathBuf,
+    /// Whether a remote page is among the inputs.
+    remote: bool,
+}
+
+/// A kept resolution, with the store object of each distribution as it
+/// was realised (when it was).
+pub struct Kept {
+    pub resolution: Resolution,
+    pub paths: HashMap<PackageName, (Version, StorePath)>,
 }
 
 impl Reuse {
     /// The entry for resolving `requirements` with `provider` and
-    /// `options`; `None` when an input cannot be fingerprinted (a remote
-    /// index or find-links) or there is no cache directory.
+    /// `options`; `None` when an input cannot be fingerprinted or there is
+    /// no cache directory.
     pub fn new(
         env: &DistEnv<'_>,
         provider: &IndexProvider<'_>,
@@ -64,26 +82,85 @@ impl Reuse {
         line(&env.python);
         line(env.installer());
         line(&provider.fingerprint());
+        let mut remote = false;
         if !provider.is_store_only() {
-            line(&env.client.local_sources_digest()?);
+            let (digest, online) = env.client.sources_digest()?;
+            line(&digest);
+            remote = online;
         }
         let key = hex::encode(hasher.finalize());
         Some(Reuse {
             file: dir.join(format!("{key}.json")),
+            remote,
         })
     }
 
-    /// The kept resolution, if there is a readable one.
-    pub fn load(&self) -> Option<Resolution> {
+    /// The kept resolution, if there is a readable one whose pages are
+    /// all current.
+    pub fn load(&self, client: &Client) -> Option<Kept> {
         let bytes = std::fs::read(&self.file).ok()?;
         let value: Value = serde_json::from_slice(&bytes).ok()?;
-        decode(&value)
+        if self.remote {
+            for page in value.get("pages")?.as_array()? {
+                let file = page.get(0)?.as_str()?;
+                let nanos = page.get(1)?.as_str()?.parse::<u128>().ok()?;
+                if !client.page_current(Path::new(file), nanos) {
+                    return None;
+                }
+            }
+        }
+        let resolution = decode(&value)?;
+        let mut paths = HashMap::new();
+        for p in value
+            .get("paths")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let (Some(name), Some(version), Some(path)) = (
+                p.get(0)
+                    .and_then(Value::as_str)
+                    .and_then(|n| PackageName::new(n).ok()),
+                p.get(1)
+                    .and_then(Value::as_str)
+                    .and_then(|v| Version::from_str(v).ok()),
+                p.get(2)
+                    .and_then(Value::as_str)
+                    .and_then(|s| StorePath::from_str(s).ok()),
+            ) else {
+                return None;
+            };
+            paths.insert(name, (version, path));
+        }
+        Some(Kept { resolution, paths })
     }
 
-    /// Keeps `resolution` (best effort: a cache that cannot be written
-    /// only costs the next run a resolution).
-    pub fn save(&self, resolution: &Resolution) {
-        let value = encode(resolution);
+    /// Keeps `resolution` and, when it was realised, the store object of
+    /// each distribution (`entries`, in the resolution's order). Best
+    /// effort: a cache that cannot be written only costs the next run a
+    /// resolution. Not kept when a page it used cannot be named.
+    pub fn save(&self, client: &Client, resolution: &Resolution, entries: Option<&[DistEntry]>) {
+        let mut value = encode(resolution);
+        if self.remote {
+            let Some(pages) = client.pages_used() else {
+                return;
+            };
+            value["pages"] = pages
+                .iter()
+                .map(|(file, nanos)| json!([file.to_string_lossy(), nanos.to_string()]))
+                .collect();
+        }
+        if let Some(entries) = entries.filter(|e| e.len() == resolution.packages.len()) {
+            value["paths"] = resolution
+                .packages
+                .iter()
+                .zip(entries)
+                .filter_map(|(r, e)| {
+                    let base = Path::new(&e.path).file_name()?.to_str()?;
+                    Some(json!([r.name.original(), r.version.to_string(), base]))
+                })
+                .collect();
+        }
         if let Ok(bytes) = serde_json::to_vec(&value) {
             let _ = crate::fs::write_cache_file(&self.file, &bytes);
         }

@@ -140,10 +140,19 @@ pub trait Reporter: Send + Sync {
     fn on_lookup(&self, _name: &str) {}
     /// The metadata of `name` is known: one more distribution resolved.
     fn on_resolved(&self, _name: &str) {}
+    /// An index page or metadata request for `name` started (may run concurrently).
+    fn on_fetch_start(&self, _name: &str) {}
+    /// The request `on_fetch_start` announced for `name` ended (successfully or not).
+    fn on_fetch_end(&self, _name: &str) {}
     /// A source tree (`label`: the distribution) starts building.
     fn on_build_start(&self, _label: &str) {}
     /// The build of `label` ended (built or failed).
     fn on_build_end(&self, _label: &str) {}
+    /// The backend building `label` printed `line` (its last non-empty
+    /// output line so far).
+    fn on_build_output(&self, _label: &str, _line: &str) {}
+    /// Bytecode compilation: `done` of `total` installed trees are complete.
+    fn on_compiled(&self, _done: usize, _total: usize) {}
 }
 
 /// A reporter that reports nothing.

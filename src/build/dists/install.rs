@@ -320,14 +320,18 @@ impl<'p> Pipeline<'p> {
         Ok(())
     }
 
-    /// The hashing thread: hashes each tree the compiler is done with.
+    /// The hashing thread: hashes each tree the compiler is done with (and
+    /// reports how many are).
     fn hash_compiled(&self) {
         let Some(compiler) = &self.compiler else {
             return;
         };
+        let mut done = 0;
         loop {
             match compiler.next_done() {
                 Ok(Some(k)) if k < self.wheels.len() => {
+                    done += 1;
+                    self.reporter.on_compiled(done, self.wheels.len());
                     if let Err(e) = self.hash(k) {
                         self.fail(k, e);
                     }

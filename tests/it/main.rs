@@ -22,6 +22,7 @@ mod index;
 mod install;
 mod man;
 mod progress;
+mod progress_more;
 mod readme;
 mod recipe_host;
 mod recipe_host_real;

@@ -5,6 +5,7 @@
 
 use crate::common::TestContext;
 use crate::common::index::IndexServer;
+use crate::common::terminal::Screen;
 use crate::common::wheel::{Sdist, Wheel};
 use std::process::Command;
 
@@ -47,7 +48,7 @@ fn quote(s: &str) -> String {
 /// Runs `buildout args` on a pseudo-terminal `columns` wide, with progress
 /// allowed by the environment (`env` adds variables); returns what the
 /// terminal received (stdout and stderr together) and the exit status.
-fn on_terminal(ctx: &TestContext, columns: u32, args: &[&str], env: &[Var]) -> String {
+pub(crate) fn on_terminal(ctx: &TestContext, columns: u32, args: &[&str], env: &[Var]) -> String {
     let mut line = format!(
         "stty cols {columns} rows 24; exec {}",
         quote(env!("CARGO_BIN_EXE_buildout"))
@@ -82,22 +83,12 @@ fn on_terminal(ctx: &TestContext, columns: u32, args: &[&str], env: &[Var]) -> S
     text
 }
 
-/// The terminal's text split into what was drawn (status lines) and the
-/// log (every line printed), `\r\n` read as `\n`. Each status line comes
-/// after a [`CLEAR`] and holds no newline; so does a clear followed by
-/// nothing (an empty status line).
+/// The terminal's text split into what was drawn (status lines, cleared
+/// since) and the log (what the screen shows at the end), replayed by
+/// [`Screen`].
 fn split(terminal: &str) -> (Vec<String>, String) {
-    let mut segments = terminal.split(CLEAR);
-    let mut log = segments.next().unwrap_or_default().to_string();
-    let mut drawn = Vec::new();
-    for s in segments {
-        if s.contains('\n') {
-            log.push_str(s);
-        } else {
-            drawn.push(s.to_string());
-        }
-    }
-    (drawn, log.replace("\r\n", "\n"))
+    let screen = Screen::replay(terminal);
+    (screen.drawn(), screen.text())
 }
 
 #[test]
@@ -158,7 +149,7 @@ fn without_a_terminal_nothing_is_drawn() {
 }
 
 /// An environment variable and its value.
-type Var<'a> = (&'a str, &'a str);
+pub(crate) type Var<'a> = (&'a str, &'a str);
 
 #[test]
 fn a_terminal_that_asks_for_none_gets_none() {

@@ -193,7 +193,10 @@ impl<'a> IndexProvider<'a> {
         }
         let python = self.env.python_version();
         self.env.reporter.on_lookup(name.as_str());
-        let files = match self.env.client.candidates(name) {
+        self.env.reporter.on_fetch_start(name.as_str());
+        let fetched = self.env.client.candidates(name);
+        self.env.reporter.on_fetch_end(name.as_str());
+        let files = match fetched {
             Ok(files) => files,
             Err(e) if self.store_dists(name).next().is_some() => {
                 let _ = e;
@@ -343,10 +346,10 @@ impl resolve::Provider for IndexProvider<'_> {
                 .ok_or_else(|| ProviderError::NotFound(name.clone()))?;
             self.env.reporter.on_lookup(name.as_str());
             if file.filename.is_wheel() {
-                self.env
-                    .client
-                    .metadata(&file)
-                    .map_err(|e| ProviderError::Other(e.to_string()))?
+                self.env.reporter.on_fetch_start(name.as_str());
+                let fetched = self.env.client.metadata(&file);
+                self.env.reporter.on_fetch_end(name.as_str());
+                fetched.map_err(|e| ProviderError::Other(e.to_string()))?
             } else {
                 self.sdist_metadata(&file).map_err(other)?
             }

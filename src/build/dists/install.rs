@@ -59,7 +59,10 @@ pub fn realise(
         let wheel = built_wheel(env, &file, &archive, progress)?;
         let mut obj = NewObject::known(path.clone(), Kind::Dist);
         obj.origin = Some(origin(&file)?);
-        install_wheel(env, &obj, &wheel)?;
+        progress.installing(1);
+        let installed = install_wheel(env, &obj, &wheel);
+        progress.installed();
+        installed?;
         progress.got(&r.project_name, &r.version.to_string());
         entries[i] = Some(entry(env.store, r, &path));
     }

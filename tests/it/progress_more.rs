@@ -9,9 +9,8 @@
 use crate::common::TestContext;
 use crate::common::index::IndexServer;
 use crate::common::terminal::Screen;
-use crate::common::wheel::{Dist, MetadataFile, Sdist, Wheel, tar_header};
+use crate::common::wheel::{Dist, Sdist, Wheel};
 use crate::progress::on_terminal;
-use std::io::Write;
 use std::time::Duration;
 
 fn config(server: &IndexServer, eggs: &str) -> String {
@@ -75,36 +74,19 @@ fn parallel_downloads_are_a_line_each() {
 
 /// `Sdist` `name` 1.0 whose backend prints a line, then works for a while.
 fn slow_sdist(name: &str) -> Dist {
-    let sdist = Sdist::new(name, "1.0");
-    let stem = format!("{name}-1.0");
-    let mut tar = Vec::new();
-    for (path, mut text) in sdist.files() {
-        if path == "_backend.py" {
-            let building = "    print(\"test backend: building\", NAME)\n";
-            assert!(text.contains(building));
-            text = text.replace(
-                building,
-                &format!(
-                    "{building}    print('compiling the %s extension' % NAME)\n    import time\n    time.sleep(1.5)\n"
-                ),
-            );
+    Sdist::new(name, "1.0").build_edited(|path, text| {
+        let building = "    print(\"test backend: building\", NAME)\n";
+        if path != "_backend.py" {
+            return text;
         }
-        let path = format!("{stem}/{path}");
-        tar.extend(tar_header(&path, text.len(), b'0', ""));
-        tar.extend(text.as_bytes());
-        tar.resize(tar.len().div_ceil(512) * 512, 0);
-    }
-    tar.resize(tar.len() + 1024, 0);
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(&tar).unwrap();
-    Dist {
-        filename: format!("{stem}.tar.gz"),
-        bytes: gz.finish().unwrap(),
-        metadata: sdist.pkg_info().into_bytes(),
-        requires_python: None,
-        yanked: None,
-        metadata_file: MetadataFile::Absent,
-    }
+        assert!(text.contains(building));
+        text.replace(
+            building,
+            &format!(
+                "{building}    print('compiling the %s extension' % NAME)\n    import time\n    time.sleep(1.5)\n"
+            ),
+        )
+    })
 }
 
 #[test]

@@ -433,13 +433,16 @@ fn new_bar() -> ProgressBar {
     bar
 }
 
-/// `line` without control characters, cut to leave the terminal's last
-/// column free (writing there wraps on some terminals).
+/// `line` without control characters (a backend's line cannot move the
+/// cursor or colour the terminal), cut to leave the terminal's last column
+/// free (writing there wraps on some terminals), wide characters counting
+/// for two columns.
 fn fit(line: &str, width: usize) -> String {
-    line.chars()
+    let clean: String = line
+        .chars()
         .map(|c| if c.is_control() { '?' } else { c })
-        .take(width.saturating_sub(1))
-        .collect()
+        .collect();
+    console::truncate_str(&clean, width.saturating_sub(1), "").into_owned()
 }
 
 /// Applies `f` to the state when progress is drawn.
@@ -594,6 +597,8 @@ mod tests {
         assert_eq!(fit("a\x1b[2Kb\r", 80), "a?[2Kb?");
         assert_eq!(fit("é€x", 3), "é€");
         assert_eq!(fit("x", 0), "");
+        assert_eq!(fit("日本語", 5), "日本");
+        assert_eq!(fit("日本語", 4), "日");
     }
 
     fn drawing() -> State {

@@ -308,8 +308,10 @@ fn copy_lines(
             let mut line = Vec::new();
             loop {
                 let n = match output.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
+                    Ok(0) => break,
                     Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(_) => break,
                 };
                 let _ = log.write_all(&buf[..n]);
                 for &b in &buf[..n] {

@@ -13,7 +13,8 @@
 //! distributions resolved, 3 requests in flight`, the elapsed time once a
 //! phase runs for a second, before the detail that may be cut); then, while files download, their total
 //! (`Downloading 3/12 files, 4.2 MiB of 10.0 MiB`); then one line per
-//! thing running at once (a download, an index request), at most
+//! thing running at once (another sdist build, a download, an index
+//! request), at most
 //! [`MAX_ITEMS`] and `… and N more`. Each line is cut to the terminal's
 //! width less its last column (so nothing ever wraps) and freed of control
 //! characters. A phase is shown when it begins; other updates are redrawn
@@ -250,9 +251,12 @@ pub const RESOLVE: &str = "resolve";
 /// The key of the phase that installs downloaded wheels.
 pub const INSTALL: &str = "install";
 
+/// The keys of sdist builds start with this.
+const BUILD: &str = "build ";
+
 /// The key of an sdist's build phase.
 fn build_key(label: &str) -> String {
-    format!("build {label}")
+    format!("{BUILD}{label}")
 }
 
 /// Runs `print` (which writes a log line) with the status lines cleared;
@@ -325,6 +329,14 @@ impl State {
             lines.push(self.phase_line(phase));
         }
         let mut items = Vec::new();
+        // Other sdist builds still running (outer ones waiting for a build
+        // requirement, or builds running at once), newest first.
+        let last = self.phases.len().saturating_sub(1);
+        for phase in self.phases[..last].iter().rev() {
+            if phase.key.starts_with(BUILD) {
+                items.push(format!("  {}", self.phase_line(phase)));
+            }
+        }
         if self.downloading() {
             let got: u64 =
                 self.done_bytes + self.downloads.values().map(|d| d.received).sum::<u64>();
@@ -636,6 +648,31 @@ mod tests {
         assert_eq!(lines.len(), 1 + MAX_ITEMS);
         assert_eq!(lines[MAX_ITEMS - 1], "  fetching p4");
         assert_eq!(lines[MAX_ITEMS], "  … and 7 more");
+    }
+
+    #[test]
+    fn builds_running_besides_the_innermost_phase_are_a_line_each() {
+        let mut state = drawing();
+        for (key, title, detail) in [
+            ("build a 1.0", "Building a 1.0", "running build_ext"),
+            ("build b 2.0", "Building b 2.0", "gcc -c b.c"),
+            (RESOLVE, "Resolving distributions", ""),
+        ] {
+            state.phases.push(Phase {
+                key: key.into(),
+                title: title.into(),
+                detail: detail.into(),
+                started: Instant::now(),
+            });
+        }
+        assert_eq!(
+            state.lines(),
+            [
+                "Resolving distributions: 0 distributions resolved",
+                "  Building b 2.0: gcc -c b.c",
+                "  Building a 1.0: running build_ext"
+            ]
+        );
     }
 
     #[test]

@@ -153,6 +153,11 @@ pub trait Reporter: Send + Sync {
     fn on_build_start(&self, _label: &str) {}
     /// The build of `label` ended (built or failed).
     fn on_build_end(&self, _label: &str) {}
+    /// The backend building `label` printed `line` (its last non-empty
+    /// output line so far).
+    fn on_build_output(&self, _label: &str, _line: &str) {}
+    /// Bytecode compilation: `done` of `total` installed trees are complete.
+    fn on_compiled(&self, _done: usize, _total: usize) {}
 }
 
 /// A reporter that reports nothing.

@@ -533,12 +533,12 @@ impl Progress for Say<'_> {
     fn installing(&mut self, count: usize) {
         let noun = if count == 1 { "wheel" } else { "wheels" };
         crate::output::progress::begin(
-            "install",
+            crate::output::progress::INSTALL,
             &format!("Installing {count} {noun} (unpacking, compiling bytecode)"),
         );
     }
     fn installed(&mut self) {
-        crate::output::progress::end("install");
+        crate::output::progress::end(crate::output::progress::INSTALL);
     }
 }
 

@@ -28,10 +28,15 @@ pub fn gc(ctx: &Context, args: &GcOptions) -> Result<()> {
         .transpose()?;
     let store = open_store(ctx)?;
     let report = crate::output::progress::phase("gc", "Collecting garbage", || {
-        store.gc(&store::GcOptions {
-            dry_run: args.dry_run,
-            max_freed,
-        })
+        store.gc(
+            &store::GcOptions {
+                dry_run: args.dry_run,
+                max_freed,
+            },
+            &|what, done, total| {
+                crate::output::progress::count("gc", "unreachable objects", what, done, total);
+            },
+        )
     })?;
     let p = &ctx.printer;
     p.verbose(&format!(

@@ -120,6 +120,9 @@ fn verify(ctx: &Context, store: &Store, check_contents: bool, repair: bool) -> R
             },
             repair.then_some(&rebuild as store::Rebuild<'_>),
             repair.then_some(&prove as store::recover::Prove<'_>),
+            &|what, done, total| {
+                crate::output::progress::count("verify", "objects", what, done, total);
+            },
         )
     })?;
     let p = &ctx.printer;

@@ -230,8 +230,10 @@ mod tests {
 }
 
 impl Store {
-    /// Deletes every object no root reaches (see the module docs).
-    pub fn gc(&self, opts: &GcOptions) -> Result<GcReport> {
+    /// Deletes every object no root reaches (see the module docs),
+    /// telling `count` how many unreachable objects are measured, then
+    /// deleted.
+    pub fn gc(&self, opts: &GcOptions, count: super::Count<'_>) -> Result<GcReport> {
         let mut report = GcReport::default();
         let trash = self.dir().join(".trash");
         if !opts.dry_run {
@@ -275,7 +277,9 @@ impl Store {
 
         let order = graph.dead_in_order(&live);
         let mut chosen = Vec::new();
-        for i in order {
+        let dead = order.len();
+        for (n, i) in order.into_iter().enumerate() {
+            count("measured", n, dead);
             if opts.max_freed.is_some_and(|m| report.bytes_freed >= m) {
                 report.stopped_early = true;
                 break;
@@ -288,7 +292,9 @@ impl Store {
         if opts.dry_run {
             return Ok(report);
         }
+        let mut deleted = 0;
         for batch in chosen.chunks(BATCH) {
+            count("deleted", deleted, chosen.len());
             // Proves the batch's directories are leftovers if we crash
             // before they are in the trash.
             let pending = lock::Stage::new(&self.dir().join(".staging"))?;
@@ -314,6 +320,7 @@ impl Store {
             failpoint::hit("gc-trashed");
             drop(pending);
             empty_dir(&trash)?;
+            deleted += batch.len();
         }
         if !report.stopped_early {
             self.sweep_leftovers(&graph, &temp, &mut report)?;

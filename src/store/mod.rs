@@ -159,6 +159,10 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Told how far a long operation over many objects is (`gc`, `store
+/// verify`): `what` (`checked`, `measured`, `deleted`) `done` of `total`.
+pub type Count<'a> = &'a dyn Fn(&'static str, usize, usize);
+
 /// What an object is. Stored as text; new kinds need no schema change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {

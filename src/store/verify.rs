@@ -81,11 +81,13 @@ impl Store {
     /// `rebuild` where it can make them again, and registering again
     /// unregistered objects that `prove` (besides their records and
     /// content addresses) can prove. Repairing always checks contents.
+    /// `count` is told how many objects are checked.
     pub fn verify_with(
         &self,
         opts: VerifyOptions,
         rebuild: Option<Rebuild<'_>>,
         prove: Option<Prove<'_>>,
+        count: super::Count<'_>,
     ) -> Result<VerifyReport> {
         let opts = VerifyOptions {
             check_contents: opts.check_contents || opts.repair,
@@ -99,9 +101,11 @@ impl Store {
         let objects = self.list()?;
         report.objects = objects.len();
         let registered: HashSet<String> = objects.iter().map(|o| o.path.to_string()).collect();
-        for obj in &objects {
+        for (n, obj) in objects.iter().enumerate() {
+            count("checked", n, objects.len());
             self.check_object(obj, opts, rebuild, &mut report)?;
         }
+        count("checked", objects.len(), objects.len());
         self.check_leftovers(&registered, opts, prove, &mut report)?;
         if opts.check_contents {
             super::optimise::check_links(self, opts.repair, &mut report)?;
@@ -449,7 +453,9 @@ mod tests {
         };
         // Other contents: refused, the damaged object left as it is.
         let wrong = staged("other");
-        let report = store.verify_with(opts, Some(&wrong), None).unwrap();
+        let report = store
+            .verify_with(opts, Some(&wrong), None, &|_, _, _| {})
+            .unwrap();
         assert_eq!(report.unrepaired(), 1, "{:?}", report.findings);
         let why = format!("{:?}", report.findings[0].repair);
         assert!(why.contains("rebuilding gave other contents"), "{why}");
@@ -457,10 +463,12 @@ mod tests {
         assert!(!store.dir().join(".staging/t-other").exists());
         // The recorded contents: exchanged in, and the store is whole.
         let right = staged("good");
-        let report = store.verify_with(opts, Some(&right), None).unwrap();
+        let report = store
+            .verify_with(opts, Some(&right), None, &|_, _, _| {})
+            .unwrap();
         assert_eq!(report.unrepaired(), 0, "{:?}", report.findings);
         assert_eq!(std::fs::read_to_string(real.join("f")).unwrap(), "good");
-        let clean = store.verify_with(opts, None, None).unwrap();
+        let clean = store.verify_with(opts, None, None, &|_, _, _| {}).unwrap();
         assert!(
             clean.findings.iter().all(|f| !f.problem),
             "{:?}",

@@ -24,6 +24,7 @@ mod lock;
 mod man;
 mod prefetch;
 mod progress;
+mod progress_more;
 mod readme;
 mod recipe_host;
 mod recipe_host_real;

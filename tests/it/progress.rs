@@ -5,6 +5,7 @@
 
 use crate::common::TestContext;
 use crate::common::index::IndexServer;
+use crate::common::terminal::Screen;
 use crate::common::wheel::{Sdist, Wheel};
 use std::process::Command;
 
@@ -47,7 +48,7 @@ fn quote(s: &str) -> String {
 /// Runs `buildout args` on a pseudo-terminal `columns` wide, with progress
 /// allowed by the environment (`env` adds variables); returns what the
 /// terminal received (stdout and stderr together) and the exit status.
-fn on_terminal(ctx: &TestContext, columns: u32, args: &[&str], env: &[Var]) -> String {
+pub(crate) fn on_terminal(ctx: &TestContext, columns: u32, args: &[&str], env: &[Var]) -> String {
     let mut line = format!(
         "stty cols {columns} rows 24; exec {}",
         quote(env!("CARGO_BIN_EXE_buildout"))
@@ -82,22 +83,12 @@ fn on_terminal(ctx: &TestContext, columns: u32, args: &[&str], env: &[Var]) -> S
     text
 }
 
-/// The terminal's text split into what was drawn (status lines) and the
-/// log (every line printed), `\r\n` read as `\n`. Each status line comes
-/// after a [`CLEAR`] and holds no newline; so does a clear followed by
-/// nothing (an empty status line).
-fn split(terminal: &str) -> (Vec<String>, String) {
-    let mut segments = terminal.split(CLEAR);
-    let mut log = segments.next().unwrap_or_default().to_string();
-    let mut drawn = Vec::new();
-    for s in segments {
-        if s.contains('\n') {
-            log.push_str(s);
-        } else {
-            drawn.push(s.to_string());
-        }
-    }
-    (drawn, log.replace("\r\n", "\n"))
+/// The terminal's text split into what was drawn (status lines, cleared
+/// since) and the log (what the screen shows at the end), replayed by
+/// [`Screen`].
+fn split(terminal: &str, columns: usize) -> (Vec<String>, String) {
+    let screen = Screen::replay(terminal, columns);
+    (screen.drawn(), screen.text())
 }
 
 #[test]
@@ -108,7 +99,7 @@ fn on_a_terminal_each_phase_draws_and_is_cleared() {
     let ctx = sandbox(&server);
     let terminal = on_terminal(&ctx, 40, &[], &[]);
     server.set_delay(std::time::Duration::ZERO);
-    let (drawn, log) = split(&terminal);
+    let (drawn, log) = split(&terminal, 40);
     let shows = |prefix: &str| drawn.iter().any(|d| d.starts_with(prefix));
     assert!(shows("Resolving distributions"), "{drawn:?}");
     assert!(shows("Preparing part app"), "{drawn:?}");
@@ -125,11 +116,8 @@ fn on_a_terminal_each_phase_draws_and_is_cleared() {
             .any(|d| d.starts_with("Resolving distributions: ")),
         "{drawn:?}"
     );
-    // Cleared when the phases end: every status line is erased by the next
-    // clear, and the terminal is left with none.
-    let last = terminal.rsplit(CLEAR).next().unwrap_or_default();
-    assert!(last.is_empty() || last.ends_with('\n'), "{terminal:?}");
-
+    // Cleared when the phases end: the screen is left with the log alone
+    // (compared below with a run without a terminal).
     // The log is zc.buildout's, exactly as without a terminal.
     let plain = sandbox(&server);
     let run = plain.buildout(&[]);
@@ -158,7 +146,7 @@ fn without_a_terminal_nothing_is_drawn() {
 }
 
 /// An environment variable and its value.
-type Var<'a> = (&'a str, &'a str);
+pub(crate) type Var<'a> = (&'a str, &'a str);
 
 #[test]
 fn a_terminal_that_asks_for_none_gets_none() {
@@ -220,10 +208,8 @@ fn gc_and_verify_show_their_phase_and_clear_it() {
         (&["gc", "--dry-run"][..], "Collecting garbage"),
     ] {
         let terminal = on_terminal(&ctx, 80, args, &[]);
-        let (drawn, log) = split(&terminal);
+        let (drawn, log) = split(&terminal, 80);
         assert!(drawn.iter().any(|d| d.starts_with(title)), "{terminal:?}");
-        let last = terminal.rsplit(CLEAR).next().unwrap_or_default();
-        assert!(last.is_empty() || last.ends_with('\n'), "{terminal:?}");
         assert_eq!(log, ctx.ok(args), "{args:?}: the same log as on a pipe");
     }
 }

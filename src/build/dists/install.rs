@@ -59,7 +59,10 @@ pub fn realise(
         let wheel = built_wheel(env, &file, &archive, progress)?;
         let mut obj = NewObject::known(path.clone(), Kind::Dist);
         obj.origin = Some(origin(&file)?);
-        install_wheel(env, &obj, &wheel)?;
+        progress.installing(1);
+        let installed = install_wheel(env, &obj, &wheel);
+        progress.installed();
+        installed?;
         progress.got(&r.project_name, &r.version.to_string());
         entries[i] = Some(entry(env.store, r, &path));
     }
@@ -327,14 +330,18 @@ impl<'p> Pipeline<'p> {
         Ok(())
     }
 
-    /// The hashing thread: hashes each tree the compiler is done with.
+    /// The hashing thread: hashes each tree the compiler is done with (and
+    /// reports how many are).
     fn hash_compiled(&self) {
         let Some(compiler) = &self.compiler else {
             return;
         };
+        let mut done = 0;
         loop {
             match compiler.next_done() {
                 Ok(Some(k)) if k < self.wheels.len() => {
+                    done += 1;
+                    self.reporter.on_compiled(done, self.wheels.len());
                     if let Err(e) = self.hash(k) {
                         self.fail(k, e);
                     }

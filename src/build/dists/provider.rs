@@ -205,6 +205,7 @@ impl<'a> IndexProvider<'a> {
         }
         let python = self.env.python_version();
         self.env.reporter.on_lookup(name.as_str());
+        // (requests are reported in flight by the client itself)
         let files = match self.env.client.candidates(name) {
             Ok(files) => files,
             Err(e) if self.store_dists(name).next().is_some() => {

@@ -126,6 +126,7 @@ pub fn build_tree(
     let _reported = BuildReported { env, label };
     let system = sdist::BuildSystem::read(src)?;
     let mut paths = build_environment(env, label, &system.requires, progress)?;
+    let tell = |line: &str| env.reporter.on_build_output(label, line);
     let mut backend = sdist::Backend {
         project: label.to_string(),
         python: &env.python,
@@ -133,6 +134,7 @@ pub fn build_tree(
         system: &system,
         paths: paths.clone(),
         env: extra_env.to_vec(),
+        lines: Some(sdist::OutputLines(&tell)),
     };
     let more = backend.get_requires(kind)?;
     if !more.is_empty() {

@@ -7,6 +7,8 @@ use super::{DEFAULT_BACKEND, DEFAULT_REQUIRES, Error, Result, io};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
 
 /// `[build-system]` of a source tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,7 +85,7 @@ impl BuildSystem {
     }
 }
 
-/// The hook driver, run as `python -I -S -c DRIVER <request.json>`.
+/// The hook driver, run as `python -I -S -u -c DRIVER <request.json>`.
 const DRIVER: &str = r#"
 import json, sys, site, importlib
 with open(sys.argv[1]) as f:
@@ -108,6 +110,21 @@ with open(req["out"], "w") as f:
     json.dump(result, f)
 "#;
 
+/// Where a backend's output lines go as they are printed (the progress
+/// layer shows the last one).
+#[derive(Clone, Copy)]
+pub struct OutputLines<'a>(pub &'a dyn Fn(&str));
+
+impl std::fmt::Debug for OutputLines<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OutputLines")
+    }
+}
+
+/// How long the output is still read once the hook's process has exited:
+/// a process it started in the background may hold the pipe open.
+const OUTPUT_GRACE: Duration = Duration::from_secs(2);
+
 /// A backend ready to be called for one source tree.
 #[derive(Debug, Clone)]
 pub struct Backend<'a> {
@@ -120,6 +137,8 @@ pub struct Backend<'a> {
     pub paths: Vec<PathBuf>,
     /// Extra environment (`zc.recipe.egg:custom`'s flags).
     pub env: Vec<(String, String)>,
+    /// Told each non-empty output line as it is printed.
+    pub lines: Option<OutputLines<'a>>,
 }
 
 impl Backend<'_> {
@@ -151,7 +170,10 @@ impl Backend<'_> {
         fs::write(&request_file, request.to_string()).map_err(io("write", &request_file))?;
         let log = tmp.path().join("output.log");
         let log_file = fs::File::create(&log).map_err(io("create", &log))?;
-        let log_err = log_file.try_clone().map_err(io("open", &log))?;
+        // stdout and stderr share one pipe (their order kept), copied to
+        // the log as it comes.
+        let (reader, writer) = std::io::pipe().map_err(io("create a pipe for", &log))?;
+        let writer_err = writer.try_clone().map_err(io("create a pipe for", &log))?;
         let mut path_var: Vec<PathBuf> = self
             .paths
             .iter()
@@ -162,12 +184,13 @@ impl Backend<'_> {
             path_var.extend(std::env::split_paths(&old));
         }
         let mut cmd = Command::new(self.python);
-        cmd.args(["-I", "-S", "-c", DRIVER])
+        // `-u`: what the backend prints reaches the pipe as it prints it.
+        cmd.args(["-I", "-S", "-u", "-c", DRIVER])
             .arg(&request_file)
             .current_dir(self.src)
             .stdin(Stdio::null())
-            .stdout(Stdio::from(log_file))
-            .stderr(Stdio::from(log_err))
+            .stdout(Stdio::from(writer))
+            .stderr(Stdio::from(writer_err))
             .env("PYTHONIOENCODING", "utf-8:backslashreplace")
             .env_remove("PYTHONPATH")
             .env_remove("PYTHONHOME");
@@ -177,7 +200,17 @@ impl Backend<'_> {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let status = cmd.status().map_err(|source| Error::Spawn {
+        let lines = copy_lines(reader, log_file).map_err(io("read the output into", &log))?;
+        let spawned = cmd.spawn().map_err(|source| Error::Spawn {
+            python: self.python.to_string(),
+            source,
+        });
+        // The command holds our ends of the pipe: without them, the
+        // reader sees the end of the output when the hook's process exits.
+        drop(cmd);
+        let mut child = spawned?;
+        self.follow(&mut child, &lines);
+        let status = child.wait().map_err(|source| Error::Spawn {
             python: self.python.to_string(),
             source,
         })?;
@@ -201,6 +234,31 @@ impl Backend<'_> {
         let text = fs::read_to_string(&out)
             .map_err(|_| failed("returned nothing (no result file was written)".into()))?;
         serde_json::from_str(&text).map_err(|e| failed(format!("returned invalid JSON: {e}")))
+    }
+
+    /// Passes the hook's output lines on until its output ends (or, once
+    /// its process has exited, [`OUTPUT_GRACE`] later).
+    fn follow(&self, child: &mut std::process::Child, lines: &Receiver<Option<String>>) {
+        let mut exited: Option<Instant> = None;
+        loop {
+            match lines.recv_timeout(Duration::from_millis(50)) {
+                Ok(Some(line)) => {
+                    if let Some(OutputLines(tell)) = self.lines {
+                        tell(&line);
+                    }
+                }
+                Ok(None) | Err(RecvTimeoutError::Disconnected) => return,
+                Err(RecvTimeoutError::Timeout) => match exited {
+                    Some(at) if at.elapsed() > OUTPUT_GRACE => return,
+                    Some(_) => {}
+                    None => {
+                        if !matches!(child.try_wait(), Ok(None)) {
+                            exited = Some(Instant::now());
+                        }
+                    }
+                },
+            }
+        }
     }
 
     /// `get_requires_for_build_<kind>` (`wheel` or `editable`).
@@ -232,4 +290,49 @@ impl Backend<'_> {
         }
         Ok(wheel)
     }
+}
+
+/// Copies `output` into `log` on a thread of its own; each non-empty line
+/// (ended by a newline or a carriage return) is sent as it completes, and
+/// `None` at the end of the output.
+fn copy_lines(
+    mut output: std::io::PipeReader,
+    mut log: fs::File,
+) -> std::io::Result<Receiver<Option<String>>> {
+    use std::io::{Read, Write};
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("backend-output".into())
+        .spawn(move || {
+            let mut buf = [0u8; 8192];
+            let mut line = Vec::new();
+            loop {
+                let n = match output.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(_) => break,
+                };
+                let _ = log.write_all(&buf[..n]);
+                for &b in &buf[..n] {
+                    if b == b'\n' || b == b'\r' {
+                        let text = String::from_utf8_lossy(&line).trim().to_string();
+                        line.clear();
+                        if !text.is_empty() {
+                            // Nobody listening any more is fine: the copy goes on.
+                            let _ = send.send(Some(text));
+                        }
+                    } else if line.len() < 4096 {
+                        line.push(b);
+                    }
+                }
+            }
+            let text = String::from_utf8_lossy(&line).trim().to_string();
+            if !text.is_empty() {
+                let _ = send.send(Some(text));
+            }
+            let _ = log.flush();
+            let _ = send.send(None);
+        })?;
+    Ok(receive)
 }

@@ -27,7 +27,8 @@
 //!   `setuptools.build_meta:__legacy__`); `backend-path` entries must stay
 //!   inside the source tree.
 //! * [`Backend::call`]: one hook in a fresh interpreter process. Isolation
-//!   without a virtualenv: `<python> -I -S -c <driver>` starts with the
+//!   without a virtualenv: `<python> -I -S -u -c <driver>` (unbuffered, so output
+//!   lines arrive as they are printed) starts with the
 //!   standard library only (no site-packages, no user site, no
 //!   `PYTHONPATH`, no current directory); the driver then calls
 //!   `site.addsitedir` on each build requirement's store directory, so
@@ -36,15 +37,17 @@
 //!   hook in the source tree. Their `.prefix/bin` directories (console
 //!   scripts such as `cython`) go first on `PATH`. The hook's result is
 //!   written as JSON to a file, so backend output cannot corrupt it;
-//!   stdout and stderr are captured together and shown when the hook
-//!   fails. Python subprocesses the backend starts do not inherit the
+//!   stdout and stderr are captured together (one pipe, copied to a log
+//!   by a reader thread) and shown whole when the hook fails; each
+//!   non-empty line is passed on as it is printed ([`OutputLines`]: the
+//!   progress layer shows the last one). Python subprocesses the backend starts do not inherit the
 //!   isolation (they see the base interpreter's site-packages).
 
 mod archive;
 mod backend;
 
 pub use archive::{pkg_info, unpack};
-pub use backend::{Backend, BuildSystem};
+pub use backend::{Backend, BuildSystem, OutputLines};
 
 use super::extract;
 use crate::index::Metadata;

@@ -107,7 +107,12 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
     let installer = RefCell::new(installer);
     let log = |record: &LogRecord| print_log(ctx, record);
     let memo = Path::new(&directory).join(".buildout/constructors.json");
-    let mut session = Session::new(host_settings, &installer, &log).with_memo(memo);
+    let events = |activity: crate::recipe::host::Activity<'_>, begun: bool| {
+        host_progress(activity, begun);
+    };
+    let mut session = Session::new(host_settings, &installer, &log)
+        .with_memo(memo)
+        .with_events(&events);
     if args.dry_run {
         session = session.dry_run();
     }
@@ -548,6 +553,24 @@ fn realise(
         }
     }
     Ok(())
+}
+
+/// The recipe host's activities as progress phases.
+fn host_progress(activity: crate::recipe::host::Activity<'_>, begun: bool) {
+    use crate::output::progress;
+    use crate::recipe::host::Activity;
+    let (key, title) = match activity {
+        Activity::Start => ("host", "Starting the recipe host".to_string()),
+        Activity::Install { part, update } => {
+            let verb = if update { "Updating" } else { "Installing" };
+            ("host part", format!("{verb} {part}"))
+        }
+    };
+    if begun {
+        progress::begin(key, &title);
+    } else {
+        progress::end(key);
+    }
 }
 
 /// Runs `work` as a part's progress phase (`title`: what is shown).

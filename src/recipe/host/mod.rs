@@ -29,6 +29,10 @@
 //! and extensions are called by the install ([`Session::install`],
 //! [`Session::uninstall`], [`Session::load_extensions`]).
 //!
+//! What the host is busy with (starting, a recipe's install or update)
+//! is told to the caller's [`Events`], for the progress display (this
+//! layer prints nothing).
+//!
 //! Errors raised in Python come back as [`Raised`]: `zc.buildout.UserError`
 //! is printed as `Error: ...`, anything else with its traceback as
 //! zc.buildout's internal-error report, both after the `While:` lines of
@@ -141,11 +145,51 @@ pub struct Constructed {
     pub sources: Vec<(String, String)>,
 }
 
+/// What the host is busy with, told to the caller's [`Events`] when it
+/// begins and when it ends (however it ends): the slow steps a user would
+/// otherwise wait for in silence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity<'a> {
+    /// Starting the host process (Python importing zc.buildout and
+    /// setuptools: about a second).
+    Start,
+    /// Calling the install (`update`: update) method of `part`'s recipe.
+    Install { part: &'a str, update: bool },
+}
+
+/// Told each [`Activity`]: `true` when it begins, `false` when it ends.
+pub type Events<'s> = &'s dyn Fn(Activity<'_>, bool);
+
+/// Tells `events` that `activity` began, and that it ended when dropped.
+struct Busy<'a> {
+    events: Option<Events<'a>>,
+    activity: Activity<'a>,
+}
+
+impl<'a> Busy<'a> {
+    fn new(events: Option<Events<'a>>, activity: Activity<'a>) -> Self {
+        if let Some(tell) = events {
+            tell(activity, true);
+        }
+        Self { events, activity }
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        if let Some(tell) = self.events {
+            tell(self.activity, false);
+        }
+    }
+}
+
 /// One run's recipe host, started on first use.
 pub struct Session<'s> {
     settings: Settings,
     services: &'s RefCell<dyn Services + 's>,
     log: &'s dyn Fn(&LogRecord),
+    /// Told what the host is busy with ([`Session::with_events`]).
+    events: Option<Events<'s>>,
     channel: RefCell<Option<rpc::Channel>>,
     state: RefCell<State>,
     /// The last configuration error answered to the host: when the host's
@@ -204,6 +248,7 @@ impl<'s> Session<'s> {
             settings,
             services,
             log,
+            events: None,
             channel: RefCell::new(None),
             state: RefCell::new(State::default()),
             stashed: RefCell::new(None),
@@ -211,6 +256,13 @@ impl<'s> Session<'s> {
             dry_run: false,
             not_run: RefCell::new(Vec::new()),
         }
+    }
+
+    /// Tells `events` when the host starts and when recipes install.
+    #[must_use]
+    pub fn with_events(mut self, events: Events<'s>) -> Self {
+        self.events = Some(events);
+        self
     }
 
     /// For `install --dry-run`: recipes are never run.
@@ -348,6 +400,7 @@ impl<'s> Session<'s> {
 
     /// Starts the host with `path` on its `sys.path`.
     fn start(&self, path: &[String]) -> Result<(), Error> {
+        let _busy = Busy::new(self.events, Activity::Start);
         let channel = rpc::Channel::spawn(&self.settings.python, &self.settings.directory)?;
         *self.channel.borrow_mut() = Some(channel);
         self.call_plain(
@@ -466,11 +519,14 @@ impl<'s> Session<'s> {
             self.construct_in_host(b, part, &recipe.spec)
                 .map_err(crate::recipe::Error::Config)?;
         }
+        let busy = Busy::new(self.events, Activity::Install { part, update });
         let result = self
             .for_part(part, || {
                 self.call(b, "install", json!({"part": part, "update": update}))
             })
-            .map_err(|e| self.install_error(e))?;
+            .map_err(|e| self.install_error(e));
+        drop(busy);
+        let result = result?;
         Ok(result.get("paths").and_then(Value::as_array).map(|paths| {
             paths
                 .iter()

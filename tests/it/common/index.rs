@@ -53,6 +53,8 @@ struct State {
     /// Requests being answered now, and the most at any one time.
     in_flight: usize,
     max_in_flight: usize,
+    /// Files sent slowly: half, then the rest this much later.
+    slow_files: BTreeMap<String, std::time::Duration>,
 }
 
 /// A running index; stopped when dropped.
@@ -190,6 +192,16 @@ impl IndexServer {
     /// Makes every answer wait `delay` (a slow index, for progress).
     pub fn set_delay(&self, delay: std::time::Duration) {
         self.state.lock().unwrap().delay = delay;
+    }
+
+    /// Sends the file `filename` slowly: its first half at once, the rest
+    /// `delay` later (a download that stays in flight, for progress).
+    pub fn set_file_delay(&self, filename: &str, delay: std::time::Duration) {
+        self.state
+            .lock()
+            .unwrap()
+            .slow_files
+            .insert(filename.to_string(), delay);
     }
 
     pub fn html_only(&self, yes: bool) {
@@ -445,7 +457,14 @@ fn serve(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
                 .map(|d| d.bytes.clone())
         });
         let ranges = !state.no_ranges;
+        let slow = state.slow_files.get(file).copied();
         drop(state);
+        if let (Some(delay), Some(body)) = (slow, &body)
+            && request.range.is_none()
+            && !head_only
+        {
+            return respond_slowly(&mut stream, body, delay);
+        }
         let Some(body) = body else {
             return respond(&mut stream, "404 Not Found", &[], b"not found\n", head_only);
         };
@@ -472,6 +491,26 @@ fn serve(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
     }
     drop(state);
     respond(&mut stream, "404 Not Found", &[], b"not found\n", head_only)
+}
+
+/// A 200 answer whose body's second half comes `delay` after the first.
+fn respond_slowly(
+    stream: &mut TcpStream,
+    body: &[u8],
+    delay: std::time::Duration,
+) -> std::io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\
+         Content-Type: application/octet-stream\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes())?;
+    let half = body.len() / 2;
+    stream.write_all(&body[..half])?;
+    stream.flush()?;
+    std::thread::sleep(delay);
+    stream.write_all(&body[half..])?;
+    stream.flush()
 }
 
 /// `bytes=a-b`, `bytes=a-`, `bytes=-n` → `start..end` (exclusive).

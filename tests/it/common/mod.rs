@@ -5,6 +5,7 @@
 
 pub mod http;
 pub mod index;
+pub mod terminal;
 pub mod wheel;
 
 use std::path::{Path, PathBuf};

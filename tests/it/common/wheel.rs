@@ -478,9 +478,16 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
     }
 
     pub fn build(&self) -> Dist {
+        self.build_edited(|_, text| text)
+    }
+
+    /// [`Sdist::build`] with each file of the tree passed through `edit`
+    /// (its path in the tree and its text; returns the text archived).
+    pub fn build_edited(&self, edit: impl Fn(&str, String) -> String) -> Dist {
         let stem = format!("{}-{}", escape(&self.name), self.version);
         let mut tar = Vec::new();
-        for (path, text) in &self.files() {
+        for (path, text) in self.files() {
+            let text = edit(&path, text);
             let path = format!("{stem}/{path}");
             tar.extend(tar_header(&path, text.len(), b'0', ""));
             tar.extend(text.as_bytes());

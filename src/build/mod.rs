@@ -11,6 +11,7 @@
 //! the store's one write path ([`crate::store::Store::add`]); `store verify
 //! --repair` proves or rebuilds one from its own manifest.
 
+pub mod cache;
 pub mod develop;
 pub mod dists;
 pub mod extract;

@@ -8,6 +8,7 @@
 
 mod annotate;
 mod bootstrap;
+mod cache;
 mod dists;
 mod gc;
 mod generations;
@@ -19,6 +20,7 @@ mod store;
 
 pub use annotate::annotate;
 pub use bootstrap::bootstrap;
+pub use cache::{Compression, PushOptions, key_generate, key_public, push};
 pub use gc::{GcOptions, gc};
 pub use generations::{GenerationsAction, generations, rollback};
 pub use init::init;
@@ -141,6 +143,8 @@ pub enum Error {
     Recipe(#[from] crate::recipe::Error),
     #[error(transparent)]
     Index(#[from] crate::index::Error),
+    #[error(transparent)]
+    Cache(#[from] crate::build::cache::Error),
     /// A command-line problem, in zc.buildout's words.
     #[error("{0}")]
     Usage(UsageError),

@@ -333,6 +333,15 @@ pub enum StoreCommand {
     },
     /// Deduplicate identical files across objects with hard links.
     Optimise,
+    /// Write the closure of the current generation (or of generations or
+    /// store paths) to standard output, for `store import` on another host.
+    Export {
+        #[arg(value_name = "GENERATION|PATH")]
+        what: Vec<String>,
+    },
+    /// Add the objects of a `store export` stream read from standard input,
+    /// checked as downloads are (signatures per `require-sigs`).
+    Import,
     /// Add an object from a file, directory or text (debugging and tests,
     /// until recipes add objects).
     #[command(hide = true)]
@@ -500,6 +509,8 @@ impl From<StoreCommand> for ops::StoreAction {
             StoreCommand::Ls => Self::Ls,
             StoreCommand::Why { path } => Self::Why { path },
             StoreCommand::Optimise => Self::Optimise,
+            StoreCommand::Export { what } => Self::Export { what },
+            StoreCommand::Import => Self::Import,
             StoreCommand::DebugAdd(args) => Self::DebugAdd(Box::new(ops::DebugAdd {
                 name: args.name,
                 file: args.file,

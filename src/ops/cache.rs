@@ -260,3 +260,34 @@ pub fn check_signatures(ctx: &Context, store: &Store) -> Result<usize> {
     }
     Ok(bad.len())
 }
+
+/// `buildout store export [GENERATION|PATH...] > file`: prints nothing
+/// else on standard output.
+pub fn export(ctx: &Context, store: &Store, what: &[String]) -> Result<()> {
+    let roots = push_roots(ctx, store, what)?;
+    let mut result = Ok(0);
+    ctx.printer
+        .binary(|out| {
+            result = cache::export::export(store, &roots, out);
+            Ok(())
+        })
+        .map_err(|source| Error::Io {
+            what: "cannot write the export to standard output".into(),
+            source,
+        })?;
+    result?;
+    Ok(())
+}
+
+/// `buildout store import < file`.
+pub fn import(ctx: &Context, store: &Store) -> Result<()> {
+    let settings = CacheSettings::of_context(ctx)?;
+    let mut stdin = std::io::stdin().lock();
+    let report = cache::export::import(store, &mut stdin, settings.trust)?;
+    ctx.printer.info(&format!(
+        "Imported {} object(s); {} already there.",
+        report.objects - report.present,
+        report.present
+    ));
+    Ok(())
+}

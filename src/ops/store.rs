@@ -25,6 +25,12 @@ pub enum StoreAction {
         path: String,
     },
     Optimise,
+    /// `store export [GENERATION|PATH...]`: a closure to standard output.
+    Export {
+        what: Vec<String>,
+    },
+    /// `store import`: a closure from standard input.
+    Import,
     DebugAdd(Box<DebugAdd>),
     DebugUnpin {
         name: String,
@@ -81,6 +87,8 @@ pub fn store(ctx: &Context, action: StoreAction) -> Result<()> {
             ));
             Ok(())
         }
+        StoreAction::Export { what } => super::cache::export(ctx, &store, &what),
+        StoreAction::Import => super::cache::import(ctx, &store),
         StoreAction::DebugAdd(args) => debug_add(ctx, &store, &args),
         StoreAction::DebugUnpin { name } => {
             if !store.remove_pin(&name)? {

@@ -143,6 +143,16 @@ fn install_on_a_fresh_host(
     verify_clean(ctx);
 }
 
+/// Machine A with a key `build-1`, pushed to the `file://` cache
+/// `<root>/cache`: (cache directory, public key, objects).
+fn machine_a(ctx: &TestContext, server: &IndexServer) -> (PathBuf, String, Vec<String>) {
+    let (secret, public) = key(ctx, "build-1");
+    let cache = ctx.root.join("cache");
+    let url = format!("file://{}", cache.display());
+    let before = build_and_push(ctx, server, &url, &secret, "zstd");
+    (cache, public, before)
+}
+
 fn verify_clean(ctx: &TestContext) {
     let r = ctx.buildout(&["store", "verify", "--check-contents"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
@@ -594,15 +604,7 @@ impl Drop for Daemon {
 fn python_http_server_is_a_read_only_substituter() {
     let ctx = TestContext::new();
     let server = index();
-    let (secret, public) = key(&ctx, "build-1");
-    let cache = ctx.root.join("cache");
-    let before = build_and_push(
-        &ctx,
-        &server,
-        &format!("file://{}", cache.display()),
-        &secret,
-        "zstd",
-    );
+    let (cache, public, before) = machine_a(&ctx, &server);
     let port = free_port();
     let _http = Daemon(
         Command::new("python3")
@@ -767,4 +769,76 @@ fn credentials_in_a_cache_url_never_appear_in_output() {
     let all = format!("{}{}", r.stdout, r.stderr);
     assert!(all.contains("ignoring substituter"), "{all}");
     assert!(!all.contains("hunter2Secret"), "{all}");
+}
+
+/// Runs `buildout store export` into `file`.
+fn export_to(ctx: &TestContext, file: &Path) {
+    let mut cmd = ctx.command();
+    cmd.args(["store", "export"])
+        .stdout(fs::File::create(file).unwrap());
+    let r = run(&mut cmd);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+/// Runs `buildout store import` from `file`.
+fn import_from(ctx: &TestContext, file: &Path) -> crate::common::Run {
+    let mut cmd = ctx.command();
+    cmd.args(["store", "import"])
+        .stdin(fs::File::open(file).unwrap());
+    run(&mut cmd)
+}
+
+#[test]
+fn export_and_import_move_a_closure_with_the_same_checks() {
+    let ctx = TestContext::new();
+    let server = index();
+    // Signatures come from the push (recorded in the store).
+    let (_, public, before) = machine_a(&ctx, &server);
+    let stream = ctx.root.join("closure.bin");
+    export_to(&ctx, &stream);
+    let bytes = fs::read(&stream).unwrap();
+    assert!(
+        bytes.starts_with(&17u64.to_le_bytes()),
+        "binary only on stdout"
+    );
+
+    // Unsigned for this host (another key trusted): refused, nothing added.
+    fresh_host(&ctx);
+    let (_, other) = key(&ctx, "other-1");
+    ctx.write(
+        "buildout.cfg",
+        &config(&server, &format!("trusted-public-keys = {other}")),
+    );
+    let r = import_from(&ctx, &stream);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("no valid signature"), "{}", r.stderr);
+    verify_clean(&ctx);
+
+    // Truncated: a clear error; what was whole before the cut is fine.
+    fresh_host(&ctx);
+    ctx.write(
+        "buildout.cfg",
+        &config(&server, &format!("trusted-public-keys = {public}")),
+    );
+    let cut = ctx.root.join("cut.bin");
+    fs::write(&cut, &bytes[..bytes.len() - 100]).unwrap();
+    let r = import_from(&ctx, &cut);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("truncated"), "{}", r.stderr);
+    verify_clean(&ctx);
+
+    // Whole and trusted: the same objects, and install downloads nothing.
+    let r = import_from(&ctx, &stream);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(&format!("Imported {}", before.len())),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(objects(&ctx), before);
+    verify_clean(&ctx);
+    server.clear_log();
+    ctx.ok(&[]);
+    assert!(downloads(&server).is_empty());
+    assert_eq!(objects(&ctx), before);
 }

@@ -14,8 +14,11 @@
 //!   NAR before its signed narinfo, so the cache only ever holds whole
 //!   closures, and an interrupted push resumes where it stopped (what has
 //!   a narinfo is skipped).
+//! * [`export`]: a closure as one stream (`store export`/`store import`),
+//!   imported through the same checks as a download.
 
 pub mod backend;
+pub mod export;
 
 use crate::store::narinfo::NarInfo;
 use crate::store::path::nix32_encode;

@@ -178,6 +178,9 @@ pub enum Command {
     /// store paths) to a binary cache, signed with `secret-key-files`.
     #[command(args = after_command_globals())]
     Push(PushArgs),
+    /// Maintain a binary cache.
+    #[command(subcommand, args = after_command_globals())]
+    Cache(CacheCommand),
 }
 
 #[derive(Debug, Subcommand, Clone, PartialEq, Eq)]
@@ -217,6 +220,26 @@ pub struct PushArgs {
     /// NAR compression.
     #[arg(long, value_name = "ALGORITHM", value_enum, default_value_t = CompressionArg::Zstd)]
     pub compression: CompressionArg,
+    /// Name what was pushed in the cache (`pins/NAME`): `cache gc` keeps
+    /// its closure.
+    #[arg(long, value_name = "NAME")]
+    pub pin: Option<String>,
+}
+
+#[derive(Debug, Subcommand, Clone, PartialEq, Eq)]
+pub enum CacheCommand {
+    /// Delete from a file:// cache what no pin and no recent push keeps:
+    /// narinfos first, then the NARs nothing names.
+    Gc {
+        #[arg(value_name = "CACHE")]
+        cache: String,
+        /// Keep narinfos and NARs written within this long (90d, 12h, 0).
+        #[arg(long, value_name = "AGE", default_value = "90d")]
+        keep: String,
+        /// Print what would be deleted, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// `push --compression`.
@@ -460,8 +483,14 @@ fn dispatch(ctx: &Context, command: Command) -> Result<(), Failure> {
                     CompressionArg::Zstd => ops::Compression::Zstd,
                     CompressionArg::None => ops::Compression::None,
                 },
+                pin: args.pin,
             },
         ),
+        Command::Cache(CacheCommand::Gc {
+            cache,
+            keep,
+            dry_run,
+        }) => ops::cache_gc(ctx, &cache, &keep, dry_run),
     }
 }
 

@@ -184,6 +184,8 @@ pub struct PushOptions {
     pub what: Vec<String>,
     pub secret_key_files: Vec<PathBuf>,
     pub compression: Compression,
+    /// `--pin NAME`.
+    pub pin: Option<String>,
 }
 
 /// The objects `what` names: generation numbers of the buildout directory
@@ -235,6 +237,7 @@ pub fn push(ctx: &Context, args: &PushOptions) -> Result<()> {
             &roots,
             &keys,
             args.compression,
+            args.pin.as_deref(),
             &mut |p| printer.verbose(&format!("pushed {p}")),
         )
     })?;
@@ -288,6 +291,31 @@ pub fn import(ctx: &Context, store: &Store) -> Result<()> {
         "Imported {} object(s); {} already there.",
         report.objects - report.present,
         report.present
+    ));
+    Ok(())
+}
+
+/// `buildout cache gc CACHE [--keep AGE] [--dry-run]`.
+pub fn cache_gc(ctx: &Context, url: &str, keep: &str, dry_run: bool) -> Result<()> {
+    let keep = cache::gc::parse_keep(keep).ok_or_else(|| {
+        Error::User(format!(
+            "invalid --keep `{keep}`: expected a number of days, or with a unit (90d, 12h, 30m, 0)"
+        ))
+    })?;
+    let report = cache::gc::gc(url, keep, dry_run)?;
+    let verb = if dry_run { "Would delete" } else { "Deleted" };
+    for h in &report.narinfos {
+        ctx.printer.verbose(&format!("{verb} {h}.narinfo"));
+    }
+    for n in &report.nars {
+        ctx.printer.verbose(&format!("{verb} {n}"));
+    }
+    ctx.printer.info(&format!(
+        "{verb} {} narinfo(s) and {} NAR file(s) ({}); kept {} object(s).",
+        report.narinfos.len(),
+        report.nars.len(),
+        crate::store::format_size(report.bytes),
+        report.kept
     ));
     Ok(())
 }

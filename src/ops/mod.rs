@@ -20,7 +20,7 @@ mod store;
 
 pub use annotate::annotate;
 pub use bootstrap::bootstrap;
-pub use cache::{Compression, PushOptions, key_generate, key_public, push};
+pub use cache::{Compression, PushOptions, cache_gc, key_generate, key_public, push};
 pub use gc::{GcOptions, gc};
 pub use generations::{GenerationsAction, generations, rollback};
 pub use init::init;

@@ -842,3 +842,55 @@ fn export_and_import_move_a_closure_with_the_same_checks() {
     assert!(downloads(&server).is_empty());
     assert_eq!(objects(&ctx), before);
 }
+
+#[test]
+fn cache_gc_keeps_pinned_closures_and_deletes_narinfos_before_nars() {
+    let ctx = TestContext::new();
+    let server = index();
+    let (secret, public) = key(&ctx, "build-1");
+    let cache = ctx.root.join("cache");
+    let url = format!("file://{}", cache.display());
+    let signing = format!("secret-key-files = {}", secret.display());
+    ctx.write("buildout.cfg", &config(&server, &signing));
+    ctx.ok(&[]);
+    let pinned = objects(&ctx);
+    ctx.ok(&["push", &url, "--pin", "prod"]);
+    // A second generation, pushed without a pin.
+    ctx.write(
+        "buildout.cfg",
+        &config(&server, &signing).replace("eggs = web", "eggs = util"),
+    );
+    ctx.ok(&[]);
+    ctx.ok(&["push", &url]);
+    let all = cache_files(&cache, ".narinfo").len();
+    assert!(all > pinned.len());
+    // Everything is old now: only the pin keeps objects.
+    let mut touch = Command::new("touch");
+    touch.arg("-d").arg("200 days ago").args(walk(&cache));
+    assert!(touch.status().unwrap().success());
+    let dry = ctx.ok(&["cache", "gc", &url, "--dry-run"]);
+    assert!(dry.contains("Would delete"), "{dry}");
+    assert_eq!(cache_files(&cache, ".narinfo").len(), all);
+    // Recent objects are kept.
+    let out = ctx.ok(&["cache", "gc", &url, "--keep", "365d"]);
+    assert!(out.contains("Deleted 0 narinfo"), "{out}");
+    let out = ctx.ok(&["cache", "gc", &url]);
+    assert!(out.contains(&format!("kept {}", pinned.len())), "{out}");
+    assert_eq!(cache_files(&cache, ".narinfo").len(), pinned.len());
+    assert_eq!(cache_files(&cache, ".nar.zst").len(), pinned.len());
+    check_closed(&cache);
+    // The pinned generation still substitutes whole.
+    ctx.write("buildout.cfg", &config(&server, ""));
+    install_on_a_fresh_host(
+        &ctx,
+        &server,
+        &format!("substituters = {url}\ntrusted-public-keys = {public}"),
+        &pinned,
+    );
+    // A cache that cannot be listed is refused; a bad pin name too.
+    let r = ctx.buildout(&["cache", "gc", "http://127.0.0.1:9/c"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("file://"), "{}", r.stderr);
+    let r = ctx.buildout(&["push", &url, "--pin", "../x"]);
+    assert_ne!(r.code, 0);
+}

@@ -14,11 +14,13 @@
 //!   NAR before its signed narinfo, so the cache only ever holds whole
 //!   closures, and an interrupted push resumes where it stopped (what has
 //!   a narinfo is skipped).
+//! * [`gc`]: deleting what no pin (`push --pin`) or recent push keeps.
 //! * [`export`]: a closure as one stream (`store export`/`store import`),
 //!   imported through the same checks as a download.
 
 pub mod backend;
 pub mod export;
+pub mod gc;
 
 use crate::store::narinfo::NarInfo;
 use crate::store::path::nix32_encode;
@@ -400,8 +402,20 @@ pub fn push(
     roots: &[StorePath],
     keys: &[SecretKey],
     compression: Compression,
+    pin: Option<&str>,
     progress: &mut dyn FnMut(&StorePath),
 ) -> Result<PushReport> {
+    if let Some(name) = pin
+        && (name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
+            || name.starts_with('.'))
+    {
+        return Err(Error::Backend(format!(
+            "invalid pin name `{name}`: use letters, digits, `-`, `.` and `_`"
+        )));
+    }
     let b = Backend::open(url)?;
     let scratch = tempfile::tempdir().map_err(io("create", Path::new("a temporary directory")))?;
     if !check_cache_info(&b, store.dir_str(), scratch.path())? {
@@ -487,6 +501,14 @@ pub fn push(
         report.uploaded += 1;
         report.bytes += bytes.len() as u64;
         progress(&obj.path);
+    }
+    // Written once the closure is whole: `cache gc` keeps what pins name.
+    if let Some(name) = pin {
+        let text: String = roots
+            .iter()
+            .map(|r| format!("{}\n", r.to_absolute(store.dir_str())))
+            .collect();
+        b.put(&format!("pins/{name}"), text.as_bytes())?;
     }
     Ok(report)
 }

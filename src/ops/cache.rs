@@ -1,5 +1,6 @@
 //! Binary caches from the user's side: `buildout key generate|public`,
-//! `buildout push`, the `[buildout]` options that configure substitution
+//! `buildout push`, `buildout cache gc`, `buildout store export|import`,
+//! the `[buildout]` options that configure substitution
 //! and trust ([`CacheSettings`]: `substituters`, `trusted-public-keys`,
 //! `require-sigs`, `secret-key-files`) and `store verify
 //! --check-signatures`. Secret keys are read from their files and never
@@ -108,6 +109,7 @@ impl CacheSettings {
             store.dir_str(),
             self.trust,
             Box::new(move |m: &str| printer.warn(m)),
+            Box::new(move |m: &str| printer.info(m)),
         )?;
         store.set_substituter(Arc::new(client));
         Ok(())

@@ -53,6 +53,8 @@ pub trait Substituter: Send + Sync {
     fn trust(&self) -> &Trust;
     /// Reports a failed substitution (the object is built instead).
     fn warn(&self, message: &str);
+    /// Hears of each object substituted.
+    fn substituted(&self, _path: &StorePath) {}
 }
 
 /// Reads through, hashing and counting.
@@ -118,6 +120,7 @@ impl Store {
             let Some(info) = info else { continue };
             match self.substitute_one(sub.as_ref(), p, &info, 0) {
                 Ok(()) => {
+                    sub.substituted(p);
                     made.insert(p.clone(), true);
                 }
                 Err(e) => sub.warn(&format!(
@@ -175,6 +178,7 @@ impl Store {
             };
             self.substitute_one(sub, r, &ri, depth + 1)
                 .map_err(|e| Error::Substitute(format!("its reference `{r}`: {e}")))?;
+            sub.substituted(r);
         }
         self.add_temp_root(p)?;
         let _lock = PathLock::acquire(&self.lock_path(p), true)?.expect("blocking");

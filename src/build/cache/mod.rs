@@ -114,6 +114,7 @@ pub struct Client {
     /// Every answer of this run, positive and negative.
     memo: Mutex<HashMap<StorePath, Found>>,
     warn: Box<dyn Fn(&str) + Send + Sync>,
+    info: Box<dyn Fn(&str) + Send + Sync>,
     /// For the small files looked up (narinfos).
     scratch: tempfile::TempDir,
 }
@@ -123,12 +124,14 @@ const PARALLEL: usize = 8;
 
 impl Client {
     /// A client for `urls` (in priority order); a URL that cannot be used
-    /// is warned about and left out.
+    /// is warned about and left out. `warn` hears failures, `info` each
+    /// object substituted.
     pub fn new(
         urls: &[String],
         store_dir: &str,
         trust: Trust,
         warn: Box<dyn Fn(&str) + Send + Sync>,
+        info: Box<dyn Fn(&str) + Send + Sync>,
     ) -> Result<Self> {
         let mut caches = Vec::new();
         for u in urls {
@@ -146,6 +149,7 @@ impl Client {
             trust,
             memo: Mutex::new(HashMap::new()),
             warn,
+            info,
             scratch: tempfile::tempdir()
                 .map_err(io("create", Path::new("a temporary directory")))?,
         })
@@ -292,6 +296,17 @@ impl Substituter for Client {
 
     fn warn(&self, message: &str) {
         (self.warn)(message);
+    }
+
+    fn substituted(&self, path: &StorePath) {
+        let memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(Some((i, _))) = memo.get(path) {
+            (self.info)(&format!(
+                "Substituted {} from {}.",
+                path.name(),
+                self.caches[*i].backend.display()
+            ));
+        }
     }
 }
 

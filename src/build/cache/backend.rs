@@ -129,31 +129,71 @@ impl Backend {
         Ok(bytes)
     }
 
-    /// Writes `key`: in a directory, into a temporary file synced and then
-    /// renamed (readers never see half a file); over HTTP, one PUT.
+    /// Writes `key` with `bytes` (see [`Backend::put_file`]).
     pub fn put(&self, key: &str, bytes: &[u8]) -> Result<()> {
+        self.put_with(
+            key,
+            bytes.len() as u64,
+            &mut |out| out.write_all(bytes),
+            &|| Ok(reqwest::blocking::Body::from(bytes.to_vec())),
+        )
+    }
+
+    /// Writes `key` from the file `src` (`len` bytes), streaming.
+    pub fn put_file(&self, key: &str, src: &Path, len: u64) -> Result<()> {
+        self.put_with(
+            key,
+            len,
+            &mut |out| std::io::copy(&mut std::fs::File::open(src)?, out).map(|_| ()),
+            &|| {
+                let f = std::fs::File::open(src)?;
+                Ok(reqwest::blocking::Body::sized(f, len))
+            },
+        )
+    }
+
+    /// In a directory: into a temporary file (`write`), synced, then
+    /// renamed (readers never see half a file). Over HTTP: one PUT of
+    /// `body` (made again for each retry).
+    fn put_with(
+        &self,
+        key: &str,
+        len: u64,
+        write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+        body: &dyn Fn() -> std::io::Result<reqwest::blocking::Body>,
+    ) -> Result<()> {
         match self {
             Self::File(d) => {
                 let dest = d.join(key);
                 let parent = dest.parent().unwrap_or(d);
                 std::fs::create_dir_all(parent).map_err(|e| self.fail("write", key, e))?;
                 let tmp = parent.join(format!(".tmp-{}", crate::store::fsutil::random_suffix()));
-                let write = || -> std::io::Result<()> {
+                let mut save = || -> std::io::Result<()> {
                     let mut f = std::fs::File::create(&tmp)?;
-                    f.write_all(bytes)?;
+                    write(&mut f)?;
                     f.sync_all()?;
                     std::fs::rename(&tmp, &dest)?;
                     std::fs::File::open(parent)?.sync_all()
                 };
-                write().map_err(|e| {
+                save().map_err(|e| {
                     let _ = std::fs::remove_file(&tmp);
                     self.fail("write", key, e)
                 })
             }
             Self::Http { base, http } => {
                 let url = Self::url(base, key);
+                // Checked once here; the retries reopen the same file.
+                body().map_err(|e| self.fail("upload", key, e))?;
                 let r = http
-                    .send(&url, |c| c.put(&url).body(bytes.to_vec()))
+                    .send(&url, |c| {
+                        let request = c.put(&url).header(reqwest::header::CONTENT_LENGTH, len);
+                        match body() {
+                            Ok(b) => request.body(b),
+                            // Gone between two attempts: an empty body
+                            // whose declared length the server refuses.
+                            Err(_) => request,
+                        }
+                    })
                     .map_err(|e| self.fail("upload", key, e))?;
                 if !r.status().is_success() {
                     return Err(self.fail("upload", key, format!("HTTP {}", r.status().as_u16())));

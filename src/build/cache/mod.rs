@@ -347,6 +347,16 @@ struct HashingWriter<W = std::io::Sink> {
     len: u64,
 }
 
+impl<W> HashingWriter<W> {
+    fn new(inner: W) -> Self {
+        Self {
+            inner,
+            hasher: Sha256::new(),
+            len: 0,
+        }
+    }
+}
+
 impl<W: Write> Write for HashingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner.write(buf)?;
@@ -477,8 +487,9 @@ pub fn push(
             continue;
         }
         let mut info = NarInfo::of(obj);
-        let (bytes, file_sha, nar) = compress_nar(store, &obj.path, compression)?;
-        if nar != (obj.nar_sha256, obj.nar_size) {
+        let nar_file = scratch.path().join("nar");
+        let c = compress_nar(store, &obj.path, compression, &nar_file)?;
+        if c.nar != (obj.nar_sha256, obj.nar_size) {
             return Err(Error::Damaged {
                 path: store.real_path(&obj.path).display().to_string(),
             });
@@ -487,16 +498,16 @@ pub fn push(
             Compression::Zstd => ".zst",
             Compression::None => "",
         };
-        info.url = format!("nar/{}.nar{ext}", nix32_encode(&file_sha));
+        info.url = format!("nar/{}.nar{ext}", nix32_encode(&c.file_sha));
         info.compression = match compression {
             Compression::Zstd => "zstd",
             Compression::None => "none",
         }
         .into();
-        info.file_sha256 = Some(file_sha);
-        info.file_size = Some(bytes.len() as u64);
+        info.file_sha256 = Some(c.file_sha);
+        info.file_size = Some(c.file_size);
         if !b.exists(&info.url)? {
-            b.put(&info.url, &bytes)?;
+            b.put_file(&info.url, &nar_file, c.file_size)?;
         }
         store::failpoint::hit("push-nar-uploaded");
         // The NAR is there: an interruption from here on leaves only a
@@ -514,7 +525,7 @@ pub fn push(
             info.to_text(store.dir_str()).as_bytes(),
         )?;
         report.uploaded += 1;
-        report.bytes += bytes.len() as u64;
+        report.bytes += c.file_size;
         progress(&obj.path);
     }
     // Written once the closure is whole: `cache gc` keeps what pins name.
@@ -528,44 +539,44 @@ pub fn push(
     Ok(report)
 }
 
-/// A compressed NAR: its bytes, their SHA-256, and the NAR's own hash and
-/// size (to compare with the database before uploading).
-type Compressed = (Vec<u8>, [u8; 32], ([u8; 32], u64));
+/// A compressed NAR file: its SHA-256 and size, and the NAR's own hash
+/// and size (to compare with the database before uploading).
+struct Compressed {
+    file_sha: [u8; 32],
+    file_size: u64,
+    nar: ([u8; 32], u64),
+}
 
-/// The compressed NAR of `p`.
-fn compress_nar(store: &Store, p: &StorePath, compression: Compression) -> Result<Compressed> {
+/// Writes the compressed NAR of `p` to `dest`, streaming (objects may be
+/// larger than memory).
+fn compress_nar(
+    store: &Store,
+    p: &StorePath,
+    compression: Compression,
+    dest: &Path,
+) -> Result<Compressed> {
     let real = store.real_path(p);
-    let mut nar = HashingWriter {
-        inner: match compression {
-            Compression::Zstd => {
-                Box::new(zstd::Encoder::new(Vec::new(), 3).map_err(io("compress", &real))?)
-                    as Box<dyn Finish>
-            }
-            Compression::None => Box::new(Vec::new()),
-        },
-        hasher: Sha256::new(),
-        len: 0,
+    let file = HashingWriter::new(std::io::BufWriter::new(
+        std::fs::File::create(dest).map_err(io("write", dest))?,
+    ));
+    let (nar, mut file) = match compression {
+        Compression::Zstd => {
+            let mut nar =
+                HashingWriter::new(zstd::Encoder::new(file, 3).map_err(io("compress", &real))?);
+            store::nar::dump(&real, &mut nar).map_err(io("read", &real))?;
+            let file = nar.inner.finish().map_err(io("compress", &real))?;
+            ((nar.hasher.finalize().into(), nar.len), file)
+        }
+        Compression::None => {
+            let mut nar = HashingWriter::new(file);
+            store::nar::dump(&real, &mut nar).map_err(io("read", &real))?;
+            ((nar.hasher.finalize().into(), nar.len), nar.inner)
+        }
     };
-    store::nar::dump(&real, &mut nar).map_err(io("read", &real))?;
-    let nar_hash: [u8; 32] = nar.hasher.finalize().into();
-    let bytes = nar.inner.finish().map_err(io("compress", &real))?;
-    let file_sha: [u8; 32] = Sha256::digest(&bytes).into();
-    Ok((bytes, file_sha, (nar_hash, nar.len)))
-}
-
-/// A writer that gives back its bytes when finished.
-trait Finish: Write {
-    fn finish(self: Box<Self>) -> std::io::Result<Vec<u8>>;
-}
-
-impl Finish for Vec<u8> {
-    fn finish(self: Box<Self>) -> std::io::Result<Vec<u8>> {
-        Ok(*self)
-    }
-}
-
-impl Finish for zstd::Encoder<'static, Vec<u8>> {
-    fn finish(self: Box<Self>) -> std::io::Result<Vec<u8>> {
-        (*self).finish()
-    }
+    file.flush().map_err(io("write", dest))?;
+    Ok(Compressed {
+        file_sha: file.hasher.finalize().into(),
+        file_size: file.len,
+        nar,
+    })
 }

@@ -357,7 +357,8 @@ pub enum StoreCommand {
     /// Deduplicate identical files across objects with hard links.
     Optimise,
     /// Write the closure of the current generation (or of generations or
-    /// store paths) to standard output, for `store import` on another host.
+    /// store paths) to standard output, for `store import` on another host;
+    /// signed with `[buildout] secret-key-files`.
     Export {
         #[arg(value_name = "GENERATION|PATH")]
         what: Vec<String>,

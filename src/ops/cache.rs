@@ -270,10 +270,11 @@ pub fn check_signatures(ctx: &Context, store: &Store) -> Result<usize> {
 /// else on standard output.
 pub fn export(ctx: &Context, store: &Store, what: &[String]) -> Result<()> {
     let roots = push_roots(ctx, store, what)?;
+    let keys = CacheSettings::of_context(ctx)?.secret_keys;
     let mut result = Ok(0);
     ctx.printer
         .binary(|out| {
-            result = cache::export::export(store, &roots, out);
+            result = cache::export::export(store, &roots, &keys, out);
             Ok(())
         })
         .map_err(|source| Error::Io {

@@ -792,8 +792,14 @@ fn import_from(ctx: &TestContext, file: &Path) -> crate::common::Run {
 fn export_and_import_move_a_closure_with_the_same_checks() {
     let ctx = TestContext::new();
     let server = index();
-    // Signatures come from the push (recorded in the store).
-    let (_, public, before) = machine_a(&ctx, &server);
+    // Signed by export itself (secret-key-files), not by a push.
+    let (secret, public) = key(&ctx, "build-1");
+    ctx.write(
+        "buildout.cfg",
+        &config(&server, &format!("secret-key-files = {}", secret.display())),
+    );
+    ctx.ok(&[]);
+    let before = objects(&ctx);
     let stream = ctx.root.join("closure.bin");
     export_to(&ctx, &stream);
     let bytes = fs::read(&stream).unwrap();

@@ -4,7 +4,8 @@
 //! The stream is NAR-style framing (each string a little-endian `u64`
 //! length, its bytes, zero padding to 8): the string `buildout-export-1`,
 //! the store directory, then for each object, references first, its
-//! narinfo text (with the signatures the store holds) and its NAR, and the
+//! narinfo text (with the signatures the store holds, and new ones by
+//! `secret-key-files`) and its NAR, and the
 //! string `end`. Import reads every object into a temporary directory and
 //! then adds them through the store's substitution path
 //! ([`crate::store::substitute`]): the same checks as a download (path,
@@ -13,6 +14,7 @@
 
 use super::{Error, Result, closure, io};
 use crate::store::narinfo::NarInfo;
+use crate::store::sign::SecretKey;
 use crate::store::{Store, StorePath, Substituter, Trust};
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -60,8 +62,15 @@ fn read_text(inp: &mut dyn Read) -> Result<String> {
     String::from_utf8(v).map_err(|_| bad("a header is not UTF-8"))
 }
 
-/// Writes the closure of `roots` to `out`; returns how many objects.
-pub fn export(store: &Store, roots: &[StorePath], out: &mut dyn Write) -> Result<usize> {
+/// Writes the closure of `roots` to `out`, each object signed with `keys`
+/// too (the signatures are recorded in the store); returns how many
+/// objects.
+pub fn export(
+    store: &Store,
+    roots: &[StorePath],
+    keys: &[SecretKey],
+    out: &mut dyn Write,
+) -> Result<usize> {
     let objects = closure(store, roots)?;
     let fail = |e: std::io::Error| Error::Backend(format!("cannot write the export: {e}"));
     write_str(out, MAGIC).map_err(fail)?;
@@ -69,6 +78,9 @@ pub fn export(store: &Store, roots: &[StorePath], out: &mut dyn Write) -> Result
     for obj in &objects {
         let mut info = NarInfo::of(obj);
         info.url = "-".into();
+        let fingerprint = info.fingerprint(store.dir_str());
+        let new: Vec<String> = keys.iter().map(|k| k.sign(&fingerprint)).collect();
+        store.add_signatures(&obj.path, &new)?;
         info.sigs = store.signatures(&obj.path)?;
         write_str(out, info.to_text(store.dir_str()).as_bytes()).map_err(fail)?;
         out.write_all(&obj.nar_size.to_le_bytes()).map_err(fail)?;

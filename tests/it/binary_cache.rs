@@ -900,3 +900,59 @@ fn cache_gc_keeps_pinned_closures_and_deletes_narinfos_before_nars() {
     let r = ctx.buildout(&["push", &url, "--pin", "../x"]);
     assert_ne!(r.code, 0);
 }
+
+#[test]
+fn an_sdist_built_on_the_build_machine_is_downloaded_not_rebuilt() {
+    let server = IndexServer::start();
+    server
+        .publish(Wheel::new("app", "1.0").dep("helper>=1").build())
+        .publish(
+            crate::common::wheel::Sdist::new("helper", "1.2")
+                .module("helper/__init__.py", "VALUE = 'built on machine A'\n")
+                .build(),
+        );
+    let ctx = TestContext::new();
+    let (secret, public) = key(&ctx, "build-1");
+    let cache = ctx.root.join("cache");
+    let url = format!("file://{}", cache.display());
+    ctx.write(
+        "buildout.cfg",
+        &config(&server, &format!("secret-key-files = {}", secret.display()))
+            .replace("eggs = web", "eggs = app"),
+    );
+    assert!(ctx.ok(&[]).contains("Building helper 1.2 from its sdist."));
+    ctx.ok(&["push", &url]);
+    fresh_host(&ctx);
+    ctx.write(
+        "buildout.cfg",
+        &config(
+            &server,
+            &format!("substituters = {url}\ntrusted-public-keys = {public}"),
+        )
+        .replace("eggs = web", "eggs = app"),
+    );
+    server.clear_log();
+    let out = ctx.ok(&[]);
+    assert!(!out.contains("Building"), "{out}");
+    // The resolver still reads the sdist's PKG-INFO (resolution is not
+    // substituted); nothing else is downloaded.
+    assert_eq!(downloads(&server), ["/files/helper-1.2.tar.gz"]);
+    let manifest: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(ctx.path(".buildout/current/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let helper = manifest["distributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "helper")
+        .unwrap()["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let run = run(Command::new("python3")
+        .env("PYTHONPATH", &helper)
+        .args(["-c", "import helper; print(helper.VALUE)"]));
+    assert_eq!(run.stdout, "built on machine A\n", "{}", run.stderr);
+    verify_clean(&ctx);
+}

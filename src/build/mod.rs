@@ -3,7 +3,9 @@
 //! ([`wheel`]), sdist builds ([`sdist`]), both unpacked by [`extract`] (no
 //! link followed, size limits), develop eggs ([`develop`])) and console
 //! scripts ([`scripts`]). A part's object is its recipe's business
-//! ([`crate::recipe::part`]).
+//! ([`crate::recipe::part`]). Binary caches ([`cache`]: push, the
+//! store's substituter, export/import, cache gc) bring objects made
+//! elsewhere.
 //!
 //! A generation's address is the digest of its manifest: `bin/` and
 //! `files/` link to the parts' managed outputs, `parts/<name>` links to
@@ -11,6 +13,7 @@
 //! the store's one write path ([`crate::store::Store::add`]); `store verify
 //! --repair` proves or rebuilds one from its own manifest.
 
+pub mod cache;
 pub mod develop;
 pub mod dists;
 pub mod extract;

@@ -382,6 +382,7 @@ mod tests {
             cmd,
             Command::Store(StoreCommand::Verify {
                 check_contents: true,
+                check_signatures: false,
                 repair: false
             })
         );

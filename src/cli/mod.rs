@@ -175,6 +175,82 @@ pub enum Command {
     /// Inspect and check the store.
     #[command(subcommand, args = after_command_globals())]
     Store(StoreCommand),
+    /// Make and show binary cache signing keys (Nix's format).
+    #[command(subcommand, args = after_command_globals())]
+    Key(KeyCommand),
+    /// Upload the closure of the current generation (or of generations or
+    /// store paths) to a binary cache, signed with `secret-key-files`.
+    #[command(args = after_command_globals())]
+    Push(PushArgs),
+    /// Maintain a binary cache.
+    #[command(subcommand, args = after_command_globals())]
+    Cache(CacheCommand),
+}
+
+#[derive(Debug, Subcommand, Clone, PartialEq, Eq)]
+pub enum KeyCommand {
+    /// Make a new Ed25519 key pair: the secret key is written to a file
+    /// (mode 0600, never shown), the public key is printed.
+    Generate {
+        /// The key's name, e.g. `cache.example.org-1` (letters, digits,
+        /// `-`, `.`, `_`).
+        name: String,
+        /// Where to write the secret key (default:
+        /// ~/.buildout/keys/NAME.secret); an existing file is not replaced.
+        #[arg(long, value_name = "FILE")]
+        secret_file: Option<PathBuf>,
+    },
+    /// Print the public key of a secret key file (default: standard input).
+    Public {
+        #[arg(value_name = "SECRET-FILE")]
+        secret_file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args, Clone, PartialEq, Eq)]
+pub struct PushArgs {
+    /// The cache: `file:///dir`, `http://host/path` or `https://…` (PUT;
+    /// credentials from ~/.netrc).
+    #[arg(value_name = "CACHE")]
+    pub cache: String,
+    /// Generation numbers of this buildout, or store paths (default: the
+    /// current generation).
+    #[arg(value_name = "GENERATION|PATH")]
+    pub what: Vec<String>,
+    /// Sign with this secret key file too (repeatable; adds to
+    /// `[buildout] secret-key-files`).
+    #[arg(long = "secret-key-file", value_name = "FILE")]
+    pub secret_key_files: Vec<PathBuf>,
+    /// NAR compression.
+    #[arg(long, value_name = "ALGORITHM", value_enum, default_value_t = CompressionArg::Zstd)]
+    pub compression: CompressionArg,
+    /// Name what was pushed in the cache (`pins/NAME`): `cache gc` keeps
+    /// its closure.
+    #[arg(long, value_name = "NAME")]
+    pub pin: Option<String>,
+}
+
+#[derive(Debug, Subcommand, Clone, PartialEq, Eq)]
+pub enum CacheCommand {
+    /// Delete from a file:// cache what no pin and no recent push keeps:
+    /// narinfos first, then the NARs nothing names.
+    Gc {
+        #[arg(value_name = "CACHE")]
+        cache: String,
+        /// Keep narinfos and NARs written within this long (90d, 12h, 0).
+        #[arg(long, value_name = "AGE", default_value = "90d")]
+        keep: String,
+        /// Print what would be deleted, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// `push --compression`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompressionArg {
+    Zstd,
+    None,
 }
 
 #[derive(Debug, Args, Clone, PartialEq, Eq)]
@@ -286,6 +362,10 @@ pub enum StoreCommand {
         /// Also re-hash every object's contents.
         #[arg(long)]
         check_contents: bool,
+        /// Also check that every distribution, part and generation has a
+        /// valid signature by a key of `[buildout] trusted-public-keys`.
+        #[arg(long)]
+        check_signatures: bool,
         /// Repair what can be repaired (implies --check-contents): modes;
         /// damaged or missing distributions (fetched again and
         /// reinstalled), parts (rebuilt from the inputs their generation's
@@ -310,6 +390,16 @@ pub enum StoreCommand {
     },
     /// Deduplicate identical files across objects with hard links.
     Optimise,
+    /// Write the closure of the current generation (or of generations or
+    /// store paths) to standard output, for `store import` on another host;
+    /// signed with `[buildout] secret-key-files`.
+    Export {
+        #[arg(value_name = "GENERATION|PATH")]
+        what: Vec<String>,
+    },
+    /// Add the objects of a `store export` stream read from standard input,
+    /// checked as downloads are (signatures per `require-sigs`).
+    Import,
     /// Add an object from a file, directory or text (debugging and tests,
     /// until recipes add objects).
     #[command(hide = true)]
@@ -413,6 +503,30 @@ fn dispatch(ctx: &Context, command: Command) -> Result<(), Failure> {
         Command::Rollback(args) => ops::rollback(ctx, args.generation.as_deref()),
         Command::Gc(args) => ops::gc(ctx, &args.into()),
         Command::Store(command) => ops::store(ctx, command.into()),
+        Command::Key(KeyCommand::Generate { name, secret_file }) => {
+            ops::key_generate(ctx, &name, secret_file.as_deref())
+        }
+        Command::Key(KeyCommand::Public { secret_file }) => {
+            ops::key_public(ctx, secret_file.as_deref())
+        }
+        Command::Push(args) => ops::push(
+            ctx,
+            &ops::PushOptions {
+                cache: args.cache,
+                what: args.what,
+                secret_key_files: args.secret_key_files,
+                compression: match args.compression {
+                    CompressionArg::Zstd => ops::Compression::Zstd,
+                    CompressionArg::None => ops::Compression::None,
+                },
+                pin: args.pin,
+            },
+        ),
+        Command::Cache(CacheCommand::Gc {
+            cache,
+            keep,
+            dry_run,
+        }) => ops::cache_gc(ctx, &cache, &keep, dry_run),
     }
 }
 
@@ -476,15 +590,19 @@ impl From<StoreCommand> for ops::StoreAction {
         match command {
             StoreCommand::Verify {
                 check_contents,
+                check_signatures,
                 repair,
             } => Self::Verify {
                 check_contents,
+                check_signatures,
                 repair,
             },
             StoreCommand::Info { path } => Self::Info { path },
             StoreCommand::Ls => Self::Ls,
             StoreCommand::Why { path } => Self::Why { path },
             StoreCommand::Optimise => Self::Optimise,
+            StoreCommand::Export { what } => Self::Export { what },
+            StoreCommand::Import => Self::Import,
             StoreCommand::DebugAdd(args) => Self::DebugAdd(Box::new(ops::DebugAdd {
                 name: args.name,
                 file: args.file,

@@ -8,13 +8,8 @@ use std::path::PathBuf;
 
 /// The buildout directory named by the configuration (or the current
 /// directory when there is no configuration file).
-fn buildout_dir(ctx: &Context) -> Result<PathBuf> {
-    let file = ctx
-        .global
-        .config
-        .clone()
-        .unwrap_or_else(|| "buildout.cfg".into());
-    if crate::config::load::is_url(&file) || ctx.cwd.join(&file).exists() {
+pub(super) fn buildout_dir(ctx: &Context) -> Result<PathBuf> {
+    if load::config_present(ctx) {
         let (config, _) = load::load(ctx, Purpose::Other)?;
         Ok(PathBuf::from(config.directory))
     } else {

@@ -49,18 +49,23 @@ pub fn load(ctx: &Context, purpose: Purpose) -> Result<(Config, PrintReporter)> 
 pub fn store_dir(ctx: &Context) -> Result<std::path::PathBuf> {
     let explicit =
         ctx.global.store.is_some() || crate::env::var_os(crate::env::BUILDOUT_STORE).is_some();
-    let config_file = ctx
-        .global
-        .config
-        .clone()
-        .unwrap_or_else(|| "buildout.cfg".into());
-    let present = crate::config::load::is_url(&config_file) || ctx.cwd.join(&config_file).exists();
     let mut configured = None;
-    if !explicit && present {
+    if !explicit && config_present(ctx) {
         let (mut config, _) = load(ctx, Purpose::Other)?;
         configured = store_option(&mut config)?;
     }
     store_dir_for(ctx, configured)
+}
+
+/// Whether the configuration file named on the command line (default
+/// `buildout.cfg`) exists (a URL is taken to).
+pub fn config_present(ctx: &Context) -> bool {
+    let file = ctx
+        .global
+        .config
+        .clone()
+        .unwrap_or_else(|| "buildout.cfg".into());
+    crate::config::load::is_url(&file) || ctx.cwd.join(&file).exists()
 }
 
 /// The store directory given the `[buildout] store` value (if any).

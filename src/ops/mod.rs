@@ -8,6 +8,7 @@
 
 mod annotate;
 mod bootstrap;
+mod cache;
 mod dists;
 mod gc;
 mod generations;
@@ -20,6 +21,7 @@ mod store;
 
 pub use annotate::annotate;
 pub use bootstrap::bootstrap;
+pub use cache::{Compression, PushOptions, cache_gc, key_generate, key_public, push};
 pub use gc::{GcOptions, gc};
 pub use generations::{GenerationsAction, generations, rollback};
 pub use init::init;
@@ -143,6 +145,8 @@ pub enum Error {
     Recipe(#[from] crate::recipe::Error),
     #[error(transparent)]
     Index(#[from] crate::index::Error),
+    #[error(transparent)]
+    Cache(#[from] crate::build::cache::Error),
     /// A command-line problem, in zc.buildout's words.
     #[error("{0}")]
     Usage(UsageError),

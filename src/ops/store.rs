@@ -13,6 +13,8 @@ pub enum StoreAction {
     /// hashes); repair what can be proved.
     Verify {
         check_contents: bool,
+        /// `--check-signatures`: against `trusted-public-keys`.
+        check_signatures: bool,
         repair: bool,
     },
     Info {
@@ -23,6 +25,12 @@ pub enum StoreAction {
         path: String,
     },
     Optimise,
+    /// `store export [GENERATION|PATH...]`: a closure to standard output.
+    Export {
+        what: Vec<String>,
+    },
+    /// `store import`: a closure from standard input.
+    Import,
     DebugAdd(Box<DebugAdd>),
     DebugUnpin {
         name: String,
@@ -53,8 +61,20 @@ pub fn store(ctx: &Context, action: StoreAction) -> Result<()> {
     match action {
         StoreAction::Verify {
             check_contents,
+            check_signatures,
             repair,
-        } => verify(ctx, &store, check_contents, repair),
+        } => {
+            let unsigned = if check_signatures {
+                super::cache::check_signatures(ctx, &store)?
+            } else {
+                0
+            };
+            let verified = verify(ctx, &store, check_contents, repair);
+            if unsigned > 0 && verified.is_ok() {
+                return Err(store::Error::VerifyFailed(unsigned).into());
+            }
+            verified
+        }
         StoreAction::Info { path } => info(ctx, &store, &path),
         StoreAction::Ls => ls(ctx, &store),
         StoreAction::Why { path } => why(ctx, &store, &path),
@@ -67,6 +87,8 @@ pub fn store(ctx: &Context, action: StoreAction) -> Result<()> {
             ));
             Ok(())
         }
+        StoreAction::Export { what } => super::cache::export(ctx, &store, &what),
+        StoreAction::Import => super::cache::import(ctx, &store),
         StoreAction::DebugAdd(args) => debug_add(ctx, &store, &args),
         StoreAction::DebugUnpin { name } => {
             if !store.remove_pin(&name)? {
@@ -344,6 +366,7 @@ fn debug_add(ctx: &Context, store: &Store, args: &DebugAdd) -> Result<()> {
         deriver: None,
         origin: None,
         ca,
+        signatures: Vec::new(),
     };
     let added = store.add(&obj, |out| {
         if let Some(ms) = delay {

@@ -121,6 +121,17 @@ impl Printer {
         });
     }
 
+    /// Binary data the user asked for on standard output (`store
+    /// export > file`): `write` gets the locked, buffered stream.
+    pub fn binary(
+        &self,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        write(&mut out)?;
+        out.flush()
+    }
+
     /// A log record of `logger` at `level` (Python's numbers), printed if
     /// it passes the threshold, formatted as zc.buildout's logging would.
     pub fn log(&self, level: i32, logger: &str, message: &str) {

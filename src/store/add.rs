@@ -58,6 +58,8 @@ pub struct NewObject {
     pub origin: Option<String>,
     /// A content-address claim to record (`fixed:sha256:<nix32>`), if any.
     pub ca: Option<String>,
+    /// Signatures (`name:base64`) to record with it.
+    pub signatures: Vec<String>,
 }
 
 impl NewObject {
@@ -72,6 +74,7 @@ impl NewObject {
             deriver: None,
             origin: None,
             ca: None,
+            signatures: Vec::new(),
         }
     }
 
@@ -114,6 +117,14 @@ impl Store {
         }
         match &obj.address {
             Address::Known(p) => {
+                // Downloaded from a binary cache rather than built, when one
+                // has it (nothing is done without a substituter).
+                if !self.is_valid(p)? && self.substitute(std::slice::from_ref(p))?[0] {
+                    return Ok(Added {
+                        path: p.clone(),
+                        reused: true,
+                    });
+                }
                 self.add_temp_root(p)?;
                 let _lock = PathLock::acquire(&self.lock_path(p), true)?.expect("blocking");
                 if self.is_valid(p)? {
@@ -170,7 +181,7 @@ impl Store {
     }
 
     /// Steps 6-8, with the object's lock held and the object not registered.
-    fn install(
+    pub(super) fn install(
         &self,
         stage: &Stage,
         p: &StorePath,
@@ -255,6 +266,13 @@ pub(crate) fn register_in(
                 reference: store.real_path(r).display().to_string(),
             });
         }
+    }
+    for sig in &obj.signatures {
+        tx.execute(
+            "INSERT OR IGNORE INTO Signatures (object, sig) VALUES (?1, ?2)",
+            rusqlite::params![id, sig],
+        )
+        .map_err(db::err(&format!("recording the signatures of `{p}`")))?;
     }
     Ok(())
 }

@@ -17,6 +17,7 @@ use std::time::Duration;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../store-schema/0001_init.sql"),
     include_str!("../../store-schema/0002_drop_unused.sql"),
+    include_str!("../../store-schema/0003_signatures.sql"),
 ];
 
 pub(crate) fn err(what: &str) -> impl FnOnce(rusqlite::Error) -> Error {

@@ -28,6 +28,8 @@ pub const POINTS: &[&str] = &[
     "install-link-added",
     "switch-before-rename",
     "switch-after-rename",
+    // push (build/cache)
+    "push-nar-uploaded",
 ];
 
 /// Aborts the process if `BUILDOUT_FAILPOINT` names `point`.

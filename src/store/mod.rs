@@ -43,6 +43,11 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Objects can also come from a binary cache: [`substitute`] (checked
+//! against [`sign`]ed [`narinfo`]s before anything is registered), which
+//! [`Store::add`] consults before building an object whose address is
+//! known; the signatures an object arrived with are kept in the database.
+//!
 //! Roots: [`Store::add_indirect_root`] registers a buildout's
 //! `.buildout/generations` directory once; [`Store::add_pin`] names an
 //! object. [`Store::root_and_check`] protects an object this process is about
@@ -58,16 +63,20 @@ pub mod fsutil;
 pub mod gc;
 pub mod lock;
 pub mod nar;
+pub mod narinfo;
 pub mod optimise;
 pub mod path;
 pub mod recover;
 pub mod roots;
+pub mod sign;
+pub mod substitute;
 pub mod verify;
 
 pub use add::{Address, HashedTree, NewObject, Prepared};
 pub use gc::{GcOptions, Why};
 pub use path::StorePath;
 pub use roots::RootSource;
+pub use substitute::{Substituter, Trust};
 pub use verify::{Rebuild, VerifyOptions};
 
 use crate::env;
@@ -142,6 +151,8 @@ pub enum Error {
     BadSize(String),
     #[error("{0}")]
     Build(String),
+    #[error("{0}")]
+    Substitute(String),
     #[error("store verification found {0} unrepaired problem(s)")]
     VerifyFailed(usize),
     #[error(
@@ -294,6 +305,14 @@ pub struct Store {
     dir_str: String,
     conn: Mutex<Connection>,
     temp_roots: Mutex<Option<lock::TempRoots>>,
+    /// Where [`Store::add`] looks before building ([`substitute`]).
+    substituter: Mutex<Option<std::sync::Arc<dyn Substituter>>>,
+}
+
+impl std::fmt::Debug for dyn Substituter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Substituter")
+    }
 }
 
 const HIDDEN: &[&str] = &[
@@ -393,6 +412,7 @@ impl Store {
             dir_str,
             conn: Mutex::new(conn),
             temp_roots: Mutex::new(None),
+            substituter: Mutex::new(None),
         };
         // What cannot be removed now is left for `gc` and `store verify`.
         let _ = store.clean_stages()?;

@@ -313,6 +313,7 @@ impl Store {
                     .map_err(|e: path::PathError| e.to_string())?,
                 origin: record.origin,
                 ca: record.ca,
+                signatures: Vec::new(),
             };
             return Ok((
                 obj,

@@ -2,6 +2,7 @@
 
 mod architecture;
 mod bench;
+mod binary_cache;
 mod bytecode;
 mod cli;
 mod cli_globals;

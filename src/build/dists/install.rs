@@ -42,10 +42,27 @@ pub fn realise(
 ) -> Result<Vec<DistEntry>> {
     let Plan {
         mut entries,
-        missing,
-        to_build,
+        mut missing,
+        mut to_build,
     } = plan(env, provider, resolution)?;
     let packages = &resolution.packages;
+    // What a binary cache has is downloaded instead (looked up at once).
+    let wanted: Vec<StorePath> = missing
+        .iter()
+        .chain(&to_build)
+        .map(|(_, _, p)| p.clone())
+        .collect();
+    let substituted = env.store.substitute(&wanted)?;
+    let mut done = substituted.into_iter();
+    for list in [&mut missing, &mut to_build] {
+        list.retain(|(i, _, path)| {
+            let got = done.next().unwrap_or(false);
+            if got {
+                entries[*i] = Some(entry(env.store, &packages[*i], path));
+            }
+            !got
+        });
+    }
     if !missing.is_empty() {
         install_missing(env, packages, &missing, progress)?;
         for (i, _, path) in missing {

@@ -102,6 +102,11 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
     let mut loaded = std::mem::take(&mut config.buildout);
     let settings = super::dists::Settings::read(&mut loaded, &directory)?;
     let host_settings = host_settings(&mut loaded, &directory, config.log_level)?;
+    // Binary caches: what is missing is asked of them before it is built.
+    let caches = super::cache::CacheSettings::read(&mut loaded, &directory)?;
+    if !args.dry_run {
+        caches.attach(ctx, &store)?;
+    }
     let mut installer = super::dists::Installer::new(ctx, &store, settings);
     installer.dry_run = args.dry_run;
     let installer = RefCell::new(installer);
@@ -596,7 +601,8 @@ fn realise_hosted(
             .map(|d| store.parse_user_path(&d.path))
             .collect::<Result<Vec<_>, _>>()?)
     };
-    let installed = !hosted.action && !store.is_valid(&path)?;
+    // A part a binary cache has is downloaded, not installed.
+    let installed = !hosted.action && !store.substitute(std::slice::from_ref(&path))?[0];
     if hosted.action {
         recipe::part::build_part(store, &path, p.recipe.as_ref(), references(hosted)?)?;
     } else if !installed {

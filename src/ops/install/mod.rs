@@ -164,6 +164,7 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
     }
     plan(&store, &mut planned)?;
     let Some(profile) = profile else {
+        installer.borrow().report_traffic();
         return report_dry_run(ctx, &store, &planned, &installer.borrow().previews);
     };
     let current = profile.current()?;

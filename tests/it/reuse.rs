@@ -9,6 +9,9 @@ use crate::common::index::IndexServer;
 use crate::common::wheel::Wheel;
 use crate::common::{TestContext, run};
 
+/// `lib` pinned to 1.0.
+const PINNED: &str = "\n[versions]\nlib = 1.0\n";
+
 const REUSED: &str = "Reusing the resolution of the same inputs";
 
 fn links(ctx: &TestContext) -> std::path::PathBuf {
@@ -90,11 +93,7 @@ fn a_changed_pin_or_store_resolves_again() {
     verbose_in(&ctx, &dir);
     assert!(verbose_in(&ctx, &dir).contains(REUSED));
     // A pin is an input.
-    std::fs::write(
-        dir.join("buildout.cfg"),
-        config(&links, "\n[versions]\nlib = 1.0\n"),
-    )
-    .unwrap();
+    std::fs::write(dir.join("buildout.cfg"), config(&links, PINNED)).unwrap();
     let pinned = verbose_in(&ctx, &dir);
     assert!(!pinned.contains(REUSED), "{pinned}");
     assert!(pinned.contains("Got lib 1.0"), "{pinned}");
@@ -111,32 +110,11 @@ fn a_changed_pin_or_store_resolves_again() {
     std::fs::write(links.join(&extra.filename), &extra.bytes).unwrap();
     std::fs::write(
         dir.join("buildout.cfg"),
-        config(
-            &links,
-            "
-[versions]
-lib = 1.0
-",
-        )
-        .replace(
-            "eggs = app",
-            "eggs = app
-    extra",
-        ),
+        config(&links, PINNED).replace("eggs = app", "eggs = app\n    extra"),
     )
     .unwrap();
     verbose_in(&ctx, &dir);
-    std::fs::write(
-        dir.join("buildout.cfg"),
-        config(
-            &links,
-            "
-[versions]
-lib = 1.0
-",
-        ),
-    )
-    .unwrap();
+    std::fs::write(dir.join("buildout.cfg"), config(&links, PINNED)).unwrap();
     assert!(!n(&dir).contains(REUSED), "the store has `extra` now");
 }
 

@@ -134,3 +134,23 @@ fn a_failing_page_is_warned_about_once_with_prefetch() {
     );
     assert!(text.contains("a2"), "{text}");
 }
+
+#[test]
+fn verbose_runs_report_the_requests_made_and_bytes_received() {
+    let server = wide_index();
+    let ctx = sandbox(&server, "");
+    let out = ctx.ok(&["-v"]);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("Network: "))
+        .unwrap_or_else(|| panic!("no Network line: {out}"));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(words[2], "requests,", "{line}");
+    let requests: usize = words[1].parse().unwrap();
+    assert_eq!(requests, server.requests().len(), "{line}");
+    let bytes: u64 = words[3].parse().unwrap();
+    assert!(bytes > 0, "{line}");
+    // Without -v, nothing of it.
+    let quiet = sandbox(&server, "");
+    assert!(!quiet.ok(&[]).contains("Network: "));
+}

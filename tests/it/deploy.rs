@@ -243,6 +243,21 @@ fn copy_activates_on_the_host_sends_only_what_is_missing_and_rolls_back() {
     );
     assert_eq!(prod.sh("bin/web").stdout, "web served\n");
     host_verify_clean(&prod);
+    // A generation is made for one buildout directory path.
+    let r = copy(
+        &ctx,
+        &prod,
+        &["--to", "ssh://prod1", "--activate", "/srv/elsewhere"],
+    );
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains(&format!(
+            "was made for the buildout directory {work}, not /srv/elsewhere"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(prod.buildout("generations").stdout.contains("1   "));
     // The build machine's directory is its own.
     assert!(ctx.ok(&["generations"]).contains("(current)"));
 }

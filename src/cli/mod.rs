@@ -185,6 +185,31 @@ pub enum Command {
     /// Maintain a binary cache.
     #[command(subcommand, args = after_command_globals())]
     Cache(CacheCommand),
+    /// Send the closure of the current generation (or of generations or
+    /// store paths) to a host over ssh, only what it lacks, and optionally
+    /// make it current there.
+    #[command(args = after_command_globals())]
+    Copy(CopyArgs),
+}
+
+#[derive(Debug, Args, Clone, PartialEq, Eq)]
+pub struct CopyArgs {
+    /// The host: `ssh://[user@]host[:port]`. `$BUILDOUT_SSH` is run instead
+    /// of `ssh` when set (called as `GIT_SSH` is). Required.
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
+    /// Generation numbers of this buildout, or store paths (default: the
+    /// current generation).
+    #[arg(value_name = "GENERATION|PATH")]
+    pub what: Vec<String>,
+    /// Record the generation as the next one of the buildout directory DIR
+    /// on the host and make it current there (DIR must be the directory
+    /// the generation was made for).
+    #[arg(long, value_name = "DIR")]
+    pub activate: Option<String>,
+    /// The buildout program on the host.
+    #[arg(long, value_name = "PATH", default_value = "buildout")]
+    pub remote_buildout: String,
 }
 
 #[derive(Debug, Subcommand, Clone, PartialEq, Eq)]
@@ -400,6 +425,14 @@ pub enum StoreCommand {
     /// Add the objects of a `store export` stream read from standard input,
     /// checked as downloads are (signatures per `require-sigs`).
     Import,
+    /// The host side of `buildout copy --to`: answer which objects are
+    /// missing and import the ones sent, checked as `store import` does,
+    /// over standard input and output.
+    Serve {
+        /// Talk over standard input and output (the only transport).
+        #[arg(long, required = true)]
+        stdio: bool,
+    },
     /// Add an object from a file, directory or text (debugging and tests,
     /// until recipes add objects).
     #[command(hide = true)]
@@ -527,6 +560,15 @@ fn dispatch(ctx: &Context, command: Command) -> Result<(), Failure> {
             keep,
             dry_run,
         }) => ops::cache_gc(ctx, &cache, &keep, dry_run),
+        Command::Copy(args) => ops::copy(
+            ctx,
+            &ops::CopyOptions {
+                to: args.to,
+                what: args.what,
+                activate: args.activate,
+                remote_buildout: args.remote_buildout,
+            },
+        ),
     }
 }
 
@@ -603,6 +645,7 @@ impl From<StoreCommand> for ops::StoreAction {
             StoreCommand::Optimise => Self::Optimise,
             StoreCommand::Export { what } => Self::Export { what },
             StoreCommand::Import => Self::Import,
+            StoreCommand::Serve { .. } => Self::Serve,
             StoreCommand::DebugAdd(args) => Self::DebugAdd(Box::new(ops::DebugAdd {
                 name: args.name,
                 file: args.file,

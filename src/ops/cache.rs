@@ -192,7 +192,7 @@ pub struct PushOptions {
 
 /// The objects `what` names: generation numbers of the buildout directory
 /// or store paths; by default its current generation.
-fn push_roots(ctx: &Context, store: &Store, what: &[String]) -> Result<Vec<StorePath>> {
+pub(super) fn push_roots(ctx: &Context, store: &Store, what: &[String]) -> Result<Vec<StorePath>> {
     let dir = super::generations::buildout_dir(ctx)?;
     let profile = crate::profile::Profile::open_read(&dir);
     let generation = |g: crate::profile::Generation| -> Result<StorePath> {

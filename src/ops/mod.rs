@@ -9,6 +9,7 @@
 mod annotate;
 mod bootstrap;
 mod cache;
+mod deploy;
 mod dists;
 mod gc;
 mod generations;
@@ -22,6 +23,7 @@ mod store;
 pub use annotate::annotate;
 pub use bootstrap::bootstrap;
 pub use cache::{Compression, PushOptions, cache_gc, key_generate, key_public, push};
+pub use deploy::{CopyOptions, copy};
 pub use gc::{GcOptions, gc};
 pub use generations::{GenerationsAction, generations, rollback};
 pub use init::init;

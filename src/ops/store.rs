@@ -31,6 +31,8 @@ pub enum StoreAction {
     },
     /// `store import`: a closure from standard input.
     Import,
+    /// `store serve --stdio`: the host side of `copy --to`.
+    Serve,
     DebugAdd(Box<DebugAdd>),
     DebugUnpin {
         name: String,
@@ -89,6 +91,7 @@ pub fn store(ctx: &Context, action: StoreAction) -> Result<()> {
         }
         StoreAction::Export { what } => super::cache::export(ctx, &store, &what),
         StoreAction::Import => super::cache::import(ctx, &store),
+        StoreAction::Serve => super::deploy::serve(ctx, &store),
         StoreAction::DebugAdd(args) => debug_add(ctx, &store, &args),
         StoreAction::DebugUnpin { name } => {
             if !store.remove_pin(&name)? {

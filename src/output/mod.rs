@@ -276,6 +276,18 @@ pub fn render_failure(failure: &dyn Report) -> String {
     text
 }
 
+/// Standard output as a byte channel of its own (`store serve --stdio`):
+/// returns a handle on the real standard output, and from then on
+/// everything printed for the user goes to standard error, so messages
+/// never mix with the protocol.
+pub fn take_stdout() -> std::io::Result<std::fs::File> {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let channel = nix::unistd::dup(std::io::stdout()).map_err(std::io::Error::from)?;
+    nix::unistd::dup2_stdout(std::io::stderr()).map_err(std::io::Error::from)?;
+    Ok(std::fs::File::from(channel))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

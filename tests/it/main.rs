@@ -11,6 +11,7 @@ mod common;
 mod conditions_python;
 mod conformance20;
 mod data_scripts;
+mod deploy;
 mod examples;
 mod generation_output;
 mod generations;

@@ -72,10 +72,23 @@ pub fn export(
     out: &mut dyn Write,
 ) -> Result<usize> {
     let objects = closure(store, roots)?;
+    export_objects(store, &objects, keys, out)?;
+    Ok(objects.len())
+}
+
+/// Writes `objects` (references first, as [`closure`] orders them) to
+/// `out` as an export stream, each signed with `keys` too: `copy --to`
+/// sends only what the host lacks.
+pub fn export_objects(
+    store: &Store,
+    objects: &[crate::store::ObjectInfo],
+    keys: &[SecretKey],
+    out: &mut dyn Write,
+) -> Result<()> {
     let fail = |e: std::io::Error| Error::Backend(format!("cannot write the export: {e}"));
     write_str(out, MAGIC).map_err(fail)?;
     write_str(out, store.dir_str().as_bytes()).map_err(fail)?;
-    for obj in &objects {
+    for obj in objects {
         let mut info = NarInfo::of(obj);
         info.url = "-".into();
         let fingerprint = info.fingerprint(store.dir_str());
@@ -100,7 +113,7 @@ pub fn export(
     }
     write_str(out, b"end").map_err(fail)?;
     out.flush().map_err(fail)?;
-    Ok(objects.len())
+    Ok(())
 }
 
 /// Counts what is written through it.

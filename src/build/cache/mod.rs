@@ -15,8 +15,9 @@
 //!   closures, and an interrupted push resumes where it stopped (what has
 //!   a narinfo is skipped).
 //! * [`gc`]: deleting what no pin (`push --pin`) or recent push keeps.
-//! * [`export`]: a closure as one stream (`store export`/`store import`),
-//!   imported through the same checks as a download.
+//! * [`export`]: a closure as one stream (`store export`/`store import`,
+//!   and what `copy --to` sends to `store serve --stdio`), imported
+//!   through the same checks as a download.
 
 pub mod backend;
 pub mod export;

@@ -643,7 +643,7 @@ fn realise_hosted(
 /// or unregistered by `store verify --repair`) must not leave the
 /// directory stuck: it is warned about and the new generation is made
 /// without it.
-fn current_manifest(
+pub(super) fn current_manifest(
     ctx: &Context,
     profile: &Profile,
     current: Option<Generation>,
@@ -708,7 +708,7 @@ fn assemble(
 
 /// Switch: makes `generation` current (unless it already is) and says
 /// which generation is current and what changed.
-fn switch(
+pub(super) fn switch(
     ctx: &Context,
     store: &Store,
     profile: &Profile,

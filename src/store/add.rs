@@ -114,7 +114,13 @@ impl Store {
         }
         match &obj.address {
             Address::Known(p) => {
-                self.add_temp_root(p)?;
+                // Registered (and now rooted): complete, no lock needed.
+                if self.root_and_check(p)? {
+                    return Ok(Added {
+                        path: p.clone(),
+                        reused: true,
+                    });
+                }
                 let _lock = PathLock::acquire(&self.lock_path(p), true)?.expect("blocking");
                 if self.is_valid(p)? {
                     return Ok(Added {
@@ -196,6 +202,8 @@ impl Store {
         failpoint::hit("add-renamed");
         self.register(p, obj, nar, size)?;
         failpoint::hit("add-registered");
+        // Rooted before it was built, registered now.
+        self.checked().insert(p.clone());
         Ok(())
     }
 

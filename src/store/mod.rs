@@ -72,6 +72,7 @@ pub use verify::{Rebuild, VerifyOptions};
 
 use crate::env;
 use rusqlite::{Connection, OptionalExtension};
+use std::collections::HashSet;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 use std::str::FromStr;
@@ -290,6 +291,13 @@ pub struct Store {
     dir_str: String,
     conn: Mutex<Connection>,
     temp_roots: Mutex<Option<lock::TempRoots>>,
+    /// Objects this process has temp-rooted and found registered: no gc
+    /// deletes them before the process ends, so [`Store::root_and_check`]
+    /// answers them without the database. Whatever this process
+    /// unregisters leaves the set ([`Store::forget_checked`]).
+    checked: Mutex<HashSet<StorePath>>,
+    /// Statements run for [`Store::is_valid`] (tests count them).
+    validity_queries: std::sync::atomic::AtomicUsize,
 }
 
 const HIDDEN: &[&str] = &[
@@ -389,6 +397,8 @@ impl Store {
             dir_str,
             conn: Mutex::new(conn),
             temp_roots: Mutex::new(None),
+            checked: Mutex::new(HashSet::new()),
+            validity_queries: std::sync::atomic::AtomicUsize::new(0),
         };
         // What cannot be removed now is left for `gc` and `store verify`.
         let _ = store.clean_stages()?;
@@ -508,8 +518,40 @@ impl Store {
     /// it before the root was taken, and the caller makes it again (Nix's
     /// rule: temp-root, then check validity, never the other way round).
     pub fn root_and_check(&self, p: &StorePath) -> Result<bool> {
+        if self.checked().contains(p) {
+            return Ok(true);
+        }
         self.add_temp_root(p)?;
-        self.is_valid(p)
+        let valid = self.is_valid(p)?;
+        if valid {
+            self.checked().insert(p.clone());
+        }
+        Ok(valid)
+    }
+
+    fn checked(&self) -> MutexGuard<'_, HashSet<StorePath>> {
+        self.checked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Forgets that `p` (every object, without `p`) was rooted and found
+    /// registered: called by whatever unregisters objects, so that the next
+    /// [`Store::root_and_check`] asks the database again.
+    pub(crate) fn forget_checked(&self, p: Option<&StorePath>) {
+        match p {
+            Some(p) => {
+                self.checked().remove(p);
+            }
+            None => self.checked().clear(),
+        }
+    }
+
+    /// How many validity queries this store has run (for tests that keep
+    /// the per-object database work of a run in check).
+    pub fn validity_queries(&self) -> usize {
+        self.validity_queries
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether `p` is registered (and nothing more: an object about to be
@@ -517,6 +559,8 @@ impl Store {
     /// may delete an unrooted object right after this returns).
     pub fn is_valid(&self, p: &StorePath) -> Result<bool> {
         // Asked for every object a run uses: the statement is kept.
+        self.validity_queries
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached("SELECT 1 FROM Objects WHERE base_name = ?1")

@@ -342,6 +342,7 @@ impl Store {
 
     /// Removes the row of an object that nothing refers to.
     fn forget(&self, p: &StorePath) -> Result<()> {
+        self.forget_checked(Some(p));
         self.conn()
             .execute("DELETE FROM Objects WHERE base_name = ?1", [p.to_string()])
             .map_err(db::err(&format!("unregistering `{p}`")))?;
@@ -416,6 +417,30 @@ impl Store {
 mod tests {
     use super::*;
     use crate::store::{Kind, NewObject};
+
+    #[test]
+    fn a_checked_object_is_not_asked_again_until_this_process_unregisters_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(&tmp.path().join("store")).unwrap();
+        let p = crate::store::path::output_path("demo", "out", &[7; 32], store.dir_str()).unwrap();
+        let obj = NewObject::known(p.clone(), Kind::Generation);
+        let build =
+            |out: &std::path::Path| std::fs::create_dir(out).map_err(fsutil::err("mkdir", out));
+        assert!(!store.add(&obj, build).unwrap().reused);
+        let before = store.validity_queries();
+        // Registered by this process: reused and checked without the database.
+        assert!(store.add(&obj, build).unwrap().reused);
+        for _ in 0..3 {
+            assert!(store.root_and_check(&p).unwrap());
+        }
+        assert_eq!(store.validity_queries(), before);
+        // Deleted by hand and forgotten: the next check asks again.
+        std::fs::remove_dir(store.real_path(&p)).unwrap();
+        assert!(store.forget_missing(&p).unwrap());
+        assert!(!store.root_and_check(&p).unwrap());
+        assert!(store.validity_queries() > before);
+        assert!(!store.add(&obj, build).unwrap().reused);
+    }
 
     #[test]
     fn repair_puts_a_rebuilt_tree_in_place_only_with_the_recorded_hash() {

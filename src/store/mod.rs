@@ -480,6 +480,16 @@ impl Store {
                 None => Err(Error::NotValid(text.to_string())),
             };
         }
+        // The common case, a path under the store directory written plainly
+        // (no `.`, `..` or empty component): its first component.
+        if let Some(rest) = text
+            .strip_prefix(self.dir_str.as_str())
+            .and_then(|r| r.strip_prefix('/'))
+            && rest.split('/').all(|c| !matches!(c, "" | "." | ".."))
+            && let Ok(p) = StorePath::from_str(rest.split('/').next().unwrap_or_default())
+        {
+            return Ok(p);
+        }
         let p = Path::new(text);
         if let Some(sp) = self.object_of(p) {
             return Ok(sp);
@@ -682,6 +692,37 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_paths_name_the_object_they_are_in_written_plainly_or_not() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(&tmp.path().join("store")).unwrap();
+        let p = path::output_path("demo-1.0", "out", &[3; 32], store.dir_str()).unwrap();
+        let q = path::output_path("other-2.0", "out", &[4; 32], store.dir_str()).unwrap();
+        let dir = store.dir_str();
+        for text in [
+            format!("{dir}/{p}"),
+            format!("{dir}/{p}/lib/x.py"),
+            format!("{dir}/{p}/"),
+            format!("{dir}//{p}"),
+            format!("{dir}/./{p}/x"),
+            format!("{dir}/{q}/../{p}/x"),
+            format!("{dir}/{q}/./../{p}"),
+            p.to_string(),
+        ] {
+            assert_eq!(store.parse_user_path(&text).unwrap(), p, "{text}");
+        }
+        // `..` out of an object and into another is the other one.
+        let text = format!("{dir}/{p}/../{q}");
+        assert_eq!(store.parse_user_path(&text).unwrap(), q);
+        for text in [
+            format!("{dir}/"),
+            format!("{dir}/{p}/../../x"),
+            format!("{dir}x/{p}"),
+        ] {
+            assert!(store.parse_user_path(&text).is_err(), "{text}");
+        }
+    }
 
     #[test]
     fn locate_follows_precedence() {

@@ -14,6 +14,18 @@ use std::str::FromStr;
 /// The Nix32 alphabet: digits and lower-case letters without `e o u t`.
 const ALPHABET: &[u8; 32] = b"0123456789abcdfghijklmnpqrsvwxyz";
 
+/// [`ALPHABET`] inverted: the value of each byte, or [`NOT_NIX32`].
+const DIGITS: [u8; 256] = {
+    let mut t = [NOT_NIX32; 256];
+    let mut i = 0;
+    while i < ALPHABET.len() {
+        t[ALPHABET[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+const NOT_NIX32: u8 = 0xff;
+
 /// Length of the digest in a base name, in characters.
 pub const HASH_CHARS: usize = 32;
 /// Length of the digest in bytes.
@@ -50,8 +62,11 @@ pub fn nix32_decode(text: &str, len: usize) -> Option<Vec<u8>> {
     }
     let mut out = vec![0u8; len];
     for (k, &c) in text.iter().rev().enumerate() {
-        let digit = ALPHABET.iter().position(|&a| a == c)?;
-        let digit = u16::try_from(digit).ok()?;
+        let digit = DIGITS[usize::from(c)];
+        if digit == NOT_NIX32 {
+            return None;
+        }
+        let digit = u16::from(digit);
         let b = k * 5;
         let (i, j) = (b / 8, b % 8);
         out[i] |= (digit << j) as u8;

@@ -91,6 +91,9 @@ pub struct TempRoots {
     file: Flock<File>,
     path: PathBuf,
     gc_lock: PathBuf,
+    /// The gc lock file, kept open (unlocked) between appends: each append
+    /// only locks and unlocks it.
+    gc_file: Option<File>,
     roots: HashSet<String>,
 }
 
@@ -117,6 +120,7 @@ impl TempRoots {
             file,
             path,
             gc_lock: gc_lock_path.to_path_buf(),
+            gc_file: None,
             roots: HashSet::new(),
         })
     }
@@ -127,7 +131,11 @@ impl TempRoots {
         if self.roots.contains(hash_part) {
             return Ok(());
         }
-        let _gc = gc_lock(&self.gc_lock, false)?;
+        let file = match self.gc_file.take() {
+            Some(f) => f,
+            None => open_lock_file(&self.gc_lock)?,
+        };
+        let gc = flock(file, FlockArg::LockShared, &self.gc_lock)?.expect("blocking lock");
         let linked = self
             .file
             .metadata()
@@ -143,6 +151,9 @@ impl TempRoots {
         }
         writeln!(self.file, "{hash_part}").map_err(err("write", &self.path))?;
         self.roots.insert(hash_part.to_string());
+        // Unlocked, kept for the next append (on an error, closed: unlocked
+        // all the same, and opened again next time).
+        self.gc_file = gc.unlock().ok();
         Ok(())
     }
 }

@@ -559,7 +559,8 @@ impl Store {
 
     /// How many validity queries this store has run (for tests that keep
     /// the per-object database work of a run in check).
-    pub fn validity_queries(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn validity_queries(&self) -> usize {
         self.validity_queries
             .load(std::sync::atomic::Ordering::Relaxed)
     }

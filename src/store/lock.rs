@@ -149,7 +149,10 @@ impl TempRoots {
                 "it was deleted while in use",
             ))));
         }
-        writeln!(self.file, "{hash_part}").map_err(err("write", &self.path))?;
+        // One write a root (`writeln!` would make two).
+        self.file
+            .write_all(format!("{hash_part}\n").as_bytes())
+            .map_err(err("write", &self.path))?;
         self.roots.insert(hash_part.to_string());
         // Unlocked, kept for the next append (on an error, closed: unlocked
         // all the same, and opened again next time).

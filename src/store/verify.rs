@@ -328,12 +328,18 @@ impl Store {
     /// nothing refers to it (a generation object deleted by hand), so that
     /// it can be made again; returns whether it did.
     pub fn forget_missing(&self, p: &StorePath) -> Result<bool> {
+        let gone = || {
+            matches!(
+                std::fs::symlink_metadata(self.real_path(p)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound
+            )
+        };
+        // On disk (the usual answer): no lock needed to say so.
+        if !gone() {
+            return Ok(false);
+        }
         let _lock = PathLock::acquire(&self.lock_path(p), true)?.expect("blocking");
-        let gone = matches!(
-            std::fs::symlink_metadata(self.real_path(p)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound
-        );
-        if !gone || !self.is_valid(p)? || !self.referrers(p)?.is_empty() {
+        if !gone() || !self.is_valid(p)? || !self.referrers(p)?.is_empty() {
             return Ok(false);
         }
         self.forget(p)?;

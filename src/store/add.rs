@@ -101,16 +101,15 @@ impl Store {
     where
         F: FnOnce(&Path) -> Result<()>,
     {
-        for r in &obj.references {
-            if !self.root_and_check(r)? {
-                return Err(Error::MissingReference {
-                    object: match &obj.address {
-                        Address::Known(p) => p.to_string(),
-                        Address::Content { name } => name.clone(),
-                    },
-                    reference: self.real_path(r).display().to_string(),
-                });
-            }
+        let valid = self.root_and_check_all(&obj.references)?;
+        if let Some((r, _)) = obj.references.iter().zip(valid).find(|(_, ok)| !ok) {
+            return Err(Error::MissingReference {
+                object: match &obj.address {
+                    Address::Known(p) => p.to_string(),
+                    Address::Content { name } => name.clone(),
+                },
+                reference: self.real_path(r).display().to_string(),
+            });
         }
         match &obj.address {
             Address::Known(p) => {
@@ -323,16 +322,16 @@ impl Store {
             })
             .collect::<Result<_>>()?;
         for (item, p) in items.iter().zip(&paths) {
-            for r in &item.object.references {
-                if !self.root_and_check(r)? {
-                    return Err(Error::MissingReference {
-                        object: p.to_string(),
-                        reference: self.real_path(r).display().to_string(),
-                    });
-                }
+            let refs = &item.object.references;
+            let valid = self.root_and_check_all(refs)?;
+            if let Some((r, _)) = refs.iter().zip(valid).find(|(_, ok)| !ok) {
+                return Err(Error::MissingReference {
+                    object: p.to_string(),
+                    reference: self.real_path(r).display().to_string(),
+                });
             }
-            self.add_temp_root(p)?;
         }
+        self.add_temp_roots(&paths)?;
         let mut order: Vec<usize> = (0..items.len()).collect();
         order.sort_by(|a, b| paths[*a].cmp(&paths[*b]));
         order.dedup_by(|a, b| paths[*a] == paths[*b]);

@@ -125,10 +125,19 @@ impl TempRoots {
         })
     }
 
-    /// Records `hash_part` as in use by this process. Waits while a gc runs:
-    /// after this returns, no gc deletes the object until the process ends.
-    pub fn add(&mut self, hash_part: &str) -> Result<()> {
-        if self.roots.contains(hash_part) {
+    /// Records every one of `hash_parts` (those not recorded yet) as in use
+    /// by this process, under one hold of the gc lock and in one write.
+    /// Waits while a gc runs: after this returns, no gc deletes them until
+    /// the process ends.
+    pub fn add_all(&mut self, hash_parts: &[&str]) -> Result<()> {
+        let mut text = String::new();
+        for h in hash_parts {
+            if !self.roots.contains(*h) {
+                text.push_str(h);
+                text.push('\n');
+            }
+        }
+        if text.is_empty() {
             return Ok(());
         }
         let file = match self.gc_file.take() {
@@ -149,11 +158,11 @@ impl TempRoots {
                 "it was deleted while in use",
             ))));
         }
-        // One write a root (`writeln!` would make two).
+        // One write for all (`writeln!` would make two a root).
         self.file
-            .write_all(format!("{hash_part}\n").as_bytes())
+            .write_all(text.as_bytes())
             .map_err(err("write", &self.path))?;
-        self.roots.insert(hash_part.to_string());
+        self.roots.extend(hash_parts.iter().map(|h| h.to_string()));
         // Unlocked, kept for the next append (on an error, closed: unlocked
         // all the same, and opened again next time).
         self.gc_file = gc.unlock().ok();

@@ -446,6 +446,11 @@ impl Store {
     /// Protects `p` from gc for as long as this process runs (waits while a
     /// gc is running).
     pub fn add_temp_root(&self, p: &StorePath) -> Result<()> {
+        self.add_temp_roots(std::slice::from_ref(p))
+    }
+
+    /// [`Store::add_temp_root`] of every path, under one hold of the gc lock.
+    pub fn add_temp_roots(&self, paths: &[StorePath]) -> Result<()> {
         let mut guard = self
             .temp_roots
             .lock()
@@ -456,7 +461,9 @@ impl Store {
                 &self.gc_lock_path(),
             )?);
         }
-        guard.as_mut().expect("created above").add(&p.hash_part())
+        let hashes: Vec<String> = paths.iter().map(StorePath::hash_part).collect();
+        let hashes: Vec<&str> = hashes.iter().map(String::as_str).collect();
+        guard.as_mut().expect("created above").add_all(&hashes)
     }
 
     /// The object a user-given path names: a full path (or a path inside an
@@ -537,6 +544,59 @@ impl Store {
             self.checked().insert(p.clone());
         }
         Ok(valid)
+    }
+
+    /// [`Store::root_and_check`] of every path: one hold of the gc lock for
+    /// the roots, one read transaction for the validity of those not
+    /// checked before. Answers in the order of `paths`.
+    pub fn root_and_check_all(&self, paths: &[StorePath]) -> Result<Vec<bool>> {
+        let todo: Vec<StorePath> = {
+            let checked = self.checked();
+            let mut seen = HashSet::new();
+            paths
+                .iter()
+                .filter(|p| !checked.contains(*p) && seen.insert(*p))
+                .cloned()
+                .collect()
+        };
+        if !todo.is_empty() {
+            self.add_temp_roots(&todo)?;
+            let valid = self.valid_of(&todo)?;
+            let mut checked = self.checked();
+            for (p, ok) in todo.into_iter().zip(valid) {
+                if ok {
+                    checked.insert(p);
+                }
+            }
+        }
+        let checked = self.checked();
+        Ok(paths.iter().map(|p| checked.contains(p)).collect())
+    }
+
+    /// Whether each of `paths` is registered, read in one transaction.
+    fn valid_of(&self, paths: &[StorePath]) -> Result<Vec<bool>> {
+        self.validity_queries
+            .fetch_add(paths.len(), std::sync::atomic::Ordering::Relaxed);
+        let conn = self.conn();
+        let tx = conn
+            .unchecked_transaction()
+            .map_err(db::err("checking validity"))?;
+        let mut out = Vec::with_capacity(paths.len());
+        {
+            let mut stmt = tx
+                .prepare_cached("SELECT 1 FROM Objects WHERE base_name = ?1")
+                .map_err(db::err("checking validity"))?;
+            for p in paths {
+                out.push(
+                    stmt.query_row([p.to_string()], |_| Ok(()))
+                        .optional()
+                        .map_err(db::err("checking validity"))?
+                        .is_some(),
+                );
+            }
+        }
+        tx.commit().map_err(db::err("checking validity"))?;
+        Ok(out)
     }
 
     fn checked(&self) -> MutexGuard<'_, HashSet<StorePath>> {

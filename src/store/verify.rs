@@ -449,6 +449,58 @@ mod tests {
     }
 
     #[test]
+    fn many_objects_are_rooted_in_one_append_and_checked_in_one_pass() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(&tmp.path().join("store")).unwrap();
+        let dir = store.dir_str().to_string();
+        let path = |i: u8| {
+            crate::store::path::output_path(&format!("d{i}"), "out", &[i; 32], &dir).unwrap()
+        };
+        let build =
+            |out: &std::path::Path| std::fs::create_dir(out).map_err(fsutil::err("mkdir", out));
+        let registered: Vec<StorePath> = (0..5).map(path).collect();
+        for p in &registered {
+            store
+                .add(&NewObject::known(p.clone(), Kind::Generation), build)
+                .unwrap();
+        }
+        // Another process's view: a fresh handle that checked nothing yet.
+        drop(store);
+        let store = Store::open(&tmp.path().join("store")).unwrap();
+        let mut asked = registered.clone();
+        asked.insert(2, path(9));
+        asked.push(registered[0].clone());
+        let answers = store.root_and_check_all(&asked).unwrap();
+        assert_eq!(answers, [true, true, false, true, true, true, true]);
+        // One query a distinct path, each root written once, one line each.
+        assert_eq!(store.validity_queries(), 6);
+        let roots = std::fs::read_to_string(
+            store
+                .dir()
+                .join(".temproots")
+                .join(std::process::id().to_string()),
+        )
+        .unwrap();
+        let mut lines: Vec<&str> = roots.lines().collect();
+        lines.sort_unstable();
+        let mut want: Vec<String> = asked[..6].iter().map(StorePath::hash_part).collect();
+        want.sort_unstable();
+        assert_eq!(lines, want);
+        // Asked again: nothing more from the database, nothing more written;
+        // the unregistered one is asked again (it may have appeared since).
+        assert_eq!(store.root_and_check_all(&asked).unwrap(), answers);
+        assert_eq!(store.validity_queries(), 7);
+        let again = std::fs::read_to_string(
+            store
+                .dir()
+                .join(".temproots")
+                .join(std::process::id().to_string()),
+        )
+        .unwrap();
+        assert_eq!(again, roots);
+    }
+
+    #[test]
     fn repair_puts_a_rebuilt_tree_in_place_only_with_the_recorded_hash() {
         let tmp = tempfile::tempdir().unwrap();
         let store = Store::open(&tmp.path().join("store")).unwrap();

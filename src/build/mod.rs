@@ -74,7 +74,7 @@ fn generation_object(store: &Store, manifest: &Manifest) -> Result<NewObject> {
     for dist in &manifest.distributions {
         obj.references.push(store.parse_user_path(&dist.path)?);
     }
-    obj.references.sort_by_key(StorePath::hash_part);
+    obj.references.sort_by(StorePath::cmp_hash_part);
     obj.references.dedup();
     Ok(obj)
 }

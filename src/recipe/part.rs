@@ -44,7 +44,7 @@ pub fn build_part(
     let failure: RefCell<Option<Error>> = RefCell::new(None);
     let mut obj = NewObject::known(path.clone(), Kind::Part);
     obj.references = references;
-    obj.references.sort_by_key(StorePath::hash_part);
+    obj.references.sort_by(StorePath::cmp_hash_part);
     obj.references.dedup();
     let added = store.add(&obj, |out| {
         recipe.build(out).map_err(|e| {

@@ -104,28 +104,27 @@ impl Store {
     where
         F: FnOnce(&Path) -> Result<()>,
     {
-        for r in &obj.references {
-            if !self.root_and_check(r)? {
-                return Err(Error::MissingReference {
-                    object: match &obj.address {
-                        Address::Known(p) => p.to_string(),
-                        Address::Content { name } => name.clone(),
-                    },
-                    reference: self.real_path(r).display().to_string(),
-                });
-            }
+        let valid = self.root_and_check_all(&obj.references)?;
+        if let Some((r, _)) = obj.references.iter().zip(valid).find(|(_, ok)| !ok) {
+            return Err(Error::MissingReference {
+                object: match &obj.address {
+                    Address::Known(p) => p.to_string(),
+                    Address::Content { name } => name.clone(),
+                },
+                reference: self.real_path(r).display().to_string(),
+            });
         }
         match &obj.address {
             Address::Known(p) => {
-                // Downloaded from a binary cache rather than built, when one
-                // has it (nothing is done without a substituter).
-                if !self.is_valid(p)? && self.substitute(std::slice::from_ref(p))?[0] {
+                // Registered (and now rooted): complete, no lock needed.
+                // Else downloaded from a binary cache rather than built,
+                // when one has it (nothing is done without a substituter).
+                if self.root_and_check(p)? || self.substitute(std::slice::from_ref(p))?[0] {
                     return Ok(Added {
                         path: p.clone(),
                         reused: true,
                     });
                 }
-                self.add_temp_root(p)?;
                 let _lock = PathLock::acquire(&self.lock_path(p), true)?.expect("blocking");
                 if self.is_valid(p)? {
                     return Ok(Added {
@@ -207,6 +206,8 @@ impl Store {
         failpoint::hit("add-renamed");
         self.register(p, obj, nar, size)?;
         failpoint::hit("add-registered");
+        // Rooted before it was built, registered now.
+        self.checked().insert(p.clone());
         Ok(())
     }
 
@@ -333,16 +334,16 @@ impl Store {
             })
             .collect::<Result<_>>()?;
         for (item, p) in items.iter().zip(&paths) {
-            for r in &item.object.references {
-                if !self.root_and_check(r)? {
-                    return Err(Error::MissingReference {
-                        object: p.to_string(),
-                        reference: self.real_path(r).display().to_string(),
-                    });
-                }
+            let refs = &item.object.references;
+            let valid = self.root_and_check_all(refs)?;
+            if let Some((r, _)) = refs.iter().zip(valid).find(|(_, ok)| !ok) {
+                return Err(Error::MissingReference {
+                    object: p.to_string(),
+                    reference: self.real_path(r).display().to_string(),
+                });
             }
-            self.add_temp_root(p)?;
         }
+        self.add_temp_roots(&paths)?;
         let mut order: Vec<usize> = (0..items.len()).collect();
         order.sort_by(|a, b| paths[*a].cmp(&paths[*b]));
         order.dedup_by(|a, b| paths[*a] == paths[*b]);

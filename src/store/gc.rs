@@ -343,6 +343,7 @@ impl Store {
 
     /// Deletes the rows of a batch in one transaction.
     fn unregister(&self, graph: &Graph, batch: &[usize]) -> Result<()> {
+        self.forget_checked(None);
         let mut conn = self.conn();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)

@@ -91,6 +91,9 @@ pub struct TempRoots {
     file: Flock<File>,
     path: PathBuf,
     gc_lock: PathBuf,
+    /// The gc lock file, kept open (unlocked) between appends: each append
+    /// only locks and unlocks it.
+    gc_file: Option<File>,
     roots: HashSet<String>,
 }
 
@@ -117,17 +120,31 @@ impl TempRoots {
             file,
             path,
             gc_lock: gc_lock_path.to_path_buf(),
+            gc_file: None,
             roots: HashSet::new(),
         })
     }
 
-    /// Records `hash_part` as in use by this process. Waits while a gc runs:
-    /// after this returns, no gc deletes the object until the process ends.
-    pub fn add(&mut self, hash_part: &str) -> Result<()> {
-        if self.roots.contains(hash_part) {
+    /// Records every one of `hash_parts` (those not recorded yet) as in use
+    /// by this process, under one hold of the gc lock and in one write.
+    /// Waits while a gc runs: after this returns, no gc deletes them until
+    /// the process ends.
+    pub fn add_all(&mut self, hash_parts: &[&str]) -> Result<()> {
+        let mut text = String::new();
+        for h in hash_parts {
+            if !self.roots.contains(*h) {
+                text.push_str(h);
+                text.push('\n');
+            }
+        }
+        if text.is_empty() {
             return Ok(());
         }
-        let _gc = gc_lock(&self.gc_lock, false)?;
+        let file = match self.gc_file.take() {
+            Some(f) => f,
+            None => open_lock_file(&self.gc_lock)?,
+        };
+        let gc = flock(file, FlockArg::LockShared, &self.gc_lock)?.expect("blocking lock");
         let linked = self
             .file
             .metadata()
@@ -141,8 +158,14 @@ impl TempRoots {
                 "it was deleted while in use",
             ))));
         }
-        writeln!(self.file, "{hash_part}").map_err(err("write", &self.path))?;
-        self.roots.insert(hash_part.to_string());
+        // One write for all (`writeln!` would make two a root).
+        self.file
+            .write_all(text.as_bytes())
+            .map_err(err("write", &self.path))?;
+        self.roots.extend(hash_parts.iter().map(|h| h.to_string()));
+        // Unlocked, kept for the next append (on an error, closed: unlocked
+        // all the same, and opened again next time).
+        self.gc_file = gc.unlock().ok();
         Ok(())
     }
 }

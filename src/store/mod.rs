@@ -81,6 +81,7 @@ pub use verify::{Rebuild, VerifyOptions};
 
 use crate::env;
 use rusqlite::{Connection, OptionalExtension};
+use std::collections::HashSet;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 use std::str::FromStr;
@@ -307,6 +308,13 @@ pub struct Store {
     temp_roots: Mutex<Option<lock::TempRoots>>,
     /// Where [`Store::add`] looks before building ([`substitute`]).
     substituter: Mutex<Option<std::sync::Arc<dyn Substituter>>>,
+    /// Objects this process has temp-rooted and found registered: no gc
+    /// deletes them before the process ends, so [`Store::root_and_check`]
+    /// answers them without the database. Whatever this process
+    /// unregisters leaves the set ([`Store::forget_checked`]).
+    checked: Mutex<HashSet<StorePath>>,
+    /// Statements run for [`Store::is_valid`] (tests count them).
+    validity_queries: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for dyn Substituter {
@@ -413,6 +421,8 @@ impl Store {
             conn: Mutex::new(conn),
             temp_roots: Mutex::new(None),
             substituter: Mutex::new(None),
+            checked: Mutex::new(HashSet::new()),
+            validity_queries: std::sync::atomic::AtomicUsize::new(0),
         };
         // What cannot be removed now is left for `gc` and `store verify`.
         let _ = store.clean_stages()?;
@@ -460,6 +470,11 @@ impl Store {
     /// Protects `p` from gc for as long as this process runs (waits while a
     /// gc is running).
     pub fn add_temp_root(&self, p: &StorePath) -> Result<()> {
+        self.add_temp_roots(std::slice::from_ref(p))
+    }
+
+    /// [`Store::add_temp_root`] of every path, under one hold of the gc lock.
+    pub fn add_temp_roots(&self, paths: &[StorePath]) -> Result<()> {
         let mut guard = self
             .temp_roots
             .lock()
@@ -470,7 +485,9 @@ impl Store {
                 &self.gc_lock_path(),
             )?);
         }
-        guard.as_mut().expect("created above").add(&p.hash_part())
+        let hashes: Vec<String> = paths.iter().map(StorePath::hash_part).collect();
+        let hashes: Vec<&str> = hashes.iter().map(String::as_str).collect();
+        guard.as_mut().expect("created above").add_all(&hashes)
     }
 
     /// The object a user-given path names: a full path (or a path inside an
@@ -493,6 +510,16 @@ impl Store {
                 Some(b) => Ok(b.parse()?),
                 None => Err(Error::NotValid(text.to_string())),
             };
+        }
+        // The common case, a path under the store directory written plainly
+        // (no `.`, `..` or empty component): its first component.
+        if let Some(rest) = text
+            .strip_prefix(self.dir_str.as_str())
+            .and_then(|r| r.strip_prefix('/'))
+            && rest.split('/').all(|c| !matches!(c, "" | "." | ".."))
+            && let Ok(p) = StorePath::from_str(rest.split('/').next().unwrap_or_default())
+        {
+            return Ok(p);
         }
         let p = Path::new(text);
         if let Some(sp) = self.object_of(p) {
@@ -532,8 +559,94 @@ impl Store {
     /// it before the root was taken, and the caller makes it again (Nix's
     /// rule: temp-root, then check validity, never the other way round).
     pub fn root_and_check(&self, p: &StorePath) -> Result<bool> {
+        if self.checked().contains(p) {
+            return Ok(true);
+        }
         self.add_temp_root(p)?;
-        self.is_valid(p)
+        let valid = self.is_valid(p)?;
+        if valid {
+            self.checked().insert(p.clone());
+        }
+        Ok(valid)
+    }
+
+    /// [`Store::root_and_check`] of every path: one hold of the gc lock for
+    /// the roots, one read transaction for the validity of those not
+    /// checked before. Answers in the order of `paths`.
+    pub fn root_and_check_all(&self, paths: &[StorePath]) -> Result<Vec<bool>> {
+        let todo: Vec<StorePath> = {
+            let checked = self.checked();
+            let mut seen = HashSet::new();
+            paths
+                .iter()
+                .filter(|p| !checked.contains(*p) && seen.insert(*p))
+                .cloned()
+                .collect()
+        };
+        if !todo.is_empty() {
+            self.add_temp_roots(&todo)?;
+            let valid = self.valid_of(&todo)?;
+            let mut checked = self.checked();
+            for (p, ok) in todo.into_iter().zip(valid) {
+                if ok {
+                    checked.insert(p);
+                }
+            }
+        }
+        let checked = self.checked();
+        Ok(paths.iter().map(|p| checked.contains(p)).collect())
+    }
+
+    /// Whether each of `paths` is registered, read in one transaction.
+    fn valid_of(&self, paths: &[StorePath]) -> Result<Vec<bool>> {
+        self.validity_queries
+            .fetch_add(paths.len(), std::sync::atomic::Ordering::Relaxed);
+        let conn = self.conn();
+        let tx = conn
+            .unchecked_transaction()
+            .map_err(db::err("checking validity"))?;
+        let mut out = Vec::with_capacity(paths.len());
+        {
+            let mut stmt = tx
+                .prepare_cached("SELECT 1 FROM Objects WHERE base_name = ?1")
+                .map_err(db::err("checking validity"))?;
+            for p in paths {
+                out.push(
+                    stmt.query_row([p.to_string()], |_| Ok(()))
+                        .optional()
+                        .map_err(db::err("checking validity"))?
+                        .is_some(),
+                );
+            }
+        }
+        tx.commit().map_err(db::err("checking validity"))?;
+        Ok(out)
+    }
+
+    fn checked(&self) -> MutexGuard<'_, HashSet<StorePath>> {
+        self.checked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Forgets that `p` (every object, without `p`) was rooted and found
+    /// registered: called by whatever unregisters objects, so that the next
+    /// [`Store::root_and_check`] asks the database again.
+    pub(crate) fn forget_checked(&self, p: Option<&StorePath>) {
+        match p {
+            Some(p) => {
+                self.checked().remove(p);
+            }
+            None => self.checked().clear(),
+        }
+    }
+
+    /// How many validity queries this store has run (for tests that keep
+    /// the per-object database work of a run in check).
+    #[cfg(test)]
+    pub(crate) fn validity_queries(&self) -> usize {
+        self.validity_queries
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether `p` is registered (and nothing more: an object about to be
@@ -541,6 +654,8 @@ impl Store {
     /// may delete an unrooted object right after this returns).
     pub fn is_valid(&self, p: &StorePath) -> Result<bool> {
         // Asked for every object a run uses: the statement is kept.
+        self.validity_queries
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached("SELECT 1 FROM Objects WHERE base_name = ?1")
@@ -662,6 +777,37 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_paths_name_the_object_they_are_in_written_plainly_or_not() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(&tmp.path().join("store")).unwrap();
+        let p = path::output_path("demo-1.0", "out", &[3; 32], store.dir_str()).unwrap();
+        let q = path::output_path("other-2.0", "out", &[4; 32], store.dir_str()).unwrap();
+        let dir = store.dir_str();
+        for text in [
+            format!("{dir}/{p}"),
+            format!("{dir}/{p}/lib/x.py"),
+            format!("{dir}/{p}/"),
+            format!("{dir}//{p}"),
+            format!("{dir}/./{p}/x"),
+            format!("{dir}/{q}/../{p}/x"),
+            format!("{dir}/{q}/./../{p}"),
+            p.to_string(),
+        ] {
+            assert_eq!(store.parse_user_path(&text).unwrap(), p, "{text}");
+        }
+        // `..` out of an object and into another is the other one.
+        let text = format!("{dir}/{p}/../{q}");
+        assert_eq!(store.parse_user_path(&text).unwrap(), q);
+        for text in [
+            format!("{dir}/"),
+            format!("{dir}/{p}/../../x"),
+            format!("{dir}x/{p}"),
+        ] {
+            assert!(store.parse_user_path(&text).is_err(), "{text}");
+        }
+    }
 
     #[test]
     fn locate_follows_precedence() {

@@ -14,6 +14,18 @@ use std::str::FromStr;
 /// The Nix32 alphabet: digits and lower-case letters without `e o u t`.
 const ALPHABET: &[u8; 32] = b"0123456789abcdfghijklmnpqrsvwxyz";
 
+/// [`ALPHABET`] inverted: the value of each byte, or [`NOT_NIX32`].
+const DIGITS: [u8; 256] = {
+    let mut t = [NOT_NIX32; 256];
+    let mut i = 0;
+    while i < ALPHABET.len() {
+        t[ALPHABET[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+const NOT_NIX32: u8 = 0xff;
+
 /// Length of the digest in a base name, in characters.
 pub const HASH_CHARS: usize = 32;
 /// Length of the digest in bytes.
@@ -30,15 +42,15 @@ pub const fn nix32_len(len: usize) -> usize {
 /// in base 32 with the most significant digit first.
 pub fn nix32_encode(bytes: &[u8]) -> String {
     let n = nix32_len(bytes.len());
-    let mut out = String::with_capacity(n);
+    let mut out = Vec::with_capacity(n);
     for k in (0..n).rev() {
         let b = k * 5;
         let (i, j) = (b / 8, b % 8);
         let lo = u16::from(bytes[i]) >> j;
         let hi = bytes.get(i + 1).map_or(0, |&x| u16::from(x) << (8 - j));
-        out.push(char::from(ALPHABET[usize::from((lo | hi) & 0x1f)]));
+        out.push(ALPHABET[usize::from((lo | hi) & 0x1f)]);
     }
-    out
+    String::from_utf8(out).expect("the Nix32 alphabet is ASCII")
 }
 
 /// Decodes Nix32 into exactly `len` bytes; rejects characters outside the
@@ -50,8 +62,11 @@ pub fn nix32_decode(text: &str, len: usize) -> Option<Vec<u8>> {
     }
     let mut out = vec![0u8; len];
     for (k, &c) in text.iter().rev().enumerate() {
-        let digit = ALPHABET.iter().position(|&a| a == c)?;
-        let digit = u16::try_from(digit).ok()?;
+        let digit = DIGITS[usize::from(c)];
+        if digit == NOT_NIX32 {
+            return None;
+        }
+        let digit = u16::from(digit);
         let b = k * 5;
         let (i, j) = (b / 8, b % 8);
         out[i] |= (digit << j) as u8;
@@ -124,6 +139,14 @@ impl StorePath {
     /// The 32-character hash part.
     pub fn hash_part(&self) -> String {
         nix32_encode(&self.digest)
+    }
+
+    /// Orders two paths as their hash parts compare as strings, without
+    /// printing them: Nix32 writes the digest as a little-endian number, most
+    /// significant digit first, in an alphabet sorted like its values, so the
+    /// printed order is the order of the digest bytes read from the last.
+    pub fn cmp_hash_part(&self, other: &Self) -> std::cmp::Ordering {
+        self.digest.iter().rev().cmp(other.digest.iter().rev())
     }
 
     /// The name after the dash.
@@ -269,6 +292,31 @@ mod tests {
             .step_by(2)
             .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
             .collect()
+    }
+
+    #[test]
+    fn cmp_hash_part_orders_as_the_printed_hash_parts() {
+        // Digests from a hash chain, plus ones differing only in the first
+        // or the last byte, where a byte-order mistake would show.
+        let mut paths: Vec<StorePath> = (0u32..200)
+            .map(|i| {
+                let d = compress(&sha256(&i.to_le_bytes()));
+                StorePath::new(d, "x").unwrap()
+            })
+            .collect();
+        for b in [0u8, 1, 0x1f, 0x20, 0x80, 0xff] {
+            let mut first = [7u8; HASH_BYTES];
+            first[0] = b;
+            let mut last = [7u8; HASH_BYTES];
+            last[HASH_BYTES - 1] = b;
+            paths.push(StorePath::new(first, "x").unwrap());
+            paths.push(StorePath::new(last, "x").unwrap());
+        }
+        let mut by_string = paths.clone();
+        by_string.sort_by_key(StorePath::hash_part);
+        let mut by_digest = paths;
+        by_digest.sort_by(StorePath::cmp_hash_part);
+        assert_eq!(by_string, by_digest);
     }
 
     #[test]

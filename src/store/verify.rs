@@ -332,12 +332,18 @@ impl Store {
     /// nothing refers to it (a generation object deleted by hand), so that
     /// it can be made again; returns whether it did.
     pub fn forget_missing(&self, p: &StorePath) -> Result<bool> {
+        let gone = || {
+            matches!(
+                std::fs::symlink_metadata(self.real_path(p)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound
+            )
+        };
+        // On disk (the usual answer): no lock needed to say so.
+        if !gone() {
+            return Ok(false);
+        }
         let _lock = PathLock::acquire(&self.lock_path(p), true)?.expect("blocking");
-        let gone = matches!(
-            std::fs::symlink_metadata(self.real_path(p)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound
-        );
-        if !gone || !self.is_valid(p)? || !self.referrers(p)?.is_empty() {
+        if !gone() || !self.is_valid(p)? || !self.referrers(p)?.is_empty() {
             return Ok(false);
         }
         self.forget(p)?;
@@ -346,6 +352,7 @@ impl Store {
 
     /// Removes the row of an object that nothing refers to.
     fn forget(&self, p: &StorePath) -> Result<()> {
+        self.forget_checked(Some(p));
         self.conn()
             .execute("DELETE FROM Objects WHERE base_name = ?1", [p.to_string()])
             .map_err(db::err(&format!("unregistering `{p}`")))?;
@@ -420,6 +427,82 @@ impl Store {
 mod tests {
     use super::*;
     use crate::store::{Kind, NewObject};
+
+    #[test]
+    fn a_checked_object_is_not_asked_again_until_this_process_unregisters_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(&tmp.path().join("store")).unwrap();
+        let p = crate::store::path::output_path("demo", "out", &[7; 32], store.dir_str()).unwrap();
+        let obj = NewObject::known(p.clone(), Kind::Generation);
+        let build =
+            |out: &std::path::Path| std::fs::create_dir(out).map_err(fsutil::err("mkdir", out));
+        assert!(!store.add(&obj, build).unwrap().reused);
+        let before = store.validity_queries();
+        // Registered by this process: reused and checked without the database.
+        assert!(store.add(&obj, build).unwrap().reused);
+        for _ in 0..3 {
+            assert!(store.root_and_check(&p).unwrap());
+        }
+        assert_eq!(store.validity_queries(), before);
+        // Deleted by hand and forgotten: the next check asks again.
+        std::fs::remove_dir(store.real_path(&p)).unwrap();
+        assert!(store.forget_missing(&p).unwrap());
+        assert!(!store.root_and_check(&p).unwrap());
+        assert!(store.validity_queries() > before);
+        assert!(!store.add(&obj, build).unwrap().reused);
+    }
+
+    #[test]
+    fn many_objects_are_rooted_in_one_append_and_checked_in_one_pass() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(&tmp.path().join("store")).unwrap();
+        let dir = store.dir_str().to_string();
+        let path = |i: u8| {
+            crate::store::path::output_path(&format!("d{i}"), "out", &[i; 32], &dir).unwrap()
+        };
+        let build =
+            |out: &std::path::Path| std::fs::create_dir(out).map_err(fsutil::err("mkdir", out));
+        let registered: Vec<StorePath> = (0..5).map(path).collect();
+        for p in &registered {
+            store
+                .add(&NewObject::known(p.clone(), Kind::Generation), build)
+                .unwrap();
+        }
+        // Another process's view: a fresh handle that checked nothing yet.
+        drop(store);
+        let store = Store::open(&tmp.path().join("store")).unwrap();
+        let mut asked = registered.clone();
+        asked.insert(2, path(9));
+        asked.push(registered[0].clone());
+        let answers = store.root_and_check_all(&asked).unwrap();
+        assert_eq!(answers, [true, true, false, true, true, true, true]);
+        // One query a distinct path, each root written once, one line each.
+        assert_eq!(store.validity_queries(), 6);
+        let roots = std::fs::read_to_string(
+            store
+                .dir()
+                .join(".temproots")
+                .join(std::process::id().to_string()),
+        )
+        .unwrap();
+        let mut lines: Vec<&str> = roots.lines().collect();
+        lines.sort_unstable();
+        let mut want: Vec<String> = asked[..6].iter().map(StorePath::hash_part).collect();
+        want.sort_unstable();
+        assert_eq!(lines, want);
+        // Asked again: nothing more from the database, nothing more written;
+        // the unregistered one is asked again (it may have appeared since).
+        assert_eq!(store.root_and_check_all(&asked).unwrap(), answers);
+        assert_eq!(store.validity_queries(), 7);
+        let again = std::fs::read_to_string(
+            store
+                .dir()
+                .join(".temproots")
+                .join(std::process::id().to_string()),
+        )
+        .unwrap();
+        assert_eq!(again, roots);
+    }
 
     #[test]
     fn repair_puts_a_rebuilt_tree_in_place_only_with_the_recorded_hash() {

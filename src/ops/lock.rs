@@ -23,6 +23,11 @@
 //! `--frozen` uses it without the check. The generation's manifest records
 //! the lock file's sha256.
 //!
+//! Each sdist's build environment (`[build-system] requires` and what the
+//! backend's `get_requires_for_build_wheel` adds) is locked as a request
+//! of its own (group `build-<name>-<version>`): locking asks the backend,
+//! an install from the lock builds the sdist with exactly that set.
+//!
 //! Locking constructs no recipe, so the recipe host's requests (its own
 //! distributions, the recipes' and the extensions') are not made then:
 //! without `--locked`, an install resolves a request the lock does not
@@ -111,6 +116,8 @@ pub struct Recorded {
     pub dists: Vec<LockedDist>,
     /// Local projects (develop eggs): normalised name → directory.
     pub directories: BTreeMap<String, String>,
+    /// `Some("name version")`: the build environment of that sdist.
+    pub build: Option<String>,
 }
 
 /// The marker that holds for exactly this interpreter (PEP 751
@@ -547,8 +554,23 @@ fn extend(lock: &mut Lock, recorded: &[Recorded], dir: &Path) -> Result<()> {
             .map(|p| ((p.name.clone(), p.version.clone()), p))
             .collect();
     for r in recorded {
-        let base = base_group(&r.part);
-        if let Some(other) = group_parts.insert(base.clone(), r.part.clone())
+        let base = match &r.build {
+            Some(sdist) => lock::normalize(&format!("build-{}", sdist.replace(' ', "-"))),
+            None => base_group(&r.part),
+        };
+        if r.build.is_some()
+            && lock
+                .tool
+                .requests
+                .iter()
+                .any(|o| o.build == r.build && o.python == r.python)
+        {
+            // One build environment an sdist and interpreter, whichever
+            // parts use it.
+            continue;
+        }
+        if r.build.is_none()
+            && let Some(other) = group_parts.insert(base.clone(), r.part.clone())
             && other != r.part
         {
             return Err(Error::User(format!(
@@ -581,6 +603,7 @@ fn extend(lock: &mut Lock, recorded: &[Recorded], dir: &Path) -> Result<()> {
             environment: r.environment.clone(),
             requirements: r.requirements.clone(),
             packages: Vec::new(),
+            build: r.build.clone(),
         };
         for d in &r.dists {
             let name = d.resolved.name.as_str().to_string();
@@ -728,7 +751,7 @@ fn export_text(lock: &Lock, export: &Export, file: &str) -> Result<String> {
     match export {
         Export::Versions => {
             let mut pins: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-            for r in &lock.tool.requests {
+            for r in lock.tool.requests.iter().filter(|r| r.build.is_none()) {
                 for (name, version) in r.pins() {
                     if lock.package(name, version, &r.group).is_some() {
                         pins.entry(name.to_string())
@@ -760,7 +783,7 @@ fn export_text(lock: &Lock, export: &Export, file: &str) -> Result<String> {
                 .tool
                 .requests
                 .iter()
-                .filter(|r| &r.part == part)
+                .filter(|r| &r.part == part && r.build.is_none())
                 .collect();
             if requests.is_empty() {
                 return Err(Error::User(format!("{file} has no part `{part}`")));

@@ -20,7 +20,9 @@
 //! changed), and one `[[tool.buildout.requests]]` per distribution request
 //! a part made (part, group, interpreter, requirements and the exact
 //! `name==version` set it resolved to), which an install replays without
-//! resolving.
+//! resolving. The build environment of each sdist is such a request too,
+//! with `build = "name version"`, in its own group
+//! `build-<name>-<version>` (normalised).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -148,6 +150,10 @@ pub struct Request {
     /// `Name==version` (the distribution's own spelling), sorted by
     /// normalised name.
     pub packages: Vec<String>,
+    /// `Some("name version")`: the build environment of that sdist
+    /// (`requirements` are its `[build-system] requires` and what
+    /// `get_requires_for_build_wheel` added), not a part's request.
+    pub build: Option<String>,
 }
 
 impl Request {
@@ -324,6 +330,9 @@ impl Lock {
             s.push_str("\n[[tool.buildout.requests]]\n");
             let _ = writeln!(s, "part = {}", quote(&r.part));
             let _ = writeln!(s, "group = {}", quote(&r.group));
+            if let Some(b) = &r.build {
+                let _ = writeln!(s, "build = {}", quote(b));
+            }
             let _ = writeln!(s, "python = {}", quote(&r.python));
             let _ = writeln!(s, "environment = {}", quote(&r.environment));
             let _ = writeln!(s, "requirements = {}", quote_list(&r.requirements));
@@ -629,6 +638,7 @@ fn tool_table(t: &dyn toml_edit::TableLike) -> Result<Tool> {
                 environment: str_of(r.get("environment"), "environment", &what)?,
                 requirements: str_list(r.get("requirements"), "requirements")?,
                 packages: str_list(r.get("packages"), "packages")?,
+                build: opt_str(r.get("build"), "build")?,
                 part,
             });
         }
@@ -690,6 +700,7 @@ mod tests {
                     environment: "python_full_version == '3.12.3'".into(),
                     requirements: vec!["util<2".into()],
                     packages: vec!["Util==1.0".into()],
+                    build: None,
                 }],
             },
         }

@@ -4,12 +4,16 @@
 //! index or the resolver ([`realise_locked`]): the wheel among the locked
 //! ones that best matches the interpreter's tags (by name, offline, as PEP
 //! 751 says), else the locked sdist, each download checked against the
-//! lock's sha256 whatever its URL.
+//! lock's sha256 whatever its URL. Sdists' build environments are
+//! recorded ([`lock_builds`]) and installed from the lock through
+//! [`super::BuildLock`].
 
 use super::address::{dist_path, file_sha256, sdist_dist_path};
 use super::install::{Pending, install_missing};
-use super::sdist_build::built_wheel;
-use super::{DistEnv, Error, IndexProvider, LocalDist, Progress, Result, store_scratch};
+use super::sdist_build::{built_wheel, record_build};
+use super::{
+    BuildRecord, DistEnv, Error, IndexProvider, LocalDist, Progress, Result, store_scratch,
+};
 use crate::index::{CoreMetadata, DistFile, Source, find_links};
 use crate::profile::manifest::DistEntry;
 use crate::python::{DistFilename, PackageName};
@@ -98,6 +102,43 @@ pub fn lock_files(
         });
     }
     Ok(out)
+}
+
+/// While locking: records the build environment of every sdist of
+/// `resolution` not recorded yet (the backend is asked for
+/// `get_requires_for_build_wheel`, nothing is built), and returns the
+/// records made since the last call.
+pub fn lock_builds(
+    env: &DistEnv<'_>,
+    provider: &IndexProvider<'_>,
+    resolution: &Resolution,
+    progress: &mut dyn Progress,
+) -> Result<Vec<BuildRecord>> {
+    for r in &resolution.packages {
+        if provider.local(&r.name).is_some() {
+            continue;
+        }
+        let Some(file) = provider.best_file(&r.name, &r.version) else {
+            continue;
+        };
+        if file.filename.is_wheel() {
+            continue;
+        }
+        let label = format!(
+            "{} {}",
+            file.filename.name().as_str(),
+            file.filename.version()
+        );
+        if env.builds.has_record(&env.python, &label) {
+            continue;
+        }
+        let archive = match file.local_path() {
+            Some(p) => p,
+            None => provider.fetch(&file)?,
+        };
+        record_build(env, &label, &archive, progress)?;
+    }
+    Ok(env.builds.recorded.borrow_mut().drain(..).collect())
 }
 
 /// A locked distribution to install: what it is, and the files the lock

@@ -120,7 +120,7 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
     let versions = installer.borrow().settings.versions.clone();
     match super::lock::begin(ctx, buildout, &versions, args.lock.as_ref(), args.lock_use)? {
         super::lock::Flow::Done => return Ok(()),
-        super::lock::Flow::Continue(state) => installer.borrow_mut().lock = state.map(|s| *s),
+        super::lock::Flow::Continue(state) => installer.borrow_mut().set_lock(state.map(|s| *s))?,
     }
     extensions(ctx, buildout, &session)?;
     develop(ctx, buildout, &directory, &mut installer.borrow_mut())?;
@@ -139,7 +139,7 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
     )? {
         return Ok(());
     }
-    installer.borrow_mut().lock = lock_state;
+    installer.borrow_mut().set_lock(lock_state)?;
     resolve(ctx, &mut installer.borrow_mut(), &mut planned)?;
     if args.lock.is_some()
         && let Some(state) = installer.borrow_mut().lock.take()

@@ -1,0 +1,120 @@
+//! The lock file, continued: sdists' build environments are locked and a
+//! locked install builds with exactly them.
+
+use crate::common::index::IndexServer;
+use crate::common::wheel::{Dist, MetadataFile, Sdist, Wheel, tar_header};
+use crate::common::{TestContext, pairs, working_set};
+use std::fs;
+use std::io::Write;
+
+const LOCK: &str = "pylock.buildout.toml";
+
+/// Index pages (not files) the server was asked for.
+fn pages(server: &IndexServer) -> Vec<String> {
+    server
+        .requests()
+        .into_iter()
+        .map(|r| r.path)
+        .filter(|p| p.starts_with("/simple"))
+        .collect()
+}
+
+/// The sdist `legacy 2.0` whose `[build-system] requires` is `helper` and
+/// whose backend's `get_requires_for_build_wheel` adds `extra`; its build
+/// imports both and puts their versions into the wheel (`legacy/seen.py`).
+fn legacy_needing_build_requirements() -> Dist {
+    let base =
+        Sdist::new("legacy", "2.0").module("legacy/__init__.py", "from legacy.seen import *\n");
+    let stem = "legacy-2.0";
+    let mut tar = Vec::new();
+    let mut files = base.files();
+    for (path, text) in &mut files {
+        if path == "pyproject.toml" {
+            *text = text.replace("requires = []", "requires = [\"helper\"]");
+        }
+        if path == "_backend.py" {
+            *text = text
+                .replace(
+                    "def get_requires_for_build_wheel(config_settings=None):\n    return []",
+                    "def get_requires_for_build_wheel(config_settings=None):\n    import helper\n    return [\"extra\"]",
+                )
+                .replace(
+                    "    files = []\n    for root, dirs, names",
+                    "    import helper, extra\n    files = [(\"legacy/seen.py\", (\"HELPER = %r\\nEXTRA = %r\\n\" % (helper.V, extra.V)).encode())]\n    for root, dirs, names",
+                );
+        }
+    }
+    for (path, text) in &files {
+        let path = format!("{stem}/{path}");
+        tar.extend(tar_header(&path, text.len(), b'0', ""));
+        tar.extend(text.as_bytes());
+        tar.resize(tar.len().div_ceil(512) * 512, 0);
+    }
+    tar.resize(tar.len() + 1024, 0);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&tar).unwrap();
+    Dist {
+        filename: format!("{stem}.tar.gz"),
+        bytes: gz.finish().unwrap(),
+        metadata: base.pkg_info().into_bytes(),
+        requires_python: None,
+        yanked: None,
+        metadata_file: MetadataFile::Absent,
+    }
+}
+
+/// A build requirement `name` at `version` (`V` says which).
+fn build_requirement(name: &str, version: &str) -> Dist {
+    Wheel::new(name, version)
+        .module(&format!("{name}.py"), &format!("V = {version:?}\n"))
+        .build()
+}
+
+#[test]
+fn sdist_build_requirements_are_locked_and_a_locked_install_builds_with_them() {
+    let server = IndexServer::start();
+    server
+        .publish(build_requirement("helper", "1.0"))
+        .publish(build_requirement("extra", "1.0"))
+        .publish(legacy_needing_build_requirements());
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        &format!(
+            "[buildout]\nparts = app\nindex = {}\n\n[app]\nrecipe = zc.recipe.egg\neggs = legacy\ninterpreter = py\n",
+            server.index_url()
+        ),
+    );
+    ctx.ok(&["lock"]);
+    let text = fs::read_to_string(ctx.path(LOCK)).unwrap();
+    for needle in [
+        "name = \"helper\"\nversion = \"1.0\"\nmarker = \"'build-legacy-2-0' in dependency_groups\"",
+        "name = \"extra\"\nversion = \"1.0\"\nmarker = \"'build-legacy-2-0' in dependency_groups\"",
+        "group = \"build-legacy-2-0\"\nbuild = \"legacy 2.0\"",
+        "requirements = [\"helper\", \"extra\"]",
+        "dependency-groups = [\"app\", \"build-legacy-2-0\"]",
+    ] {
+        assert!(text.contains(needle), "{needle}\n{text}");
+    }
+    // Newer build requirements appear; a locked install on a cold store
+    // reads no index page and builds with the locked ones.
+    server
+        .publish(build_requirement("helper", "9.0"))
+        .publish(build_requirement("extra", "9.0"));
+    let _ = fs::remove_dir_all(ctx.home.join(".buildout/cache"));
+    let store = ctx.root.join("cold-store");
+    server.clear_log();
+    ctx.ok(&["--store", store.to_str().unwrap(), "install", "--locked"]);
+    assert_eq!(pages(&server), Vec::<String>::new());
+    assert_eq!(working_set(&ctx), pairs(&[("legacy", "2.0")]));
+    let out = std::process::Command::new(ctx.path("bin/py"))
+        .args(["-c", "import legacy; print(legacy.HELPER, legacy.EXTRA)"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "1.0 1.0",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

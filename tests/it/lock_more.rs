@@ -117,4 +117,15 @@ fn sdist_build_requirements_are_locked_and_a_locked_install_builds_with_them() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Locking again keeps the locked build requirements; upgrading one
+    // moves only it.
+    ctx.ok(&["lock"]);
+    assert_eq!(fs::read_to_string(ctx.path(LOCK)).unwrap(), text);
+    ctx.ok(&["lock", "--upgrade-package", "helper"]);
+    let upgraded = fs::read_to_string(ctx.path(LOCK)).unwrap();
+    assert!(
+        upgraded.contains("name = \"helper\"\nversion = \"9.0\"")
+            && upgraded.contains("name = \"extra\"\nversion = \"1.0\""),
+        "{upgraded}"
+    );
 }

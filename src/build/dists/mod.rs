@@ -161,6 +161,9 @@ pub struct BuildLock {
     /// Locking: build environments are recorded into [`BuildLock::recorded`].
     pub record: bool,
     pub recorded: RefCell<Vec<BuildRecord>>,
+    /// Locking again: (interpreter, sdist) → the versions the previous
+    /// lock has (preferred, as a part's locked versions are).
+    pub preferred: std::collections::BTreeMap<(String, String), Vec<(String, String)>>,
 }
 
 /// One sdist's build environment, as resolved while locking.

@@ -255,8 +255,14 @@ pub(super) fn build_environment(
     // of them (pins still apply).
     let mut options = env.options.clone();
     options.allow_picked_versions = true;
-    let resolution =
-        resolve::resolve(&reqs, &provider, &options).map_err(|e| failed(e.explained()))?;
+    let mut preferred = options.clone();
+    for (name, version) in env.builds.preferred.get(&key).into_iter().flatten() {
+        let _ = preferred.pins.insert(name, version);
+    }
+    // The previously locked versions first (then without them).
+    let resolution = resolve::resolve(&reqs, &provider, &preferred)
+        .or_else(|_| resolve::resolve(&reqs, &provider, &options))
+        .map_err(|e| failed(e.explained()))?;
     if env.builds.record {
         record(
             env,

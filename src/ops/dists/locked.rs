@@ -323,7 +323,42 @@ impl Installer<'_> {
         if let Some(s) = &state {
             self.builds.file.clone_from(&s.file);
             match &s.mode {
-                Mode::Record { .. } => self.builds.record = true,
+                Mode::Record {
+                    previous,
+                    upgrade_all,
+                    upgrade,
+                } => {
+                    self.builds.record = true;
+                    let requests = previous
+                        .iter()
+                        .filter(|_| !upgrade_all)
+                        .flat_map(|l| &l.tool.requests);
+                    for r in requests {
+                        let Some(sdist) = &r.build else { continue };
+                        let pins = r
+                            .pins()
+                            .filter(|(n, _)| {
+                                let n = lock::normalize(n);
+                                // `[versions]` stay constraints.
+                                !upgrade.contains_key(&n)
+                                    && !self
+                                        .settings
+                                        .versions
+                                        .keys()
+                                        .any(|k| lock::normalize(k) == n)
+                            })
+                            .map(|(n, v)| (n.to_string(), v.to_string()))
+                            .chain(
+                                upgrade
+                                    .iter()
+                                    .filter_map(|(n, v)| Some((n.clone(), v.clone()?))),
+                            )
+                            .collect();
+                        self.builds
+                            .preferred
+                            .insert((r.python.clone(), sdist.clone()), pins);
+                    }
+                }
                 Mode::Install { lock, strict } => {
                     self.builds.strict = *strict;
                     for r in &lock.tool.requests {

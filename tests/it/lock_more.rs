@@ -129,3 +129,70 @@ fn sdist_build_requirements_are_locked_and_a_locked_install_builds_with_them() {
         "{upgraded}"
     );
 }
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+#[test]
+fn http_extends_and_template_urls_are_locked_and_a_changed_one_is_an_error() {
+    let server = IndexServer::start();
+    server.publish(Wheel::new("tool", "0.1").build());
+    let base_text = "[buildout]\nparts = app motd\n";
+    let template_text = "hello ${app:eggs}\n";
+    let base = server.page("base.cfg", base_text);
+    let template = server.page("motd.in", template_text);
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        &format!(
+            "[buildout]\nextends = {base}\nindex = {}\n\n[app]\nrecipe = zc.recipe.egg:eggs\neggs = tool\n\n[motd]\nrecipe = collective.recipe.template\nurl = {template}\noutput = ${{buildout:directory}}/motd\n",
+            server.index_url()
+        ),
+    );
+    ctx.ok(&["lock"]);
+    let text = fs::read_to_string(ctx.path(LOCK)).unwrap();
+    ctx.ok(&["install", "--locked"]);
+    assert_eq!(fs::read_to_string(ctx.path(LOCK)).unwrap(), text);
+    for (url, content) in [(&base, base_text), (&template, template_text)] {
+        let entry = format!(
+            "{{ url = \"{url}\", size = {}, sha256 = \"{}\" }}",
+            content.len(),
+            sha256_hex(content)
+        );
+        assert!(text.contains(&entry), "{entry}\n{text}");
+    }
+    assert_eq!(
+        fs::read_to_string(ctx.path("motd")).unwrap(),
+        "hello tool\n"
+    );
+    let generation = fs::read_link(ctx.path(".buildout/current")).unwrap();
+    // The template changes upstream: an error naming the lock and the URL,
+    // and nothing installed.
+    server.page("motd.in", "goodbye ${app:eggs}\n");
+    for args in [&["install"][..], &["install", "--locked"]] {
+        let (_, err) = ctx.fails(args);
+        assert!(
+            err.contains(LOCK) && err.contains(&template) && err.contains("changed"),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        fs::read_to_string(ctx.path("motd")).unwrap(),
+        "hello tool\n"
+    );
+    assert_eq!(
+        fs::read_link(ctx.path(".buildout/current")).unwrap(),
+        generation
+    );
+    // So does the extended configuration.
+    server.page("motd.in", template_text);
+    server.page("base.cfg", "[buildout]\nparts = app motd\n# edited\n");
+    let (_, err) = ctx.fails(&["install"]);
+    assert!(err.contains(LOCK) && err.contains(&base), "{err}");
+    // Locking again takes the new contents.
+    server.page("base.cfg", "[buildout]\nparts = app motd\n# edited\n");
+    ctx.ok(&["lock"]);
+    ctx.ok(&["install", "--locked"]);
+}

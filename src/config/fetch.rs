@@ -7,8 +7,9 @@
 //! cached copy is used without touching the network. Offline mode never
 //! touches the network. Credentials in URLs are sent but never printed.
 //!
-//! Every `http(s)://` file a run reads (extends, cached or not, and
-//! template `url`s, [`note_download`]) is noted with its size and sha256
+//! Every `http(s)://` file a run reads (extends, cached or not, template
+//! `url`s, [`note_download`], and what recipes fetch through zc.buildout's
+//! `Download` in the recipe host, [`note_hashed`]) is noted with its size and sha256
 //! for the lock file ([`downloads`]); once a lock is in use
 //! ([`expect_downloads`]) a file whose sha256 is not the one the lock
 //! records is an error naming the lock and the URL.
@@ -82,13 +83,19 @@ fn mismatch(
 /// an error when a lock in use records another sha256 for it.
 pub fn note_download(url: &str, bytes: &[u8]) -> Result<(), String> {
     use sha2::{Digest, Sha256};
+    note_hashed(url, bytes.len() as u64, &hex::encode(Sha256::digest(bytes)))
+}
+
+/// [`note_download`] of a file already hashed (a recipe's download,
+/// reported by the recipe host).
+pub fn note_hashed(url: &str, size: u64, sha256: &str) -> Result<(), String> {
     if !(url.starts_with("http://") || url.starts_with("https://")) {
         return Ok(());
     }
     let d = Download {
         url: redact(url),
-        size: bytes.len() as u64,
-        sha256: hex::encode(Sha256::digest(bytes)),
+        size,
+        sha256: sha256.to_ascii_lowercase(),
     };
     let mut ledger = ledger();
     if let Some((file, expected)) = &ledger.expected

@@ -196,3 +196,70 @@ fn http_extends_and_template_urls_are_locked_and_a_changed_one_is_an_error() {
     ctx.ok(&["lock"]);
     ctx.ok(&["install", "--locked"]);
 }
+
+/// A recipe fetching its `url` with zc.buildout's `Download` and copying
+/// it to `parts/<name>/out.txt`.
+const FETCH_RECIPE: &str = r#"
+import os
+import shutil
+import zc.buildout.download
+
+
+class Fetch:
+    def __init__(self, buildout, name, options):
+        self.buildout = buildout
+        self.options = options
+        options['location'] = os.path.join(buildout['buildout']['parts-directory'], name)
+
+    def install(self):
+        download = zc.buildout.download.Download(self.buildout['buildout'])
+        path, is_temp = download(self.options['url'])
+        os.makedirs(self.options['location'])
+        shutil.copy(path, os.path.join(self.options['location'], 'out.txt'))
+        return self.options['location']
+"#;
+
+#[test]
+fn recipe_downloads_join_the_lock_and_a_changed_one_is_an_error() {
+    let server = IndexServer::start();
+    server.publish(
+        Wheel::new("fetchrecipe", "1.0")
+            .module("fetchrecipe.py", FETCH_RECIPE)
+            .entry_point("zc.buildout", "default", "fetchrecipe:Fetch")
+            .build(),
+    );
+    let url = server.page("data.txt", "first\n");
+    let config = crate::common::host_config(
+        &server,
+        "parts = f",
+        &format!("[f]\nrecipe = fetchrecipe\nurl = {url}\n"),
+    );
+    let ctx = TestContext::new();
+    ctx.write("buildout.cfg", &config);
+    ctx.ok(&["lock"]);
+    // Locking runs no recipe: the install adds the download to the lock.
+    ctx.ok(&["install"]);
+    let text = fs::read_to_string(ctx.path(LOCK)).unwrap();
+    let entry = format!(
+        "{{ url = \"{url}\", size = 6, sha256 = \"{}\" }}",
+        sha256_hex("first\n")
+    );
+    assert!(text.contains(&entry), "{entry}\n{text}");
+    // Another checkout of the same buildout, after the file changed.
+    server.page("data.txt", "second\n");
+    let other = TestContext::new();
+    other.write("buildout.cfg", &config);
+    other.write(LOCK, &text);
+    let (_, err) = other.fails(&["install", "--locked"]);
+    assert!(
+        err.contains(LOCK) && err.contains(&url) && err.contains("changed"),
+        "{err}"
+    );
+    assert!(!other.path("parts/f/out.txt").exists());
+    server.page("data.txt", "first\n");
+    other.ok(&["install", "--locked"]);
+    assert_eq!(
+        fs::read_to_string(other.path("parts/f/out.txt")).unwrap(),
+        "first\n"
+    );
+}

@@ -263,3 +263,36 @@ fn recipe_downloads_join_the_lock_and_a_changed_one_is_an_error() {
         "first\n"
     );
 }
+
+#[test]
+fn a_dry_run_shows_what_the_lock_would_install() {
+    let server = IndexServer::start();
+    server
+        .publish(Wheel::new("web", "1.0").dep("util>=1").build())
+        .publish(Wheel::new("util", "1.5").build());
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        &format!(
+            "[buildout]\nparts = app\nindex = {}\n\n[app]\nrecipe = zc.recipe.egg:eggs\neggs = web\n",
+            server.index_url()
+        ),
+    );
+    ctx.ok(&["lock"]);
+    server.publish(Wheel::new("util", "3.0").build());
+    let _ = fs::remove_dir_all(ctx.home.join(".buildout/cache"));
+    server.clear_log();
+    let out = ctx.ok(&["install", "--dry-run"]);
+    assert!(
+        out.contains(&format!("would install the distributions {LOCK} locks")),
+        "{out}"
+    );
+    assert!(out.contains("would download util 1.5"), "{out}");
+    assert!(!out.contains("3.0"), "{out}");
+    assert_eq!(pages(&server), Vec::<String>::new());
+    assert!(!ctx.path(".buildout/current").exists());
+    // Once installed, the dry run reuses what the lock names.
+    ctx.ok(&["install", "--locked"]);
+    let out = ctx.ok(&["install", "--dry-run", "--locked"]);
+    assert!(out.contains("would reuse util 1.5"), "{out}");
+}

@@ -9,7 +9,7 @@
 //! [`super::BuildLock`].
 
 use super::address::{dist_path, file_sha256, sdist_dist_path};
-use super::install::{Pending, install_missing};
+use super::install::{Action, Pending, Preview, install_missing};
 use super::sdist_build::{built_wheel, record_build};
 use super::{
     BuildRecord, DistEnv, Error, IndexProvider, LocalDist, Progress, Result, store_scratch,
@@ -174,11 +174,6 @@ pub fn realise_locked(
     let packages: Vec<Resolved> = wanted.iter().map(|w| w.resolved.clone()).collect();
     for (i, w) in wanted.iter().enumerate() {
         let r = &w.resolved;
-        let fail = |file: Option<&LockedFile>, error: Error| LockedError {
-            entry: format!("{} {}", r.name, r.version),
-            file: file.map(|f| f.name.clone()),
-            error: Box::new(error),
-        };
         let entry = |path: &crate::store::StorePath| DistEntry {
             name: r.project_name.clone(),
             version: r.version.to_string(),
@@ -188,30 +183,12 @@ pub fn realise_locked(
             entries[i] = Some(entry(&l.path));
             continue;
         }
-        let (chosen, file) = match choose(env, w) {
-            Some(c) => c,
-            None => {
-                return Err(fail(
-                    None,
-                    Error::NoWheel {
-                        name: r.project_name.clone(),
-                        version: r.version.to_string(),
-                        python: env.python.clone(),
-                    },
-                ));
-            }
-        };
-        let path = if file.filename.is_wheel() {
-            dist_path(env, &file)
-        } else {
-            sdist_dist_path(env, &file)
-        }
-        .map_err(|e| fail(Some(chosen), e))?;
-        if env
-            .store
-            .root_and_check(&path)
-            .map_err(|e| fail(Some(chosen), e.into()))?
-        {
+        let (chosen, file, path) = locate(env, w)?;
+        if env.store.root_and_check(&path).map_err(|e| LockedError {
+            entry: format!("{} {}", r.name, r.version),
+            file: Some(chosen.name.clone()),
+            error: Box::new(e.into()),
+        })? {
             entries[i] = Some(entry(&path));
         } else if file.filename.is_wheel() {
             missing.push((i, file, path));
@@ -274,6 +251,81 @@ pub fn realise_locked(
         });
     }
     Ok(entries.into_iter().flatten().collect())
+}
+
+/// The locked file `w` is installed from (see [`choose`]) and the store
+/// path of its distribution.
+fn locate<'w>(
+    env: &DistEnv<'_>,
+    w: &'w Wanted,
+) -> Result<(&'w LockedFile, DistFile, crate::store::StorePath), LockedError> {
+    let r = &w.resolved;
+    let fail = |file: Option<&LockedFile>, error: Error| LockedError {
+        entry: format!("{} {}", r.name, r.version),
+        file: file.map(|f| f.name.clone()),
+        error: Box::new(error),
+    };
+    let Some((chosen, file)) = choose(env, w) else {
+        return Err(fail(
+            None,
+            Error::NoWheel {
+                name: r.project_name.clone(),
+                version: r.version.to_string(),
+                python: env.python.clone(),
+            },
+        ));
+    };
+    let path = if file.filename.is_wheel() {
+        dist_path(env, &file)
+    } else {
+        sdist_dist_path(env, &file)
+    }
+    .map_err(|e| fail(Some(chosen), e))?;
+    Ok((chosen, file, path))
+}
+
+/// What [`realise_locked`] would do, without doing it (`install
+/// --dry-run` with a lock): the working set with the store paths its
+/// members have or would have, and what each needs.
+pub fn preview_locked(
+    env: &DistEnv<'_>,
+    wanted: &[Wanted],
+    local: &[LocalDist],
+) -> Result<(Vec<DistEntry>, Vec<Preview>), LockedError> {
+    let store_dir = env.store.dir_str().to_string();
+    let mut entries = Vec::new();
+    let mut previews = Vec::new();
+    for w in wanted {
+        let r = &w.resolved;
+        let entry = |path: &crate::store::StorePath| DistEntry {
+            name: r.project_name.clone(),
+            version: r.version.to_string(),
+            path: path.to_absolute(&store_dir),
+        };
+        if let Some(l) = local.iter().find(|l| l.name == r.name) {
+            entries.push(entry(&l.path));
+            continue;
+        }
+        let (chosen, file, path) = locate(env, w)?;
+        let action = if env.store.is_valid(&path).map_err(|e| LockedError {
+            entry: format!("{} {}", r.name, r.version),
+            file: Some(chosen.name.clone()),
+            error: Box::new(e.into()),
+        })? {
+            Action::Reuse
+        } else if file.filename.is_wheel() {
+            Action::Download(chosen.size)
+        } else {
+            Action::Build
+        };
+        entries.push(entry(&path));
+        previews.push(Preview {
+            name: r.project_name.clone(),
+            version: r.version.to_string(),
+            action,
+        });
+    }
+    Ok((entries, previews))
 }
 
 /// The locked wheel that best matches the interpreter, else the sdist, as

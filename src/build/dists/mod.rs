@@ -59,7 +59,8 @@ mod speculate;
 pub use custom::custom_build;
 pub use install::{Action, Preview, install_wheel, preview, realise};
 pub use locked::{
-    LockedDist, LockedFile, Wanted, lock_builds, lock_files, path_url, realise_locked,
+    LockedDist, LockedError, LockedFile, Wanted, lock_builds, lock_files, path_url, preview_locked,
+    realise_locked,
 };
 pub use metadata::read_store_metadata;
 pub use provider::{IndexProvider, LocalDist};

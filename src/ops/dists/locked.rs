@@ -104,9 +104,6 @@ impl Installer<'_> {
         request: &DistRequest<'_>,
         local: &[LocalDist],
     ) -> recipe::Result<Option<Vec<DistEntry>>> {
-        if self.dry_run {
-            return Ok(None);
-        }
         let Some(state) = &self.lock else {
             return Ok(None);
         };
@@ -167,7 +164,7 @@ impl Installer<'_> {
             &self.builds,
         );
         let ctx = self.ctx;
-        let entries = dists::realise_locked(&env, &wanted, local, &mut Say(ctx)).map_err(|e| {
+        let explain = |e: dists::LockedError| {
             let mut what = file.clone();
             if !e.entry.is_empty() {
                 what.push_str(&format!(": package `{}`", e.entry));
@@ -176,7 +173,15 @@ impl Installer<'_> {
                 what.push_str(&format!(", file `{f}`"));
             }
             failed(format!("{what}: {}", e.error))
-        })?;
+        };
+        if self.dry_run {
+            let (entries, previews) =
+                dists::preview_locked(&env, &wanted, local).map_err(explain)?;
+            self.previews.extend(previews);
+            return Ok(Some(entries));
+        }
+        let entries =
+            dists::realise_locked(&env, &wanted, local, &mut Say(ctx)).map_err(explain)?;
         Ok(Some(entries))
     }
 

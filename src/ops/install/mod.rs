@@ -154,6 +154,14 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
     }
     plan(&store, &mut planned)?;
     let Some(profile) = profile else {
+        if let Some(state) = installer.borrow().lock.as_ref()
+            && installer.borrow().installs_from_lock()
+        {
+            ctx.printer.data(&format!(
+                "would install the distributions {} locks\n",
+                state.file
+            ));
+        }
         return report_dry_run(ctx, &store, &planned, &installer.borrow().previews);
     };
     let current = profile.current()?;

@@ -296,3 +296,82 @@ fn a_dry_run_shows_what_the_lock_would_install() {
     let out = ctx.ok(&["install", "--dry-run", "--locked"]);
     assert!(out.contains("would reuse util 1.5"), "{out}");
 }
+
+/// The store object names (hash-name-version) of the current generation's
+/// distributions.
+fn objects(ctx: &TestContext) -> Vec<String> {
+    let m = fs::read_to_string(ctx.path(".buildout/current/manifest.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&m).unwrap();
+    let mut out: Vec<String> = v["distributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let p = d["path"].as_str().unwrap();
+            p.rsplit('/').next().unwrap().to_string()
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn newer_wheels_in_find_links_do_not_change_a_fresh_install_from_the_lock() {
+    let root = tempfile::tempdir().unwrap();
+    let wheels = root.path().join("wheels");
+    fs::create_dir_all(&wheels).unwrap();
+    let put = |d: Dist| fs::write(wheels.join(&d.filename), &d.bytes).unwrap();
+    put(Wheel::new("web", "1.0").dep("util>=1").dep("tpl").build());
+    put(Wheel::new("util", "1.5").build());
+    put(Wheel::new("tpl", "2.0").dep("marks>=1").build());
+    put(Wheel::new("marks", "1.1").build());
+    let config = format!(
+        "[buildout]\nparts = app\nindex = http://127.0.0.1:9/simple/\nfind-links = {}\n\n[app]\nrecipe = zc.recipe.egg:eggs\neggs = web\n",
+        wheels.display()
+    );
+    // One store for both machines: an object's address is the digest of
+    // the wheel's sha256 (and the interpreter), so the same addresses mean
+    // the same files.
+    let store = root.path().join("store");
+    let store = store.to_str().unwrap();
+    let first = TestContext::new();
+    first.write("buildout.cfg", &config);
+    first.ok(&["-o", "--store", store, "lock"]);
+    first.ok(&["-o", "--store", store, "install"]);
+    let set = working_set(&first);
+    assert_eq!(
+        set,
+        pairs(&[
+            ("marks", "1.1"),
+            ("tpl", "2.0"),
+            ("util", "1.5"),
+            ("web", "1.0")
+        ])
+    );
+    // A day of releases: newer versions of everything.
+    put(Wheel::new("web", "1.1").dep("util>=1").dep("tpl").build());
+    put(Wheel::new("util", "2.0").build());
+    put(Wheel::new("tpl", "2.1").dep("marks>=1").build());
+    put(Wheel::new("marks", "1.2").build());
+    // Another checkout: the configuration and the lock.
+    let second = TestContext::new();
+    second.write("buildout.cfg", &config);
+    second.write(LOCK, &fs::read_to_string(first.path(LOCK)).unwrap());
+    second.ok(&["--store", store, "install"]);
+    assert_eq!(working_set(&second), set);
+    assert_eq!(objects(&second), objects(&first), "the same files");
+    // Without the lock the same buildout (same store) takes the new
+    // releases.
+    let third = TestContext::new();
+    third.write("buildout.cfg", &config);
+    third.ok(&["--store", store, "install"]);
+    assert_eq!(
+        working_set(&third),
+        pairs(&[
+            ("marks", "1.2"),
+            ("tpl", "2.1"),
+            ("util", "2.0"),
+            ("web", "1.1")
+        ])
+    );
+}

@@ -7,17 +7,7 @@ use crate::common::{TestContext, pairs, working_set};
 use std::fs;
 use std::io::Write;
 
-const LOCK: &str = "pylock.buildout.toml";
-
-/// Index pages (not files) the server was asked for.
-fn pages(server: &IndexServer) -> Vec<String> {
-    server
-        .requests()
-        .into_iter()
-        .map(|r| r.path)
-        .filter(|p| p.starts_with("/simple"))
-        .collect()
-}
+use crate::lock::{LOCK, pages};
 
 /// The sdist `legacy 2.0` whose `[build-system] requires` is `helper` and
 /// whose backend's `get_requires_for_build_wheel` adds `extra`; its build

@@ -174,22 +174,19 @@ pub fn realise_locked(
     let packages: Vec<Resolved> = wanted.iter().map(|w| w.resolved.clone()).collect();
     for (i, w) in wanted.iter().enumerate() {
         let r = &w.resolved;
-        let entry = |path: &crate::store::StorePath| DistEntry {
-            name: r.project_name.clone(),
-            version: r.version.to_string(),
-            path: path.to_absolute(&store_dir),
+        let (chosen, file, path) = match locate(env, w, local)? {
+            Located::Local(path) => {
+                entries[i] = Some(dist_entry(r, &path, &store_dir));
+                continue;
+            }
+            Located::File(chosen, file, path) => (chosen, *file, path),
         };
-        if let Some(l) = local.iter().find(|l| l.name == r.name) {
-            entries[i] = Some(entry(&l.path));
-            continue;
-        }
-        let (chosen, file, path) = locate(env, w)?;
         if env.store.root_and_check(&path).map_err(|e| LockedError {
             entry: format!("{} {}", r.name, r.version),
             file: Some(chosen.name.clone()),
             error: Box::new(e.into()),
         })? {
-            entries[i] = Some(entry(&path));
+            entries[i] = Some(dist_entry(r, &path, &store_dir));
         } else if file.filename.is_wheel() {
             missing.push((i, file, path));
         } else {
@@ -219,11 +216,7 @@ pub fn realise_locked(
             }
         })?;
         for (i, _, path) in &missing {
-            entries[*i] = Some(DistEntry {
-                name: packages[*i].project_name.clone(),
-                version: packages[*i].version.to_string(),
-                path: path.to_absolute(&store_dir),
-            });
+            entries[*i] = Some(dist_entry(&packages[*i], path, &store_dir));
         }
     }
     for (i, file, path) in to_build {
@@ -244,22 +237,38 @@ pub fn realise_locked(
         obj.origin = Some(super::address::origin(&file).map_err(fail)?);
         super::install_wheel(env, &obj, &wheel).map_err(fail)?;
         progress.got(&r.project_name, &r.version.to_string());
-        entries[i] = Some(DistEntry {
-            name: r.project_name.clone(),
-            version: r.version.to_string(),
-            path: path.to_absolute(&store_dir),
-        });
+        entries[i] = Some(dist_entry(r, &path, &store_dir));
     }
     Ok(entries.into_iter().flatten().collect())
 }
 
-/// The locked file `w` is installed from (see [`choose`]) and the store
-/// path of its distribution.
+/// Where a wanted distribution comes from.
+enum Located<'w> {
+    /// A local project's object.
+    Local(crate::store::StorePath),
+    /// Its locked file (see [`choose`]) and the store path of its object.
+    File(&'w LockedFile, Box<DistFile>, crate::store::StorePath),
+}
+
+/// The manifest entry of `r` at `path`.
+fn dist_entry(r: &Resolved, path: &crate::store::StorePath, store_dir: &str) -> DistEntry {
+    DistEntry {
+        name: r.project_name.clone(),
+        version: r.version.to_string(),
+        path: path.to_absolute(store_dir),
+    }
+}
+
+/// Where `w` comes from: `local`, else its locked file.
 fn locate<'w>(
     env: &DistEnv<'_>,
     w: &'w Wanted,
-) -> Result<(&'w LockedFile, DistFile, crate::store::StorePath), LockedError> {
+    local: &[LocalDist],
+) -> Result<Located<'w>, LockedError> {
     let r = &w.resolved;
+    if let Some(l) = local.iter().find(|l| l.name == r.name) {
+        return Ok(Located::Local(l.path.clone()));
+    }
     let fail = |file: Option<&LockedFile>, error: Error| LockedError {
         entry: format!("{} {}", r.name, r.version),
         file: file.map(|f| f.name.clone()),
@@ -281,7 +290,7 @@ fn locate<'w>(
         sdist_dist_path(env, &file)
     }
     .map_err(|e| fail(Some(chosen), e))?;
-    Ok((chosen, file, path))
+    Ok(Located::File(chosen, Box::new(file), path))
 }
 
 /// What [`realise_locked`] would do, without doing it (`install
@@ -297,16 +306,13 @@ pub fn preview_locked(
     let mut previews = Vec::new();
     for w in wanted {
         let r = &w.resolved;
-        let entry = |path: &crate::store::StorePath| DistEntry {
-            name: r.project_name.clone(),
-            version: r.version.to_string(),
-            path: path.to_absolute(&store_dir),
+        let (chosen, file, path) = match locate(env, w, local)? {
+            Located::Local(path) => {
+                entries.push(dist_entry(r, &path, &store_dir));
+                continue;
+            }
+            Located::File(chosen, file, path) => (chosen, *file, path),
         };
-        if let Some(l) = local.iter().find(|l| l.name == r.name) {
-            entries.push(entry(&l.path));
-            continue;
-        }
-        let (chosen, file, path) = locate(env, w)?;
         let action = if env.store.is_valid(&path).map_err(|e| LockedError {
             entry: format!("{} {}", r.name, r.version),
             file: Some(chosen.name.clone()),
@@ -318,7 +324,7 @@ pub fn preview_locked(
         } else {
             Action::Build
         };
-        entries.push(entry(&path));
+        entries.push(dist_entry(r, &path, &store_dir));
         previews.push(Preview {
             name: r.project_name.clone(),
             version: r.version.to_string(),

@@ -365,3 +365,39 @@ fn newer_wheels_in_find_links_do_not_change_a_fresh_install_from_the_lock() {
         ])
     );
 }
+
+#[test]
+fn a_build_requirement_that_is_an_sdist_has_its_build_locked_too() {
+    let server = IndexServer::start();
+    server
+        .publish(
+            Sdist::new("helper", "1.0")
+                .module("helper.py", "V = '1.0'\n")
+                .build(),
+        )
+        .publish(build_requirement("extra", "1.0"))
+        .publish(legacy_needing_build_requirements());
+    let ctx = TestContext::new();
+    ctx.write(
+        "buildout.cfg",
+        &format!(
+            "[buildout]\nparts = app\nindex = {}\n\n[app]\nrecipe = zc.recipe.egg:eggs\neggs = legacy\n",
+            server.index_url()
+        ),
+    );
+    ctx.ok(&["lock"]);
+    // Locked again from scratch: `helper` is built in the store by now,
+    // its build environment is recorded all the same.
+    fs::remove_file(ctx.path(LOCK)).unwrap();
+    ctx.ok(&["lock"]);
+    let text = fs::read_to_string(ctx.path(LOCK)).unwrap();
+    assert!(
+        text.contains("group = \"build-helper-1-0\"\nbuild = \"helper 1.0\""),
+        "{text}"
+    );
+    let store = ctx.root.join("cold-store");
+    server.clear_log();
+    ctx.ok(&["--store", store.to_str().unwrap(), "install", "--locked"]);
+    assert_eq!(pages(&server), Vec::<String>::new());
+    assert_eq!(working_set(&ctx), pairs(&[("legacy", "2.0")]));
+}

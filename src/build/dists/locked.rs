@@ -138,6 +138,36 @@ pub fn lock_builds(
         };
         record_build(env, &label, &archive, progress)?;
     }
+    // Sdists among the build requirements: their own build environments
+    // (a build requirement already built in the store was not built now).
+    let mut seen = std::collections::BTreeSet::new();
+    loop {
+        let nested: Vec<(String, DistFile)> = env
+            .builds
+            .recorded
+            .borrow()
+            .iter()
+            .flat_map(|b| &b.dists)
+            .filter_map(|d| {
+                let f = d.file.as_ref().filter(|f| !f.is_wheel)?;
+                let label = format!("{} {}", d.resolved.name, d.resolved.version);
+                Some((label, dist_file(f, &d.resolved.name)?))
+            })
+            .filter(|(label, _)| !env.builds.has_record(&env.python, label))
+            .filter(|(label, _)| seen.insert(label.clone()))
+            .collect();
+        if nested.is_empty() {
+            break;
+        }
+        for (label, file) in nested {
+            let staging = store_scratch(env.store)?;
+            let archive = match file.local_path() {
+                Some(p) => p,
+                None => env.client.download(&file, staging.path(), env.reporter)?,
+            };
+            record_build(env, &label, &archive, progress)?;
+        }
+    }
     Ok(env.builds.recorded.borrow_mut().drain(..).collect())
 }
 
@@ -350,28 +380,30 @@ fn choose<'w>(env: &DistEnv<'_>, w: &'w Wanted) -> Option<(&'w LockedFile, DistF
         .min_by_key(|(rank, _)| *rank)
         .map(|(_, f)| f)
         .or(w.sdist.as_ref())?;
-    let filename = DistFilename::parse(&best.name, Some(name)).ok()?;
+    Some((best, dist_file(best, name)?))
+}
+
+/// The [`DistFile`] of a locked file, whose only hash is the lock's.
+fn dist_file(f: &LockedFile, name: &PackageName) -> Option<DistFile> {
+    let filename = DistFilename::parse(&f.name, Some(name)).ok()?;
     let mut hashes = BTreeMap::new();
-    hashes.insert("sha256".to_string(), best.sha256.clone());
-    let source = if find_links::file_url_path(&best.url).is_some() {
+    hashes.insert("sha256".to_string(), f.sha256.clone());
+    let source = if find_links::file_url_path(&f.url).is_some() {
         Source::FindLinks
     } else {
         Source::Index
     };
-    Some((
-        best,
-        DistFile {
-            filename,
-            url: best.url.clone(),
-            hashes,
-            requires_python: None,
-            yanked: None,
-            core_metadata: CoreMetadata::Absent,
-            size: best.size,
-            upload_time: None,
-            source,
-        },
-    ))
+    Some(DistFile {
+        filename,
+        url: f.url.clone(),
+        hashes,
+        requires_python: None,
+        yanked: None,
+        core_metadata: CoreMetadata::Absent,
+        size: f.size,
+        upload_time: None,
+        source,
+    })
 }
 
 /// The `file:` URL of a local path (a lock's `path` entries).

@@ -6,6 +6,13 @@
 //! again (once per run) and the cached copy is the fallback; otherwise a
 //! cached copy is used without touching the network. Offline mode never
 //! touches the network. Credentials in URLs are sent but never printed.
+//!
+//! Every `http(s)://` file a run reads (extends, cached or not, template
+//! `url`s, [`note_download`], and what recipes fetch through zc.buildout's
+//! `Download` in the recipe host, [`note_hashed`]) is noted with its size and sha256
+//! for the lock file ([`downloads`]); once a lock is in use
+//! ([`expect_downloads`]) a file whose sha256 is not the one the lock
+//! records is an error naming the lock and the URL.
 
 use super::{Error, ErrorKind};
 use md5::{Digest, Md5};
@@ -29,12 +36,116 @@ pub struct FetchOptions {
 /// the index client's).
 pub use crate::index::redact;
 
+/// A file fetched over HTTP(S) by this run: what a lock records of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Download {
+    /// Without credentials.
+    pub url: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// The downloads of this run, and the lock they are checked against.
+#[derive(Default)]
+struct Ledger {
+    seen: Vec<Download>,
+    /// The lock file's name, and URL → sha256.
+    expected: Option<(String, std::collections::BTreeMap<String, String>)>,
+}
+
+static LEDGER: std::sync::Mutex<Ledger> = std::sync::Mutex::new(Ledger {
+    seen: Vec::new(),
+    expected: None,
+});
+
+fn ledger() -> std::sync::MutexGuard<'static, Ledger> {
+    LEDGER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Why `d` is not what `expected` (of the lock `file`) says, if it is not.
+fn mismatch(
+    d: &Download,
+    file: &str,
+    expected: &std::collections::BTreeMap<String, String>,
+) -> Option<String> {
+    let want = expected.get(&d.url)?;
+    (want != &d.sha256).then(|| {
+        format!(
+            "{} changed since {file} was written: its sha256 is {}, the lock has {want}; run `buildout lock` if the change is wanted",
+            d.url, d.sha256
+        )
+    })
+}
+
+/// Notes the content of `url` (an `http(s)://` URL) as read by this run;
+/// an error when a lock in use records another sha256 for it.
+pub fn note_download(url: &str, bytes: &[u8]) -> Result<(), String> {
+    use sha2::{Digest, Sha256};
+    note_hashed(url, bytes.len() as u64, &hex::encode(Sha256::digest(bytes)))
+}
+
+/// [`note_download`] of a file already hashed (a recipe's download,
+/// reported by the recipe host).
+pub fn note_hashed(url: &str, size: u64, sha256: &str) -> Result<(), String> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Ok(());
+    }
+    let d = Download {
+        url: redact(url),
+        size,
+        sha256: sha256.to_ascii_lowercase(),
+    };
+    let mut ledger = ledger();
+    if let Some((file, expected)) = &ledger.expected
+        && let Some(why) = mismatch(&d, file, expected)
+    {
+        return Err(why);
+    }
+    ledger.seen.retain(|s| s.url != d.url);
+    ledger.seen.push(d);
+    Ok(())
+}
+
+/// The files this run downloaded, sorted by URL.
+pub fn downloads() -> Vec<Download> {
+    let mut out = ledger().seen.clone();
+    out.sort_by(|a, b| a.url.cmp(&b.url));
+    out
+}
+
+/// From now on, the downloads of this run must have the sha256 the lock
+/// `file` records (URL → sha256); the ones already made are checked now.
+pub fn expect_downloads(
+    file: &str,
+    expected: std::collections::BTreeMap<String, String>,
+) -> Result<(), String> {
+    let mut ledger = ledger();
+    if let Some(why) = ledger
+        .seen
+        .iter()
+        .find_map(|d| mismatch(d, file, &expected))
+    {
+        return Err(why);
+    }
+    ledger.expected = Some((file.to_string(), expected));
+    Ok(())
+}
+
 /// Downloads `url` and returns its text.
 pub fn download(url: &str, options: &FetchOptions) -> Result<String, Error> {
     let bytes = match &options.cache {
         Some(cache) => download_cached(url, cache, options)?,
         None => download_direct(url, options)?,
     };
+    note_download(url, &bytes).map_err(|why| -> Error {
+        ErrorKind::User(format!(
+            "Error downloading extends for URL {}: {why}",
+            redact(url)
+        ))
+        .into()
+    })?;
     String::from_utf8(bytes).map_err(|_| {
         ErrorKind::Io {
             path: redact(url),

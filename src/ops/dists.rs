@@ -176,8 +176,11 @@ pub struct Installer<'a> {
     /// would be done is collected in [`Installer::previews`].
     pub dry_run: bool,
     pub previews: Vec<dists::Preview>,
-    /// The lock file's state, when this run uses or writes one.
+    /// The lock file's state, when this run uses or writes one
+    /// ([`Installer::set_lock`]).
     pub lock: Option<super::lock::LockState>,
+    /// Sdists' build environments from (or for) the lock.
+    builds: dists::BuildLock,
 }
 
 type ClientKey = (Option<String>, Vec<String>);
@@ -199,6 +202,7 @@ impl<'a> Installer<'a> {
             previews: Vec::new(),
             progress: crate::output::progress::Live::new(),
             lock: None,
+            builds: dists::BuildLock::default(),
         }
     }
 
@@ -265,6 +269,7 @@ impl<'a> Installer<'a> {
             &self.progress,
             &parts,
             &self.settings,
+            &self.builds,
         );
         let mut out = Vec::new();
         for dir in &self.develop_dirs {
@@ -418,6 +423,7 @@ fn dist_env<'b>(
     progress: &'b crate::output::progress::Live,
     parts: &'b EnvParts,
     settings: &Settings,
+    builds: &'b dists::BuildLock,
 ) -> DistEnv<'b> {
     DistEnv {
         store,
@@ -430,6 +436,7 @@ fn dist_env<'b>(
         reporter: progress,
         compile_bytecode: settings.compile_bytecode,
         limits: settings.limits,
+        builds,
     }
 }
 
@@ -592,6 +599,7 @@ impl Services for Installer<'_> {
             &self.progress,
             &parts,
             &self.settings,
+            &self.builds,
         );
         let failed = |e: String| recipe::Error::Distributions(e);
         // Not newest: first try what the store has, without the index.
@@ -656,10 +664,9 @@ impl Services for Installer<'_> {
             .cloned()
             .collect();
         report::merge_picked(&mut self.picked, &picked);
-        if let Some(recorded) = self.record(request, &env, &provider, &resolution)?
-            && let Some(state) = &mut self.lock
-        {
-            state.recorded.push(recorded);
+        let recorded = self.record(request, &env, &provider, &resolution)?;
+        if let Some(state) = &mut self.lock {
+            state.recorded.extend(recorded);
         }
         let ctx = self.ctx;
         if self.dry_run {
@@ -695,6 +702,7 @@ impl Services for Installer<'_> {
             &self.progress,
             &parts,
             &self.settings,
+            &self.builds,
         );
         let failed = |e: dists::Error| recipe::Error::Distributions(e.to_string());
         let provider = IndexProvider::new(&env).map_err(failed)?;

@@ -23,6 +23,17 @@
 //! `--frozen` uses it without the check. The generation's manifest records
 //! the lock file's sha256.
 //!
+//! Each sdist's build environment (`[build-system] requires` and what the
+//! backend's `get_requires_for_build_wheel` adds) is locked as a request
+//! of its own (group `build-<name>-<version>`): locking asks the backend,
+//! an install from the lock builds the sdist with exactly that set.
+//!
+//! The non-Python files the configuration fetches (HTTP `extends`,
+//! template `url`s) are recorded with their sha256 (`[tool.buildout]
+//! downloads`); once an install uses a lock, a recorded file whose
+//! content changed is an error naming the lock and the URL
+//! ([`crate::config::fetch::expect_downloads`]).
+//!
 //! Locking constructs no recipe, so the recipe host's requests (its own
 //! distributions, the recipes' and the extensions') are not made then:
 //! without `--locked`, an install resolves a request the lock does not
@@ -111,6 +122,8 @@ pub struct Recorded {
     pub dists: Vec<LockedDist>,
     /// Local projects (develop eggs): normalised name → directory.
     pub directories: BTreeMap<String, String>,
+    /// `Some("name version")`: the build environment of that sdist.
+    pub build: Option<String>,
 }
 
 /// The marker that holds for exactly this interpreter (PEP 751
@@ -292,6 +305,15 @@ pub fn begin(
         }
         return Ok(Flow::Continue(None));
     };
+    // Files the configuration fetched (HTTP `extends`) must be the locked
+    // ones, and so must the ones fetched later (template `url`s).
+    let expected = lock
+        .tool
+        .downloads
+        .iter()
+        .map(|d| (d.url.clone(), d.sha256.clone()))
+        .collect();
+    crate::config::fetch::expect_downloads(&file, expected).map_err(Error::User)?;
     // The inputs of `[buildout]` now (extensions and recipes are loaded
     // next, from the lock); the parts' once they are known.
     if using != LockUse::Frozen {
@@ -422,7 +444,8 @@ pub fn finish(
         Mode::Install { .. } => None,
     };
     let input = inputs(buildout, versions, parts)?;
-    let new = build(&state.recorded, input, &state.dir, previous.as_ref())?;
+    let mut new = build(&state.recorded, input, &state.dir, previous.as_ref())?;
+    new.tool.downloads = with_downloads(previous.as_ref().map_or(&[], |l| &l.tool.downloads));
     let text = new.to_toml();
     let old_text = std::fs::read_to_string(&path).ok();
     for line in changes(previous.as_ref(), &new) {
@@ -547,8 +570,23 @@ fn extend(lock: &mut Lock, recorded: &[Recorded], dir: &Path) -> Result<()> {
             .map(|p| ((p.name.clone(), p.version.clone()), p))
             .collect();
     for r in recorded {
-        let base = base_group(&r.part);
-        if let Some(other) = group_parts.insert(base.clone(), r.part.clone())
+        let base = match &r.build {
+            Some(sdist) => lock::normalize(&format!("build-{}", sdist.replace(' ', "-"))),
+            None => base_group(&r.part),
+        };
+        if r.build.is_some()
+            && lock
+                .tool
+                .requests
+                .iter()
+                .any(|o| o.build == r.build && o.python == r.python)
+        {
+            // One build environment an sdist and interpreter, whichever
+            // parts use it.
+            continue;
+        }
+        if r.build.is_none()
+            && let Some(other) = group_parts.insert(base.clone(), r.part.clone())
             && other != r.part
         {
             return Err(Error::User(format!(
@@ -581,6 +619,7 @@ fn extend(lock: &mut Lock, recorded: &[Recorded], dir: &Path) -> Result<()> {
             environment: r.environment.clone(),
             requirements: r.requirements.clone(),
             packages: Vec::new(),
+            build: r.build.clone(),
         };
         for d in &r.dists {
             let name = d.resolved.name.as_str().to_string();
@@ -700,16 +739,37 @@ fn carry_host(new: &mut Lock, old: &Lock) {
     }
 }
 
+/// `old` with the files this run downloaded (a new sha256 replaces the
+/// old one; files not fetched this run are kept), sorted by URL.
+fn with_downloads(old: &[lock::Download]) -> Vec<lock::Download> {
+    let mut out: BTreeMap<String, lock::Download> =
+        old.iter().map(|d| (d.url.clone(), d.clone())).collect();
+    for d in crate::config::fetch::downloads() {
+        out.insert(
+            d.url.clone(),
+            lock::Download {
+                url: d.url,
+                size: d.size,
+                sha256: d.sha256,
+            },
+        );
+    }
+    out.into_values().collect()
+}
+
 /// At the end of an install from a lock that did not cover every request
-/// (the recipe host's, made when recipes are constructed): adds what they
-/// resolved to, and writes the lock again.
+/// (the recipe host's, made when recipes are constructed) or every
+/// download: adds what they resolved to (and the downloads), and writes
+/// the lock again.
 pub fn complete(ctx: &Context, state: &mut LockState) -> Result<()> {
     let Mode::Install { lock, .. } = &mut state.mode else {
         return Ok(());
     };
-    if state.recorded.is_empty() {
+    let downloads = with_downloads(&lock.tool.downloads);
+    if state.recorded.is_empty() && downloads == lock.tool.downloads {
         return Ok(());
     }
+    lock.tool.downloads = downloads;
     extend(lock, &std::mem::take(&mut state.recorded), &state.dir)?;
     let path = state.dir.join(&state.file);
     crate::fs::replace_file(&path, lock.to_toml().as_bytes()).map_err(|source| Error::Io {
@@ -728,7 +788,7 @@ fn export_text(lock: &Lock, export: &Export, file: &str) -> Result<String> {
     match export {
         Export::Versions => {
             let mut pins: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-            for r in &lock.tool.requests {
+            for r in lock.tool.requests.iter().filter(|r| r.build.is_none()) {
                 for (name, version) in r.pins() {
                     if lock.package(name, version, &r.group).is_some() {
                         pins.entry(name.to_string())
@@ -760,7 +820,7 @@ fn export_text(lock: &Lock, export: &Export, file: &str) -> Result<String> {
                 .tool
                 .requests
                 .iter()
-                .filter(|r| &r.part == part)
+                .filter(|r| &r.part == part && r.build.is_none())
                 .collect();
             if requests.is_empty() {
                 return Err(Error::User(format!("{file} has no part `{part}`")));

@@ -63,8 +63,11 @@ fn fetch(url: &str, timeout: f64, offline: bool) -> Result<String> {
         )));
     } else {
         let timeout = std::time::Duration::from_secs_f64(timeout);
-        crate::config::fetch::http_get(url, timeout)
-            .map_err(|why| Error::User(format!("{why} ({shown})")))?
+        let bytes = crate::config::fetch::http_get(url, timeout)
+            .map_err(|why| Error::User(format!("{why} ({shown})")))?;
+        crate::config::fetch::note_download(url, &bytes)
+            .map_err(|why| Error::User(format!("template url: {why}")))?;
+        bytes
     };
     String::from_utf8(bytes)
         .map_err(|_| Error::User(format!("Template URL {shown} is not valid UTF-8.")))

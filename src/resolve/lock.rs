@@ -20,7 +20,11 @@
 //! changed), and one `[[tool.buildout.requests]]` per distribution request
 //! a part made (part, group, interpreter, requirements and the exact
 //! `name==version` set it resolved to), which an install replays without
-//! resolving.
+//! resolving. The build environment of each sdist is such a request too,
+//! with `build = "name version"`, in its own group
+//! `build-<name>-<version>` (normalised). `downloads` lists the non-Python
+//! files the configuration fetched (HTTP `extends`, template `url`s) with
+//! their size and sha256.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -132,6 +136,17 @@ pub struct Tool {
     /// Each input by name → its digest.
     pub input: BTreeMap<String, String>,
     pub requests: Vec<Request>,
+    /// Non-Python files the configuration fetched (HTTP `extends`,
+    /// template `url`s), sorted by URL.
+    pub downloads: Vec<Download>,
+}
+
+/// One `[tool.buildout] downloads` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Download {
+    pub url: String,
+    pub size: u64,
+    pub sha256: String,
 }
 
 /// One distribution request, and what it resolved to.
@@ -148,6 +163,10 @@ pub struct Request {
     /// `Name==version` (the distribution's own spelling), sorted by
     /// normalised name.
     pub packages: Vec<String>,
+    /// `Some("name version")`: the build environment of that sdist
+    /// (`requirements` are its `[build-system] requires` and what
+    /// `get_requires_for_build_wheel` added), not a part's request.
+    pub build: Option<String>,
 }
 
 impl Request {
@@ -316,6 +335,19 @@ impl Lock {
         s.push_str("\n[tool.buildout]\n");
         let _ = writeln!(s, "format = {FORMAT}");
         let _ = writeln!(s, "inputs = {}", quote(&self.tool.inputs));
+        if !self.tool.downloads.is_empty() {
+            s.push_str("downloads = [\n");
+            for d in &self.tool.downloads {
+                let _ = writeln!(
+                    s,
+                    "    {{ url = {}, size = {}, sha256 = {} }},",
+                    quote(&d.url),
+                    d.size,
+                    quote(&d.sha256)
+                );
+            }
+            s.push_str("]\n");
+        }
         s.push_str("\n[tool.buildout.input]\n");
         for (k, v) in &self.tool.input {
             let _ = writeln!(s, "{} = {}", quote(k), quote(v));
@@ -324,6 +356,9 @@ impl Lock {
             s.push_str("\n[[tool.buildout.requests]]\n");
             let _ = writeln!(s, "part = {}", quote(&r.part));
             let _ = writeln!(s, "group = {}", quote(&r.group));
+            if let Some(b) = &r.build {
+                let _ = writeln!(s, "build = {}", quote(b));
+            }
             let _ = writeln!(s, "python = {}", quote(&r.python));
             let _ = writeln!(s, "environment = {}", quote(&r.environment));
             let _ = writeln!(s, "requirements = {}", quote_list(&r.requirements));
@@ -619,6 +654,34 @@ fn tool_table(t: &dyn toml_edit::TableLike) -> Result<Tool> {
             tool.input.insert(k.to_string(), v.to_string());
         }
     }
+    if let Some(item) = t.get("downloads") {
+        let arr = item
+            .as_array()
+            .ok_or_else(|| Error::invalid(entry, "`downloads` is not an array"))?;
+        for d in arr {
+            let d = d
+                .as_inline_table()
+                .ok_or_else(|| Error::invalid(entry, "a download is not a table"))?;
+            let url = d
+                .get("url")
+                .and_then(toml_edit::Value::as_str)
+                .map(String::from)
+                .ok_or_else(|| Error::invalid(entry, "a download has no `url`"))?;
+            let what = format!("download `{url}`");
+            let size = d
+                .get("size")
+                .and_then(toml_edit::Value::as_integer)
+                .and_then(|n| u64::try_from(n).ok())
+                .ok_or_else(|| Error::invalid(&what, "`size` is not a non-negative integer"))?;
+            let sha256 = d
+                .get("sha256")
+                .and_then(toml_edit::Value::as_str)
+                .map(str::to_ascii_lowercase)
+                .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+                .ok_or_else(|| Error::invalid(&what, "`sha256` is not a sha256"))?;
+            tool.downloads.push(Download { url, size, sha256 });
+        }
+    }
     if let Some(requests) = t.get("requests").and_then(|r| r.as_array_of_tables()) {
         for r in requests {
             let part = str_of(r.get("part"), "part", "a request")?;
@@ -629,6 +692,7 @@ fn tool_table(t: &dyn toml_edit::TableLike) -> Result<Tool> {
                 environment: str_of(r.get("environment"), "environment", &what)?,
                 requirements: str_list(r.get("requirements"), "requirements")?,
                 packages: str_list(r.get("packages"), "packages")?,
+                build: opt_str(r.get("build"), "build")?,
                 part,
             });
         }
@@ -690,6 +754,12 @@ mod tests {
                     environment: "python_full_version == '3.12.3'".into(),
                     requirements: vec!["util<2".into()],
                     packages: vec!["Util==1.0".into()],
+                    build: None,
+                }],
+                downloads: vec![Download {
+                    url: "https://example.org/base.cfg".into(),
+                    size: 12,
+                    sha256: "cd".repeat(32),
                 }],
             },
         }

@@ -7,7 +7,7 @@ use crate::common::{TestContext, other_python, pairs, working_set};
 use std::fs;
 use std::path::Path;
 
-const LOCK: &str = "pylock.buildout.toml";
+pub(crate) const LOCK: &str = "pylock.buildout.toml";
 
 fn index() -> IndexServer {
     let server = IndexServer::start();
@@ -47,7 +47,7 @@ fn wheel_dir(ctx: &TestContext, dists: &[crate::common::wheel::Dist]) {
 }
 
 /// Index pages (not files) the server was asked for.
-fn pages(server: &IndexServer) -> Vec<String> {
+pub(crate) fn pages(server: &IndexServer) -> Vec<String> {
     server
         .requests()
         .into_iter()

@@ -23,6 +23,7 @@ mod hardening_repair;
 mod index;
 mod install;
 mod lock;
+mod lock_more;
 mod man;
 mod prefetch;
 mod progress;

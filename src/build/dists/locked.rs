@@ -4,12 +4,16 @@
 //! index or the resolver ([`realise_locked`]): the wheel among the locked
 //! ones that best matches the interpreter's tags (by name, offline, as PEP
 //! 751 says), else the locked sdist, each download checked against the
-//! lock's sha256 whatever its URL.
+//! lock's sha256 whatever its URL. Sdists' build environments are
+//! recorded ([`lock_builds`]) and installed from the lock through
+//! [`super::BuildLock`].
 
 use super::address::{dist_path, file_sha256, sdist_dist_path};
-use super::install::{Pending, install_missing};
-use super::sdist_build::built_wheel;
-use super::{DistEnv, Error, IndexProvider, LocalDist, Progress, Result, store_scratch};
+use super::install::{Action, Pending, Preview, install_missing};
+use super::sdist_build::{built_wheel, record_build};
+use super::{
+    BuildRecord, DistEnv, Error, IndexProvider, LocalDist, Progress, Result, store_scratch,
+};
 use crate::index::{CoreMetadata, DistFile, Source, find_links};
 use crate::profile::manifest::DistEntry;
 use crate::python::{DistFilename, PackageName};
@@ -100,6 +104,73 @@ pub fn lock_files(
     Ok(out)
 }
 
+/// While locking: records the build environment of every sdist of
+/// `resolution` not recorded yet (the backend is asked for
+/// `get_requires_for_build_wheel`, nothing is built), and returns the
+/// records made since the last call.
+pub fn lock_builds(
+    env: &DistEnv<'_>,
+    provider: &IndexProvider<'_>,
+    resolution: &Resolution,
+    progress: &mut dyn Progress,
+) -> Result<Vec<BuildRecord>> {
+    for r in &resolution.packages {
+        if provider.local(&r.name).is_some() {
+            continue;
+        }
+        let Some(file) = provider.best_file(&r.name, &r.version) else {
+            continue;
+        };
+        if file.filename.is_wheel() {
+            continue;
+        }
+        let label = format!(
+            "{} {}",
+            file.filename.name().as_str(),
+            file.filename.version()
+        );
+        if env.builds.has_record(&env.python, &label) {
+            continue;
+        }
+        let archive = match file.local_path() {
+            Some(p) => p,
+            None => provider.fetch(&file)?,
+        };
+        record_build(env, &label, &archive, progress)?;
+    }
+    // Sdists among the build requirements: their own build environments
+    // (a build requirement already built in the store was not built now).
+    let mut seen = std::collections::BTreeSet::new();
+    loop {
+        let nested: Vec<(String, DistFile)> = env
+            .builds
+            .recorded
+            .borrow()
+            .iter()
+            .flat_map(|b| &b.dists)
+            .filter_map(|d| {
+                let f = d.file.as_ref().filter(|f| !f.is_wheel)?;
+                let label = format!("{} {}", d.resolved.name, d.resolved.version);
+                Some((label, dist_file(f, &d.resolved.name)?))
+            })
+            .filter(|(label, _)| !env.builds.has_record(&env.python, label))
+            .filter(|(label, _)| seen.insert(label.clone()))
+            .collect();
+        if nested.is_empty() {
+            break;
+        }
+        for (label, file) in nested {
+            let staging = store_scratch(env.store)?;
+            let archive = match file.local_path() {
+                Some(p) => p,
+                None => env.client.download(&file, staging.path(), env.reporter)?,
+            };
+            record_build(env, &label, &archive, progress)?;
+        }
+    }
+    Ok(env.builds.recorded.borrow_mut().drain(..).collect())
+}
+
 /// A locked distribution to install: what it is, and the files the lock
 /// lists for it.
 #[derive(Debug, Clone)]
@@ -133,45 +204,19 @@ pub fn realise_locked(
     let packages: Vec<Resolved> = wanted.iter().map(|w| w.resolved.clone()).collect();
     for (i, w) in wanted.iter().enumerate() {
         let r = &w.resolved;
-        let fail = |file: Option<&LockedFile>, error: Error| LockedError {
-            entry: format!("{} {}", r.name, r.version),
-            file: file.map(|f| f.name.clone()),
-            error: Box::new(error),
-        };
-        let entry = |path: &crate::store::StorePath| DistEntry {
-            name: r.project_name.clone(),
-            version: r.version.to_string(),
-            path: path.to_absolute(&store_dir),
-        };
-        if let Some(l) = local.iter().find(|l| l.name == r.name) {
-            entries[i] = Some(entry(&l.path));
-            continue;
-        }
-        let (chosen, file) = match choose(env, w) {
-            Some(c) => c,
-            None => {
-                return Err(fail(
-                    None,
-                    Error::NoWheel {
-                        name: r.project_name.clone(),
-                        version: r.version.to_string(),
-                        python: env.python.clone(),
-                    },
-                ));
+        let (chosen, file, path) = match locate(env, w, local)? {
+            Located::Local(path) => {
+                entries[i] = Some(dist_entry(r, &path, &store_dir));
+                continue;
             }
+            Located::File(chosen, file, path) => (chosen, *file, path),
         };
-        let path = if file.filename.is_wheel() {
-            dist_path(env, &file)
-        } else {
-            sdist_dist_path(env, &file)
-        }
-        .map_err(|e| fail(Some(chosen), e))?;
-        if env
-            .store
-            .root_and_check(&path)
-            .map_err(|e| fail(Some(chosen), e.into()))?
-        {
-            entries[i] = Some(entry(&path));
+        if env.store.root_and_check(&path).map_err(|e| LockedError {
+            entry: format!("{} {}", r.name, r.version),
+            file: Some(chosen.name.clone()),
+            error: Box::new(e.into()),
+        })? {
+            entries[i] = Some(dist_entry(r, &path, &store_dir));
         } else if file.filename.is_wheel() {
             missing.push((i, file, path));
         } else {
@@ -201,11 +246,7 @@ pub fn realise_locked(
             }
         })?;
         for (i, _, path) in &missing {
-            entries[*i] = Some(DistEntry {
-                name: packages[*i].project_name.clone(),
-                version: packages[*i].version.to_string(),
-                path: path.to_absolute(&store_dir),
-            });
+            entries[*i] = Some(dist_entry(&packages[*i], path, &store_dir));
         }
     }
     for (i, file, path) in to_build {
@@ -226,13 +267,101 @@ pub fn realise_locked(
         obj.origin = Some(super::address::origin(&file).map_err(fail)?);
         super::install_wheel(env, &obj, &wheel).map_err(fail)?;
         progress.got(&r.project_name, &r.version.to_string());
-        entries[i] = Some(DistEntry {
-            name: r.project_name.clone(),
-            version: r.version.to_string(),
-            path: path.to_absolute(&store_dir),
-        });
+        entries[i] = Some(dist_entry(r, &path, &store_dir));
     }
     Ok(entries.into_iter().flatten().collect())
+}
+
+/// Where a wanted distribution comes from.
+enum Located<'w> {
+    /// A local project's object.
+    Local(crate::store::StorePath),
+    /// Its locked file (see [`choose`]) and the store path of its object.
+    File(&'w LockedFile, Box<DistFile>, crate::store::StorePath),
+}
+
+/// The manifest entry of `r` at `path`.
+fn dist_entry(r: &Resolved, path: &crate::store::StorePath, store_dir: &str) -> DistEntry {
+    DistEntry {
+        name: r.project_name.clone(),
+        version: r.version.to_string(),
+        path: path.to_absolute(store_dir),
+    }
+}
+
+/// Where `w` comes from: `local`, else its locked file.
+fn locate<'w>(
+    env: &DistEnv<'_>,
+    w: &'w Wanted,
+    local: &[LocalDist],
+) -> Result<Located<'w>, LockedError> {
+    let r = &w.resolved;
+    if let Some(l) = local.iter().find(|l| l.name == r.name) {
+        return Ok(Located::Local(l.path.clone()));
+    }
+    let fail = |file: Option<&LockedFile>, error: Error| LockedError {
+        entry: format!("{} {}", r.name, r.version),
+        file: file.map(|f| f.name.clone()),
+        error: Box::new(error),
+    };
+    let Some((chosen, file)) = choose(env, w) else {
+        return Err(fail(
+            None,
+            Error::NoWheel {
+                name: r.project_name.clone(),
+                version: r.version.to_string(),
+                python: env.python.clone(),
+            },
+        ));
+    };
+    let path = if file.filename.is_wheel() {
+        dist_path(env, &file)
+    } else {
+        sdist_dist_path(env, &file)
+    }
+    .map_err(|e| fail(Some(chosen), e))?;
+    Ok(Located::File(chosen, Box::new(file), path))
+}
+
+/// What [`realise_locked`] would do, without doing it (`install
+/// --dry-run` with a lock): the working set with the store paths its
+/// members have or would have, and what each needs.
+pub fn preview_locked(
+    env: &DistEnv<'_>,
+    wanted: &[Wanted],
+    local: &[LocalDist],
+) -> Result<(Vec<DistEntry>, Vec<Preview>), LockedError> {
+    let store_dir = env.store.dir_str().to_string();
+    let mut entries = Vec::new();
+    let mut previews = Vec::new();
+    for w in wanted {
+        let r = &w.resolved;
+        let (chosen, file, path) = match locate(env, w, local)? {
+            Located::Local(path) => {
+                entries.push(dist_entry(r, &path, &store_dir));
+                continue;
+            }
+            Located::File(chosen, file, path) => (chosen, *file, path),
+        };
+        let action = if env.store.is_valid(&path).map_err(|e| LockedError {
+            entry: format!("{} {}", r.name, r.version),
+            file: Some(chosen.name.clone()),
+            error: Box::new(e.into()),
+        })? {
+            Action::Reuse
+        } else if file.filename.is_wheel() {
+            Action::Download(chosen.size)
+        } else {
+            Action::Build
+        };
+        entries.push(dist_entry(r, &path, &store_dir));
+        previews.push(Preview {
+            name: r.project_name.clone(),
+            version: r.version.to_string(),
+            action,
+        });
+    }
+    Ok((entries, previews))
 }
 
 /// The locked wheel that best matches the interpreter, else the sdist, as
@@ -251,28 +380,30 @@ fn choose<'w>(env: &DistEnv<'_>, w: &'w Wanted) -> Option<(&'w LockedFile, DistF
         .min_by_key(|(rank, _)| *rank)
         .map(|(_, f)| f)
         .or(w.sdist.as_ref())?;
-    let filename = DistFilename::parse(&best.name, Some(name)).ok()?;
+    Some((best, dist_file(best, name)?))
+}
+
+/// The [`DistFile`] of a locked file, whose only hash is the lock's.
+fn dist_file(f: &LockedFile, name: &PackageName) -> Option<DistFile> {
+    let filename = DistFilename::parse(&f.name, Some(name)).ok()?;
     let mut hashes = BTreeMap::new();
-    hashes.insert("sha256".to_string(), best.sha256.clone());
-    let source = if find_links::file_url_path(&best.url).is_some() {
+    hashes.insert("sha256".to_string(), f.sha256.clone());
+    let source = if find_links::file_url_path(&f.url).is_some() {
         Source::FindLinks
     } else {
         Source::Index
     };
-    Some((
-        best,
-        DistFile {
-            filename,
-            url: best.url.clone(),
-            hashes,
-            requires_python: None,
-            yanked: None,
-            core_metadata: CoreMetadata::Absent,
-            size: best.size,
-            upload_time: None,
-            source,
-        },
-    ))
+    Some(DistFile {
+        filename,
+        url: f.url.clone(),
+        hashes,
+        requires_python: None,
+        yanked: None,
+        core_metadata: CoreMetadata::Absent,
+        size: f.size,
+        upload_time: None,
+        source,
+    })
 }
 
 /// The `file:` URL of a local path (a lock's `path` entries).

@@ -58,7 +58,10 @@ mod speculate;
 
 pub use custom::custom_build;
 pub use install::{Action, Preview, install_wheel, preview, realise};
-pub use locked::{LockedDist, LockedFile, Wanted, lock_files, path_url, realise_locked};
+pub use locked::{
+    LockedDist, LockedError, LockedFile, Wanted, lock_builds, lock_files, path_url, preview_locked,
+    realise_locked,
+};
 pub use metadata::read_store_metadata;
 pub use provider::{IndexProvider, LocalDist};
 pub use repair::rebuild_dist;
@@ -138,6 +141,52 @@ pub struct DistEnv<'a> {
     /// `[buildout] max-unpacked-*`: how much one wheel or sdist may
     /// unpack to.
     pub limits: super::extract::Limits,
+    /// The build requirements of sdists as a lock file has them (or
+    /// records them).
+    pub builds: &'a BuildLock,
+}
+
+/// Sdists' build requirements and a lock file ([`sdist_build`]): while
+/// locking, each build environment resolved is recorded; installing from
+/// a lock, a build environment is exactly the locked set (no index, no
+/// resolver).
+#[derive(Debug, Default)]
+pub struct BuildLock {
+    /// Installing from a lock: (interpreter, `name version` of the sdist)
+    /// → the distributions of its build environment.
+    pub locked: std::collections::BTreeMap<(String, String), Vec<Wanted>>,
+    /// The lock file's name (for messages); empty: no lock.
+    pub file: String,
+    /// A build the lock does not cover is an error (`--locked`, `--frozen`).
+    pub strict: bool,
+    /// Locking: build environments are recorded into [`BuildLock::recorded`].
+    pub record: bool,
+    pub recorded: RefCell<Vec<BuildRecord>>,
+    /// Locking again: (interpreter, sdist) → the versions the previous
+    /// lock has (preferred, as a part's locked versions are).
+    pub preferred: std::collections::BTreeMap<(String, String), Vec<(String, String)>>,
+}
+
+/// One sdist's build environment, as resolved while locking.
+#[derive(Debug, Clone)]
+pub struct BuildRecord {
+    /// The interpreter.
+    pub python: String,
+    /// `name version` of the sdist.
+    pub sdist: String,
+    /// `[build-system] requires` and `get_requires_for_build_wheel`.
+    pub requirements: Vec<String>,
+    pub dists: Vec<LockedDist>,
+}
+
+impl BuildLock {
+    /// Whether the build of `sdist` for `python` was recorded.
+    fn has_record(&self, python: &str, sdist: &str) -> bool {
+        self.recorded
+            .borrow()
+            .iter()
+            .any(|r| r.python == python && r.sdist == sdist)
+    }
 }
 
 impl DistEnv<'_> {

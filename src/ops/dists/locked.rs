@@ -5,7 +5,7 @@
 
 use super::{Installer, Say, dist_env};
 use crate::build::dists::{self, DistEnv, IndexProvider, LocalDist, Wanted};
-use crate::ops::lock::{Mode, Recorded, environment_marker};
+use crate::ops::lock::{LockState, Mode, Recorded, environment_marker};
 use crate::profile::manifest::DistEntry;
 use crate::python::PackageName;
 use crate::recipe::{self, DistRequest};
@@ -14,6 +14,58 @@ use crate::resolve::{self, Resolution, Resolved};
 
 fn failed(message: String) -> recipe::Error {
     recipe::Error::Distributions(message)
+}
+
+/// The distributions `found` (a request of `lock`) resolved to, with the
+/// files the lock lists (local projects: none).
+fn wanted(
+    lock: &lock::Lock,
+    found: &lock::Request,
+    dir: &std::path::Path,
+    file: &str,
+    local: &[LocalDist],
+) -> recipe::Result<Vec<Wanted>> {
+    let mut wanted = Vec::new();
+    for (spelled, version) in found.pins() {
+        let bad = |m: String| failed(format!("{file}: package `{spelled} {version}`: {m}"));
+        let name = PackageName::new(spelled).map_err(|e| bad(e.to_string()))?;
+        let version: pep440_rs::Version =
+            version.parse().map_err(|_| bad("invalid version".into()))?;
+        let resolved = Resolved {
+            name: name.clone(),
+            project_name: spelled.to_string(),
+            version: version.clone(),
+            extras: Vec::new(),
+        };
+        if local.iter().any(|l| l.name == name) {
+            wanted.push(Wanted {
+                resolved,
+                wheels: Vec::new(),
+                sdist: None,
+            });
+            continue;
+        }
+        let package = lock
+            .package(spelled, &version.to_string(), &found.group)
+            .ok_or_else(|| bad(format!("no entry in group `{}`", found.group)))?;
+        let convert = |f: &lock::File| dists::LockedFile {
+            name: f.name.clone(),
+            url: match &f.location {
+                Location::Url(u) => u.clone(),
+                Location::Path(p) => dists::path_url(&dir.join(p)),
+            },
+            size: f.size,
+            sha256: f.sha256.clone(),
+            is_wheel: f.name.ends_with(".whl"),
+            from_index: package.index.is_some(),
+        };
+        wanted.push(Wanted {
+            resolved,
+            wheels: package.wheels.iter().map(convert).collect(),
+            sdist: package.sdist.as_ref().map(convert),
+        });
+    }
+    Ok(wanted)
 }
 
 /// The part a request is recorded under: the recipe host's requests (the
@@ -52,9 +104,6 @@ impl Installer<'_> {
         request: &DistRequest<'_>,
         local: &[LocalDist],
     ) -> recipe::Result<Option<Vec<DistEntry>>> {
-        if self.dry_run {
-            return Ok(None);
-        }
         let Some(state) = &self.lock else {
             return Ok(None);
         };
@@ -63,11 +112,12 @@ impl Installer<'_> {
         };
         let reqs = requirements(request);
         let part = request_part(&state.part, request);
-        let found = lock
-            .tool
-            .requests
-            .iter()
-            .find(|r| r.part == part && r.python == request.python && r.requirements == reqs);
+        let found = lock.tool.requests.iter().find(|r| {
+            r.build.is_none()
+                && r.part == part
+                && r.python == request.python
+                && r.requirements == reqs
+        });
         let file = state.file.clone();
         let Some(found) = found.cloned() else {
             let who = if part.is_empty() {
@@ -103,46 +153,7 @@ impl Installer<'_> {
         let Mode::Install { lock, .. } = &state.mode else {
             return Ok(None);
         };
-        let mut wanted = Vec::new();
-        for (spelled, version) in found.pins() {
-            let bad = |m: String| failed(format!("{file}: package `{spelled} {version}`: {m}"));
-            let name = PackageName::new(spelled).map_err(|e| bad(e.to_string()))?;
-            let version: pep440_rs::Version =
-                version.parse().map_err(|_| bad("invalid version".into()))?;
-            let resolved = Resolved {
-                name: name.clone(),
-                project_name: spelled.to_string(),
-                version: version.clone(),
-                extras: Vec::new(),
-            };
-            if local.iter().any(|l| l.name == name) {
-                wanted.push(Wanted {
-                    resolved,
-                    wheels: Vec::new(),
-                    sdist: None,
-                });
-                continue;
-            }
-            let package = lock
-                .package(spelled, &version.to_string(), &found.group)
-                .ok_or_else(|| bad(format!("no entry in group `{}`", found.group)))?;
-            let convert = |f: &lock::File| dists::LockedFile {
-                name: f.name.clone(),
-                url: match &f.location {
-                    Location::Url(u) => u.clone(),
-                    Location::Path(p) => dists::path_url(&dir.join(p)),
-                },
-                size: f.size,
-                sha256: f.sha256.clone(),
-                is_wheel: f.name.ends_with(".whl"),
-                from_index: package.index.is_some(),
-            };
-            wanted.push(Wanted {
-                resolved,
-                wheels: package.wheels.iter().map(convert).collect(),
-                sdist: package.sdist.as_ref().map(convert),
-            });
-        }
+        let wanted = wanted(lock, &found, &dir, &file, local)?;
         let parts = self.env_parts(request.python, request.index, request.find_links)?;
         let env = dist_env(
             self.store,
@@ -150,9 +161,10 @@ impl Installer<'_> {
             &self.progress,
             &parts,
             &self.settings,
+            &self.builds,
         );
         let ctx = self.ctx;
-        let entries = dists::realise_locked(&env, &wanted, local, &mut Say(ctx)).map_err(|e| {
+        let explain = |e: dists::LockedError| {
             let mut what = file.clone();
             if !e.entry.is_empty() {
                 what.push_str(&format!(": package `{}`", e.entry));
@@ -161,7 +173,15 @@ impl Installer<'_> {
                 what.push_str(&format!(", file `{f}`"));
             }
             failed(format!("{what}: {}", e.error))
-        })?;
+        };
+        if self.dry_run {
+            let (entries, previews) =
+                dists::preview_locked(&env, &wanted, local).map_err(explain)?;
+            self.previews.extend(previews);
+            return Ok(Some(entries));
+        }
+        let entries =
+            dists::realise_locked(&env, &wanted, local, &mut Say(ctx)).map_err(explain)?;
         Ok(Some(entries))
     }
 
@@ -201,7 +221,9 @@ impl Installer<'_> {
         if let (Some(previous), false) = (previous, *upgrade_all) {
             let reqs = requirements(request);
             let part = request_part(&state.part, request);
-            let same = |r: &&lock::Request| r.part == part && r.python == request.python;
+            let same = |r: &&lock::Request| {
+                r.build.is_none() && r.part == part && r.python == request.python
+            };
             let old = previous
                 .tool
                 .requests
@@ -221,16 +243,17 @@ impl Installer<'_> {
         changed.then_some(out)
     }
 
-    /// While locking: records what `request` resolved to, with its files.
+    /// While locking: records what `request` resolved to, with its files,
+    /// and the build environments of its sdists.
     pub(super) fn record(
         &self,
         request: &DistRequest<'_>,
         env: &DistEnv<'_>,
         provider: &IndexProvider<'_>,
         resolution: &Resolution,
-    ) -> recipe::Result<Option<Recorded>> {
+    ) -> recipe::Result<Vec<Recorded>> {
         let Some(state) = &self.lock else {
-            return Ok(None);
+            return Ok(Vec::new());
         };
         let reqs = requirements(request);
         let part = request_part(&state.part, request);
@@ -245,10 +268,12 @@ impl Installer<'_> {
                 && !lock.tool.requests.iter().any(|r| {
                     r.part == part && r.python == request.python && r.requirements == reqs
                 }) => {}
-            Mode::Install { .. } => return Ok(None),
+            Mode::Install { .. } => return Ok(Vec::new()),
         }
         let dists =
             dists::lock_files(env, provider, resolution).map_err(|e| failed(e.to_string()))?;
+        let builds = dists::lock_builds(env, provider, resolution, &mut Say(self.ctx))
+            .map_err(|e| failed(e.to_string()))?;
         let store_dir = self.store.dir_str();
         let mut directories = std::collections::BTreeMap::new();
         for d in dists.iter().filter(|d| d.file.is_none()) {
@@ -278,8 +303,82 @@ impl Installer<'_> {
             ),
             dists,
             directories,
+            build: None,
         };
-        Ok(Some(recorded))
+        let mut out = vec![recorded];
+        for b in builds {
+            out.push(Recorded {
+                part: out[0].part.clone(),
+                python: b.python,
+                environment: out[0].environment.clone(),
+                requirements: b.requirements,
+                index: out[0].index.clone(),
+                dists: b.dists,
+                directories: std::collections::BTreeMap::new(),
+                build: Some(b.sdist),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Sets the lock state of this run, and the build environments an
+    /// install from the lock uses.
+    pub fn set_lock(&mut self, state: Option<LockState>) -> recipe::Result<()> {
+        self.builds = dists::BuildLock::default();
+        if let Some(s) = &state {
+            self.builds.file.clone_from(&s.file);
+            match &s.mode {
+                Mode::Record {
+                    previous,
+                    upgrade_all,
+                    upgrade,
+                } => {
+                    self.builds.record = true;
+                    let requests = previous
+                        .iter()
+                        .filter(|_| !upgrade_all)
+                        .flat_map(|l| &l.tool.requests);
+                    for r in requests {
+                        let Some(sdist) = &r.build else { continue };
+                        let pins = r
+                            .pins()
+                            .filter(|(n, _)| {
+                                let n = lock::normalize(n);
+                                // `[versions]` stay constraints.
+                                !upgrade.contains_key(&n)
+                                    && !self
+                                        .settings
+                                        .versions
+                                        .keys()
+                                        .any(|k| lock::normalize(k) == n)
+                            })
+                            .map(|(n, v)| (n.to_string(), v.to_string()))
+                            .chain(
+                                upgrade
+                                    .iter()
+                                    .filter_map(|(n, v)| Some((n.clone(), v.clone()?))),
+                            )
+                            .collect();
+                        self.builds
+                            .preferred
+                            .insert((r.python.clone(), sdist.clone()), pins);
+                    }
+                }
+                Mode::Install { lock, strict } => {
+                    self.builds.strict = *strict;
+                    for r in &lock.tool.requests {
+                        if let Some(sdist) = &r.build {
+                            let wanted = wanted(lock, r, &s.dir, &s.file, &[])?;
+                            self.builds
+                                .locked
+                                .insert((r.python.clone(), sdist.clone()), wanted);
+                        }
+                    }
+                }
+            }
+        }
+        self.lock = state;
+        Ok(())
     }
 
     /// Whether this run installs from a lock.

@@ -130,7 +130,7 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
     let versions = installer.borrow().settings.versions.clone();
     match super::lock::begin(ctx, buildout, &versions, args.lock.as_ref(), args.lock_use)? {
         super::lock::Flow::Done => return Ok(()),
-        super::lock::Flow::Continue(state) => installer.borrow_mut().lock = state.map(|s| *s),
+        super::lock::Flow::Continue(state) => installer.borrow_mut().set_lock(state.map(|s| *s))?,
     }
     extensions(ctx, buildout, &session)?;
     develop(ctx, buildout, &directory, &mut installer.borrow_mut())?;
@@ -149,7 +149,7 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
     )? {
         return Ok(());
     }
-    installer.borrow_mut().lock = lock_state;
+    installer.borrow_mut().set_lock(lock_state)?;
     resolve(ctx, &mut installer.borrow_mut(), &mut planned)?;
     if args.lock.is_some()
         && let Some(state) = installer.borrow_mut().lock.take()
@@ -165,6 +165,14 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
     plan(&store, &mut planned)?;
     let Some(profile) = profile else {
         installer.borrow().report_traffic();
+        if let Some(state) = installer.borrow().lock.as_ref()
+            && installer.borrow().installs_from_lock()
+        {
+            ctx.printer.data(&format!(
+                "would install the distributions {} locks\n",
+                state.file
+            ));
+        }
         return report_dry_run(ctx, &store, &planned, &installer.borrow().previews);
     };
     let current = profile.current()?;

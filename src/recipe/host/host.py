@@ -683,6 +683,30 @@ def patched_sort_working_set(ws, eggs_dir, develop_eggs_dir):
     return out
 
 
+def patch_download(download):
+    """zc.buildout's `Download`, as recipes use it: each HTTP(S) file it
+    returns (fetched or from the download cache) is reported to buildout
+    with its sha256 and size, for the lock file; buildout refuses one whose
+    content is not the one a lock in use records (a UserError)."""
+    import hashlib
+
+    original = download.Download.__call__
+
+    def __call__(self, url, md5sum=None, path=None):
+        result = original(self, url, md5sum, path)
+        if url.startswith(("http://", "https://")) and os.path.isfile(result[0]):
+            digest = hashlib.sha256()
+            size = 0
+            with open(result[0], "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(chunk)
+                    size += len(chunk)
+            _rpc("download", url=url, size=size, sha256=digest.hexdigest())
+        return result
+
+    download.Download.__call__ = __call__
+
+
 def patch_easy_install(ei):
     original_default_versions = ei.default_versions
 
@@ -905,6 +929,9 @@ class Host(object):
         except ImportError:
             pass
         patch_easy_install(zc.buildout.easy_install)
+        import zc.buildout.download
+
+        patch_download(zc.buildout.download)
         self.buildout = make_buildout(
             zc.buildout.buildout, directory, bool(buildout.get("offline")),
             bool(buildout.get("newest")), log_level,

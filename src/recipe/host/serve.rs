@@ -172,6 +172,19 @@ impl Session<'_> {
                     .map_err(|e| refuse("UserError", e.to_string()))?;
                 Ok(dist_json(&dist))
             }
+            "download" => {
+                let size = params
+                    .get("size")
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| refuse("UserError", "download: no size"))?;
+                crate::config::fetch::note_hashed(
+                    text(params, "url")?,
+                    size,
+                    text(params, "sha256")?,
+                )
+                .map_err(|why| refuse("UserError", why))?;
+                Ok(Value::Null)
+            }
             "default_versions" => {
                 let versions = strings(params, "versions")?;
                 self.services

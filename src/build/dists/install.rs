@@ -169,6 +169,16 @@ fn plan(env: &DistEnv<'_>, provider: &IndexProvider<'_>, resolution: &Resolution
         missing: Vec::new(),
         to_build: Vec::new(),
     };
+    // A kept resolution's objects are rooted and checked in one pass (the
+    // loop below then finds them checked).
+    let known: Vec<StorePath> = resolution
+        .packages
+        .iter()
+        .filter_map(|r| provider.known(&r.name, &r.version))
+        .collect();
+    if !known.is_empty() {
+        env.store.root_and_check_all(&known)?;
+    }
     for (i, r) in resolution.packages.iter().enumerate() {
         let entry = |path: &StorePath| Some(entry(env.store, r, path));
         if let Some(local) = provider.local(&r.name) {

@@ -315,9 +315,9 @@ impl<'a, P: Provider> Solver<'a, P> {
         let env = &self.options.environment;
         let mut deps = Vec::new();
         let mut edges = Vec::new();
-        // Everything this distribution requires is asked for below, one
-        // after another: let the provider fetch it all at once.
-        let wanted: Vec<Requirement> = meta
+        // What applies: unconditional requirements and those whose marker
+        // holds (for an extra: those only the extra makes hold).
+        let applies: Vec<&Requirement> = meta
             .requires_dist
             .iter()
             .filter(|r| match (&r.marker, extra) {
@@ -326,58 +326,49 @@ impl<'a, P: Provider> Solver<'a, P> {
                 (Some(m), None) => m.evaluate(env, &[]),
                 (Some(m), Some(extra)) => m.evaluate(env, &[extra]) && !m.evaluate(env, &[]),
             })
-            .filter(|r| &r.name != name || !r.extras.is_empty())
-            .cloned()
+            .collect();
+        let itself = |r: &Requirement| &r.name == name && r.extras.is_empty();
+        // Everything this distribution requires is asked for below, one
+        // after another: let the provider fetch it all at once.
+        let wanted: Vec<Requirement> = applies
+            .iter()
+            .filter(|r| !itself(r))
+            .map(|r| (*r).clone())
             .collect();
         self.provider.prefetch(&wanted);
-        match extra {
-            None => {
-                for r in &meta.requires_dist {
-                    if r.marker.as_ref().is_none_or(|m| m.evaluate(env, &[])) {
-                        if &r.name == name && r.extras.is_empty() {
-                            // A distribution requiring itself: satisfied by
-                            // this very version, or this version is unusable.
-                            if !r.specifiers.contains(version) {
-                                return Ok(pubgrub::Dependencies::Unavailable(Unusable::Metadata(
-                                    format!("it requires `{r}`"),
-                                )));
-                            }
-                            continue;
-                        }
-                        self.add_requirement(&mut deps, &mut edges, r)?;
-                    }
+        if let Some(extra) = extra {
+            deps.push((Pkg::Dist(name.clone()), Range::singleton(version.clone())));
+            let provided = meta
+                .provides_extra
+                .iter()
+                .any(|e| canonicalize_name(e) == extra);
+            if !provided {
+                self.warnings.borrow_mut().push(format!(
+                    "{} {} does not provide the extra '{}'",
+                    self.spelled(name),
+                    version,
+                    extra
+                ));
+                if !self.options.allow_unknown_extras {
+                    return Err(super::Error::UnknownExtra {
+                        dist: format!("{} {}", self.spelled(name), version),
+                        extra: extra.to_string(),
+                    });
                 }
             }
-            Some(extra) => {
-                deps.push((Pkg::Dist(name.clone()), Range::singleton(version.clone())));
-                let provided = meta
-                    .provides_extra
-                    .iter()
-                    .any(|e| canonicalize_name(e) == extra);
-                if !provided {
-                    self.warnings.borrow_mut().push(format!(
-                        "{} {} does not provide the extra '{}'",
-                        self.spelled(name),
-                        version,
-                        extra
-                    ));
-                    if !self.options.allow_unknown_extras {
-                        return Err(super::Error::UnknownExtra {
-                            dist: format!("{} {}", self.spelled(name), version),
-                            extra: extra.to_string(),
-                        });
-                    }
+        }
+        for r in applies {
+            if itself(r) {
+                // A distribution requiring itself: satisfied by this very
+                // version, or this version is unusable.
+                if extra.is_none() && !r.specifiers.contains(version) {
+                    return Ok(pubgrub::Dependencies::Unavailable(Unusable::Metadata(
+                        format!("it requires `{r}`"),
+                    )));
                 }
-                for r in &meta.requires_dist {
-                    let Some(m) = &r.marker else { continue };
-                    if m.evaluate(env, &[extra]) && !m.evaluate(env, &[]) {
-                        if &r.name == name && r.extras.is_empty() {
-                            continue;
-                        }
-                        self.add_requirement(&mut deps, &mut edges, r)?;
-                    }
-                }
+                continue;
             }
+            self.add_requirement(&mut deps, &mut edges, r)?;
         }
         self.edges
             .borrow_mut()

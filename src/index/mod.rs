@@ -28,9 +28,14 @@
 //!   resolver decides. `Requires-Python` is attached, not applied.
 //! * Metadata ([`Client::metadata`]) comes from the cache, then the PEP
 //!   658/714 `<url>.metadata` file (tried even when not advertised, unless
-//!   the index says there is none; its hash checked when given), then HTTP
-//!   range requests on the wheel's zip central directory, then the whole
-//!   wheel (kept in the download cache when there is one).
+//!   the index says there is none or a host had none unadvertised; its
+//!   hash checked when given), then HTTP range requests on the wheel's zip
+//!   central directory (the first one a suffix range, which also gives the
+//!   length), then the whole wheel (kept in the download cache when there
+//!   is one).
+//! * Pages and metadata are fetched once per client, into slots a second
+//!   asker waits on; [`prefetch`] fills them ahead of the resolver. A
+//!   [`Client`] is a cheap handle: clones share all of it.
 //! * Every download is verified against the index's hash; see [`download`].
 //! * Offline mode never touches the network: only find-links on disk and
 //!   the download cache are used, and a missing project or file is an

@@ -449,7 +449,7 @@ fn resolve_or_reuse(
     provider: &IndexProvider<'_>,
     requirements: &[crate::python::Requirement],
     options: &resolve::Options,
-) -> (resolve::Result<resolve::Resolution>, Option<Keep>) {
+) -> (resolve::Result<resolve::Resolution>, Option<dists::Reuse>) {
     let reuse = dists::Reuse::new(env, provider, requirements, options);
     if let Some(kept) = reuse.as_ref().and_then(|r| r.load(env.client)) {
         ctx.printer
@@ -457,27 +457,23 @@ fn resolve_or_reuse(
         let complete = kept.paths.len() == kept.resolution.packages.len();
         provider.know(kept.paths);
         // Kept again once realised when an object was not named.
-        let keep = reuse.filter(|_| !complete).map(Keep);
+        let keep = reuse.filter(|_| !complete);
         return (Ok(kept.resolution), keep);
     }
     let resolved = resolving(|| resolve::resolve(requirements, provider, options));
-    (resolved, reuse.map(Keep))
+    (resolved, reuse)
 }
 
-/// Where a resolution is kept, once realised ([`dists::Reuse::save`]).
-struct Keep(dists::Reuse);
-
-impl Keep {
-    /// Keeps `resolution` when it was realised as `realised`.
-    fn realised<E>(
-        keep: Option<Keep>,
-        client: &index::Client,
-        resolution: &resolve::Resolution,
-        realised: &Result<Vec<DistEntry>, E>,
-    ) {
-        if let (Some(keep), Ok(entries)) = (keep, realised) {
-            keep.0.save(client, resolution, Some(entries));
-        }
+/// Keeps `resolution` where `keep` says, when it was realised as
+/// `realised` (with the store object of each distribution).
+fn keep_realised<E>(
+    keep: Option<dists::Reuse>,
+    client: &index::Client,
+    resolution: &resolve::Resolution,
+    realised: &Result<Vec<DistEntry>, E>,
+) {
+    if let (Some(keep), Ok(entries)) = (keep, realised) {
+        keep.save(client, resolution, entries);
     }
 }
 
@@ -625,7 +621,7 @@ impl Services for Installer<'_> {
                     return Ok(entries);
                 }
                 let realised = dists::realise(&env, &store_only, &resolution, &mut Say(ctx));
-                Keep::realised(keep, env.client, &resolution, &realised);
+                keep_realised(keep, env.client, &resolution, &realised);
                 return realised.map_err(|e| failed(e.to_string()));
             }
         }
@@ -678,7 +674,7 @@ impl Services for Installer<'_> {
         let realised = dists::realise(&env, &provider, &resolution, &mut Say(ctx));
         // (build requirements of sdists are looked up too)
         warn_unreadable(ctx, env.client);
-        Keep::realised(keep, env.client, &resolution, &realised);
+        keep_realised(keep, env.client, &resolution, &realised);
         realised.map_err(|e| failed(with_unreadable(e.to_string(), env.client)))
     }
 

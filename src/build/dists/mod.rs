@@ -36,7 +36,8 @@
 //! [`metadata`] (reading `METADATA` from wheels and installed
 //! distributions), [`install`] ([`realise`] and the install pipeline),
 //! [`address`] (store addresses and origins), [`reuse`] (a resolution
-//! kept under the fingerprint of its inputs), [`hash_cache`] (the sha256 of
+//! kept under the fingerprint of its inputs), [`speculate`] (what the
+//! index client's prefetch workers guess the resolver will ask), [`hash_cache`] (the sha256 of
 //! local files, remembered across runs), [`sdist_build`] (sdists and source
 //! trees built into wheels), [`custom`] (`zc.recipe.egg:custom` builds) and
 //! [`repair`] ([`rebuild_dist`]) and [`locked`] (the files a lock records,

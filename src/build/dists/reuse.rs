@@ -135,11 +135,11 @@ impl Reuse {
         Some(Kept { resolution, paths })
     }
 
-    /// Keeps `resolution` and, when it was realised, the store object of
+    /// Keeps `resolution` as it was realised: with the store object of
     /// each distribution (`entries`, in the resolution's order). Best
     /// effort: a cache that cannot be written only costs the next run a
     /// resolution. Not kept when a page it used cannot be named.
-    pub fn save(&self, client: &Client, resolution: &Resolution, entries: Option<&[DistEntry]>) {
+    pub fn save(&self, client: &Client, resolution: &Resolution, entries: &[DistEntry]) {
         let mut value = encode(resolution);
         if self.remote {
             let Some(pages) = client.pages_used() else {
@@ -150,7 +150,7 @@ impl Reuse {
                 .map(|(file, nanos)| json!([file.to_string_lossy(), nanos.to_string()]))
                 .collect();
         }
-        if let Some(entries) = entries.filter(|e| e.len() == resolution.packages.len()) {
+        if entries.len() == resolution.packages.len() {
             value["paths"] = resolution
                 .packages
                 .iter()

@@ -20,6 +20,8 @@ pub const BUILDOUT_DEBUG_CONDITION_LOG: &str = "BUILDOUT_DEBUG_CONDITION_LOG";
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Hides the progress line when set.
 pub const BUILDOUT_NO_PROGRESS: &str = "BUILDOUT_NO_PROGRESS";
+/// The program `copy --to ssh://…` runs instead of `ssh` (as `GIT_SSH`).
+pub const BUILDOUT_SSH: &str = "BUILDOUT_SSH";
 /// The terminal type: `dumb` draws no progress.
 pub const TERM: &str = "TERM";
 /// The user's home directory.

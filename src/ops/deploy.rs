@@ -283,7 +283,7 @@ pub fn copy(ctx: &Context, args: &CopyOptions) -> Result<()> {
     };
     let objects = cache::closure(&store, &roots)?;
 
-    let ssh = std::env::var_os("BUILDOUT_SSH").unwrap_or_else(|| "ssh".into());
+    let ssh = std::env::var_os(crate::env::BUILDOUT_SSH).unwrap_or_else(|| "ssh".into());
     let mut command = Command::new(&ssh);
     if let Some(port) = port {
         command.arg("-p").arg(port.to_string());

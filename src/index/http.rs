@@ -325,6 +325,22 @@ pub struct Http {
 
 const RETRIES: u32 = 2;
 
+impl Drop for Http {
+    /// Dropping the HTTP client joins its runtime, which waits for every
+    /// connection still being opened (a prefetch nobody needs any more):
+    /// that is done on a thread of its own so that the run never waits for
+    /// it (the process may exit first).
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            // Should no thread start, the closure (and the client) is
+            // dropped here.
+            let _ = std::thread::Builder::new()
+                .name("http-close".into())
+                .spawn(move || drop(client));
+        }
+    }
+}
+
 impl Http {
     pub fn new(cache_dir: Option<PathBuf>, ttl: Duration, netrc: Netrc) -> Result<Http, Error> {
         Ok(Http {
@@ -347,6 +363,7 @@ impl Http {
             .connect_timeout(Duration::from_secs(30))
             .timeout(Duration::from_secs(120))
             .user_agent(concat!("buildout/", env!("CARGO_PKG_VERSION")))
+            .dns_resolver(std::sync::Arc::new(super::dns::Resolver::default()))
             .build()
             .map_err(|e| Error::Client {
                 message: e.to_string(),

@@ -50,6 +50,7 @@
 //! Nothing here prints: progress goes to a [`Reporter`].
 
 mod candidates;
+mod dns;
 pub mod download;
 pub mod find_links;
 pub mod http;

@@ -221,12 +221,15 @@ impl Scripts {
                 None
             })
         };
-        let pattern = regex::Regex::new(r"^([^=]+)=(\w+(?:[.]\w+)*):(\w+(?:[.]\w+)*)$")
-            .expect("a valid pattern");
+        // Compiled on first use only: its Unicode `\w` classes cost about a
+        // millisecond, paid by every run of every part otherwise.
+        static PATTERN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+            regex::Regex::new(r"^([^=]+)=(\w+(?:[.]\w+)*):(\w+(?:[.]\w+)*)$").expect("a valid pattern")
+        });
         let mut entry_points = Vec::new();
         let mut bad_entry_point = None;
         for token in read("entry-points")?.unwrap_or_default().split_whitespace() {
-            match pattern.captures(token) {
+            match PATTERN.captures(token) {
                 Some(c) => entry_points.push((
                     c[1].to_string(),
                     EntryPoint {

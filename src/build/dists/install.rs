@@ -179,6 +179,17 @@ fn plan(env: &DistEnv<'_>, provider: &IndexProvider<'_>, resolution: &Resolution
     if !known.is_empty() {
         env.store.root_and_check_all(&known)?;
     }
+    // The local files whose sha256 the addresses below need, hashed on all
+    // cores first (and the hash cache written once).
+    let unhashed: Vec<std::path::PathBuf> = resolution
+        .packages
+        .iter()
+        .filter(|r| provider.local(&r.name).is_none() && provider.known(&r.name, &r.version).is_none())
+        .filter_map(|r| provider.best_file(&r.name, &r.version))
+        .filter(|f| f.sha256().is_none())
+        .filter_map(|f| f.local_path())
+        .collect();
+    super::hash_cache::prehash(&unhashed);
     for (i, r) in resolution.packages.iter().enumerate() {
         let entry = |path: &StorePath| Some(entry(env.store, r, path));
         if let Some(local) = provider.local(&r.name) {

@@ -101,6 +101,7 @@ pub fn lock_files(
             }),
         });
     }
+    super::hash_cache::save();
     Ok(out)
 }
 

@@ -58,16 +58,80 @@ fn render_bad_lines(lines: &[(usize, String)]) -> String {
         .collect()
 }
 
-static SECTION_HEADER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"^(?P<head>\[)\s*(?P<name>[^\s#\[\]:;{}]+)\s*(:(?P<expression>[^#;]*))?\s*(?P<tail>\]\s*([#;].*)?)$",
-    )
-    .expect("valid regex")
-});
+// zc.buildout's two line patterns, matched by hand: compiling them as
+// regexes (Unicode `\s`) cost a few hundred microseconds of every run. The
+// tests check both functions against the patterns themselves
+// (`SECTION_HEADER_RE`, `OPTION_START_RE` below) on many generated lines.
+//
+//   section header: ^(?P<head>\[)\s*(?P<name>[^\s#\[\]:;{}]+)\s*(:(?P<expression>[^#;]*))?\s*(?P<tail>\]\s*([#;].*)?)$
+//   option start:   ^(?P<name>[^\s{}\[\]=:]+\s*[-+]?)=(?P<value>.*)$
 
-static OPTION_START: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?P<name>[^\s{}\[\]=:]+\s*[-+]?)=(?P<value>.*)$").expect("valid regex")
-});
+/// A section header line's parts.
+struct Header<'a> {
+    name: &'a str,
+    expression: Option<&'a str>,
+    /// From the closing `]` to the end of the line.
+    tail: &'a str,
+}
+
+/// `\]\s*([#;].*)?$` at the start of `s`.
+fn header_tail(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix(']') else {
+        return false;
+    };
+    let rest = rest.trim_start_matches(char::is_whitespace);
+    rest.is_empty() || (rest.starts_with(['#', ';']) && !rest.contains('\n'))
+}
+
+fn section_header(line: &str) -> Option<Header<'_>> {
+    let rest = line.strip_prefix('[')?;
+    let rest = rest.trim_start_matches(char::is_whitespace);
+    let name_end = rest
+        .find(|c: char| c.is_whitespace() || "#[]:;{}".contains(c))
+        .unwrap_or(rest.len());
+    if name_end == 0 {
+        return None;
+    }
+    let name = &rest[..name_end];
+    let rest = rest[name_end..].trim_start_matches(char::is_whitespace);
+    if let Some(after) = rest.strip_prefix(':') {
+        // The expression runs to the last `]` before any `#`/`;` that is
+        // followed by whitespace only up to there (the greedy match).
+        let limit = after.find(['#', ';']).unwrap_or(after.len());
+        let close = after[..limit].rfind(']')?;
+        if !after[close + 1..limit].chars().all(char::is_whitespace)
+            || !header_tail(&after[close..])
+        {
+            return None;
+        }
+        return Some(Header {
+            name,
+            expression: Some(&after[..close]),
+            tail: &after[close..],
+        });
+    }
+    header_tail(rest).then_some(Header {
+        name,
+        expression: None,
+        tail: rest,
+    })
+}
+
+/// An option line's name (as written before `=`, operator included) and
+/// value.
+fn option_start(line: &str) -> Option<(&str, &str)> {
+    let eq = line.find('=')?;
+    let (name, value) = (&line[..eq], &line[eq + 1..]);
+    if value.contains('\n') {
+        return None;
+    }
+    let plain = |s: &str| {
+        let core = s.trim_end_matches(char::is_whitespace);
+        !core.is_empty() && !core.contains(|c: char| c.is_whitespace() || "{}[]=:".contains(c))
+    };
+    let ok = plain(name) || name.strip_suffix(['+', '-']).is_some_and(plain);
+    ok.then_some((name, value))
+}
 
 static LEADING_BLANK_LINES: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(\s*\n)+").expect("valid regex"));
@@ -147,7 +211,7 @@ impl Parser<'_> {
             self.continuation(line);
             return Ok(());
         }
-        if let Some(header) = SECTION_HEADER.captures(line) {
+        if let Some(header) = section_header(line) {
             return self.header(lineno, &header);
         }
         let Some(current) = self.section.clone() else {
@@ -167,9 +231,9 @@ impl Parser<'_> {
         } else {
             line
         };
-        if let Some(m) = OPTION_START.captures(line) {
+        if let Some((name, value)) = option_start(line) {
             if self.in_effect {
-                self.option(&current, &m["name"], &m["value"]);
+                self.option(&current, name, value);
             }
         } else if self.option.is_some() || !pystr::strip(line).is_empty() {
             self.bad.push((lineno, pystr::repr(raw_line)));
@@ -202,12 +266,12 @@ impl Parser<'_> {
     }
 
     /// A `[name]` or `[name:condition]` header.
-    fn header(&mut self, lineno: usize, header: &regex::Captures<'_>) -> Result<(), ParseError> {
+    fn header(&mut self, lineno: usize, header: &Header<'_>) -> Result<(), ParseError> {
         self.in_effect = true;
-        let name = header["name"].to_string();
-        let expression = header.name("expression").map_or("", |m| m.as_str());
+        let name = header.name.to_string();
+        let expression = header.expression.unwrap_or("");
         if !expression.is_empty() {
-            let tail = header.name("tail").map_or("", |m| m.as_str());
+            let tail = header.tail;
             self.in_effect = condition::evaluate(expression, tail, self.facts).map_err(|e| {
                 ParseError::Condition {
                     file: self.file.to_string(),
@@ -279,6 +343,81 @@ impl Parser<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    static SECTION_HEADER_RE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"^(?P<head>\[)\s*(?P<name>[^\s#\[\]:;{}]+)\s*(:(?P<expression>[^#;]*))?\s*(?P<tail>\]\s*([#;].*)?)$",
+        )
+        .unwrap()
+    });
+
+    static OPTION_START_RE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^(?P<name>[^\s{}\[\]=:]+\s*[-+]?)=(?P<value>.*)$").unwrap());
+
+    /// Lines over an alphabet of the characters the patterns care about.
+    fn lines() -> Vec<String> {
+        const ALPHABET: &[char] = &[
+            '[', ']', ' ', '\t', '#', ';', ':', '=', '+', '-', '{', '}', 'a', 'b', '.', '\u{a0}',
+            '\n', '\r', 'é',
+        ];
+        let mut out = Vec::new();
+        // Every line up to length 4, then pseudo-random longer ones.
+        let mut frontier = vec![String::new()];
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for s in &frontier {
+                for c in ALPHABET {
+                    next.push(format!("{s}{c}"));
+                }
+            }
+            out.extend(next.iter().cloned());
+            frontier = next;
+        }
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..100_000 {
+            let mut s = String::new();
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = 5 + (seed % 12) as usize;
+            for _ in 0..len {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                s.push(ALPHABET[(seed % ALPHABET.len() as u64) as usize]);
+            }
+            out.push(s.clone());
+            out.push(format!("[{s}"));
+            out.push(format!("a{s}"));
+        }
+        out
+    }
+
+    #[test]
+    fn hand_matchers_agree_with_zc_buildouts_patterns() {
+        for line in lines() {
+            let want = SECTION_HEADER_RE.captures(&line).map(|c| {
+                (
+                    c["name"].to_string(),
+                    c.name("expression").map(|m| m.as_str().to_string()),
+                    c["tail"].to_string(),
+                )
+            });
+            let got = section_header(&line).map(|h| {
+                (
+                    h.name.to_string(),
+                    h.expression.map(str::to_string),
+                    h.tail.to_string(),
+                )
+            });
+            assert_eq!(got, want, "section header {line:?}");
+            let want = OPTION_START_RE
+                .captures(&line)
+                .map(|c| (c["name"].to_string(), c["value"].to_string()));
+            let got = option_start(&line).map(|(n, v)| (n.to_string(), v.to_string()));
+            assert_eq!(got, want, "option start {line:?}");
+        }
+    }
 
     fn p(text: &str) -> RawSections {
         parse(text, "t.cfg", &mut LazyFacts::default()).unwrap()

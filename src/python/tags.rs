@@ -299,10 +299,18 @@ fn mac_binary_formats(version: (u32, u32), arch: &str) -> Vec<&'static str> {
 
 /// The ordered list of tags an interpreter accepts, with a fast lookup of
 /// each tag's rank (0 is the most preferred).
+///
+/// A CPython on a recent glibc accepts about 900 tags; they are kept as
+/// triples of indices into a table of their few distinct parts, so
+/// building the lookup allocates a few dozen strings, not thousands (it
+/// is on the path of every run). [`Tags::iter`] spells them out on first
+/// use.
 #[derive(Debug, Clone)]
 pub struct Tags {
-    list: Vec<Tag>,
-    rank: HashMap<Tag, usize>,
+    parts: HashMap<String, u16>,
+    rank: HashMap<[u16; 3], usize>,
+    env: TagEnv,
+    list: std::sync::OnceLock<Vec<Tag>>,
     free_threaded: bool,
 }
 
@@ -314,29 +322,56 @@ impl Tags {
 
     /// The tags of the interpreter `env` describes.
     pub fn new(env: &TagEnv) -> Self {
-        let list = compute(env);
-        let mut rank = HashMap::with_capacity(list.len());
-        for (i, tag) in list.iter().enumerate() {
-            rank.entry(tag.clone()).or_insert(i);
-        }
+        let mut parts: HashMap<String, u16> = HashMap::new();
+        let mut rank = HashMap::with_capacity(1024);
+        let intern = |s: &str, parts: &mut HashMap<String, u16>| -> u16 {
+            if let Some(&i) = parts.get(s) {
+                return i;
+            }
+            let i = u16::try_from(parts.len()).unwrap_or(u16::MAX);
+            parts.insert(s.to_string(), i);
+            i
+        };
+        let mut next = 0;
+        compute(env, &mut |python, abi, platform| {
+            let key = [
+                intern(python, &mut parts),
+                intern(abi, &mut parts),
+                intern(platform, &mut parts),
+            ];
+            rank.entry(key).or_insert(next);
+            next += 1;
+        });
         Tags {
-            list,
+            parts,
             rank,
+            env: env.clone(),
+            list: std::sync::OnceLock::new(),
             free_threaded: env.gil_disabled,
         }
     }
 
+    fn list(&self) -> &Vec<Tag> {
+        self.list.get_or_init(|| {
+            let mut out = Vec::new();
+            compute(&self.env, &mut |python, abi, platform| {
+                out.push(Tag::new(python, abi, platform));
+            });
+            out
+        })
+    }
+
     /// The tags, most preferred first.
     pub fn iter(&self) -> impl Iterator<Item = &Tag> {
-        self.list.iter()
+        self.list().iter()
     }
 
     pub fn len(&self) -> usize {
-        self.list.len()
+        self.list().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
+        self.list().is_empty()
     }
 
     /// The rank of `tag` (0 is best), or `None` when not accepted.
@@ -344,7 +379,12 @@ impl Tags {
         if self.free_threaded && !(abi == "none" || abi == "abi3t" || abi.ends_with('t')) {
             return None;
         }
-        self.rank.get(&Tag::new(python, abi, platform)).copied()
+        let key = [
+            *self.parts.get(python)?,
+            *self.parts.get(abi)?,
+            *self.parts.get(platform)?,
+        ];
+        self.rank.get(&key).copied()
     }
 
     /// The best rank any tag of a compressed tag set reaches (the wheel
@@ -369,10 +409,11 @@ impl Tags {
     }
 }
 
-fn compute(env: &TagEnv) -> Vec<Tag> {
+/// Calls `emit(python, abi, platform)` for every tag `env` accepts, most
+/// preferred first (packaging's `sys_tags`).
+fn compute(env: &TagEnv, emit: &mut dyn FnMut(&str, &str, &str)) {
     let (major, minor) = env.python_version;
     let platforms = &env.platforms;
-    let mut out = Vec::new();
     let interpreter;
     if env.implementation == "cp" {
         interpreter = format!("cp{major}{minor}");
@@ -394,23 +435,23 @@ fn compute(env: &TagEnv) -> Vec<Tag> {
         }
         for abi in &abis {
             for p in platforms {
-                out.push(Tag::new(&interpreter, abi, p));
+                emit(&interpreter, abi, p);
             }
         }
         let use_abi3 = (major, minor) >= (3, 2) && threading.is_empty();
         if use_abi3 {
             for p in platforms {
-                out.push(Tag::new(&interpreter, "abi3", p));
+                emit(&interpreter, "abi3", p);
             }
         }
         for p in platforms {
-            out.push(Tag::new(&interpreter, "none", p));
+            emit(&interpreter, "none", p);
         }
         if use_abi3 {
             for m in (2..minor).rev() {
                 let older = format!("cp{major}{m}");
                 for p in platforms {
-                    out.push(Tag::new(&older, "abi3", p));
+                    emit(&older, "abi3", p);
                 }
             }
         }
@@ -422,7 +463,7 @@ fn compute(env: &TagEnv) -> Vec<Tag> {
         }
         for abi in &abis {
             for p in platforms {
-                out.push(Tag::new(&interpreter, abi, p));
+                emit(&interpreter, abi, p);
             }
         }
     }
@@ -433,7 +474,7 @@ fn compute(env: &TagEnv) -> Vec<Tag> {
     }
     for py in &py_range {
         for p in platforms {
-            out.push(Tag::new(py, "none", p));
+            emit(py, "none", p);
         }
     }
     let any_interpreter = match env.implementation.as_str() {
@@ -442,12 +483,11 @@ fn compute(env: &TagEnv) -> Vec<Tag> {
         _ => None,
     };
     if let Some(i) = any_interpreter {
-        out.push(Tag::new(&i, "none", "any"));
+        emit(&i, "none", "any");
     }
     for py in &py_range {
-        out.push(Tag::new(py, "none", "any"));
+        emit(py, "none", "any");
     }
-    out
 }
 
 /// packaging's `_generic_abi`: the ABI tag from `SOABI`.

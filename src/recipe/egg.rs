@@ -224,7 +224,8 @@ impl Scripts {
         // Compiled on first use only: its Unicode `\w` classes cost about a
         // millisecond, paid by every run of every part otherwise.
         static PATTERN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-            regex::Regex::new(r"^([^=]+)=(\w+(?:[.]\w+)*):(\w+(?:[.]\w+)*)$").expect("a valid pattern")
+            regex::Regex::new(r"^([^=]+)=(\w+(?:[.]\w+)*):(\w+(?:[.]\w+)*)$")
+                .expect("a valid pattern")
         });
         let mut entry_points = Vec::new();
         let mut bad_entry_point = None;

@@ -74,7 +74,11 @@ fn hash_file(path: &Path) -> Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 /// The sha256 of a local file (a find-links or download-cache wheel the
@@ -162,7 +166,10 @@ mod tests {
         // Larger than one read buffer, not a multiple of it.
         let bytes: Vec<u8> = (0..700_001u32).map(|i| (i % 251) as u8).collect();
         std::fs::write(&path, &bytes).unwrap();
-        let want: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let want: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         assert_eq!(hash_file(&path).unwrap(), want);
         assert_eq!(local_sha256(&path).unwrap(), want);
         // Now from the cache.

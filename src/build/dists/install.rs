@@ -184,7 +184,9 @@ fn plan(env: &DistEnv<'_>, provider: &IndexProvider<'_>, resolution: &Resolution
     let unhashed: Vec<std::path::PathBuf> = resolution
         .packages
         .iter()
-        .filter(|r| provider.local(&r.name).is_none() && provider.known(&r.name, &r.version).is_none())
+        .filter(|r| {
+            provider.local(&r.name).is_none() && provider.known(&r.name, &r.version).is_none()
+        })
         .filter_map(|r| provider.best_file(&r.name, &r.version))
         .filter(|f| f.sha256().is_none())
         .filter_map(|f| f.local_path())

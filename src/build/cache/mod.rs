@@ -1,8 +1,8 @@
 //! Binary caches in Nix's format (spec `binary-cache.md`): `nix-cache-info`
 //! (with our `StoreDir`: a cache of another store directory is refused),
 //! `<hash>.narinfo` and `nar/<filehash>.nar.zst` (zstd when pushing; xz,
-//! bzip2 and none read too), on a [`backend`]: a directory or an HTTP
-//! server. Any static file server can serve one.
+//! bzip2 and none read too), on a [`backend`]: a directory, an HTTP
+//! server or an S3 bucket ([`s3`]). Any static file server can serve one.
 //!
 //! * [`Client`] is the store's [`Substituter`] for `install`: narinfos
 //!   looked up in parallel across the configured caches (in order), every
@@ -22,6 +22,7 @@
 pub mod backend;
 pub mod export;
 pub mod gc;
+pub mod s3;
 
 use crate::store::narinfo::NarInfo;
 use crate::store::path::nix32_encode;
@@ -37,7 +38,9 @@ use std::sync::{Mutex, OnceLock};
 /// A binary cache error.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("unsupported binary cache URL `{0}`: use file:///dir, http:// or https://")]
+    #[error(
+        "unsupported binary cache URL `{0}`: use file:///dir, http://, https:// or s3://bucket"
+    )]
     BadUrl(String),
     #[error("{0}")]
     Backend(String),

@@ -126,6 +126,18 @@ fn build_and_push(
     objects(ctx)
 }
 
+/// Machine A with a new key `build-1` in `secret-key-files`, installed:
+/// (secret file, public key).
+pub(crate) fn build_signed(ctx: &TestContext, server: &IndexServer) -> (PathBuf, String) {
+    let (secret, public) = key(ctx, "build-1");
+    ctx.write(
+        "buildout.cfg",
+        &config(server, &format!("secret-key-files = {}", secret.display())),
+    );
+    ctx.ok(&[]);
+    (secret, public)
+}
+
 /// A fresh host with `extra` in `[buildout]` installs `before` (machine
 /// A's objects) without downloading a distribution; its store verifies.
 pub(crate) fn install_on_a_fresh_host(

@@ -6,8 +6,9 @@
 //! directory served by a small HTTP server in the test that logs every
 //! request.
 
-use crate::binary_cache::{config, fresh_host, index, key, object, objects, verify_clean};
+use crate::binary_cache::{build_signed, config, fresh_host, index, object, objects, verify_clean};
 use crate::common::TestContext;
+use crate::common::index::IndexServer;
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -151,28 +152,34 @@ fn hash_of(path: &str) -> String {
     Path::new(path).file_name().unwrap().to_string_lossy()[..32].to_string()
 }
 
+/// Serves `<root>/www`; a fresh host substitutes from `www/c` (trusting
+/// `public`) and installs.
+fn first_host_install(ctx: &TestContext, server: &IndexServer, public: &str) -> FileServer {
+    let http = FileServer::start(ctx.root.join("www"));
+    fresh_host(ctx);
+    ctx.write(
+        "buildout.cfg",
+        &config(
+            server,
+            &format!(
+                "substituters = {}\ntrusted-public-keys = {public}",
+                http.url()
+            ),
+        ),
+    );
+    ctx.ok(&[]);
+    http
+}
+
 #[test]
 fn remembered_narinfos_spare_requests_and_negative_answers_expire() {
     let ctx = TestContext::new();
     let server = index();
-    let (secret, public) = key(&ctx, "build-1");
-    ctx.write(
-        "buildout.cfg",
-        &config(&server, &format!("secret-key-files = {}", secret.display())),
-    );
-    ctx.ok(&[]);
+    let (_, public) = build_signed(&ctx, &server);
     // Only util is in the cache: everything else is a negative answer.
     let util = object(&ctx, "util");
     push(&ctx, "c", &[&util], "zstd");
-    let http = FileServer::start(ctx.root.join("www"));
-    let host = format!(
-        "substituters = {}\ntrusted-public-keys = {public}",
-        http.url()
-    );
-
-    fresh_host(&ctx);
-    ctx.write("buildout.cfg", &config(&server, &host));
-    ctx.ok(&[]);
+    let http = first_host_install(&ctx, &server, &public);
     let first = objects(&ctx);
     let asked = http.asked(".narinfo");
     assert!(asked.len() > 1, "{asked:?}");
@@ -213,24 +220,12 @@ fn remembered_narinfos_spare_requests_and_negative_answers_expire() {
 fn a_remembered_narinfo_is_still_checked_and_dropped_when_its_nar_is_gone() {
     let ctx = TestContext::new();
     let server = index();
-    let (secret, public) = key(&ctx, "build-1");
-    ctx.write(
-        "buildout.cfg",
-        &config(&server, &format!("secret-key-files = {}", secret.display())),
-    );
-    ctx.ok(&[]);
+    let (_, public) = build_signed(&ctx, &server);
     let util = object(&ctx, "util");
     let before = objects(&ctx);
     push(&ctx, "c", &[], "zstd");
     push(&ctx, "plain", &[], "none");
-    let http = FileServer::start(ctx.root.join("www"));
-    let host = format!(
-        "substituters = {}\ntrusted-public-keys = {public}",
-        http.url()
-    );
-    fresh_host(&ctx);
-    ctx.write("buildout.cfg", &config(&server, &host));
-    ctx.ok(&[]);
+    let _http = first_host_install(&ctx, &server, &public);
     let util_answer = remembered(&ctx, ".narinfo")
         .into_iter()
         .find(|p| p.to_string_lossy().contains(&hash_of(&util)))

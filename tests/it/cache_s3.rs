@@ -7,8 +7,8 @@
 //! make the endpoint go away in the middle of a push.
 
 use crate::binary_cache::{
-    Daemon, check_closed, config, downloads, free_port, fresh_host, index, install_on_a_fresh_host,
-    key, object, objects, verify_clean, wait_for_port,
+    Daemon, build_signed, check_closed, config, downloads, free_port, fresh_host, index,
+    install_on_a_fresh_host, object, objects, verify_clean, wait_for_port,
 };
 use crate::common::{Run, TestContext, run};
 use std::fs;
@@ -61,6 +61,31 @@ struct Moto {
     secret: String,
 }
 
+/// Runs the helper script against moto on `port` (as the user `creds`,
+/// else unauthenticated); its output.
+fn run_helper(
+    python: &Path,
+    helper: &Path,
+    port: u16,
+    args: &[&str],
+    creds: Option<(&str, &str)>,
+) -> String {
+    let mut cmd = Command::new(python);
+    cmd.arg(helper)
+        .arg(format!("http://127.0.0.1:{port}"))
+        .args(args);
+    if let Some((key, secret)) = creds {
+        cmd.env("KEY", key).env("SECRET", secret);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 #[allow(clippy::print_stderr)]
 fn moto(ctx: &TestContext) -> Option<Moto> {
     let Some(bin) = std::env::var_os("BUILDOUT_TEST_MOTO").map(PathBuf::from) else {
@@ -84,17 +109,7 @@ fn moto(ctx: &TestContext) -> Option<Moto> {
     wait_for_port(port);
     let helper = ctx.root.join("moto_helper.py");
     fs::write(&helper, HELPER).unwrap();
-    let out = Command::new(&python)
-        .arg(&helper)
-        .args([&format!("http://127.0.0.1:{port}"), "setup", BUCKET])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = run_helper(&python, &helper, port, &["setup", BUCKET], None);
     let (access_key, secret) = text.trim().split_once(' ').unwrap();
     Some(Moto {
         _daemon: daemon,
@@ -111,18 +126,12 @@ impl Moto {
     fn dump(&self, dir: &Path) -> PathBuf {
         let _ = fs::remove_dir_all(dir);
         fs::create_dir_all(dir).unwrap();
-        let out = Command::new(&self.python)
-            .arg(&self.helper)
-            .args([&format!("http://127.0.0.1:{}", self.port), "dump", BUCKET])
-            .arg(dir)
-            .env("KEY", &self.access_key)
-            .env("SECRET", &self.secret)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        run_helper(
+            &self.python,
+            &self.helper,
+            self.port,
+            &["dump", BUCKET, dir.to_str().unwrap()],
+            Some((&self.access_key, &self.secret)),
         );
         dir.join("cache")
     }
@@ -221,10 +230,8 @@ fn push_substitute_and_gc_through_a_real_s3_endpoint() {
         return;
     };
     let server = index();
-    let (secret_file, public) = key(&ctx, "build-1");
+    let (secret_file, public) = build_signed(&ctx, &server);
     let signing = format!("secret-key-files = {}", secret_file.display());
-    ctx.write("buildout.cfg", &config(&server, &signing));
-    ctx.ok(&[]);
     let before = objects(&ctx);
     let direct = url(moto.port);
 

@@ -22,6 +22,18 @@ pub const NO_COLOR: &str = "NO_COLOR";
 pub const BUILDOUT_NO_PROGRESS: &str = "BUILDOUT_NO_PROGRESS";
 /// The program `copy --to ssh://…` runs instead of `ssh` (as `GIT_SSH`).
 pub const BUILDOUT_SSH: &str = "BUILDOUT_SSH";
+/// AWS credentials for `s3://` caches (the secret is never printed).
+pub const AWS_ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
+pub const AWS_SECRET_ACCESS_KEY: &str = "AWS_SECRET_ACCESS_KEY";
+pub const AWS_SESSION_TOKEN: &str = "AWS_SESSION_TOKEN";
+/// The profile of `~/.aws/credentials` and `~/.aws/config` (default `default`).
+pub const AWS_PROFILE: &str = "AWS_PROFILE";
+/// The region of `s3://` caches without `region=`.
+pub const AWS_REGION: &str = "AWS_REGION";
+pub const AWS_DEFAULT_REGION: &str = "AWS_DEFAULT_REGION";
+/// Other places for `~/.aws/credentials` and `~/.aws/config`.
+pub const AWS_SHARED_CREDENTIALS_FILE: &str = "AWS_SHARED_CREDENTIALS_FILE";
+pub const AWS_CONFIG_FILE: &str = "AWS_CONFIG_FILE";
 /// The terminal type: `dumb` draws no progress.
 pub const TERM: &str = "TERM";
 /// The user's home directory.

@@ -235,7 +235,9 @@ pub enum KeyCommand {
 #[derive(Debug, Args, Clone, PartialEq, Eq)]
 pub struct PushArgs {
     /// The cache: `file:///dir`, `http://host/path` or `https://…` (PUT;
-    /// credentials from ~/.netrc).
+    /// credentials from ~/.netrc), or
+    /// `s3://bucket/prefix?endpoint=URL&region=R&profile=P` (credentials
+    /// from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or ~/.aws/credentials).
     #[arg(value_name = "CACHE")]
     pub cache: String,
     /// Generation numbers of this buildout, or store paths (default: the
@@ -257,8 +259,8 @@ pub struct PushArgs {
 
 #[derive(Debug, Subcommand, Clone, PartialEq, Eq)]
 pub enum CacheCommand {
-    /// Delete from a file:// cache what no pin and no recent push keeps:
-    /// narinfos first, then the NARs nothing names.
+    /// Delete from a file:// or s3:// cache what no pin and no recent push
+    /// keeps: narinfos first, then the NARs nothing names.
     Gc {
         #[arg(value_name = "CACHE")]
         cache: String,

@@ -16,7 +16,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-fn index() -> IndexServer {
+pub(crate) fn index() -> IndexServer {
     let server = IndexServer::start();
     server
         .publish(Wheel::new("web", "1.0").dep("util>=1").build())
@@ -25,7 +25,7 @@ fn index() -> IndexServer {
 }
 
 /// A buildout with one eggs part, `extra` lines added to `[buildout]`.
-fn config(server: &IndexServer, extra: &str) -> String {
+pub(crate) fn config(server: &IndexServer, extra: &str) -> String {
     format!(
         "[buildout]\nparts = app\nindex = {}\n{extra}\n[app]\nrecipe = zc.recipe.egg:eggs\neggs = web\n",
         server.index_url(),
@@ -33,7 +33,7 @@ fn config(server: &IndexServer, extra: &str) -> String {
 }
 
 /// Makes a key pair in the buildout directory: (secret file, public key).
-fn key(ctx: &TestContext, name: &str) -> (PathBuf, String) {
+pub(crate) fn key(ctx: &TestContext, name: &str) -> (PathBuf, String) {
     let file = ctx.path(&format!("{name}.secret"));
     let out = ctx.ok(&[
         "key",
@@ -51,7 +51,7 @@ fn key(ctx: &TestContext, name: &str) -> (PathBuf, String) {
 }
 
 /// The registered objects, as `store ls` lists them.
-fn objects(ctx: &TestContext) -> Vec<String> {
+pub(crate) fn objects(ctx: &TestContext) -> Vec<String> {
     let mut v: Vec<String> = ctx
         .ok(&["store", "ls"])
         .lines()
@@ -62,7 +62,7 @@ fn objects(ctx: &TestContext) -> Vec<String> {
 }
 
 /// The registered object whose name starts with `name`.
-fn object(ctx: &TestContext, name: &str) -> String {
+pub(crate) fn object(ctx: &TestContext, name: &str) -> String {
     objects(ctx)
         .into_iter()
         .find(|l| l.contains(&format!("-{name}")))
@@ -75,7 +75,7 @@ fn object(ctx: &TestContext, name: &str) -> String {
 
 /// The buildout directory as a fresh host has it: the configuration and
 /// the key files only, and an empty store at the same path.
-fn fresh_host(ctx: &TestContext) {
+pub(crate) fn fresh_host(ctx: &TestContext) {
     let old = ctx.root.join(format!(
         "store.{}",
         fs::read_dir(&ctx.root).unwrap().count()
@@ -99,7 +99,7 @@ fn fresh_host(ctx: &TestContext) {
 
 /// The distribution files downloaded from the index (resolution still
 /// reads its pages: substitution starts from the resolved store paths).
-fn downloads(server: &IndexServer) -> Vec<String> {
+pub(crate) fn downloads(server: &IndexServer) -> Vec<String> {
     server
         .requests()
         .into_iter()
@@ -126,9 +126,21 @@ fn build_and_push(
     objects(ctx)
 }
 
+/// Machine A with a new key `build-1` in `secret-key-files`, installed:
+/// (secret file, public key).
+pub(crate) fn build_signed(ctx: &TestContext, server: &IndexServer) -> (PathBuf, String) {
+    let (secret, public) = key(ctx, "build-1");
+    ctx.write(
+        "buildout.cfg",
+        &config(server, &format!("secret-key-files = {}", secret.display())),
+    );
+    ctx.ok(&[]);
+    (secret, public)
+}
+
 /// A fresh host with `extra` in `[buildout]` installs `before` (machine
 /// A's objects) without downloading a distribution; its store verifies.
-fn install_on_a_fresh_host(
+pub(crate) fn install_on_a_fresh_host(
     ctx: &TestContext,
     server: &IndexServer,
     extra: &str,
@@ -153,7 +165,7 @@ fn machine_a(ctx: &TestContext, server: &IndexServer) -> (PathBuf, String, Vec<S
     (cache, public, before)
 }
 
-fn verify_clean(ctx: &TestContext) {
+pub(crate) fn verify_clean(ctx: &TestContext) {
     let r = ctx.buildout(&["store", "verify", "--check-contents"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
 }
@@ -550,7 +562,7 @@ fn an_interrupted_push_resumes_and_the_cache_holds_only_whole_closures() {
 
 /// The cache-side closure invariant: a narinfo exists only if its
 /// references' narinfos do.
-fn check_closed(cache: &Path) {
+pub(crate) fn check_closed(cache: &Path) {
     let infos = cache_files(cache, ".narinfo");
     let hashes: Vec<String> = infos
         .iter()
@@ -572,7 +584,7 @@ fn check_closed(cache: &Path) {
 }
 
 /// Listens on a free loopback port briefly, to learn one.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -580,7 +592,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn wait_for_port(port: u16) {
+pub(crate) fn wait_for_port(port: u16) {
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return;
@@ -591,7 +603,7 @@ fn wait_for_port(port: u16) {
 }
 
 /// A child process killed when dropped.
-struct Daemon(Child);
+pub(crate) struct Daemon(pub(crate) Child);
 
 impl Drop for Daemon {
     fn drop(&mut self) {

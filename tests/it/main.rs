@@ -4,6 +4,8 @@ mod architecture;
 mod bench;
 mod binary_cache;
 mod bytecode;
+mod cache_narinfo;
+mod cache_s3;
 mod cli;
 mod cli_globals;
 mod color;

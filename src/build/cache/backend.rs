@@ -1,12 +1,16 @@
-//! Where a binary cache's files are: a directory (`file:///dir`) or an
+//! Where a binary cache's files are: a directory (`file:///dir`), an
 //! HTTP server (`http(s)://`, GET/HEAD to read, PUT to write, e.g. nginx
-//! with WebDAV `dav_methods PUT`). Credentials come from the URL's userinfo
-//! or `~/.netrc` (the index client's code) and never appear in a message:
-//! every URL shown is redacted.
+//! with WebDAV `dav_methods PUT`) or an S3 bucket (`s3://`, [`super::s3`]).
+//! HTTP credentials come from the URL's userinfo or `~/.netrc` (the index
+//! client's code), S3's from the AWS variables and files; none appears in
+//! a message: every URL shown is redacted. Directories and buckets can be
+//! listed (for `cache gc`), HTTP servers cannot.
 
-use super::{Error, Result};
+use super::s3::{Entry, S3};
+use super::{Error, HashingWriter, Result};
 use crate::index::http::{Http, Netrc};
 use crate::index::redact;
+use sha2::Digest;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -18,11 +22,16 @@ const MAX_SMALL: u64 = 1 << 20;
 pub enum Backend {
     File(PathBuf),
     Http { base: String, http: Box<Http> },
+    S3(Box<S3>),
 }
 
 impl Backend {
-    /// The backend for `url` (`file:///dir`, `http://…`, `https://…`).
+    /// The backend for `url` (`file:///dir`, `http://…`, `https://…`,
+    /// `s3://bucket/prefix?…`).
     pub fn open(url: &str) -> Result<Self> {
+        if url.starts_with("s3://") {
+            return Ok(Self::S3(Box::new(S3::open(url).map_err(Error::Backend)?)));
+        }
         if let Some(dir) = url.strip_prefix("file://") {
             if !dir.starts_with('/') {
                 return Err(Error::BadUrl(redact(url)));
@@ -46,6 +55,7 @@ impl Backend {
         match self {
             Self::File(d) => format!("file://{}", d.display()),
             Self::Http { base, .. } => redact(base),
+            Self::S3(s3) => s3.display(),
         }
     }
 
@@ -75,6 +85,7 @@ impl Backend {
                     s => Err(self.fail("look up", key, format!("HTTP {s}"))),
                 }
             }
+            Self::S3(s3) => s3.exists(key).map_err(|m| self.fail("look up", key, m)),
         }
     }
 
@@ -103,6 +114,13 @@ impl Backend {
                     403 | 404 => return Ok(false),
                     s => return Err(self.fail("download", key, format!("HTTP {s}"))),
                 }
+                std::io::copy(&mut std::io::Read::take(r, limit + 1), &mut out)
+                    .map_err(|e| self.fail("download", key, e))?
+            }
+            Self::S3(s3) => {
+                let Some(r) = s3.get(key).map_err(|m| self.fail("download", key, m))? else {
+                    return Ok(false);
+                };
                 std::io::copy(&mut std::io::Read::take(r, limit + 1), &mut out)
                     .map_err(|e| self.fail("download", key, e))?
             }
@@ -154,7 +172,8 @@ impl Backend {
 
     /// In a directory: into a temporary file (`write`), synced, then
     /// renamed (readers never see half a file). Over HTTP: one PUT of
-    /// `body` (made again for each retry).
+    /// `body` (made again for each retry). To S3: the same, signed with
+    /// the payload's SHA-256 (`write` into a hasher first).
     fn put_with(
         &self,
         key: &str,
@@ -200,6 +219,86 @@ impl Backend {
                 }
                 Ok(())
             }
+            Self::S3(s3) => {
+                let mut hasher: HashingWriter = HashingWriter::default();
+                write(&mut hasher).map_err(|e| self.fail("upload", key, e))?;
+                if hasher.len != len {
+                    return Err(self.fail("upload", key, "it changed while being read"));
+                }
+                let sha: [u8; 32] = hasher.hasher.finalize().into();
+                s3.put(key, len, &sha, body)
+                    .map_err(|m| self.fail("upload", key, m))
+            }
+        }
+    }
+
+    /// The files directly under `dir` (`""` or `name/`), for `cache gc`;
+    /// an HTTP server cannot be listed.
+    pub fn list(&self, dir: &str) -> Result<Vec<Entry>> {
+        match self {
+            Self::File(d) => {
+                let path = d.join(dir);
+                let entries = match std::fs::read_dir(&path) {
+                    Ok(e) => e,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+                    Err(e) => return Err(self.fail("list", dir, e)),
+                };
+                let mut out = Vec::new();
+                for e in entries {
+                    let e = e.map_err(|e| self.fail("list", dir, e))?;
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    let meta = e.metadata().map_err(|e| self.fail("list", dir, e))?;
+                    // Directories, and files of a write in progress.
+                    if !meta.is_file() || name.starts_with(".tmp-") {
+                        continue;
+                    }
+                    out.push(Entry {
+                        key: format!("{dir}{name}"),
+                        size: meta.len(),
+                        modified: meta.modified().map_err(|e| self.fail("list", dir, e))?,
+                    });
+                }
+                Ok(out)
+            }
+            Self::Http { .. } => Err(Error::Backend(format!(
+                "`{}` cannot be listed: cache gc works on file:// and s3:// caches (run it \
+                 where the directory is)",
+                self.display()
+            ))),
+            Self::S3(s3) => s3.list(dir).map_err(|m| self.fail("list", dir, m)),
+        }
+    }
+
+    /// Deletes `key` (absent is fine).
+    pub fn delete(&self, key: &str) -> Result<()> {
+        match self {
+            Self::File(d) => match std::fs::remove_file(d.join(key)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(self.fail("delete", key, e))
+                }
+                _ => Ok(()),
+            },
+            Self::Http { base, http } => {
+                let url = Self::url(base, key);
+                let r = http
+                    .send(&url, |c| c.delete(&url))
+                    .map_err(|e| self.fail("delete", key, e))?;
+                match r.status().as_u16() {
+                    200..=299 | 404 => Ok(()),
+                    s => Err(self.fail("delete", key, format!("HTTP {s}"))),
+                }
+            }
+            Self::S3(s3) => s3.delete(key).map_err(|m| self.fail("delete", key, m)),
+        }
+    }
+
+    /// Makes the deletions so far durable (a directory is synced).
+    pub fn flush(&self) -> Result<()> {
+        match self {
+            Self::File(d) => std::fs::File::open(d)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| self.fail("sync", "", e)),
+            Self::Http { .. } | Self::S3(_) => Ok(()),
         }
     }
 }

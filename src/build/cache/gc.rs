@@ -1,5 +1,6 @@
-//! Garbage collection of a cache in a directory (`buildout cache gc
-//! file:///dir [--keep 90d] [--dry-run]`), Cachix-style pins as roots.
+//! Garbage collection of a cache that can be listed, a directory or an S3
+//! bucket (`buildout cache gc file:///dir|s3://bucket [--keep 90d]
+//! [--dry-run]`), Cachix-style pins as roots.
 //!
 //! Roots are the objects named by `pins/<name>` files (written by `push
 //! --pin NAME`) and every narinfo written within `--keep`. Their closures
@@ -7,13 +8,14 @@
 //! first, then the NAR files no remaining narinfo names, so a client never
 //! sees a narinfo whose NAR or references are gone; NAR files written
 //! within `--keep` are kept too (a push still running writes its NARs
-//! first). An HTTP cache cannot be listed: it is refused.
+//! first; the age is a file's mtime or an object's S3 `LastModified`).
+//! An HTTP cache cannot be listed: it is refused.
 
 use super::backend::Backend;
 use super::{Error, Result, io};
 use crate::store::narinfo::NarInfo;
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 /// What [`gc`] did (or would do, with `dry_run`).
@@ -44,64 +46,64 @@ pub fn parse_keep(text: &str) -> Option<Duration> {
     Some(Duration::from_secs(secs))
 }
 
-fn listing(dir: &Path) -> Result<Vec<PathBuf>> {
-    match std::fs::read_dir(dir) {
-        Ok(entries) => Ok(entries.flatten().map(|e| e.path()).collect()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(io("read", dir)(e)),
-    }
-}
-
-/// Collects the cache at `url` (which must be `file://`).
+/// Collects the cache at `url` (a directory or a bucket: what can be
+/// listed).
 pub fn gc(url: &str, keep: Duration, dry_run: bool) -> Result<GcReport> {
-    let Backend::File(dir) = Backend::open(url)? else {
-        return Err(Error::Backend(format!(
-            "`{}` cannot be listed: cache gc works on file:// caches (run it where the \
-             directory is)",
-            crate::index::redact(url)
-        )));
-    };
+    let b = Backend::open(url)?;
+    let scratch = tempfile::tempdir().map_err(io("create", Path::new("a temporary directory")))?;
+    let scratch = scratch.path();
+    // Refused before anything is read when it cannot be listed.
+    let top = b.list("")?;
     // The store directory its narinfos name: the cache's own.
-    let info_file = dir.join("nix-cache-info");
-    let text = std::fs::read_to_string(&info_file).map_err(|e| {
+    let text = b.get_small("nix-cache-info", scratch)?.ok_or_else(|| {
         Error::Backend(format!(
-            "`{}` is not a binary cache: cannot read its nix-cache-info ({e})",
-            dir.display()
+            "`{}` is not a binary cache: it has no nix-cache-info",
+            b.display()
         ))
     })?;
+    let text = String::from_utf8_lossy(&text);
     let store_dir = super::cache_store_dir(&text)
-        .ok_or_else(|| Error::Backend(format!("{} has no StoreDir", info_file.display())))?
+        .ok_or_else(|| {
+            Error::Backend(format!(
+                "the nix-cache-info of `{}` has no StoreDir",
+                b.display()
+            ))
+        })?
         .to_string();
     let store_dir = store_dir.as_str();
     let now = SystemTime::now();
+    let recent = |t: SystemTime| now.duration_since(t).unwrap_or_default() <= keep;
+    let read = |key: &str| -> Result<String> {
+        let bytes = b.get_small(key, scratch)?.ok_or_else(|| {
+            Error::Backend(format!(
+                "`{key}` in `{}` went away during gc: run it again",
+                b.display()
+            ))
+        })?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    };
     // Every narinfo: hash part -> (info, recent).
     let mut infos: HashMap<String, (NarInfo, bool)> = HashMap::new();
-    for p in listing(&dir)? {
-        let Some(hash) = p
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_suffix(".narinfo"))
-        else {
+    for e in &top {
+        let Some(hash) = e.key.strip_suffix(".narinfo") else {
             continue;
         };
-        let text = std::fs::read_to_string(&p).map_err(io("read", &p))?;
-        let info = NarInfo::parse(&text, store_dir).map_err(|e| {
-            Error::Backend(format!("{}: {e} (gc stops rather than guess)", p.display()))
+        let info = NarInfo::parse(&read(&e.key)?, store_dir).map_err(|err| {
+            Error::Backend(format!(
+                "`{}` in `{}`: {err} (gc stops rather than guess)",
+                e.key,
+                b.display()
+            ))
         })?;
-        let modified = std::fs::metadata(&p)
-            .and_then(|m| m.modified())
-            .map_err(io("read", &p))?;
-        let recent = now.duration_since(modified).unwrap_or_default() <= keep;
-        infos.insert(hash.to_string(), (info, recent));
+        infos.insert(hash.to_string(), (info, recent(e.modified)));
     }
     let mut roots: Vec<String> = infos
         .iter()
         .filter(|(_, (_, recent))| *recent)
         .map(|(h, _)| h.clone())
         .collect();
-    for pin in listing(&dir.join("pins"))? {
-        let text = std::fs::read_to_string(&pin).map_err(io("read", &pin))?;
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+    for pin in b.list("pins/")? {
+        for line in read(&pin.key)?.lines().filter(|l| !l.trim().is_empty()) {
             let base = line.trim().rsplit('/').next().unwrap_or_default();
             roots.push(base.chars().take(32).collect());
         }
@@ -119,16 +121,13 @@ pub fn gc(url: &str, keep: Duration, dry_run: bool) -> Result<GcReport> {
     let mut dead: Vec<&String> = infos.keys().filter(|h| !live.contains(*h)).collect();
     dead.sort();
     for h in dead {
-        let p = dir.join(format!("{h}.narinfo"));
         if !dry_run {
-            std::fs::remove_file(&p).map_err(io("delete", &p))?;
+            b.delete(&format!("{h}.narinfo"))?;
         }
         report.narinfos.push(h.clone());
     }
     if !dry_run {
-        std::fs::File::open(&dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io("sync", &dir))?;
+        b.flush()?;
     }
     let used: HashSet<&str> = infos
         .iter()
@@ -136,24 +135,17 @@ pub fn gc(url: &str, keep: Duration, dry_run: bool) -> Result<GcReport> {
         .map(|(_, (i, _))| i.url.as_str())
         .collect();
     report.kept = infos.len() - report.narinfos.len();
-    for p in listing(&dir.join("nar"))? {
-        let Some(name) = p.file_name().and_then(|n| n.to_str()) else {
-            continue;
-        };
-        let rel = format!("nar/{name}");
+    for e in b.list("nar/")? {
         // A NAR of a push still running (its narinfo not yet written) is
         // recent: kept like recent narinfos.
-        let recent = std::fs::metadata(&p)
-            .and_then(|m| m.modified())
-            .is_ok_and(|t| now.duration_since(t).unwrap_or_default() <= keep);
-        if used.contains(rel.as_str()) || recent {
+        if used.contains(e.key.as_str()) || recent(e.modified) {
             continue;
         }
-        report.bytes += std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+        report.bytes += e.size;
         if !dry_run {
-            std::fs::remove_file(&p).map_err(io("delete", &p))?;
+            b.delete(&e.key)?;
         }
-        report.nars.push(rel);
+        report.nars.push(e.key);
     }
     report.nars.sort();
     Ok(report)

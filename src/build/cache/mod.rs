@@ -1,12 +1,13 @@
 //! Binary caches in Nix's format (spec `binary-cache.md`): `nix-cache-info`
 //! (with our `StoreDir`: a cache of another store directory is refused),
 //! `<hash>.narinfo` and `nar/<filehash>.nar.zst` (zstd when pushing; xz,
-//! bzip2 and none read too), on a [`backend`]: a directory or an HTTP
-//! server. Any static file server can serve one.
+//! bzip2 and none read too), on a [`backend`]: a directory, an HTTP
+//! server or an S3 bucket ([`s3`]). Any static file server can serve one.
 //!
 //! * [`Client`] is the store's [`Substituter`] for `install`: narinfos
 //!   looked up in parallel across the configured caches (in order), every
-//!   answer remembered for the run, NARs downloaded bounded by their
+//!   answer remembered for the run and on disk across runs ([`remembered`]:
+//!   positive 30 days, negative 1 hour), NARs downloaded bounded by their
 //!   `FileSize` and checked against `FileHash`, then decompressed for the
 //!   store, which checks path, signature, NAR hash and size
 //!   ([`crate::store::substitute`]).
@@ -22,12 +23,15 @@
 pub mod backend;
 pub mod export;
 pub mod gc;
+pub mod remembered;
+pub mod s3;
 
 use crate::store::narinfo::NarInfo;
 use crate::store::path::nix32_encode;
 use crate::store::sign::SecretKey;
 use crate::store::{self, Store, StorePath, Substituter, Trust};
 use backend::Backend;
+use remembered::{Answer, Remembered};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
@@ -37,7 +41,9 @@ use std::sync::{Mutex, OnceLock};
 /// A binary cache error.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("unsupported binary cache URL `{0}`: use file:///dir, http:// or https://")]
+    #[error(
+        "unsupported binary cache URL `{0}`: use file:///dir, http://, https:// or s3://bucket"
+    )]
     BadUrl(String),
     #[error("{0}")]
     Backend(String),
@@ -100,8 +106,11 @@ fn check_cache_info(b: &Backend, store_dir: &str, scratch: &Path) -> Result<bool
 /// One configured substituter.
 struct Cache {
     backend: Backend,
-    /// Whether its `nix-cache-info` names our store (checked once).
+    /// Whether its `nix-cache-info` names our store (checked once, when a
+    /// narinfo is asked of it).
     usable: OnceLock<bool>,
+    /// Its answers of earlier runs.
+    remembered: Option<Remembered>,
 }
 
 /// What a lookup found: the cache (index) and its narinfo.
@@ -114,6 +123,8 @@ pub struct Client {
     trust: Trust,
     /// Every answer of this run, positive and negative.
     memo: Mutex<HashMap<StorePath, Found>>,
+    /// The positive answers that came from the disk, not the cache.
+    from_disk: Mutex<HashSet<StorePath>>,
     warn: Box<dyn Fn(&str) + Send + Sync>,
     info: Box<dyn Fn(&str) + Send + Sync>,
     /// For the small files looked up (narinfos).
@@ -138,6 +149,12 @@ impl Client {
         for u in urls {
             match Backend::open(u) {
                 Ok(backend) => caches.push(Cache {
+                    // A directory is read as fast as the disk cache, and
+                    // would only go stale in it.
+                    remembered: match backend {
+                        Backend::File(_) => None,
+                        _ => Remembered::for_user(&backend.display()),
+                    },
                     backend,
                     usable: OnceLock::new(),
                 }),
@@ -149,6 +166,7 @@ impl Client {
             store_dir: store_dir.to_string(),
             trust,
             memo: Mutex::new(HashMap::new()),
+            from_disk: Mutex::new(HashSet::new()),
             warn,
             info,
             scratch: tempfile::tempdir()
@@ -175,75 +193,65 @@ impl Client {
         })
     }
 
-    /// Looks `p` up in each cache in turn.
-    fn lookup(&self, p: &StorePath) -> Found {
-        let key = format!("{}.narinfo", p.hash_part());
+    /// Looks `p` up in each cache in turn: what an earlier run was told,
+    /// else the cache itself (`ask`: not the disk).
+    fn lookup(&self, p: &StorePath, ask: bool) -> Found {
+        let hash = p.hash_part();
+        let key = format!("{hash}.narinfo");
         for (i, c) in self.caches.iter().enumerate() {
+            let disk = c.remembered.as_ref().filter(|_| !ask);
+            match disk.and_then(|r| r.get(&hash)) {
+                Some(Answer::Absent) => continue,
+                Some(Answer::Present(text)) => match NarInfo::parse(&text, &self.store_dir) {
+                    Ok(info) if &info.path == p => {
+                        self.from_disk
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .insert(p.clone());
+                        return Some((i, info));
+                    }
+                    // Damaged or not ours: asked again.
+                    _ => c.remembered.iter().for_each(|r| r.forget(&hash)),
+                },
+                None => {}
+            }
             if !self.usable(c) {
                 continue;
             }
             let text = match c.backend.get_small(&key, self.scratch.path()) {
-                Ok(Some(t)) => t,
-                Ok(None) => continue,
+                Ok(Some(t)) => String::from_utf8_lossy(&t).into_owned(),
+                Ok(None) => {
+                    c.remembered
+                        .iter()
+                        .for_each(|r| r.put(&hash, &Answer::Absent));
+                    continue;
+                }
                 Err(e) => {
                     (self.warn)(&e.to_string());
                     continue;
                 }
             };
-            match NarInfo::parse(&String::from_utf8_lossy(&text), &self.store_dir) {
-                Ok(info) => return Some((i, info)),
+            match NarInfo::parse(&text, &self.store_dir) {
+                Ok(info) => {
+                    c.remembered
+                        .iter()
+                        .for_each(|r| r.put(&hash, &Answer::Present(text.clone())));
+                    return Some((i, info));
+                }
                 Err(e) => (self.warn)(&format!("`{key}` in `{}`: {e}", c.backend.display())),
             }
         }
         None
     }
-}
 
-impl Substituter for Client {
-    fn query(&self, paths: &[StorePath]) -> Vec<Option<NarInfo>> {
-        let todo: Vec<&StorePath> = {
-            let memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
-            let mut seen = HashSet::new();
-            paths
-                .iter()
-                .filter(|p| !memo.contains_key(*p) && seen.insert(*p))
-                .collect()
-        };
-        for chunk in todo.chunks(PARALLEL) {
-            let found: Vec<Found> = std::thread::scope(|s| {
-                let handles: Vec<_> = chunk
-                    .iter()
-                    .map(|p| s.spawn(move || self.lookup(p)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or(None))
-                    .collect()
-            });
-            let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
-            for (p, f) in chunk.iter().zip(found) {
-                memo.insert((*p).clone(), f);
-            }
-        }
-        let memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
-        paths
-            .iter()
-            .map(|p| memo.get(p).cloned().flatten().map(|(_, i)| i))
-            .collect()
-    }
-
-    fn open_nar(
+    /// The NAR of `info` from cache `cache`, checked against the narinfo's
+    /// `FileSize` and `FileHash` and decompressed.
+    fn fetch_nar(
         &self,
+        cache: usize,
         info: &NarInfo,
         scratch: &Path,
     ) -> std::result::Result<Box<dyn Read>, String> {
-        let cache = {
-            let memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
-            match memo.get(&info.path) {
-                Some(Some((i, _))) => *i,
-                _ => return Err("no cache offered it".into()),
-            }
-        };
         let b = &self.caches[cache].backend;
         let from = |m: String| format!("{m} (from `{}`)", b.display());
         let limit = info
@@ -289,6 +297,93 @@ impl Substituter for Client {
             }
             other => return Err(from(format!("unknown `Compression` `{other}`"))),
         })
+    }
+}
+
+impl Substituter for Client {
+    fn query(&self, paths: &[StorePath]) -> Vec<Option<NarInfo>> {
+        let todo: Vec<&StorePath> = {
+            let memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+            let mut seen = HashSet::new();
+            paths
+                .iter()
+                .filter(|p| !memo.contains_key(*p) && seen.insert(*p))
+                .collect()
+        };
+        for chunk in todo.chunks(PARALLEL) {
+            let found: Vec<Found> = std::thread::scope(|s| {
+                let handles: Vec<_> = chunk
+                    .iter()
+                    .map(|p| s.spawn(move || self.lookup(p, false)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or(None))
+                    .collect()
+            });
+            let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+            for (p, f) in chunk.iter().zip(found) {
+                memo.insert((*p).clone(), f);
+            }
+        }
+        let memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+        paths
+            .iter()
+            .map(|p| memo.get(p).cloned().flatten().map(|(_, i)| i))
+            .collect()
+    }
+
+    fn open_nar(
+        &self,
+        info: &NarInfo,
+        scratch: &Path,
+    ) -> std::result::Result<Box<dyn Read>, String> {
+        let cache = {
+            let memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+            match memo.get(&info.path) {
+                Some(Some((i, _))) => *i,
+                _ => return Err("no cache offered it".into()),
+            }
+        };
+        let first = self.fetch_nar(cache, info, scratch);
+        let remembered = self
+            .from_disk
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&info.path);
+        let Err(e) = first else { return first };
+        if !remembered {
+            return Err(e);
+        }
+        // A remembered narinfo whose NAR is gone (the cache was collected
+        // or pushed again): forgotten, and the caches asked afresh. A new
+        // narinfo is used only for the same NAR (its hash and size are
+        // what the store checks, from the narinfo it holds).
+        let hash = info.path.hash_part();
+        self.caches[cache]
+            .remembered
+            .iter()
+            .for_each(|r| r.forget(&hash));
+        let fresh = self.lookup(&info.path, true);
+        self.memo
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(info.path.clone(), fresh.clone());
+        match fresh {
+            Some((i, new))
+                if (new.nar_sha256, new.nar_size) == (info.nar_sha256, info.nar_size) =>
+            {
+                let again = self.fetch_nar(i, &new, scratch);
+                if again.is_err() {
+                    self.caches[i]
+                        .remembered
+                        .iter()
+                        .for_each(|r| r.forget(&hash));
+                }
+                again
+            }
+            _ => Err(e),
+        }
     }
 
     fn trust(&self) -> &Trust {

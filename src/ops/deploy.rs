@@ -79,7 +79,8 @@ fn expect_line(inp: &mut dyn BufRead, what: &str) -> Result<String> {
 pub fn serve(ctx: &Context, store: &Store) -> Result<()> {
     let trust = super::cache::CacheSettings::of_context(ctx)?.trust;
     let mut out = crate::output::take_stdout().map_err(channel("use standard output"))?;
-    let mut inp = BufReader::new(std::io::stdin().lock());
+    let mut inp =
+        BufReader::new(crate::output::take_stdin().map_err(channel("use standard input"))?);
     let result = serve_on(ctx, store, trust, &mut inp, &mut out);
     if let Err(e) = &result {
         // The sender shows it; best effort, the channel may be gone.
@@ -179,17 +180,7 @@ fn activate(
         )));
     }
     let profile = super::lock_profile(ctx, dir)?;
-    let current = profile.current()?;
-    let old = super::install::current_manifest(ctx, &profile, current)?;
-    super::install::switch(
-        ctx,
-        store,
-        &profile,
-        current,
-        &path,
-        &manifest,
-        old.as_ref(),
-    )?;
+    super::install::activate_copied(ctx, store, &profile, &path, &manifest)?;
     Ok(profile
         .current()?
         .ok_or(crate::profile::Error::NoGenerations)?)

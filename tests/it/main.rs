@@ -12,6 +12,7 @@ mod conditions_python;
 mod conformance20;
 mod data_scripts;
 mod deploy;
+mod deploy_actions;
 mod examples;
 mod generation_output;
 mod generations;

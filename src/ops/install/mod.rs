@@ -25,8 +25,11 @@
 //! ordered; `buildout lock` ([`lock`]) is this pipeline as a dry run that
 //! ends after the resolution, writing the lock.
 
+mod copied;
 mod options;
 mod view;
+
+pub(in crate::ops) use copied::activate as activate_copied;
 
 use super::{Context, Error, Failure, Result, load};
 use crate::build;
@@ -613,7 +616,20 @@ fn realise_hosted(
     // A part a binary cache has is downloaded, not installed.
     let installed = !hosted.action && !store.substitute(std::slice::from_ref(&path))?[0];
     if hosted.action {
-        recipe::part::build_part(store, &path, p.recipe.as_ref(), references(hosted)?)?;
+        let mut refs = references(hosted)?;
+        if !store.is_valid(&path)? {
+            // What runs the action travels with its object: a host a
+            // generation is copied to runs it from the closure alone.
+            let host = r
+                .session
+                .working_set(&hosted.recipe.spec)
+                .map_err(|e| Failure::from(Error::from(recipe::Error::Host(e))))?;
+            for d in &host {
+                refs.push(store.parse_user_path(&d.path)?);
+            }
+            hosted.set_host(host);
+        }
+        recipe::part::build_part(store, &path, p.recipe.as_ref(), refs)?;
     } else if !installed {
         hosted.reuse(&store.real_path(&path))?;
         r.ctx.printer.info(&format!("Updating {}.", p.name));

@@ -38,7 +38,7 @@ class Recipe:
         return self._run('update-command')
 "#;
 
-fn index() -> IndexServer {
+pub(crate) fn index() -> IndexServer {
     let server = IndexServer::start();
     server
         .publish(
@@ -58,7 +58,7 @@ fn index() -> IndexServer {
 
 /// The build machine's buildout: `app` (a script; `release` goes into its
 /// initialization) and the action `hook` running `command`.
-fn write_config(ctx: &TestContext, server: &IndexServer, release: &str, command: &str) {
+pub(crate) fn write_config(ctx: &TestContext, server: &IndexServer, release: &str, command: &str) {
     ctx.write(
         "buildout.cfg",
         &host_config(
@@ -76,7 +76,7 @@ fn write_config(ctx: &TestContext, server: &IndexServer, release: &str, command:
 /// The command of the action: appends `word` to `var/actions.log` of the
 /// buildout directory it runs in and says so; fails (after printing) where
 /// the buildout directory has a file `refuse`.
-fn command(word: &str) -> String {
+pub(crate) fn command(word: &str) -> String {
     format!(
         "mkdir -p var && echo {word} >> var/actions.log && echo hook-said-{word} && \
          if [ -e refuse ]; then echo refused-by-this-host; exit 3; fi"
@@ -84,7 +84,7 @@ fn command(word: &str) -> String {
 }
 
 /// A key on the build machine and a host trusting it.
-fn setup(ctx: &TestContext) -> Host {
+pub(crate) fn setup(ctx: &TestContext) -> Host {
     let out = ctx.ok(&[
         "key",
         "generate",
@@ -102,21 +102,27 @@ fn setup(ctx: &TestContext) -> Host {
     prod
 }
 
-fn activate(ctx: &TestContext, prod: &Host, what: &[&str]) -> crate::common::Run {
+pub(crate) fn activate(ctx: &TestContext, prod: &Host, what: &[&str]) -> crate::common::Run {
     let work = ctx.work.display().to_string();
     let mut args = vec!["--to", "ssh://prod1", "--activate", &work];
     args.extend_from_slice(what);
     copy(ctx, prod, &args)
 }
 
-fn host_log(prod: &Host) -> String {
+/// Says why a test could not run here (shown with `--nocapture`).
+#[allow(clippy::print_stderr)]
+pub(crate) fn skipped(reason: &str) {
+    eprintln!("skipped: {reason}");
+}
+
+pub(crate) fn host_log(prod: &Host) -> String {
     fs::read_to_string(prod.work.join("var/actions.log")).unwrap_or_default()
 }
 
 #[test]
 fn an_action_runs_on_the_host_once_per_change_from_the_copied_closure() {
     if !namespaces_work() {
-        eprintln!("skipped: `unshare -rm` (user namespaces) is not available here");
+        skipped("`unshare -rm` (user namespaces) is not available here");
         return;
     }
     let ctx = TestContext::new();
@@ -172,7 +178,7 @@ fn an_action_runs_on_the_host_once_per_change_from_the_copied_closure() {
 #[test]
 fn a_failing_action_on_the_host_switches_it_back_and_copy_fails() {
     if !namespaces_work() {
-        eprintln!("skipped: `unshare -rm` (user namespaces) is not available here");
+        skipped("`unshare -rm` (user namespaces) is not available here");
         return;
     }
     let ctx = TestContext::new();

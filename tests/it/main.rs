@@ -13,6 +13,7 @@ mod conformance20;
 mod data_scripts;
 mod deploy;
 mod deploy_actions;
+mod deploy_sshd;
 mod examples;
 mod generation_output;
 mod generations;

@@ -61,12 +61,11 @@ pub(in crate::ops) fn activate(
         manifest,
         old.as_ref(),
     )?;
-    if manifest.parts.iter().any(|p| p.action) || old.as_ref().is_some_and(has_actions) {
-        if let Err(failure) = run_actions(ctx, manifest, old.as_ref(), pool) {
-            super::switch_back(ctx, profile, current, manifest, old.as_ref());
-            let back = current.is_some() && old.is_some();
-            return Err(explain(failure, manifest, old.as_ref(), back));
-        }
+    let any = has_actions(manifest) || old.as_ref().is_some_and(has_actions);
+    if any && let Err(failure) = run_actions(ctx, manifest, old.as_ref(), pool) {
+        super::switch_back(ctx, profile, current, manifest, old.as_ref());
+        let back = current.is_some() && old.is_some();
+        return Err(explain(failure, manifest, old.as_ref(), back));
     }
     Ok(true)
 }

@@ -17,11 +17,16 @@
 //!   stream is read whole before anything is registered, so a broken
 //!   stream registers nothing;
 //! * `activate`, the buildout directory and the generation's store path:
-//!   recorded as the next generation of that directory and switched to
-//!   atomically, as `install` switches ([`super::install::switch`]).
+//!   recorded as the next generation of that directory, switched to
+//!   atomically and its actions run, as `install` does
+//!   ([`super::install::activate_copied`]); a failing action switches the
+//!   previous generation back in and is the answer's error (its part,
+//!   recipe and message). The generation current already: nothing done.
 //!
 //! Everything the host prints goes to its standard error (the sender's
-//! terminal), never into the channel.
+//! terminal), never into the channel: the channel is taken off standard
+//! input and output, which programs started there (recipes, the commands
+//! actions run) get as `/dev/null` and standard error.
 
 use super::{Context, Error, Result};
 use crate::build::cache;

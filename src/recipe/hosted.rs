@@ -11,7 +11,9 @@
 //! store (`plone.recipe.command`, `collective.recipe.cmd`,
 //! `z3c.recipe.mkdir`, `collective.recipe.environment`, or any part with
 //! `buildout-action = true`): its object only records it; its recipe runs
-//! after the switch. Any other part is built: the install runs against a
+//! after the switch, and its object records (and references) the working
+//! set the recipe host runs it with, so that a host a generation is copied
+//! to can run it from the closure alone. Any other part is built: the install runs against a
 //! build view of `bin/` and `parts/` (see `ops::install`), and what it
 //! wrote becomes the object: `location/` (what it made at `parts/<name>`),
 //! `outputs/bin/<script>` (scripts it wrote) and `hosted.json` (what it

@@ -122,8 +122,9 @@ pub(crate) fn copy(ctx: &TestContext, host: &Host, args: &[&str]) -> Run {
     run(&mut cmd)
 }
 
-/// Machine A: a key, the buildout installed and signed; returns the public key.
-fn build_machine(ctx: &TestContext, server: &IndexServer) -> String {
+/// Machine A's key `build-1` (secret in `build-1.secret`); returns the
+/// public key.
+pub(crate) fn build_key(ctx: &TestContext) -> String {
     let out = ctx.ok(&[
         "key",
         "generate",
@@ -131,11 +132,15 @@ fn build_machine(ctx: &TestContext, server: &IndexServer) -> String {
         "--secret-file",
         "build-1.secret",
     ]);
-    let public = out
-        .lines()
+    out.lines()
         .find(|l| l.starts_with("build-1:"))
         .unwrap()
-        .to_string();
+        .to_string()
+}
+
+/// Machine A: a key, the buildout installed and signed; returns the public key.
+fn build_machine(ctx: &TestContext, server: &IndexServer) -> String {
+    let public = build_key(ctx);
     ctx.write(
         "buildout.cfg",
         &config(server, "secret-key-files = build-1.secret"),

@@ -7,8 +7,10 @@
 
 use crate::common::index::IndexServer;
 use crate::common::wheel::Wheel;
-use crate::common::{TestContext, host_config};
-use crate::deploy::{Host, copy, host, host_objects, host_verify_clean, namespaces_work};
+use crate::common::{Run, TestContext, host_config};
+use crate::deploy::{
+    Host, build_key, copy, host, host_objects, host_verify_clean, namespaces_work,
+};
 use std::fs;
 
 /// A `plone.recipe.command` look-alike (the real one's behaviour: runs
@@ -85,14 +87,7 @@ pub(crate) fn command(word: &str) -> String {
 
 /// A key on the build machine and a host trusting it.
 pub(crate) fn setup(ctx: &TestContext) -> Host {
-    let out = ctx.ok(&[
-        "key",
-        "generate",
-        "build-1",
-        "--secret-file",
-        "build-1.secret",
-    ]);
-    let public = out.lines().find(|l| l.starts_with("build-1:")).unwrap();
+    let public = build_key(ctx);
     let prod = host(ctx, "prod1", None);
     fs::write(
         prod.work.join("buildout.cfg"),
@@ -102,7 +97,31 @@ pub(crate) fn setup(ctx: &TestContext) -> Host {
     prod
 }
 
-pub(crate) fn activate(ctx: &TestContext, prod: &Host, what: &[&str]) -> crate::common::Run {
+/// A build machine with a key and a host trusting it; `None` (said) where
+/// the shim host cannot run.
+fn begin() -> Option<(TestContext, IndexServer, Host)> {
+    if !namespaces_work() {
+        skipped("`unshare -rm` (user namespaces) is not available here");
+        return None;
+    }
+    let ctx = TestContext::new();
+    let server = index();
+    let prod = setup(&ctx);
+    Some((ctx, server, prod))
+}
+
+/// Checks that `r` (a `rollback` on a host) switched from 2 to 1.
+pub(crate) fn assert_rolled_back(r: &Run) {
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("Switched from generation 2 to generation 1"),
+        "{}",
+        r.stdout
+    );
+}
+
+pub(crate) fn activate(ctx: &TestContext, prod: &Host, what: &[&str]) -> Run {
     let work = ctx.work.display().to_string();
     let mut args = vec!["--to", "ssh://prod1", "--activate", &work];
     args.extend_from_slice(what);
@@ -121,13 +140,9 @@ pub(crate) fn host_log(prod: &Host) -> String {
 
 #[test]
 fn an_action_runs_on_the_host_once_per_change_from_the_copied_closure() {
-    if !namespaces_work() {
-        skipped("`unshare -rm` (user namespaces) is not available here");
+    let Some((ctx, server, prod)) = begin() else {
         return;
-    }
-    let ctx = TestContext::new();
-    let server = index();
-    let prod = setup(&ctx);
+    };
     write_config(&ctx, &server, "release 1", &command("one"));
     ctx.ok(&[]);
     // The build machine ran it in its own directory.
@@ -177,13 +192,9 @@ fn an_action_runs_on_the_host_once_per_change_from_the_copied_closure() {
 
 #[test]
 fn a_failing_action_on_the_host_switches_it_back_and_copy_fails() {
-    if !namespaces_work() {
-        skipped("`unshare -rm` (user namespaces) is not available here");
+    let Some((ctx, server, prod)) = begin() else {
         return;
-    }
-    let ctx = TestContext::new();
-    let server = index();
-    let prod = setup(&ctx);
+    };
     for (release, word) in [("release 1", "one"), ("release 2", "two")] {
         write_config(&ctx, &server, release, &command(word));
         ctx.ok(&[]);
@@ -231,13 +242,6 @@ fn a_failing_action_on_the_host_switches_it_back_and_copy_fails() {
     host_verify_clean(&prod);
 
     // Rollback on the host works from there.
-    let r = prod.buildout("rollback");
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stdout
-            .contains("Switched from generation 2 to generation 1"),
-        "{}",
-        r.stdout
-    );
+    assert_rolled_back(&prod.buildout("rollback"));
     assert_eq!(prod.sh("bin/web").stdout, "release 1\nweb served\n");
 }

@@ -15,7 +15,9 @@
 
 use crate::common::{Run, TestContext, run};
 use crate::deploy::{host_verify_clean, namespaces_work};
-use crate::deploy_actions::{command, host_log, index, setup, skipped, write_config};
+use crate::deploy_actions::{
+    assert_rolled_back, command, host_log, index, setup, skipped, write_config,
+};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -60,14 +62,6 @@ fn keygen(path: &Path) -> String {
         .unwrap()
         .trim()
         .to_string()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The running `sshd`, stopped (by its own id) when dropped.
@@ -176,7 +170,7 @@ fn copy_and_activate_through_a_real_sshd_then_rollback_there() {
     );
     let client_key: PathBuf = dir.join("client_key");
     let public = keygen(&client_key);
-    let port = free_port();
+    let port = crate::common::free_loopback_port();
     let user = user();
     let _sshd = start_sshd(&dir, port, &user, &public, &forced);
     let ssh = dir.join("ssh");
@@ -223,12 +217,6 @@ fn copy_and_activate_through_a_real_sshd_then_rollback_there() {
         .args(["-p", &port.to_string(), "--"])
         .arg(format!("{user}@127.0.0.1"))
         .arg(format!("'{}' rollback", env!("CARGO_BIN_EXE_buildout"))));
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    assert!(
-        r.stdout
-            .contains("Switched from generation 2 to generation 1"),
-        "{}",
-        r.stdout
-    );
+    assert_rolled_back(&r);
     assert_eq!(prod.sh("bin/web").stdout, "release 1\nweb served\n");
 }

@@ -198,12 +198,7 @@ fn run_actions(
     let settings = HostSettings {
         directory: manifest.buildout_directory.clone(),
         python: buildout.require("buildout", "executable")?,
-        argv: std::iter::once(
-            std::env::current_exe()
-                .map_or_else(|_| "buildout".to_string(), |p| p.display().to_string()),
-        )
-        .chain(std::env::args().skip(1))
-        .collect(),
+        argv: super::host_argv(),
         log_level: i64::from(crate::config::level::INFO),
         // Nothing is fetched on a host.
         offline: true,

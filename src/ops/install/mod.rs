@@ -23,7 +23,8 @@
 //! [`options`]' business. The lock file ([`super::lock`]) is read before
 //! the extensions load and checked against the parts once they are
 //! ordered; `buildout lock` ([`lock`]) is this pipeline as a dry run that
-//! ends after the resolution, writing the lock.
+//! ends after the resolution, writing the lock. A generation copied from
+//! another machine is switched to and its actions run by [`copied`].
 
 mod copied;
 mod options;
@@ -259,18 +260,23 @@ fn host_settings(
     Ok(HostSettings {
         directory: directory.to_string(),
         python: buildout.require("buildout", "executable")?,
-        // zc.buildout's `sys.argv[0]` is the path of its script: what
-        // mr.developer records to run buildout again.
-        argv: std::iter::once(
-            std::env::current_exe()
-                .map_or_else(|_| "buildout".to_string(), |p| p.display().to_string()),
-        )
-        .chain(std::env::args().skip(1))
-        .collect(),
+        argv: host_argv(),
         log_level: i64::from(log_level),
         offline: flag(buildout, "offline")?,
         newest: flag(buildout, "newest")?,
     })
+}
+
+/// The recipe host's `sys.argv`: zc.buildout's `sys.argv[0]` is the path
+/// of its script (what mr.developer records to run buildout again), then
+/// this run's arguments.
+fn host_argv() -> Vec<String> {
+    std::iter::once(
+        std::env::current_exe()
+            .map_or_else(|_| "buildout".to_string(), |p| p.display().to_string()),
+    )
+    .chain(std::env::args().skip(1))
+    .collect()
 }
 
 /// Prints a recipe's or extension's log record as zc.buildout does, with

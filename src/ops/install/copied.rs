@@ -30,14 +30,14 @@ use std::rc::Rc;
 /// Makes `generation` (whose manifest is `manifest`, made for this
 /// profile's buildout directory) current and runs its actions; a failing
 /// action switches the previous generation back in and is the error.
-/// Returns whether anything changed (not when it was current already).
+/// The generation current already: nothing changes, no action runs.
 pub(in crate::ops) fn activate(
     ctx: &Context,
     store: &Store,
     profile: &Profile,
     generation: &StorePath,
     manifest: &Manifest,
-) -> Result<bool> {
+) -> Result<()> {
     let current = profile.current()?;
     let target = generation.to_absolute(store.dir_str());
     if let Some(g) = current
@@ -46,7 +46,7 @@ pub(in crate::ops) fn activate(
         ctx.printer.info(&format!(
             "Generation {g} is current already: nothing is switched and no action runs."
         ));
-        return Ok(false);
+        return Ok(());
     }
     let old = super::current_manifest(ctx, profile, current)?;
     // What runs the actions is read before the switch: a generation whose
@@ -67,7 +67,7 @@ pub(in crate::ops) fn activate(
         let back = current.is_some() && old.is_some();
         return Err(explain(failure, manifest, old.as_ref(), back));
     }
-    Ok(true)
+    Ok(())
 }
 
 fn has_actions(m: &Manifest) -> bool {

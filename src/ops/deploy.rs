@@ -17,11 +17,16 @@
 //!   stream is read whole before anything is registered, so a broken
 //!   stream registers nothing;
 //! * `activate`, the buildout directory and the generation's store path:
-//!   recorded as the next generation of that directory and switched to
-//!   atomically, as `install` switches ([`super::install::switch`]).
+//!   recorded as the next generation of that directory, switched to
+//!   atomically and its actions run, as `install` does
+//!   ([`super::install::activate_copied`]); a failing action switches the
+//!   previous generation back in and is the answer's error (its part,
+//!   recipe and message). The generation current already: nothing done.
 //!
 //! Everything the host prints goes to its standard error (the sender's
-//! terminal), never into the channel.
+//! terminal), never into the channel: the channel is taken off standard
+//! input and output, which programs started there (recipes, the commands
+//! actions run) get as `/dev/null` and standard error.
 
 use super::{Context, Error, Result};
 use crate::build::cache;
@@ -79,7 +84,8 @@ fn expect_line(inp: &mut dyn BufRead, what: &str) -> Result<String> {
 pub fn serve(ctx: &Context, store: &Store) -> Result<()> {
     let trust = super::cache::CacheSettings::of_context(ctx)?.trust;
     let mut out = crate::output::take_stdout().map_err(channel("use standard output"))?;
-    let mut inp = BufReader::new(std::io::stdin().lock());
+    let mut inp =
+        BufReader::new(crate::output::take_stdin().map_err(channel("use standard input"))?);
     let result = serve_on(ctx, store, trust, &mut inp, &mut out);
     if let Err(e) = &result {
         // The sender shows it; best effort, the channel may be gone.
@@ -179,17 +185,7 @@ fn activate(
         )));
     }
     let profile = super::lock_profile(ctx, dir)?;
-    let current = profile.current()?;
-    let old = super::install::current_manifest(ctx, &profile, current)?;
-    super::install::switch(
-        ctx,
-        store,
-        &profile,
-        current,
-        &path,
-        &manifest,
-        old.as_ref(),
-    )?;
+    super::install::activate_copied(ctx, store, &profile, &path, &manifest)?;
     Ok(profile
         .current()?
         .ok_or(crate::profile::Error::NoGenerations)?)

@@ -279,12 +279,28 @@ pub fn render_failure(failure: &dyn Report) -> String {
 /// Standard output as a byte channel of its own (`store serve --stdio`):
 /// returns a handle on the real standard output, and from then on
 /// everything printed for the user goes to standard error, so messages
-/// never mix with the protocol.
+/// never mix with the protocol. The handle is not inherited: programs
+/// started from here (recipes run by actions) write to standard error and
+/// cannot hold the channel open.
 pub fn take_stdout() -> std::io::Result<std::fs::File> {
     use std::io::Write;
+    use std::os::fd::AsFd;
     let _ = std::io::stdout().flush();
-    let channel = nix::unistd::dup(std::io::stdout()).map_err(std::io::Error::from)?;
+    // A duplicate made close-on-exec.
+    let channel = std::io::stdout().as_fd().try_clone_to_owned()?;
     nix::unistd::dup2_stdout(std::io::stderr()).map_err(std::io::Error::from)?;
+    Ok(std::fs::File::from(channel))
+}
+
+/// Standard input as a byte channel of its own (`store serve --stdio`):
+/// returns a handle on the real standard input (not inherited), and from
+/// then on programs started from here read `/dev/null`, so a command an
+/// action runs can never consume the protocol.
+pub fn take_stdin() -> std::io::Result<std::fs::File> {
+    use std::os::fd::AsFd;
+    let channel = std::io::stdin().as_fd().try_clone_to_owned()?;
+    let null = std::fs::File::open("/dev/null")?;
+    nix::unistd::dup2_stdin(&null).map_err(std::io::Error::from)?;
     Ok(std::fs::File::from(channel))
 }
 

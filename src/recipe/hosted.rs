@@ -11,7 +11,9 @@
 //! store (`plone.recipe.command`, `collective.recipe.cmd`,
 //! `z3c.recipe.mkdir`, `collective.recipe.environment`, or any part with
 //! `buildout-action = true`): its object only records it; its recipe runs
-//! after the switch. Any other part is built: the install runs against a
+//! after the switch, and its object records (and references) the working
+//! set the recipe host runs it with, so that a host a generation is copied
+//! to can run it from the closure alone. Any other part is built: the install runs against a
 //! build view of `bin/` and `parts/` (see `ops::install`), and what it
 //! wrote becomes the object: `location/` (what it made at `parts/<name>`),
 //! `outputs/bin/<script>` (scripts it wrote) and `hosted.json` (what it
@@ -68,6 +70,8 @@ pub struct Hosted {
     staged: RefCell<Option<PathBuf>>,
     /// What the install made (or an earlier run's object records).
     record: RefCell<Option<Record>>,
+    /// An action's recipe host working set ([`Record::host`]).
+    host: RefCell<Vec<DistEntry>>,
 }
 
 impl Hosted {
@@ -90,7 +94,14 @@ impl Hosted {
             dists: RefCell::new(dists),
             staged: RefCell::new(None),
             record: RefCell::new(None),
+            host: RefCell::new(Vec::new()),
         }
+    }
+
+    /// Sets the working set the recipe host runs this action with (kept
+    /// in its object, [`Record::host`]).
+    pub fn set_host(&self, dists: Vec<DistEntry>) {
+        *self.host.borrow_mut() = dists;
     }
 
     /// Adds the working sets the install asked for.
@@ -112,10 +123,7 @@ impl Hosted {
 
     /// Reads outputs and link back from an object built by an earlier run.
     pub fn reuse(&self, object: &Path) -> Result<()> {
-        let record = object.join("hosted.json");
-        let text = std::fs::read_to_string(&record).map_err(io("read", &record))?;
-        let parsed: Record = serde_json::from_str(&text)
-            .map_err(|e| super::Error::User(format!("{} is damaged: {e}", record.display())))?;
+        let parsed = Record::read(object)?;
         self.add_dists(parsed.distributions.clone());
         *self.record.borrow_mut() = Some(parsed);
         Ok(())
@@ -161,6 +169,22 @@ pub struct Record {
     /// a reused part has the same distributions as when it was built.
     #[serde(default)]
     pub distributions: Vec<DistEntry>,
+    /// An action's recipe host working set (its recipe's distribution,
+    /// zc.buildout's and everything they need): the action runs again
+    /// from its object alone on a host a generation is copied to. The
+    /// object references them, so they travel in its closure.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub host: Vec<DistEntry>,
+}
+
+impl Record {
+    /// Reads the record of the part object at `object`.
+    pub fn read(object: &Path) -> Result<Self> {
+        let record = object.join("hosted.json");
+        let text = std::fs::read_to_string(&record).map_err(io("read", &record))?;
+        serde_json::from_str(&text)
+            .map_err(|e| super::Error::User(format!("{} is damaged: {e}", record.display())))
+    }
 }
 
 impl Recipe for Hosted {
@@ -210,9 +234,11 @@ impl Recipe for Hosted {
             link: PartLink::None,
             returned: Vec::new(),
             distributions: Vec::new(),
+            host: Vec::new(),
         });
         // The install's working sets are known only now.
         record.distributions = self.dists.borrow().clone();
+        record.host = self.host.borrow().clone();
         let file = out.join("hosted.json");
         let json = serde_json::to_string_pretty(&record).unwrap_or_default();
         std::fs::write(&file, json + "\n").map_err(io("write", &file))?;

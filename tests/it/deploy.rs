@@ -38,14 +38,14 @@ fn config(server: &IndexServer, extra: &str) -> String {
 
 /// The second machine: its store and buildout directory (mounted over the
 /// build machine's paths inside the shim), and the shim.
-struct Host {
-    store: PathBuf,
-    work: PathBuf,
+pub(crate) struct Host {
+    pub(crate) store: PathBuf,
+    pub(crate) work: PathBuf,
     shim: PathBuf,
     log: PathBuf,
 }
 
-fn namespaces_work() -> bool {
+pub(crate) fn namespaces_work() -> bool {
     Command::new("unshare")
         .args(["-rm", "true"])
         .status()
@@ -56,7 +56,7 @@ fn namespaces_work() -> bool {
 /// [USER@]HOST COMMAND`), it logs its arguments and runs COMMAND with the
 /// host's store and buildout directory in place. `store_dir`, when set,
 /// is the store path the host uses instead of the build machine's.
-fn host(ctx: &TestContext, name: &str, store_dir: Option<&Path>) -> Host {
+pub(crate) fn host(ctx: &TestContext, name: &str, store_dir: Option<&Path>) -> Host {
     let store = ctx.root.join(format!("{name}-store"));
     let work = ctx.root.join(format!("{name}-work"));
     fs::create_dir_all(&store).unwrap();
@@ -99,12 +99,12 @@ fn host(ctx: &TestContext, name: &str, store_dir: Option<&Path>) -> Host {
 
 impl Host {
     /// Runs a shell command on the host, in its buildout directory.
-    fn sh(&self, command: &str) -> Run {
+    pub(crate) fn sh(&self, command: &str) -> Run {
         run(Command::new(&self.shim).args(["--", "host", command]))
     }
 
     /// Runs `buildout ARGS` on the host.
-    fn buildout(&self, args: &str) -> Run {
+    pub(crate) fn buildout(&self, args: &str) -> Run {
         self.sh(&format!(
             "BUILDOUT_NO_PROGRESS=1 NO_COLOR=1 '{}' {args}",
             env!("CARGO_BIN_EXE_buildout")
@@ -113,7 +113,7 @@ impl Host {
 }
 
 /// `buildout copy ARGS` on the build machine through `host`'s shim.
-fn copy(ctx: &TestContext, host: &Host, args: &[&str]) -> Run {
+pub(crate) fn copy(ctx: &TestContext, host: &Host, args: &[&str]) -> Run {
     let mut cmd = ctx.command();
     cmd.env("BUILDOUT_SSH", &host.shim)
         .arg("copy")
@@ -122,8 +122,9 @@ fn copy(ctx: &TestContext, host: &Host, args: &[&str]) -> Run {
     run(&mut cmd)
 }
 
-/// Machine A: a key, the buildout installed and signed; returns the public key.
-fn build_machine(ctx: &TestContext, server: &IndexServer) -> String {
+/// Machine A's key `build-1` (secret in `build-1.secret`); returns the
+/// public key.
+pub(crate) fn build_key(ctx: &TestContext) -> String {
     let out = ctx.ok(&[
         "key",
         "generate",
@@ -131,11 +132,15 @@ fn build_machine(ctx: &TestContext, server: &IndexServer) -> String {
         "--secret-file",
         "build-1.secret",
     ]);
-    let public = out
-        .lines()
+    out.lines()
         .find(|l| l.starts_with("build-1:"))
         .unwrap()
-        .to_string();
+        .to_string()
+}
+
+/// Machine A: a key, the buildout installed and signed; returns the public key.
+fn build_machine(ctx: &TestContext, server: &IndexServer) -> String {
+    let public = build_key(ctx);
     ctx.write(
         "buildout.cfg",
         &config(server, "secret-key-files = build-1.secret"),
@@ -144,7 +149,7 @@ fn build_machine(ctx: &TestContext, server: &IndexServer) -> String {
     public
 }
 
-fn host_objects(host: &Host) -> Vec<String> {
+pub(crate) fn host_objects(host: &Host) -> Vec<String> {
     let r = host.buildout("store ls");
     assert_eq!(r.code, 0, "{}", r.stderr);
     r.stdout
@@ -154,7 +159,7 @@ fn host_objects(host: &Host) -> Vec<String> {
         .collect()
 }
 
-fn host_verify_clean(host: &Host) {
+pub(crate) fn host_verify_clean(host: &Host) {
     let r = host.buildout("store verify --check-contents");
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
 }

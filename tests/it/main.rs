@@ -14,6 +14,8 @@ mod conditions_python;
 mod conformance20;
 mod data_scripts;
 mod deploy;
+mod deploy_actions;
+mod deploy_sshd;
 mod examples;
 mod generation_output;
 mod generations;

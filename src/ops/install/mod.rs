@@ -23,10 +23,14 @@
 //! [`options`]' business. The lock file ([`super::lock`]) is read before
 //! the extensions load and checked against the parts once they are
 //! ordered; `buildout lock` ([`lock`]) is this pipeline as a dry run that
-//! ends after the resolution, writing the lock.
+//! ends after the resolution, writing the lock. A generation copied from
+//! another machine is switched to and its actions run by [`copied`].
 
+mod copied;
 mod options;
 mod view;
+
+pub(in crate::ops) use copied::activate as activate_copied;
 
 use super::{Context, Error, Failure, Result, load};
 use crate::build;
@@ -256,18 +260,23 @@ fn host_settings(
     Ok(HostSettings {
         directory: directory.to_string(),
         python: buildout.require("buildout", "executable")?,
-        // zc.buildout's `sys.argv[0]` is the path of its script: what
-        // mr.developer records to run buildout again.
-        argv: std::iter::once(
-            std::env::current_exe()
-                .map_or_else(|_| "buildout".to_string(), |p| p.display().to_string()),
-        )
-        .chain(std::env::args().skip(1))
-        .collect(),
+        argv: host_argv(),
         log_level: i64::from(log_level),
         offline: flag(buildout, "offline")?,
         newest: flag(buildout, "newest")?,
     })
+}
+
+/// The recipe host's `sys.argv`: zc.buildout's `sys.argv[0]` is the path
+/// of its script (what mr.developer records to run buildout again), then
+/// this run's arguments.
+fn host_argv() -> Vec<String> {
+    std::iter::once(
+        std::env::current_exe()
+            .map_or_else(|_| "buildout".to_string(), |p| p.display().to_string()),
+    )
+    .chain(std::env::args().skip(1))
+    .collect()
 }
 
 /// Prints a recipe's or extension's log record as zc.buildout does, with
@@ -613,7 +622,20 @@ fn realise_hosted(
     // A part a binary cache has is downloaded, not installed.
     let installed = !hosted.action && !store.substitute(std::slice::from_ref(&path))?[0];
     if hosted.action {
-        recipe::part::build_part(store, &path, p.recipe.as_ref(), references(hosted)?)?;
+        let mut refs = references(hosted)?;
+        if !store.is_valid(&path)? {
+            // What runs the action travels with its object: a host a
+            // generation is copied to runs it from the closure alone.
+            let host = r
+                .session
+                .working_set(&hosted.recipe.spec)
+                .map_err(|e| Failure::from(Error::from(recipe::Error::Host(e))))?;
+            for d in &host {
+                refs.push(store.parse_user_path(&d.path)?);
+            }
+            hosted.set_host(host);
+        }
+        recipe::part::build_part(store, &path, p.recipe.as_ref(), refs)?;
     } else if !installed {
         hosted.reuse(&store.real_path(&path))?;
         r.ctx.printer.info(&format!("Updating {}.", p.name));

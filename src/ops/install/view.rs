@@ -295,6 +295,7 @@ impl<'p> View<'p> {
             returned,
             // Filled in when the object is built (`Hosted::build`).
             distributions: Vec::new(),
+            host: Vec::new(),
         };
         Ok((tree, record))
     }

@@ -329,13 +329,18 @@ impl<'s> Session<'s> {
             .unwrap_or_default()
     }
 
-    /// Makes `requirement` importable in the host (starting it if needed)
-    /// and returns the distribution it names.
-    fn load(&self, requirement: &str) -> Result<DistEntry, Error> {
-        let req = Requirement::from_str(requirement).map_err(|e| {
-            Error::Distributions(format!("invalid requirement {requirement:?}: {e}"))
-        })?;
-        let name = crate::python::marker::canonicalize_name(req.name.as_str());
+    /// The distributions the host runs with `spec`'s recipe loaded (what
+    /// its `sys.path` holds once the recipe is constructed), resolved as
+    /// loading it resolves them, without starting the host: what must
+    /// travel with an action to run it on another machine.
+    pub fn working_set(&self, spec: &str) -> Result<Vec<DistEntry>, Error> {
+        let (requirement, _) = split_spec(spec);
+        Ok(self.resolve_with(&requirement)?.1)
+    }
+
+    /// Resolves the host's requirements with `requirement` added: the
+    /// requirements and the working set.
+    fn resolve_with(&self, requirement: &str) -> Result<(Vec<String>, Vec<DistEntry>), Error> {
         let mut requirements = self.state.borrow().requirements.clone();
         if requirements.is_empty() {
             requirements = HOST_PINS.iter().map(|(n, _)| (*n).to_string()).collect();
@@ -363,6 +368,17 @@ impl<'s> Session<'s> {
                 overrides: &overrides,
             })
             .map_err(|e| Error::Distributions(e.to_string()))?;
+        Ok((requirements, dists))
+    }
+
+    /// Makes `requirement` importable in the host (starting it if needed)
+    /// and returns the distribution it names.
+    fn load(&self, requirement: &str) -> Result<DistEntry, Error> {
+        let req = Requirement::from_str(requirement).map_err(|e| {
+            Error::Distributions(format!("invalid requirement {requirement:?}: {e}"))
+        })?;
+        let name = crate::python::marker::canonicalize_name(req.name.as_str());
+        let (requirements, dists) = self.resolve_with(requirement)?;
         let mut fresh = Vec::new();
         {
             let mut state = self.state.borrow_mut();

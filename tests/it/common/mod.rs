@@ -269,3 +269,12 @@ class Writer:
             f.write(self.options['text'] + '\n')
         return self.options['location']
 "#;
+
+/// A free loopback port (listened on briefly, to learn one).
+pub fn free_loopback_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

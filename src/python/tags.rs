@@ -297,6 +297,43 @@ fn mac_binary_formats(version: (u32, u32), arch: &str) -> Vec<&'static str> {
     formats
 }
 
+/// A fast hash for the tag tables (short keys, no adversary: the keys are
+/// the interpreter's own tags): FxHash's multiply-rotate.
+#[derive(Debug, Clone, Copy, Default)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(u64::from(i));
+    }
+
+    fn write_u16(&mut self, i: u16) {
+        self.write_u64(u64::from(i));
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type Fx = std::hash::BuildHasherDefault<FxHasher>;
+
 /// The ordered list of tags an interpreter accepts, with a fast lookup of
 /// each tag's rank (0 is the most preferred).
 ///
@@ -307,8 +344,8 @@ fn mac_binary_formats(version: (u32, u32), arch: &str) -> Vec<&'static str> {
 /// use.
 #[derive(Debug, Clone)]
 pub struct Tags {
-    parts: HashMap<String, u16>,
-    rank: HashMap<[u16; 3], usize>,
+    parts: HashMap<String, u16, Fx>,
+    rank: HashMap<[u16; 3], usize, Fx>,
     env: TagEnv,
     list: std::sync::OnceLock<Vec<Tag>>,
     free_threaded: bool,
@@ -322,9 +359,9 @@ impl Tags {
 
     /// The tags of the interpreter `env` describes.
     pub fn new(env: &TagEnv) -> Self {
-        let mut parts: HashMap<String, u16> = HashMap::new();
-        let mut rank = HashMap::with_capacity(1024);
-        let intern = |s: &str, parts: &mut HashMap<String, u16>| -> u16 {
+        let mut parts: HashMap<String, u16, Fx> = HashMap::default();
+        let mut rank = HashMap::with_capacity_and_hasher(1024, Fx::default());
+        let intern = |s: &str, parts: &mut HashMap<String, u16, Fx>| -> u16 {
             if let Some(&i) = parts.get(s) {
                 return i;
             }

@@ -99,39 +99,27 @@ impl Reuse {
     /// all current.
     pub fn load(&self, client: &Client) -> Option<Kept> {
         let bytes = std::fs::read(&self.file).ok()?;
-        let value: Value = serde_json::from_slice(&bytes).ok()?;
+        // Read into typed records (a tree of `Value`s cost a warm run a
+        // few hundred microseconds).
+        let file: KeptFile = serde_json::from_slice(&bytes).ok()?;
         if self.remote {
-            for page in value.get("pages")?.as_array()? {
-                let file = page.get(0)?.as_str()?;
-                let nanos = page.get(1)?.as_str()?.parse::<u128>().ok()?;
-                if !client.page_current(Path::new(file), nanos) {
+            for (page, nanos) in file.pages.as_ref()? {
+                if !client.page_current(Path::new(page), nanos.parse::<u128>().ok()?) {
                     return None;
                 }
             }
         }
-        let resolution = decode(&value)?;
         let mut paths = HashMap::new();
-        for p in value
-            .get("paths")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let (Some(name), Some(version), Some(path)) = (
-                p.get(0)
-                    .and_then(Value::as_str)
-                    .and_then(|n| PackageName::new(n).ok()),
-                p.get(1)
-                    .and_then(Value::as_str)
-                    .and_then(|v| Version::from_str(v).ok()),
-                p.get(2)
-                    .and_then(Value::as_str)
-                    .and_then(|s| StorePath::from_str(s).ok()),
-            ) else {
-                return None;
-            };
-            paths.insert(name, (version, path));
+        for (name, version, path) in &file.paths {
+            paths.insert(
+                PackageName::new(name).ok()?,
+                (
+                    Version::from_str(version).ok()?,
+                    StorePath::from_str(path).ok()?,
+                ),
+            );
         }
+        let resolution = file.resolution()?;
         Some(Kept { resolution, paths })
     }
 
@@ -186,51 +174,79 @@ fn encode(r: &Resolution) -> Value {
     })
 }
 
-fn decode(v: &Value) -> Option<Resolution> {
-    if v.get("format")?.as_str()? != FORMAT {
-        return None;
+/// A kept resolution as written by [`Reuse::save`].
+#[derive(serde::Deserialize)]
+struct KeptFile {
+    format: String,
+    packages: Vec<KeptPackage>,
+    picked: Vec<KeptPicked>,
+    warnings: Vec<String>,
+    /// (cache file, modification time in ns as text): remote sources only.
+    #[serde(default)]
+    pages: Option<Vec<(String, String)>>,
+    /// (name, version, store object's base name).
+    #[serde(default)]
+    paths: Vec<(String, String, String)>,
+}
+
+#[derive(serde::Deserialize)]
+struct KeptPackage {
+    name: String,
+    project_name: String,
+    version: String,
+    extras: Vec<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct KeptPicked {
+    name: String,
+    project_name: String,
+    version: String,
+    required_by: Vec<String>,
+}
+
+impl KeptFile {
+    fn resolution(self) -> Option<Resolution> {
+        if self.format != FORMAT {
+            return None;
+        }
+        let packages = self
+            .packages
+            .into_iter()
+            .map(|p| {
+                Some(Resolved {
+                    name: PackageName::new(&p.name).ok()?,
+                    project_name: p.project_name,
+                    version: Version::from_str(&p.version).ok()?,
+                    extras: p.extras,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let picked = self
+            .picked
+            .into_iter()
+            .map(|p| {
+                Some(Picked {
+                    name: PackageName::new(&p.name).ok()?,
+                    project_name: p.project_name,
+                    version: Version::from_str(&p.version).ok()?,
+                    required_by: p.required_by,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Resolution {
+            packages,
+            picked,
+            warnings: self.warnings,
+        })
     }
-    let text = |v: &Value, key: &str| v.get(key)?.as_str().map(str::to_string);
-    let texts = |v: &Value, key: &str| -> Option<Vec<String>> {
-        v.get(key)?
-            .as_array()?
-            .iter()
-            .map(|s| s.as_str().map(str::to_string))
-            .collect()
-    };
-    let name = |v: &Value| PackageName::new(v.get("name")?.as_str()?).ok();
-    let version = |v: &Value| Version::from_str(v.get("version")?.as_str()?).ok();
-    let packages = v
-        .get("packages")?
-        .as_array()?
-        .iter()
-        .map(|p| {
-            Some(Resolved {
-                name: name(p)?,
-                project_name: text(p, "project_name")?,
-                version: version(p)?,
-                extras: texts(p, "extras")?,
-            })
-        })
-        .collect::<Option<Vec<_>>>()?;
-    let picked = v
-        .get("picked")?
-        .as_array()?
-        .iter()
-        .map(|p| {
-            Some(Picked {
-                name: name(p)?,
-                project_name: text(p, "project_name")?,
-                version: version(p)?,
-                required_by: texts(p, "required_by")?,
-            })
-        })
-        .collect::<Option<Vec<_>>>()?;
-    Some(Resolution {
-        packages,
-        picked,
-        warnings: texts(v, "warnings")?,
-    })
+}
+
+#[cfg(test)]
+fn decode(v: &Value) -> Option<Resolution> {
+    serde_json::from_value::<KeptFile>(v.clone())
+        .ok()?
+        .resolution()
 }
 
 #[cfg(test)]

@@ -45,7 +45,8 @@ pub trait Speculator: Send + Sync {
 
 struct Job {
     requirement: Requirement,
-    speculator: Arc<dyn Speculator>,
+    /// `None`: the project's page only ([`Client::prefetch_pages`]).
+    speculator: Option<Arc<dyn Speculator>>,
 }
 
 /// The workers' queue, started on first use.
@@ -86,6 +87,22 @@ impl Client {
         requirements: impl IntoIterator<Item = Requirement>,
         speculator: &Arc<dyn Speculator>,
     ) {
+        self.queue(requirements, Some(speculator));
+    }
+
+    /// Starts fetching the pages of the projects `requirements` name, and
+    /// nothing more: for a caller that knows what it will resolve before it
+    /// knows the interpreter's facts (the speculation needs them). A later
+    /// [`Client::prefetch`] of the same requirements still goes further.
+    pub fn prefetch_pages(&self, requirements: impl IntoIterator<Item = Requirement>) {
+        self.queue(requirements, None);
+    }
+
+    fn queue(
+        &self,
+        requirements: impl IntoIterator<Item = Requirement>,
+        speculator: Option<&Arc<dyn Speculator>>,
+    ) {
         if !self.remote() {
             return;
         }
@@ -97,12 +114,16 @@ impl Client {
         for requirement in requirements {
             let mut key = requirement.clone();
             key.marker = None;
-            if !state.queued.insert(key.to_string()) {
+            let key = match speculator {
+                Some(_) => key.to_string(),
+                None => format!("page {}", key.name),
+            };
+            if !state.queued.insert(key) {
                 continue;
             }
             let job = Job {
                 requirement,
-                speculator: Arc::clone(speculator),
+                speculator: speculator.cloned(),
             };
             let sender = state
                 .sender
@@ -118,6 +139,9 @@ impl Client {
             speculator,
         } = job;
         let Some(files) = self.prefetch_candidates(&requirement.name) else {
+            return;
+        };
+        let Some(speculator) = speculator else {
             return;
         };
         let Some(file) = speculator.choose(&requirement, &files) else {

@@ -577,6 +577,21 @@ impl Services for Installer<'_> {
             return Ok(entries);
         }
         let local_names: Vec<_> = local.iter().map(|d| d.name.clone()).collect();
+        // A first run probes the interpreter (tens of milliseconds); the
+        // index pages of what it asks for are fetched meanwhile. (Not with
+        // -N: that run may not go to the index at all.)
+        if self.settings.newest
+            && !self.facts.contains_key(request.python)
+            && LazyFacts::new(Some(PathBuf::from(request.python))).will_probe()
+        {
+            self.client(request.index, request.find_links)?;
+            let wanted = request
+                .requirements
+                .iter()
+                .filter(|r| r.marker.is_none() && !local_names.contains(&r.name))
+                .cloned();
+            self.clients[&self.key(request.index, request.find_links)].prefetch_pages(wanted);
+        }
         let mut parts = self.env_parts(request.python, request.index, request.find_links)?;
         parts.options.develop = local_names.clone();
         for (name, version) in request.overrides {

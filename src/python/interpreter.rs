@@ -253,6 +253,22 @@ pub fn probe(executable: Option<&Path>, cache_dir: Option<&Path>) -> Result<Fact
     Ok(facts)
 }
 
+/// Whether [`probe`] would answer from its cache (without running the
+/// interpreter): a few file checks, for callers that want to overlap
+/// something else with a probe that runs.
+pub fn probe_is_cached(executable: Option<&Path>, cache_dir: Option<&Path>) -> bool {
+    let Some(dir) = cache_dir else {
+        return false;
+    };
+    let Ok(path) = locate(executable) else {
+        return false;
+    };
+    std::fs::canonicalize(&path)
+        .ok()
+        .and_then(|real| CacheKey::new(&path, &real))
+        .is_some_and(|key| key.file(dir).is_file())
+}
+
 /// The path to run: given paths are made absolute; `None` and bare names
 /// are searched on PATH (`None` then resolves symlinks).
 fn locate(executable: Option<&Path>) -> Result<PathBuf, Error> {

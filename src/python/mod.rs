@@ -144,6 +144,16 @@ impl LazyFacts {
     }
 
     /// The facts, probing the interpreter (or reading the cache) on first use.
+    /// Whether [`LazyFacts::get`] will run the interpreter (its facts are
+    /// neither known nor cached).
+    pub fn will_probe(&self) -> bool {
+        if self.facts.is_some() {
+            return false;
+        }
+        let cache_dir = self.cache_dir.clone().or_else(interpreter::default_cache_dir);
+        !interpreter::probe_is_cached(self.executable.as_deref(), cache_dir.as_deref())
+    }
+
     pub fn get(&mut self) -> Result<&Facts, Error> {
         if self.facts.is_none() {
             let cache_dir = self

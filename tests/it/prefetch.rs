@@ -154,3 +154,42 @@ fn verbose_runs_report_the_requests_made_and_bytes_received() {
     let quiet = sandbox(&server, "");
     assert!(!quiet.ok(&[]).contains("Network: "));
 }
+
+/// A first run probes the interpreter before it can resolve: the index
+/// pages of the part's requirements are fetched meanwhile. The probe is
+/// made slow here (an interpreter that sleeps 3 s before starting), and
+/// the page request must arrive while it sleeps.
+#[test]
+fn pages_are_fetched_while_a_first_run_probes_the_interpreter() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = wide_index();
+    let ctx = TestContext::new();
+    let python = ctx.write(
+        "slow-python",
+        "#!/bin/sh\nsleep 3\nexec python3 \"$@\"\n",
+    );
+    std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+    ctx.write(
+        "buildout.cfg",
+        &format!(
+            "[buildout]\nparts = app\nindex = {}\nexecutable = {}\n\
+             [app]\nrecipe = zc.recipe.egg:eggs\neggs = app\n",
+            server.index_url(),
+            python.display()
+        ),
+    );
+    let mut child = ctx
+        .command()
+        .args(["install", "--dry-run"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let early = server.requests_for("/simple/app/").len();
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    assert!(early >= 1, "no page asked for during the probe: {:?}", server.requests());
+    // Fetched once, whoever asked.
+    assert_eq!(server.requests_for("/simple/app/").len(), 1, "{:?}", server.requests());
+}

@@ -79,6 +79,31 @@ fn request_part(current: &str, request: &DistRequest<'_>) -> String {
     }
 }
 
+/// For a request of the recipe host that the lock does not have as such:
+/// the smallest locked one of the host asking for all its requirements
+/// and more. The host's requests grow one recipe at a time, in the order
+/// recipes are loaded, which a constructor memo changes (a replayed
+/// recipe loads at its install); the larger set is the host's working
+/// set of the same run, so it holds all this request needs (the rest is
+/// importable a little earlier, as it is in zc.buildout's one working
+/// set).
+fn host_superset<'l>(
+    lock: &'l lock::Lock,
+    part: &str,
+    reqs: &[String],
+    same: impl Fn(&&'l lock::Request) -> bool,
+) -> Option<&'l lock::Request> {
+    if !part.is_empty() {
+        return None;
+    }
+    lock.tool
+        .requests
+        .iter()
+        .filter(same)
+        .filter(|r| reqs.iter().all(|q| r.requirements.contains(q)))
+        .min_by_key(|r| r.requirements.len())
+}
+
 fn requirements(request: &DistRequest<'_>) -> Vec<String> {
     request
         .requirements
@@ -112,12 +137,15 @@ impl Installer<'_> {
         };
         let reqs = requirements(request);
         let part = request_part(&state.part, request);
-        let found = lock.tool.requests.iter().find(|r| {
-            r.build.is_none()
-                && r.part == part
-                && r.python == request.python
-                && r.requirements == reqs
-        });
+        let same =
+            |r: &&lock::Request| r.build.is_none() && r.part == part && r.python == request.python;
+        let found = lock
+            .tool
+            .requests
+            .iter()
+            .filter(same)
+            .find(|r| r.requirements == reqs)
+            .or_else(|| host_superset(lock, &part, &reqs, same));
         let file = state.file.clone();
         let Some(found) = found.cloned() else {
             let who = if part.is_empty() {

@@ -118,7 +118,9 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
     let mut session = Session::new(host_settings, &installer, &log)
         .with_memo(memo)
         .with_events(&events);
-    if args.dry_run {
+    if args.lock.is_some() {
+        session = session.locking();
+    } else if args.dry_run {
         session = session.dry_run();
     }
     let session = Rc::new(session);
@@ -132,9 +134,12 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
         super::lock::Flow::Done => return Ok(()),
         super::lock::Flow::Continue(state) => installer.borrow_mut().set_lock(state.map(|s| *s))?,
     }
-    extensions(ctx, buildout, &session)?;
+    extensions(ctx, buildout, &session, args)?;
     develop(ctx, buildout, &directory, &mut installer.borrow_mut())?;
     let mut planned = order(buildout, args, &directory, &session)?;
+    if args.lock.is_some() {
+        lock_uninstalls(ctx, &directory, &session)?;
+    }
     // The parts' inputs against the lock (`lock --check` ends here).
     let part_names: Vec<String> = planned.iter().map(|p| p.name.clone()).collect();
     let mut lock_state = installer.borrow_mut().lock.take();
@@ -285,11 +290,18 @@ fn extensions(
     ctx: &Context,
     buildout: &mut crate::config::Buildout<'_>,
     session: &Session<'_>,
+    args: &InstallOptions,
 ) -> Result<()> {
     let doing = "Loading extensions.";
     let specs = check_extensions(buildout).map_err(|e| Failure::from(e).doing(doing))?;
     if specs.is_empty() {
         return Ok(());
+    }
+    if args.lock.is_some() {
+        // `buildout lock`: their distributions, for the lock.
+        return session
+            .lock_requirements(&specs)
+            .map_err(|e| Failure::from(Error::from(crate::recipe::Error::Host(e))).doing(doing));
     }
     if session.is_dry_run() {
         ctx.printer.data(&format!(
@@ -309,6 +321,25 @@ fn extensions(
         ));
     }
     Ok(())
+}
+
+/// `buildout lock`: the recipes an install calls the uninstall entry
+/// points of (the current generation's action parts, [`actions`]) are
+/// loaded in the recipe host after the configuration's: their
+/// distributions are locked too (an install without the changed ones
+/// asks for no more).
+fn lock_uninstalls(ctx: &Context, directory: &str, session: &Session<'_>) -> Result<()> {
+    let profile = crate::profile::Profile::open_read(Path::new(directory));
+    let old = current_manifest(ctx, &profile, profile.current()?)?;
+    let recipes: Vec<String> = old
+        .iter()
+        .flat_map(|m| &m.parts)
+        .filter(|o| o.action && !recipe::is_builtin(&o.recipe))
+        .map(|o| crate::recipe::host::split_spec(&o.recipe).0)
+        .collect();
+    session
+        .lock_requirements(&recipes)
+        .map_err(|e| Failure::from(Error::from(crate::recipe::Error::Host(e))))
 }
 
 /// Order: checks the parts to install, then constructs each part's recipe

@@ -598,26 +598,9 @@ fn the_generation_records_the_lock_and_diff_says_it_changed() {
     assert!(diff.contains("util"), "{diff}");
 }
 
-/// pip 26.3 (from the committed fixture wheel, installed offline into a
-/// venv) reads the lock as PEP 751 says: each part's dependency group
-/// narrows to that part's distributions.
-#[test]
-fn pip_reads_each_part_as_a_dependency_group() {
-    let ctx = TestContext::new();
-    wheel_dir(
-        &ctx,
-        &[
-            Wheel::new("web", "1.0").dep("util>=1").build(),
-            Wheel::new("util", "1.5").build(),
-            Wheel::new("util", "2.1").build(),
-        ],
-    );
-    ctx.write(
-        "buildout.cfg",
-        "[buildout]\nparts = app old\nindex = http://127.0.0.1:9/simple/\nfind-links = ${buildout:directory}/wheels\n\n\
-         [app]\nrecipe = zc.recipe.egg:eggs\neggs = web\n\n[old]\nrecipe = zc.recipe.egg:eggs\neggs = util<2\n",
-    );
-    ctx.ok(&["-o", "lock"]);
+/// A venv under `ctx.root` with pip 26.3 (the committed fixture wheel,
+/// installed offline); returns its `python`.
+pub(crate) fn pip_venv(ctx: &TestContext) -> std::path::PathBuf {
     let venv = ctx.root.join("venv");
     let python = venv.join("bin/python");
     let pip_wheel = crate::common::fixture_dists().join("pip-26.3-py3-none-any.whl");
@@ -638,45 +621,73 @@ fn pip_reads_each_part_as_a_dependency_group() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let group = |name: &str| -> Vec<(String, String)> {
-        let report = ctx.root.join(format!("report-{name}.json"));
-        let out = std::process::Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--isolated",
-                "--no-index",
-                "--dry-run",
-                "--report",
-            ])
-            .arg(&report)
-            .arg("--group")
-            .arg(format!("{}:{name}", ctx.path(LOCK).display()))
-            .env("HOME", &ctx.home)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let r: serde_json::Value =
-            serde_json::from_str(&fs::read_to_string(&report).unwrap()).unwrap();
-        let mut set: Vec<(String, String)> = r["install"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| {
-                (
-                    i["metadata"]["name"].as_str().unwrap().to_string(),
-                    i["metadata"]["version"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect();
-        set.sort();
-        set
-    };
+    python
+}
+
+/// What pip (`python` of [`pip_venv`]) would install of dependency group
+/// `name` of the lock of `ctx` (`pip install --dry-run --group
+/// pylock.buildout.toml:NAME`): (name, version), sorted.
+pub(crate) fn pip_group(ctx: &TestContext, python: &Path, name: &str) -> Vec<(String, String)> {
+    let report = ctx.root.join(format!("report-{name}.json"));
+    let out = std::process::Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--isolated",
+            "--no-index",
+            "--dry-run",
+            "--report",
+        ])
+        .arg(&report)
+        .arg("--group")
+        .arg(format!("{}:{name}", ctx.path(LOCK).display()))
+        .env("HOME", &ctx.home)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_str(&fs::read_to_string(&report).unwrap()).unwrap();
+    let mut set: Vec<(String, String)> = r["install"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["metadata"]["name"].as_str().unwrap().to_string(),
+                i["metadata"]["version"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    set.sort();
+    set
+}
+
+/// pip 26.3 (from the committed fixture wheel, installed offline into a
+/// venv) reads the lock as PEP 751 says: each part's dependency group
+/// narrows to that part's distributions.
+#[test]
+fn pip_reads_each_part_as_a_dependency_group() {
+    let ctx = TestContext::new();
+    wheel_dir(
+        &ctx,
+        &[
+            Wheel::new("web", "1.0").dep("util>=1").build(),
+            Wheel::new("util", "1.5").build(),
+            Wheel::new("util", "2.1").build(),
+        ],
+    );
+    ctx.write(
+        "buildout.cfg",
+        "[buildout]\nparts = app old\nindex = http://127.0.0.1:9/simple/\nfind-links = ${buildout:directory}/wheels\n\n\
+         [app]\nrecipe = zc.recipe.egg:eggs\neggs = web\n\n[old]\nrecipe = zc.recipe.egg:eggs\neggs = util<2\n",
+    );
+    ctx.ok(&["-o", "lock"]);
+    let python = pip_venv(&ctx);
+    let group = |name: &str| pip_group(&ctx, &python, name);
     assert_eq!(group("app"), pairs(&[("util", "2.1"), ("web", "1.0")]));
     assert_eq!(group("old"), pairs(&[("util", "1.5")]));
 }

@@ -7,7 +7,7 @@
 use crate::common::index::IndexServer;
 use crate::common::wheel::Wheel;
 use crate::common::{TestContext, WRITER_RECIPE, host_config};
-use crate::lock::{LOCK, current, pages, validate};
+use crate::lock::{LOCK, current, pages, pip_group, pip_venv, validate};
 use std::fs;
 
 /// An extension that does nothing but exist.
@@ -129,6 +129,19 @@ fn lock_resolves_the_recipe_host_extensions_and_recipes_before_any_install() {
     // One request per distinct set (w2 asks for what w1 did).
     assert_eq!(text.matches("part = \"\"\n").count(), 3, "{text}");
     assert_eq!(validate(&ctx.path(LOCK)), "valid environments-here=1");
+    // pip reads the host's group as PEP 751 says: its entries narrow to
+    // the host's set.
+    let python = pip_venv(&ctx);
+    let host: Vec<String> = pip_group(&ctx, &python, "buildout-host")
+        .into_iter()
+        .map(|(name, _)| name.to_lowercase().replace(['_', '.'], "-"))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    // (pip 26.3, the host's, is the venv's own: already installed.)
+    let mut expected = group_names(&text, "buildout-host");
+    expected.retain(|n| n != "pip");
+    assert_eq!(host, expected);
     ctx.ok(&["lock", "--check"]);
     // Locking again: the same bytes (the host's set is not carried over,
     // it is resolved again, to the same).

@@ -629,7 +629,7 @@ pub(crate) fn pip_venv(ctx: &TestContext) -> std::path::PathBuf {
 /// pylock.buildout.toml:NAME`): (name, version), sorted.
 pub(crate) fn pip_group(ctx: &TestContext, python: &Path, name: &str) -> Vec<(String, String)> {
     let report = ctx.root.join(format!("report-{name}.json"));
-    let out = std::process::Command::new(&python)
+    let out = std::process::Command::new(python)
         .args([
             "-m",
             "pip",

@@ -375,6 +375,7 @@ fn bad_lock_files_are_clear_errors_and_leave_the_generation_alone() {
         "{err}"
     );
     assert!(err.contains("line 8"), "{err}");
+    assert_eq!(current(&ctx).unwrap(), before);
 
     // A lock for another interpreter.
     let marker = good
@@ -396,6 +397,7 @@ fn bad_lock_files_are_clear_errors_and_leave_the_generation_alone() {
         "{err}"
     );
     assert!(err.contains("python_full_version == '2.7.18'"), "{err}");
+    assert_eq!(current(&ctx).unwrap(), before);
 
     // A file the index no longer has (and no cache has either).
     a_day_passes(&ctx);
@@ -412,6 +414,7 @@ fn bad_lock_files_are_clear_errors_and_leave_the_generation_alone() {
         err.contains(&format!("{LOCK}: ")) && err.contains("web-1.0-py3-none-any.whl"),
         "{err}"
     );
+    assert_eq!(current(&ctx).unwrap(), before);
 
     // An entry PEP 751 does not allow: a wheel without hashes.
     let sha = Wheel::new("util", "1.5").build().sha256();

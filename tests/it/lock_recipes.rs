@@ -324,3 +324,90 @@ fn the_recipe_of_a_removed_action_part_is_locked_for_its_uninstall() {
     assert!(out.contains("Uninstalling a."), "{out}");
     assert_eq!(fs::read_to_string(ctx.path(LOCK)).unwrap(), text);
 }
+
+/// Issue 17's trial, as a new user would make it: lock a set from the
+/// (local) index, a day's worth of new releases arrives (a newer version
+/// of every distribution, one with a new dependency), and another checkout
+/// (fresh store, fresh caches) installs from the lock: the same files.
+#[test]
+fn a_day_of_new_releases_changes_nothing_a_fresh_checkout_installs_from_the_lock() {
+    use crate::common::wheel::Dist;
+    let server = IndexServer::start();
+    let set = |v: &str| -> Vec<Dist> {
+        let newer = v != "1.0";
+        let mut app = Wheel::new("webapp", v)
+            .dep("routes>=1")
+            .dep("templates")
+            .dep("orm[pg]");
+        if newer {
+            app = app.dep("telemetry");
+        }
+        let mut out = vec![
+            app.build(),
+            Wheel::new("routes", v).dep("urlkit").build(),
+            Wheel::new("templates", v)
+                .dep("markup>=1")
+                .dep("urlkit")
+                .build(),
+            Wheel::new("markup", v).build(),
+            Wheel::new("urlkit", v).build(),
+            Wheel::new("orm", v).extra("pg", "pgdriver").build(),
+            Wheel::new("pgdriver", v).build(),
+            Wheel::new("testkit", v).dep("webapp").build(),
+        ];
+        if newer {
+            out.push(Wheel::new("telemetry", v).build());
+        }
+        out
+    };
+    let first = set("1.0");
+    for d in &first {
+        server.publish(d.clone());
+    }
+    let config = format!(
+        "[buildout]\nparts = app tests\nindex = {}\n\n[app]\nrecipe = zc.recipe.egg:eggs\neggs = webapp\n\n\
+         [tests]\nrecipe = zc.recipe.egg:eggs\neggs = testkit\n",
+        server.index_url()
+    );
+    let one = TestContext::new();
+    one.write("buildout.cfg", &config);
+    one.ok(&["lock"]);
+    one.ok(&["install", "--locked"]);
+    let lock = fs::read_to_string(one.path(LOCK)).unwrap();
+    for d in &first {
+        assert!(lock.contains(&d.sha256()), "{}: {lock}", d.filename);
+    }
+    assert_eq!(crate::common::working_set(&one).len(), first.len());
+    // The next day.
+    for d in set("1.1") {
+        server.publish(d);
+    }
+    server.clear_log();
+    let two = TestContext::new();
+    two.write("buildout.cfg", &config);
+    two.write(LOCK, &lock);
+    two.ok(&["install"]);
+    assert_eq!(
+        crate::common::working_set(&two),
+        crate::common::working_set(&one)
+    );
+    let mut fetched: Vec<String> = server
+        .requests()
+        .into_iter()
+        .map(|r| r.path.rsplit('/').next().unwrap_or_default().to_string())
+        .collect();
+    fetched.sort();
+    fetched.dedup();
+    let mut locked: Vec<String> = first.iter().map(|d| d.filename.clone()).collect();
+    locked.sort();
+    // (Its own store: every locked file fetched, checked against the
+    // lock's sha256, and nothing else.)
+    assert_eq!(fetched, locked, "only the locked files, no index page");
+    // Without the lock, the same configuration takes the new releases.
+    let three = TestContext::new();
+    three.write("buildout.cfg", &config);
+    three.ok(&["install"]);
+    assert!(
+        crate::common::working_set(&three).contains(&("telemetry".to_string(), "1.1".to_string()))
+    );
+}

@@ -253,21 +253,7 @@ fn download_direct(url: &str, options: &FetchOptions) -> Result<Vec<u8>, Error> 
 /// never contains the URL (it may hold credentials): `HTTP Error 404: Not
 /// Found`, `timed out`, ...; the caller says what was being fetched.
 pub fn http_get(url: &str, timeout: Duration) -> Result<Vec<u8>, String> {
-    let response = reqwest::blocking::Client::builder()
-        .timeout(timeout)
-        .build()
-        .map_err(|e| e.to_string())?
-        .get(url)
-        .send()
-        .map_err(|e| without_url(&e))?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(format!(
-            "HTTP Error {}: {}",
-            status.as_u16(),
-            status.canonical_reason().unwrap_or("")
-        ));
-    }
+    let response = get_ok(url, timeout)?;
     super::load::read_bounded(response, super::MAX_CONFIG_FILE_SIZE)
         .map_err(|_| "request failed".to_string())?
         .ok_or_else(super::load::too_large)
@@ -279,21 +265,7 @@ pub fn http_get(url: &str, timeout: Duration) -> Result<Vec<u8>, String> {
 pub fn hash_url(url: &str, timeout: Duration) -> Result<Download, String> {
     use sha2::{Digest, Sha256};
     use std::io::Read;
-    let mut response = reqwest::blocking::Client::builder()
-        .timeout(timeout)
-        .build()
-        .map_err(|e| e.to_string())?
-        .get(url)
-        .send()
-        .map_err(|e| without_url(&e))?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(format!(
-            "HTTP Error {}: {}",
-            status.as_u16(),
-            status.canonical_reason().unwrap_or("")
-        ));
-    }
+    let mut response = get_ok(url, timeout)?;
     let mut digest = Sha256::new();
     let mut size = 0u64;
     let mut buf = vec![0u8; 1 << 16];
@@ -312,6 +284,27 @@ pub fn hash_url(url: &str, timeout: Duration) -> Result<Download, String> {
         size,
         sha256: hex::encode(digest.finalize()),
     })
+}
+
+/// The response to a GET of `url` within `timeout`, if it succeeded; the
+/// error is a reason without the URL.
+fn get_ok(url: &str, timeout: Duration) -> Result<reqwest::blocking::Response, String> {
+    let response = reqwest::blocking::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| e.to_string())?
+        .get(url)
+        .send()
+        .map_err(|e| without_url(&e))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(format!(
+            "HTTP Error {}: {}",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("")
+        ));
+    }
+    Ok(response)
 }
 
 /// reqwest's message without the URL it embeds (which may hold credentials).

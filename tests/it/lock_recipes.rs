@@ -8,33 +8,11 @@ use crate::common::index::IndexServer;
 use crate::common::wheel::Wheel;
 use crate::common::{TestContext, WRITER_RECIPE, host_config};
 use crate::lock::{LOCK, current, pages, pip_group, pip_venv, validate};
+use crate::lock_more::FETCH_RECIPE;
 use std::fs;
 
 /// An extension that does nothing but exist.
 const EXTENSION: &str = "def load(buildout):\n    pass\n";
-
-/// A recipe fetching its `url` (or, `src`) option with zc.buildout's
-/// `Download` and copying it to `parts/<name>/out.txt`.
-const FETCH_RECIPE: &str = r#"
-import os
-import shutil
-import zc.buildout.download
-
-
-class Fetch:
-    def __init__(self, buildout, name, options):
-        self.buildout = buildout
-        self.options = options
-        options['location'] = os.path.join(buildout['buildout']['parts-directory'], name)
-
-    def install(self):
-        download = zc.buildout.download.Download(self.buildout['buildout'])
-        url = self.options.get('url') or self.options['src']
-        path, is_temp = download(url)
-        os.makedirs(self.options['location'])
-        shutil.copy(path, os.path.join(self.options['location'], 'out.txt'))
-        return self.options['location']
-"#;
 
 /// The index: an extension, a recipe with a dependency, a fetching recipe.
 fn server() -> IndexServer {
@@ -175,8 +153,10 @@ fn lock_resolves_the_recipe_host_extensions_and_recipes_before_any_install() {
     );
 }
 
-#[test]
-fn lock_records_a_recipes_url_download_before_any_install() {
+/// A buildout of part `f` (recipe `fetchrecipe`) fetching `data.txt` of
+/// [`server`] named by its `option`, locked: the server, the URL and the
+/// buildout.
+fn locked_fetch(option: &str) -> (IndexServer, String, TestContext) {
     let server = server();
     let url = server.page("data.txt", "first\n");
     let ctx = TestContext::new();
@@ -185,10 +165,16 @@ fn lock_records_a_recipes_url_download_before_any_install() {
         &host_config(
             &server,
             "parts = f",
-            &format!("[f]\nrecipe = fetchrecipe\nurl = {url}\n"),
+            &format!("[f]\nrecipe = fetchrecipe\n{option} = {url}\n"),
         ),
     );
     ctx.ok(&["lock"]);
+    (server, url, ctx)
+}
+
+#[test]
+fn lock_records_a_recipes_url_download_before_any_install() {
+    let (server, url, ctx) = locked_fetch("url");
     let text = fs::read_to_string(ctx.path(LOCK)).unwrap();
     let entry = format!(
         "{{ url = \"{url}\", size = 6, sha256 = \"{}\" }}",
@@ -234,19 +220,8 @@ fn lock_records_a_recipes_url_download_before_any_install() {
 
 #[test]
 fn a_download_the_lock_does_not_record_is_refused_with_locked_or_frozen() {
-    let server = server();
     // `src`, not `url`: locking does not know the recipe fetches it.
-    let url = server.page("data.txt", "first\n");
-    let ctx = TestContext::new();
-    ctx.write(
-        "buildout.cfg",
-        &host_config(
-            &server,
-            "parts = f",
-            &format!("[f]\nrecipe = fetchrecipe\nsrc = {url}\n"),
-        ),
-    );
-    ctx.ok(&["lock"]);
+    let (server, url, ctx) = locked_fetch("src");
     let text = fs::read_to_string(ctx.path(LOCK)).unwrap();
     assert!(!text.contains(&url), "{text}");
     for flag in ["--locked", "--frozen"] {

@@ -56,6 +56,15 @@ pub struct InstallOptions {
     pub lock: Option<super::LockCommand>,
 }
 
+impl InstallOptions {
+    /// `buildout lock` writing the lock (not `--check`, not `--export`).
+    fn records_lock(&self) -> bool {
+        self.lock
+            .as_ref()
+            .is_some_and(|c| !c.check && c.export.is_none())
+    }
+}
+
 pub fn install(ctx: &Context, args: &InstallOptions) -> Result<()> {
     let (mut config, _) = load::load(ctx, Purpose::Other)?;
     run(ctx, args, &mut config).map_err(|f| f.doing("Installing."))
@@ -118,7 +127,7 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
     let mut session = Session::new(host_settings, &installer, &log)
         .with_memo(memo)
         .with_events(&events);
-    if args.lock.is_some() {
+    if args.records_lock() {
         session = session.locking();
     } else if args.dry_run {
         session = session.dry_run();
@@ -137,7 +146,7 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
     extensions(ctx, buildout, &session, args)?;
     develop(ctx, buildout, &directory, &mut installer.borrow_mut())?;
     let mut planned = order(buildout, args, &directory, &session)?;
-    if args.lock.is_some() {
+    if args.records_lock() {
         lock_uninstalls(ctx, &directory, &session)?;
     }
     // The parts' inputs against the lock (`lock --check` ends here).
@@ -297,7 +306,7 @@ fn extensions(
     if specs.is_empty() {
         return Ok(());
     }
-    if args.lock.is_some() {
+    if args.records_lock() {
         // `buildout lock`: their distributions, for the lock.
         return session
             .lock_requirements(&specs)

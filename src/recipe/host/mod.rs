@@ -10,7 +10,9 @@
 //! object whose import root goes on the host's `sys.path`.
 //!
 //! One host per run ([`Session`]), started when the first such recipe is
-//! constructed or `extensions` are loaded, never otherwise. It is
+//! constructed or `extensions` are loaded, never otherwise (`buildout
+//! lock`, [`Session::locking`], asks for the distributions it would load,
+//! in the same order, without starting it). It is
 //! `[buildout] executable -s -S -c host.py` (see [`rpc`] for the channel);
 //! it runs zc.buildout's and zc.recipe.egg's own library code (exceptions,
 //! `easy_install.scripts`, `Download`, `Options._call`, `created()`, ...)

@@ -389,3 +389,52 @@ fn a_day_of_new_releases_changes_nothing_a_fresh_checkout_installs_from_the_lock
         crate::common::working_set(&three).contains(&("telemetry".to_string(), "1.1".to_string()))
     );
 }
+
+/// Offline, locking cannot fetch a recipe's `url`: it keeps the entry the
+/// lock has, and says when there is none.
+#[test]
+fn offline_locking_keeps_a_recorded_recipe_download() {
+    let server = IndexServer::start();
+    let url = server.page("data.txt", "first\n");
+    let ctx = TestContext::new();
+    let wheels = ctx.path("wheels");
+    fs::create_dir_all(&wheels).unwrap();
+    let recipe = Wheel::new("fetchrecipe", "1.0")
+        .module("fetchrecipe.py", FETCH_RECIPE)
+        .entry_point("zc.buildout", "default", "fetchrecipe:Fetch")
+        .build();
+    fs::write(wheels.join(&recipe.filename), &recipe.bytes).unwrap();
+    ctx.write(
+        "buildout.cfg",
+        &format!(
+            "[buildout]\nparts = f\nindex = {}\nfind-links =\n    {}\n    {}\n\n\
+             [f]\nrecipe = fetchrecipe\nurl = {url}\n",
+            server.index_url(),
+            crate::common::fixture_dists().display(),
+            wheels.display()
+        ),
+    );
+    ctx.ok(&["-o", "lock"]);
+    let out_text = fs::read_to_string(ctx.path(LOCK)).unwrap();
+    assert!(!out_text.contains(&url), "{out_text}");
+    ctx.ok(&["lock"]);
+    let text = fs::read_to_string(ctx.path(LOCK)).unwrap();
+    let entry = format!(
+        "{{ url = \"{url}\", size = 6, sha256 = \"{}\" }}",
+        sha256_hex("first\n")
+    );
+    assert!(text.contains(&entry), "{entry}\n{text}");
+    server.clear_log();
+    let out = ctx.ok(&["-o", "lock"]);
+    assert!(!out.contains("cannot be fetched offline"), "{out}");
+    assert_eq!(fs::read_to_string(ctx.path(LOCK)).unwrap(), text);
+    assert_eq!(server.requests_for("/pages/data.txt").len(), 0);
+    fs::write(ctx.path(LOCK), &out_text).unwrap();
+    let out = ctx.ok(&["-o", "lock"]);
+    assert!(
+        out.contains(&format!(
+            "part `f`: {url} cannot be fetched offline: {LOCK} does not record it"
+        )),
+        "{out}"
+    );
+}

@@ -480,7 +480,8 @@ const RECIPE_DOWNLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_s
 /// The `url` of each part whose recipe runs in the recipe host (what
 /// `zc.recipe.cmmi`, `hexagonit.recipe.download`, `gocept.download` and
 /// the like fetch with zc.buildout's `Download` when they install):
-/// fetched now, so that the lock records it before any install. Offline,
+/// fetched now, so that the lock records it before any install (one that
+/// cannot be fetched is warned about and not recorded). Offline,
 /// a URL the previous lock records keeps its entry; one it does not is
 /// warned about (an install with `--locked` will refuse it). Other URLs a
 /// recipe fetches join the lock at an install without `--locked`.
@@ -515,12 +516,16 @@ fn recipe_downloads(
             }
             continue;
         }
-        let d = crate::config::fetch::hash_url(url, RECIPE_DOWNLOAD_TIMEOUT).map_err(|why| {
-            Error::User(format!(
-                "cannot lock the download of part `{part}`, {shown}: {why}"
-            ))
-        })?;
-        crate::config::fetch::note_hashed(url, d.size, &d.sha256).map_err(Error::User)?;
+        match crate::config::fetch::hash_url(url, RECIPE_DOWNLOAD_TIMEOUT) {
+            Ok(d) => {
+                crate::config::fetch::note_hashed(url, d.size, &d.sha256).map_err(Error::User)?;
+            }
+            // Not every `url` option is a download: said, not recorded
+            // (an install with `--locked` refuses it if it is one).
+            Err(why) => ctx.printer.warn(&format!(
+                "part `{part}`: {shown} cannot be fetched ({why}): {file} does not record it"
+            )),
+        }
     }
     Ok(())
 }

@@ -393,7 +393,7 @@ fn a_day_of_new_releases_changes_nothing_a_fresh_checkout_installs_from_the_lock
 /// Offline, locking cannot fetch a recipe's `url`: it keeps the entry the
 /// lock has, and says when there is none.
 #[test]
-fn offline_locking_keeps_a_recorded_recipe_download() {
+fn a_recipe_url_locking_cannot_fetch_is_kept_or_warned_about() {
     let server = IndexServer::start();
     let url = server.page("data.txt", "first\n");
     let ctx = TestContext::new();
@@ -436,5 +436,22 @@ fn offline_locking_keeps_a_recorded_recipe_download() {
             "part `f`: {url} cannot be fetched offline: {LOCK} does not record it"
         )),
         "{out}"
+    );
+    // A `url` that cannot be fetched (not every `url` option is a
+    // download): said, and not recorded.
+    let missing = format!("{}/pages/missing.txt", server.url());
+    let config = fs::read_to_string(ctx.path("buildout.cfg")).unwrap();
+    ctx.write("buildout.cfg", &config.replace(&url, &missing));
+    let out = ctx.ok(&["lock"]);
+    assert!(
+        out.contains(&format!(
+            "part `f`: {missing} cannot be fetched (HTTP Error 404: Not Found): {LOCK} does not record it"
+        )),
+        "{out}"
+    );
+    assert!(
+        !fs::read_to_string(ctx.path(LOCK))
+            .unwrap()
+            .contains(&missing)
     );
 }

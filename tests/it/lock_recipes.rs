@@ -390,8 +390,9 @@ fn a_day_of_new_releases_changes_nothing_a_fresh_checkout_installs_from_the_lock
     );
 }
 
-/// Offline, locking cannot fetch a recipe's `url`: it keeps the entry the
-/// lock has, and says when there is none.
+/// A recipe's `url` locking cannot fetch: offline, the entry the lock
+/// has is kept, and locking says when there is none; online, a URL that
+/// does not answer is said and not recorded.
 #[test]
 fn a_recipe_url_locking_cannot_fetch_is_kept_or_warned_about() {
     let server = IndexServer::start();

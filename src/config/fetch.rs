@@ -12,7 +12,9 @@
 //! `Download` in the recipe host, [`note_hashed`]) is noted with its size and sha256
 //! for the lock file ([`downloads`]); once a lock is in use
 //! ([`expect_downloads`]) a file whose sha256 is not the one the lock
-//! records is an error naming the lock and the URL.
+//! records is an error naming the lock and the URL, and so, with
+//! `--locked` or `--frozen` (`strict`), is a file the lock does not record
+//! (without them it is added to the lock).
 
 use super::{Error, ErrorKind};
 use md5::{Digest, Md5};
@@ -45,12 +47,21 @@ pub struct Download {
     pub sha256: String,
 }
 
+/// The lock a run's downloads are checked against.
+struct Expected {
+    /// The lock file's name.
+    file: String,
+    /// URL → sha256.
+    hashes: std::collections::BTreeMap<String, String>,
+    /// `--locked` / `--frozen`: a URL the lock does not record is refused.
+    strict: bool,
+}
+
 /// The downloads of this run, and the lock they are checked against.
 #[derive(Default)]
 struct Ledger {
     seen: Vec<Download>,
-    /// The lock file's name, and URL → sha256.
-    expected: Option<(String, std::collections::BTreeMap<String, String>)>,
+    expected: Option<Expected>,
 }
 
 static LEDGER: std::sync::Mutex<Ledger> = std::sync::Mutex::new(Ledger {
@@ -64,13 +75,18 @@ fn ledger() -> std::sync::MutexGuard<'static, Ledger> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Why `d` is not what `expected` (of the lock `file`) says, if it is not.
-fn mismatch(
-    d: &Download,
-    file: &str,
-    expected: &std::collections::BTreeMap<String, String>,
-) -> Option<String> {
-    let want = expected.get(&d.url)?;
+/// Why `d` is not what `expected` says, if it is not: another sha256,
+/// or (strict) no entry at all.
+fn mismatch(d: &Download, expected: &Expected) -> Option<String> {
+    let file = &expected.file;
+    let Some(want) = expected.hashes.get(&d.url) else {
+        return expected.strict.then(|| {
+            format!(
+                "{} is not in {file} (with --locked or --frozen every download must be); run `buildout lock` to add it",
+                d.url
+            )
+        });
+    };
     (want != &d.sha256).then(|| {
         format!(
             "{} changed since {file} was written: its sha256 is {}, the lock has {want}; run `buildout lock` if the change is wanted",
@@ -98,8 +114,8 @@ pub fn note_hashed(url: &str, size: u64, sha256: &str) -> Result<(), String> {
         sha256: sha256.to_ascii_lowercase(),
     };
     let mut ledger = ledger();
-    if let Some((file, expected)) = &ledger.expected
-        && let Some(why) = mismatch(&d, file, expected)
+    if let Some(expected) = &ledger.expected
+        && let Some(why) = mismatch(&d, expected)
     {
         return Err(why);
     }
@@ -116,20 +132,23 @@ pub fn downloads() -> Vec<Download> {
 }
 
 /// From now on, the downloads of this run must have the sha256 the lock
-/// `file` records (URL → sha256); the ones already made are checked now.
+/// `file` records (`hashes`: URL → sha256) and, when `strict`, be
+/// recorded there at all; the ones already made are checked now.
 pub fn expect_downloads(
     file: &str,
-    expected: std::collections::BTreeMap<String, String>,
+    hashes: std::collections::BTreeMap<String, String>,
+    strict: bool,
 ) -> Result<(), String> {
+    let expected = Expected {
+        file: file.to_string(),
+        hashes,
+        strict,
+    };
     let mut ledger = ledger();
-    if let Some(why) = ledger
-        .seen
-        .iter()
-        .find_map(|d| mismatch(d, file, &expected))
-    {
+    if let Some(why) = ledger.seen.iter().find_map(|d| mismatch(d, &expected)) {
         return Err(why);
     }
-    ledger.expected = Some((file.to_string(), expected));
+    ledger.expected = Some(expected);
     Ok(())
 }
 
@@ -234,6 +253,42 @@ fn download_direct(url: &str, options: &FetchOptions) -> Result<Vec<u8>, Error> 
 /// never contains the URL (it may hold credentials): `HTTP Error 404: Not
 /// Found`, `timed out`, ...; the caller says what was being fetched.
 pub fn http_get(url: &str, timeout: Duration) -> Result<Vec<u8>, String> {
+    let response = get_ok(url, timeout)?;
+    super::load::read_bounded(response, super::MAX_CONFIG_FILE_SIZE)
+        .map_err(|_| "request failed".to_string())?
+        .ok_or_else(super::load::too_large)
+}
+
+/// GETs an `http(s)://` URL within `timeout` and returns what a lock
+/// records of it (size and sha256, streamed: no size limit, nothing
+/// kept). The error is a reason without the URL, as [`http_get`]'s.
+pub fn hash_url(url: &str, timeout: Duration) -> Result<Download, String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut response = get_ok(url, timeout)?;
+    let mut digest = Sha256::new();
+    let mut size = 0u64;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = response
+            .read(&mut buf)
+            .map_err(|_| "request failed".to_string())?;
+        if n == 0 {
+            break;
+        }
+        digest.update(&buf[..n]);
+        size += n as u64;
+    }
+    Ok(Download {
+        url: redact(url),
+        size,
+        sha256: hex::encode(digest.finalize()),
+    })
+}
+
+/// The response to a GET of `url` within `timeout`, if it succeeded; the
+/// error is a reason without the URL.
+fn get_ok(url: &str, timeout: Duration) -> Result<reqwest::blocking::Response, String> {
     let response = reqwest::blocking::Client::builder()
         .timeout(timeout)
         .build()
@@ -249,9 +304,7 @@ pub fn http_get(url: &str, timeout: Duration) -> Result<Vec<u8>, String> {
             status.canonical_reason().unwrap_or("")
         ));
     }
-    super::load::read_bounded(response, super::MAX_CONFIG_FILE_SIZE)
-        .map_err(|_| "request failed".to_string())?
-        .ok_or_else(super::load::too_large)
+    Ok(response)
 }
 
 /// reqwest's message without the URL it embeds (which may hold credentials).

@@ -29,16 +29,25 @@
 //! an install from the lock builds the sdist with exactly that set.
 //!
 //! The non-Python files the configuration fetches (HTTP `extends`,
-//! template `url`s) are recorded with their sha256 (`[tool.buildout]
-//! downloads`); once an install uses a lock, a recorded file whose
-//! content changed is an error naming the lock and the URL
-//! ([`crate::config::fetch::expect_downloads`]).
+//! template `url`s, and the `url` of each part whose recipe runs in the
+//! recipe host, fetched by locking for that, [`recipe_downloads`]) are
+//! recorded with their sha256 (`[tool.buildout] downloads`); once an
+//! install uses a lock, a recorded file whose content changed is an error
+//! naming the lock and the URL, and with `--locked` or `--frozen` so is a
+//! file the lock does not record ([`crate::config::fetch::expect_downloads`]);
+//! without them an install adds it ([`complete`]).
 //!
-//! Locking constructs no recipe, so the recipe host's requests (its own
-//! distributions, the recipes' and the extensions') are not made then:
-//! without `--locked`, an install resolves a request the lock does not
-//! cover, warns, and adds it to the lock ([`complete`]); locking again
-//! keeps those requests (group `buildout-host`).
+//! Locking constructs no recipe in Python, but asks for the recipe host's
+//! distributions as an install without a constructor memo would (the
+//! host's own, each extension's, each recipe's as its part is
+//! constructed, and those of the recipes of removed action parts, whose
+//! uninstall entry points an install calls): one `buildout-host` request
+//! per set, growing one requirement at a time
+//! ([`crate::recipe::host::Session::locking`]). An install asking in
+//! another order (a memoised constructor loads its recipe at install)
+//! gets the smallest locked host set holding its request. A request the
+//! lock still does not cover (a lock of an older buildout) is, without
+//! `--locked`, resolved, warned about and added to the lock ([`complete`]).
 
 use super::{Context, Error};
 use crate::build::dists::LockedDist;
@@ -313,7 +322,8 @@ pub fn begin(
         .iter()
         .map(|d| (d.url.clone(), d.sha256.clone()))
         .collect();
-    crate::config::fetch::expect_downloads(&file, expected).map_err(Error::User)?;
+    crate::config::fetch::expect_downloads(&file, expected, using != LockUse::Auto)
+        .map_err(Error::User)?;
     // The inputs of `[buildout]` now (extensions and recipes are loaded
     // next, from the lock); the parts' once they are known.
     if using != LockUse::Frozen {
@@ -444,7 +454,8 @@ pub fn finish(
         Mode::Install { .. } => None,
     };
     let input = inputs(buildout, versions, parts)?;
-    let mut new = build(&state.recorded, input, &state.dir, previous.as_ref())?;
+    let mut new = build(&state.recorded, input, &state.dir)?;
+    recipe_downloads(ctx, buildout, parts, previous.as_ref(), &state.file)?;
     new.tool.downloads = with_downloads(previous.as_ref().map_or(&[], |l| &l.tool.downloads));
     let text = new.to_toml();
     let old_text = std::fs::read_to_string(&path).ok();
@@ -460,6 +471,62 @@ pub fn finish(
         source,
     })?;
     ctx.printer.info(&format!("Wrote {}.", state.file));
+    Ok(())
+}
+
+/// How long locking waits for one recipe download.
+const RECIPE_DOWNLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The `url` of each part whose recipe runs in the recipe host (what
+/// `zc.recipe.cmmi`, `hexagonit.recipe.download`, `gocept.download` and
+/// the like fetch with zc.buildout's `Download` when they install):
+/// fetched now, so that the lock records it before any install (one that
+/// cannot be fetched is warned about and not recorded). Offline,
+/// a URL the previous lock records keeps its entry; one it does not is
+/// warned about (an install with `--locked` will refuse it). Other URLs a
+/// recipe fetches join the lock at an install without `--locked`.
+fn recipe_downloads(
+    ctx: &Context,
+    buildout: &mut Buildout<'_>,
+    parts: &[String],
+    previous: Option<&Lock>,
+    file: &str,
+) -> Result<()> {
+    let offline = buildout
+        .peek_options("buildout")?
+        .get("offline")
+        .is_some_and(|v| v.trim() == "true");
+    for part in parts {
+        let options = buildout.peek_options(part)?;
+        let (Some(recipe), Some(url)) = (options.get("recipe"), options.get("url")) else {
+            continue;
+        };
+        let url = url.trim();
+        if crate::recipe::is_builtin(recipe)
+            || !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            continue;
+        }
+        let shown = crate::index::redact(url);
+        if offline {
+            if !previous.is_some_and(|l| l.tool.downloads.iter().any(|d| d.url == shown)) {
+                ctx.printer.warn(&format!(
+                    "part `{part}`: {shown} cannot be fetched offline: {file} does not record it"
+                ));
+            }
+            continue;
+        }
+        match crate::config::fetch::hash_url(url, RECIPE_DOWNLOAD_TIMEOUT) {
+            Ok(d) => {
+                crate::config::fetch::note_hashed(url, d.size, &d.sha256).map_err(Error::User)?;
+            }
+            // Not every `url` option is a download: said, not recorded
+            // (an install with `--locked` refuses it if it is one).
+            Err(why) => ctx.printer.warn(&format!(
+                "part `{part}`: {shown} cannot be fetched ({why}): {file} does not record it"
+            )),
+        }
+    }
     Ok(())
 }
 
@@ -502,26 +569,12 @@ fn location(url: &str, dir: &Path) -> Location {
 }
 
 /// The lock of what was recorded.
-fn build(
-    recorded: &[Recorded],
-    input: BTreeMap<String, String>,
-    dir: &Path,
-    previous: Option<&Lock>,
-) -> Result<Lock> {
+fn build(recorded: &[Recorded], input: BTreeMap<String, String>, dir: &Path) -> Result<Lock> {
     let mut lock = Lock {
         created_by: format!("buildout {}", env!("CARGO_PKG_VERSION")),
         ..Lock::default()
     };
     extend(&mut lock, recorded, dir)?;
-    // The recipe host asks for its distributions only when recipes are
-    // constructed, which locking does not do: an install adds them
-    // ([`complete`]) and locking keeps them.
-    if let Some(old) = previous
-        && !recorded.iter().any(|r| r.part.is_empty())
-    {
-        carry_host(&mut lock, old);
-        set_requires_python(&mut lock);
-    }
     lock.tool.inputs = lock::digest(&input);
     lock.tool.input = input;
     Ok(lock)
@@ -574,6 +627,18 @@ fn extend(lock: &mut Lock, recorded: &[Recorded], dir: &Path) -> Result<()> {
             Some(sdist) => lock::normalize(&format!("build-{}", sdist.replace(' ', "-"))),
             None => base_group(&r.part),
         };
+        if r.build.is_none()
+            && lock.tool.requests.iter().any(|o| {
+                o.build.is_none()
+                    && o.part == r.part
+                    && o.python == r.python
+                    && o.requirements == r.requirements
+            })
+        {
+            // Asked again (the recipe host, for a second part with the
+            // same recipe): one request is enough.
+            continue;
+        }
         if r.build.is_some()
             && lock
                 .tool
@@ -694,49 +759,6 @@ fn set_requires_python(lock: &mut Lock) {
         (Some(lo), Some(_)) => Some(format!(">={}", lo.1)),
         _ => None,
     };
-}
-
-/// Copies the recipe host's requests of `old`, with their entries, into
-/// `new`.
-fn carry_host(new: &mut Lock, old: &Lock) {
-    for r in old.tool.requests.iter().filter(|r| r.part.is_empty()) {
-        for (name, version) in r.pins() {
-            let name = lock::normalize(name);
-            let Some(entry) = old.packages.iter().find(|p| {
-                p.name == name
-                    && (p.version.as_deref() == Some(version) || p.directory.is_some())
-                    && p.groups.contains(&r.group)
-            }) else {
-                continue;
-            };
-            match new
-                .packages
-                .iter_mut()
-                .find(|p| p.name == entry.name && p.version == entry.version)
-            {
-                Some(p) => {
-                    p.groups.insert(r.group.clone());
-                    for w in &entry.wheels {
-                        if !p.wheels.iter().any(|x| x.name == w.name) {
-                            p.wheels.push(w.clone());
-                        }
-                    }
-                    if p.sdist.is_none() {
-                        p.sdist.clone_from(&entry.sdist);
-                    }
-                }
-                None => {
-                    let mut p = entry.clone();
-                    p.groups = [r.group.clone()].into();
-                    new.packages.push(p);
-                }
-            }
-        }
-        if !new.environments.contains(&r.environment) {
-            new.environments.push(r.environment.clone());
-        }
-        new.tool.requests.push(r.clone());
-    }
 }
 
 /// `old` with the files this run downloaded (a new sha256 replaces the

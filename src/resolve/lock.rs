@@ -23,8 +23,8 @@
 //! resolving. The build environment of each sdist is such a request too,
 //! with `build = "name version"`, in its own group
 //! `build-<name>-<version>` (normalised). `downloads` lists the non-Python
-//! files the configuration fetched (HTTP `extends`, template `url`s) with
-//! their size and sha256.
+//! files the configuration fetched (HTTP `extends`, template `url`s,
+//! recipe downloads) with their size and sha256.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;

@@ -69,7 +69,7 @@ fn skipped(reason: &str) {
 }
 
 /// Where `.buildout/current` points (the current generation).
-fn current(ctx: &TestContext) -> Option<std::path::PathBuf> {
+pub(crate) fn current(ctx: &TestContext) -> Option<std::path::PathBuf> {
     fs::read_link(ctx.path(".buildout/current")).ok()
 }
 
@@ -148,7 +148,7 @@ print("\n".join(problems) if problems else "valid", "environments-here=%d" % len
 "#;
 
 /// Runs [`VALIDATOR`] on `lock`; returns its verdict line.
-fn validate(lock: &Path) -> String {
+pub(crate) fn validate(lock: &Path) -> String {
     let out = std::process::Command::new("python3")
         .arg("-c")
         .arg(VALIDATOR)
@@ -375,6 +375,7 @@ fn bad_lock_files_are_clear_errors_and_leave_the_generation_alone() {
         "{err}"
     );
     assert!(err.contains("line 8"), "{err}");
+    assert_eq!(current(&ctx).unwrap(), before);
 
     // A lock for another interpreter.
     let marker = good
@@ -396,6 +397,7 @@ fn bad_lock_files_are_clear_errors_and_leave_the_generation_alone() {
         "{err}"
     );
     assert!(err.contains("python_full_version == '2.7.18'"), "{err}");
+    assert_eq!(current(&ctx).unwrap(), before);
 
     // A file the index no longer has (and no cache has either).
     a_day_passes(&ctx);
@@ -412,6 +414,7 @@ fn bad_lock_files_are_clear_errors_and_leave_the_generation_alone() {
         err.contains(&format!("{LOCK}: ")) && err.contains("web-1.0-py3-none-any.whl"),
         "{err}"
     );
+    assert_eq!(current(&ctx).unwrap(), before);
 
     // An entry PEP 751 does not allow: a wheel without hashes.
     let sha = Wheel::new("util", "1.5").build().sha256();
@@ -598,26 +601,9 @@ fn the_generation_records_the_lock_and_diff_says_it_changed() {
     assert!(diff.contains("util"), "{diff}");
 }
 
-/// pip 26.3 (from the committed fixture wheel, installed offline into a
-/// venv) reads the lock as PEP 751 says: each part's dependency group
-/// narrows to that part's distributions.
-#[test]
-fn pip_reads_each_part_as_a_dependency_group() {
-    let ctx = TestContext::new();
-    wheel_dir(
-        &ctx,
-        &[
-            Wheel::new("web", "1.0").dep("util>=1").build(),
-            Wheel::new("util", "1.5").build(),
-            Wheel::new("util", "2.1").build(),
-        ],
-    );
-    ctx.write(
-        "buildout.cfg",
-        "[buildout]\nparts = app old\nindex = http://127.0.0.1:9/simple/\nfind-links = ${buildout:directory}/wheels\n\n\
-         [app]\nrecipe = zc.recipe.egg:eggs\neggs = web\n\n[old]\nrecipe = zc.recipe.egg:eggs\neggs = util<2\n",
-    );
-    ctx.ok(&["-o", "lock"]);
+/// A venv under `ctx.root` with pip 26.3 (the committed fixture wheel,
+/// installed offline); returns its `python`.
+pub(crate) fn pip_venv(ctx: &TestContext) -> std::path::PathBuf {
     let venv = ctx.root.join("venv");
     let python = venv.join("bin/python");
     let pip_wheel = crate::common::fixture_dists().join("pip-26.3-py3-none-any.whl");
@@ -638,45 +624,73 @@ fn pip_reads_each_part_as_a_dependency_group() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let group = |name: &str| -> Vec<(String, String)> {
-        let report = ctx.root.join(format!("report-{name}.json"));
-        let out = std::process::Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--isolated",
-                "--no-index",
-                "--dry-run",
-                "--report",
-            ])
-            .arg(&report)
-            .arg("--group")
-            .arg(format!("{}:{name}", ctx.path(LOCK).display()))
-            .env("HOME", &ctx.home)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let r: serde_json::Value =
-            serde_json::from_str(&fs::read_to_string(&report).unwrap()).unwrap();
-        let mut set: Vec<(String, String)> = r["install"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| {
-                (
-                    i["metadata"]["name"].as_str().unwrap().to_string(),
-                    i["metadata"]["version"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect();
-        set.sort();
-        set
-    };
+    python
+}
+
+/// What pip (`python` of [`pip_venv`]) would install of dependency group
+/// `name` of the lock of `ctx` (`pip install --dry-run --group
+/// pylock.buildout.toml:NAME`): (name, version), sorted.
+pub(crate) fn pip_group(ctx: &TestContext, python: &Path, name: &str) -> Vec<(String, String)> {
+    let report = ctx.root.join(format!("report-{name}.json"));
+    let out = std::process::Command::new(python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--isolated",
+            "--no-index",
+            "--dry-run",
+            "--report",
+        ])
+        .arg(&report)
+        .arg("--group")
+        .arg(format!("{}:{name}", ctx.path(LOCK).display()))
+        .env("HOME", &ctx.home)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_str(&fs::read_to_string(&report).unwrap()).unwrap();
+    let mut set: Vec<(String, String)> = r["install"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["metadata"]["name"].as_str().unwrap().to_string(),
+                i["metadata"]["version"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    set.sort();
+    set
+}
+
+/// pip 26.3 (from the committed fixture wheel, installed offline into a
+/// venv) reads the lock as PEP 751 says: each part's dependency group
+/// narrows to that part's distributions.
+#[test]
+fn pip_reads_each_part_as_a_dependency_group() {
+    let ctx = TestContext::new();
+    wheel_dir(
+        &ctx,
+        &[
+            Wheel::new("web", "1.0").dep("util>=1").build(),
+            Wheel::new("util", "1.5").build(),
+            Wheel::new("util", "2.1").build(),
+        ],
+    );
+    ctx.write(
+        "buildout.cfg",
+        "[buildout]\nparts = app old\nindex = http://127.0.0.1:9/simple/\nfind-links = ${buildout:directory}/wheels\n\n\
+         [app]\nrecipe = zc.recipe.egg:eggs\neggs = web\n\n[old]\nrecipe = zc.recipe.egg:eggs\neggs = util<2\n",
+    );
+    ctx.ok(&["-o", "lock"]);
+    let python = pip_venv(&ctx);
+    let group = |name: &str| pip_group(&ctx, &python, name);
     assert_eq!(group("app"), pairs(&[("util", "2.1"), ("web", "1.0")]));
     assert_eq!(group("old"), pairs(&[("util", "1.5")]));
 }
@@ -705,12 +719,12 @@ fn credentials_never_reach_the_lock_and_locked_downloads_still_get_them() {
     assert_eq!(working_set(&ctx), pairs(&[("util", "2.1"), ("web", "1.0")]));
 }
 
-/// Locking constructs no recipe, so the recipe host's distributions (its
-/// own and the recipes') are not asked for then: the next install asks,
-/// resolves them and adds them to the lock as group `buildout-host`;
-/// later installs take them from the lock, and locking again keeps them.
+/// `lock` resolves the recipe host's distributions (its own and the
+/// recipes') itself (group `buildout-host`, see `lock_recipes.rs`); a
+/// lock written without them (by an older buildout) gets them at the
+/// next install, and later installs take them from the lock.
 #[test]
-fn the_recipe_host_distributions_join_the_lock_at_the_next_install() {
+fn a_lock_without_the_recipe_host_gets_it_at_the_next_install() {
     let server = IndexServer::start();
     let ctx = TestContext::new();
     ctx.write(
@@ -722,10 +736,21 @@ fn the_recipe_host_distributions_join_the_lock_at_the_next_install() {
         ),
     );
     ctx.ok(&["lock"]);
+    let text = fs::read_to_string(ctx.path(LOCK)).unwrap();
+    assert!(text.contains("name = \"z3c-recipe-mkdir\""), "{text}");
+    // The same lock without the host's requests.
+    let old: String = text
+        .split("\n[[tool.buildout.requests]]\n")
+        .filter(|block| !block.starts_with("part = \"\"\n"))
+        .collect::<Vec<_>>()
+        .join("\n[[tool.buildout.requests]]\n");
+    assert_ne!(old, text);
+    fs::write(ctx.path(LOCK), &old).unwrap();
+    let (_, err) = ctx.fails(&["install", "--locked"]);
     assert!(
-        !fs::read_to_string(ctx.path(LOCK))
-            .unwrap()
-            .contains("buildout-host")
+        err.contains("the recipe host asked for `zc.buildout, zc.recipe.egg, z3c.recipe.mkdir`")
+            && err.contains(&format!("which {LOCK} does not cover; run `buildout lock`")),
+        "{err}"
     );
     let out = ctx.ok(&["install"]);
     assert!(
@@ -743,9 +768,6 @@ fn the_recipe_host_distributions_join_the_lock_at_the_next_install() {
     assert!(text.contains("name = \"zc-buildout\""), "{text}");
     assert_eq!(validate(&ctx.path(LOCK)), "valid environments-here=1");
     ctx.ok(&["lock", "--check"]);
-    // Locking again keeps them.
-    ctx.ok(&["lock"]);
-    assert_eq!(fs::read_to_string(ctx.path(LOCK)).unwrap(), text);
     // A fresh store and no recipe memo: the host starts, from the lock.
     fs::remove_file(ctx.path(".buildout/constructors.json")).unwrap();
     let store = ctx.root.join("fresh-store");

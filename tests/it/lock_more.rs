@@ -187,9 +187,9 @@ fn http_extends_and_template_urls_are_locked_and_a_changed_one_is_an_error() {
     ctx.ok(&["install", "--locked"]);
 }
 
-/// A recipe fetching its `url` with zc.buildout's `Download` and copying
-/// it to `parts/<name>/out.txt`.
-const FETCH_RECIPE: &str = r#"
+/// A recipe fetching its `url` (or, when it has none, its `src`) with
+/// zc.buildout's `Download` and copying it to `parts/<name>/out.txt`.
+pub(crate) const FETCH_RECIPE: &str = r#"
 import os
 import shutil
 import zc.buildout.download
@@ -203,7 +203,8 @@ class Fetch:
 
     def install(self):
         download = zc.buildout.download.Download(self.buildout['buildout'])
-        path, is_temp = download(self.options['url'])
+        url = self.options.get('url') or self.options['src']
+        path, is_temp = download(url)
         os.makedirs(self.options['location'])
         shutil.copy(path, os.path.join(self.options['location'], 'out.txt'))
         return self.options['location']

@@ -28,6 +28,7 @@ mod index;
 mod install;
 mod lock;
 mod lock_more;
+mod lock_recipes;
 mod man;
 mod prefetch;
 mod progress;

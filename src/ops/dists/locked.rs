@@ -79,6 +79,39 @@ fn request_part(current: &str, request: &DistRequest<'_>) -> String {
     }
 }
 
+/// For a request of the recipe host that the lock does not have as such:
+/// the smallest locked one of the host asking for all its requirements
+/// and more. The host's requests grow one recipe at a time, in the order
+/// recipes are loaded, which a constructor memo changes (a replayed
+/// recipe loads at its install); the larger set is the host's working
+/// set of the same run, so it holds all this request needs (the rest is
+/// importable a little earlier, as it is in zc.buildout's one working
+/// set).
+fn host_superset<'l>(
+    mine: impl Iterator<Item = &'l lock::Request>,
+    part: &str,
+    reqs: &[String],
+) -> Option<&'l lock::Request> {
+    if !part.is_empty() {
+        return None;
+    }
+    mine.filter(|r| reqs.iter().all(|q| r.requirements.contains(q)))
+        .min_by_key(|r| r.requirements.len())
+}
+
+/// The requests of `lock` that `part` made on `python` (not build
+/// environments).
+fn requests_of<'l>(
+    lock: &'l lock::Lock,
+    part: &'l str,
+    python: &'l str,
+) -> impl Iterator<Item = &'l lock::Request> + Clone {
+    lock.tool
+        .requests
+        .iter()
+        .filter(move |r| r.build.is_none() && r.part == part && r.python == python)
+}
+
 fn requirements(request: &DistRequest<'_>) -> Vec<String> {
     request
         .requirements
@@ -112,12 +145,11 @@ impl Installer<'_> {
         };
         let reqs = requirements(request);
         let part = request_part(&state.part, request);
-        let found = lock.tool.requests.iter().find(|r| {
-            r.build.is_none()
-                && r.part == part
-                && r.python == request.python
-                && r.requirements == reqs
-        });
+        let mine = requests_of(lock, &part, request.python);
+        let found = mine
+            .clone()
+            .find(|r| r.requirements == reqs)
+            .or_else(|| host_superset(mine, &part, &reqs));
         let file = state.file.clone();
         let Some(found) = found.cloned() else {
             let who = if part.is_empty() {
@@ -221,16 +253,11 @@ impl Installer<'_> {
         if let (Some(previous), false) = (previous, *upgrade_all) {
             let reqs = requirements(request);
             let part = request_part(&state.part, request);
-            let same = |r: &&lock::Request| {
-                r.build.is_none() && r.part == part && r.python == request.python
-            };
-            let old = previous
-                .tool
-                .requests
-                .iter()
-                .filter(same)
+            let mut mine = requests_of(previous, &part, request.python);
+            let old = mine
+                .clone()
                 .find(|r| r.requirements == reqs)
-                .or_else(|| previous.tool.requests.iter().find(same));
+                .or_else(|| mine.next());
             for (name, version) in old.into_iter().flat_map(|r| r.pins()) {
                 if upgrade.contains_key(&lock::normalize(name)) || pinned(name) {
                     continue;

@@ -60,6 +60,15 @@ pub struct InstallOptions {
     pub lock: Option<super::LockCommand>,
 }
 
+impl InstallOptions {
+    /// `buildout lock` writing the lock (not `--check`, not `--export`).
+    fn records_lock(&self) -> bool {
+        self.lock
+            .as_ref()
+            .is_some_and(|c| !c.check && c.export.is_none())
+    }
+}
+
 pub fn install(ctx: &Context, args: &InstallOptions) -> Result<()> {
     let (mut config, _) = load::load(ctx, Purpose::Other)?;
     run(ctx, args, &mut config).map_err(|f| f.doing("Installing."))
@@ -122,7 +131,9 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
     let mut session = Session::new(host_settings, &installer, &log)
         .with_memo(memo)
         .with_events(&events);
-    if args.dry_run {
+    if args.records_lock() {
+        session = session.locking();
+    } else if args.dry_run {
         session = session.dry_run();
     }
     let session = Rc::new(session);
@@ -136,9 +147,12 @@ fn run(ctx: &Context, args: &InstallOptions, config: &mut crate::config::Config)
         super::lock::Flow::Done => return Ok(()),
         super::lock::Flow::Continue(state) => installer.borrow_mut().set_lock(state.map(|s| *s))?,
     }
-    extensions(ctx, buildout, &session)?;
+    extensions(ctx, buildout, &session, args)?;
     develop(ctx, buildout, &directory, &mut installer.borrow_mut())?;
     let mut planned = order(buildout, args, &directory, &session)?;
+    if args.records_lock() {
+        lock_uninstalls(ctx, &directory, &session)?;
+    }
     // The parts' inputs against the lock (`lock --check` ends here).
     let part_names: Vec<String> = planned.iter().map(|p| p.name.clone()).collect();
     let mut lock_state = installer.borrow_mut().lock.take();
@@ -294,11 +308,18 @@ fn extensions(
     ctx: &Context,
     buildout: &mut crate::config::Buildout<'_>,
     session: &Session<'_>,
+    args: &InstallOptions,
 ) -> Result<()> {
     let doing = "Loading extensions.";
     let specs = check_extensions(buildout).map_err(|e| Failure::from(e).doing(doing))?;
     if specs.is_empty() {
         return Ok(());
+    }
+    if args.records_lock() {
+        // `buildout lock`: their distributions, for the lock.
+        return session
+            .lock_requirements(&specs)
+            .map_err(|e| Failure::from(Error::from(crate::recipe::Error::Host(e))).doing(doing));
     }
     if session.is_dry_run() {
         ctx.printer.data(&format!(
@@ -318,6 +339,25 @@ fn extensions(
         ));
     }
     Ok(())
+}
+
+/// `buildout lock`: the recipes an install calls the uninstall entry
+/// points of (the current generation's action parts, [`actions`]) are
+/// loaded in the recipe host after the configuration's: their
+/// distributions are locked too (an install without the changed ones
+/// asks for no more).
+fn lock_uninstalls(ctx: &Context, directory: &str, session: &Session<'_>) -> Result<()> {
+    let profile = crate::profile::Profile::open_read(Path::new(directory));
+    let old = current_manifest(ctx, &profile, profile.current()?)?;
+    let recipes: Vec<String> = old
+        .iter()
+        .flat_map(|m| &m.parts)
+        .filter(|o| o.action && !recipe::is_builtin(&o.recipe))
+        .map(|o| crate::recipe::host::split_spec(&o.recipe).0)
+        .collect();
+    session
+        .lock_requirements(&recipes)
+        .map_err(|e| Failure::from(Error::from(crate::recipe::Error::Host(e))))
 }
 
 /// Order: checks the parts to install, then constructs each part's recipe

@@ -10,7 +10,9 @@
 //! object whose import root goes on the host's `sys.path`.
 //!
 //! One host per run ([`Session`]), started when the first such recipe is
-//! constructed or `extensions` are loaded, never otherwise. It is
+//! constructed or `extensions` are loaded, never otherwise (`buildout
+//! lock`, [`Session::locking`], asks for the distributions it would load,
+//! in the same order, without starting it). It is
 //! `[buildout] executable -s -S -c host.py` (see [`rpc`] for the channel);
 //! it runs zc.buildout's and zc.recipe.egg's own library code (exceptions,
 //! `easy_install.scripts`, `Download`, `Options._call`, `created()`, ...)
@@ -200,6 +202,10 @@ pub struct Session<'s> {
     /// `install --dry-run`: no Python runs; a constructor is replayed
     /// from its memo or not run at all ([`Session::not_run`]).
     dry_run: bool,
+    /// `buildout lock` (a dry run): the host's distribution requests are
+    /// made as an install would make them, without starting the host
+    /// ([`Session::locking`]).
+    locking: bool,
     not_run: RefCell<Vec<(String, String)>>,
 }
 
@@ -254,6 +260,7 @@ impl<'s> Session<'s> {
             stashed: RefCell::new(None),
             memo: Memo::default(),
             dry_run: false,
+            locking: false,
             not_run: RefCell::new(Vec::new()),
         }
     }
@@ -275,6 +282,29 @@ impl<'s> Session<'s> {
     /// Whether this is a dry run's session.
     pub fn is_dry_run(&self) -> bool {
         self.dry_run
+    }
+
+    /// For `buildout lock` (a dry run): the distributions of the host,
+    /// of each extension and of each recipe constructed (memoised or not)
+    /// are asked for, in the order and with the requirements an install
+    /// without a memo asks for them, so that the lock records them (group
+    /// `buildout-host`); the host itself never starts.
+    #[must_use]
+    pub fn locking(mut self) -> Self {
+        self.dry_run = true;
+        self.locking = true;
+        self
+    }
+
+    /// Asks for the distributions of `requirements` (`[buildout]
+    /// extensions`, or the recipes of the parts an install would
+    /// uninstall) as loading them would, in order, without starting the
+    /// host ([`Session::locking`]).
+    pub fn lock_requirements(&self, requirements: &[String]) -> Result<(), Error> {
+        for r in requirements {
+            self.resolve_host(r)?;
+        }
+        Ok(())
     }
 
     /// The recipe (`recipe` option) of `part` if a dry run did not
@@ -374,6 +404,19 @@ impl<'s> Session<'s> {
     /// Makes `requirement` importable in the host (starting it if needed)
     /// and returns the distribution it names.
     fn load(&self, requirement: &str) -> Result<DistEntry, Error> {
+        let (found, fresh) = self.resolve_host(requirement)?;
+        if self.channel.borrow().is_none() {
+            self.start(&fresh)?;
+        } else if !fresh.is_empty() {
+            self.call_plain("add_path", json!({ "path": fresh }))?;
+        }
+        Ok(found)
+    }
+
+    /// Resolves the host's working set with `requirement` added (jointly
+    /// with what it already runs); returns the distribution it names and
+    /// the paths not yet on the host's `sys.path`.
+    fn resolve_host(&self, requirement: &str) -> Result<(DistEntry, Vec<String>), Error> {
         let req = Requirement::from_str(requirement).map_err(|e| {
             Error::Distributions(format!("invalid requirement {requirement:?}: {e}"))
         })?;
@@ -406,12 +449,7 @@ impl<'s> Session<'s> {
             .find(|d| crate::python::marker::canonicalize_name(&d.name) == name)
             .cloned()
             .ok_or_else(|| Error::Distributions(format!("{requirement} was not resolved")))?;
-        if self.channel.borrow().is_none() {
-            self.start(&fresh)?;
-        } else if !fresh.is_empty() {
-            self.call_plain("add_path", json!({ "path": fresh }))?;
-        }
-        Ok(found)
+        Ok((found, fresh))
     }
 
     /// Starts the host with `path` on its `sys.path`.
@@ -736,6 +774,13 @@ impl config::sections::Hook for Session<'_> {
         let spec = b.require(part, "recipe")?;
         if crate::recipe::is_builtin(&spec) {
             return crate::recipe::preset(b, part, &spec);
+        }
+        if self.locking {
+            let (requirement, _) = split_spec(&spec);
+            b.with_doing(format!("Loading recipe {}.", pystr::repr(&spec)), |b| {
+                self.resolve_host(&requirement)
+                    .map_err(|e| b.error(ErrorKind::User(e.to_string())))
+            })?;
         }
         if self.memo.path.is_some()
             && let Some(record) = self.memo.previous.get(part)

@@ -41,6 +41,12 @@ impl Client {
     /// once for the life of the client: a caller that asks while a
     /// prefetch of the same project runs waits for it.
     pub fn candidates(&self, project: &PackageName) -> Result<Vec<DistFile>> {
+        Ok(self.shared_candidates(project)?.as_ref().clone())
+    }
+
+    /// [`Self::candidates`] without copying them: a project on PyPI may
+    /// list thousands of files, of which a resolver keeps a few.
+    pub fn shared_candidates(&self, project: &PackageName) -> Result<Arc<Vec<DistFile>>> {
         let slot = self.files_slot(project);
         let mut failed = None;
         let files = slot.get_or_init(|| match self.fetch_candidates(project, Record::Yes) {
@@ -54,10 +60,10 @@ impl Client {
             return Err(e);
         }
         match files {
-            Some(files) => Ok(files.as_ref().clone()),
+            Some(files) => Ok(Arc::clone(files)),
             // A prefetch failed quietly, or an earlier ask failed: ask
             // again, for the error and the warnings.
-            None => self.fetch_candidates(project, Record::Yes),
+            None => self.fetch_candidates(project, Record::Yes).map(Arc::new),
         }
     }
 

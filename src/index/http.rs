@@ -312,7 +312,7 @@ impl Traffic {
 pub struct Http {
     /// Built on first use: loading the TLS roots costs milliseconds that a
     /// run which never goes to the network should not pay.
-    client: std::sync::OnceLock<Client>,
+    client: std::sync::OnceLock<Result<Client, String>>,
     credentials: Mutex<HashMap<String, Credentials>>,
     netrc: Netrc,
     cache_dir: Option<PathBuf>,
@@ -331,7 +331,7 @@ impl Drop for Http {
     /// that is done on a thread of its own so that the run never waits for
     /// it (the process may exit first).
     fn drop(&mut self) {
-        if let Some(client) = self.client.take() {
+        if let Some(Ok(client)) = self.client.take() {
             // Should no thread start, the closure (and the client) is
             // dropped here.
             let _ = std::thread::Builder::new()
@@ -354,21 +354,25 @@ impl Http {
         })
     }
 
-    /// The HTTP client, built on first use.
+    /// The HTTP client, built on first use, once: threads asking while it
+    /// is built wait for it (building one reads and parses the system's
+    /// CA certificates; sixteen prefetch workers each building their own
+    /// starved the rest of the run).
     fn client(&self) -> Result<&Client, Error> {
-        if let Some(c) = self.client.get() {
-            return Ok(c);
-        }
-        let client = Client::builder()
-            .connect_timeout(Duration::from_secs(30))
-            .timeout(Duration::from_secs(120))
-            .user_agent(concat!("buildout/", env!("CARGO_PKG_VERSION")))
-            .dns_resolver(std::sync::Arc::new(super::dns::Resolver::default()))
-            .build()
-            .map_err(|e| Error::Client {
-                message: e.to_string(),
-            })?;
-        Ok(self.client.get_or_init(|| client))
+        self.client
+            .get_or_init(|| {
+                Client::builder()
+                    .connect_timeout(Duration::from_secs(30))
+                    .timeout(Duration::from_secs(120))
+                    .user_agent(concat!("buildout/", env!("CARGO_PKG_VERSION")))
+                    .dns_resolver(std::sync::Arc::new(super::dns::Resolver::default()))
+                    .build()
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|message| Error::Client {
+                message: message.clone(),
+            })
     }
 
     /// Remembers credentials embedded in `url` and returns the URL without

@@ -150,7 +150,10 @@ impl LazyFacts {
         if self.facts.is_some() {
             return false;
         }
-        let cache_dir = self.cache_dir.clone().or_else(interpreter::default_cache_dir);
+        let cache_dir = self
+            .cache_dir
+            .clone()
+            .or_else(interpreter::default_cache_dir);
         !interpreter::probe_is_cached(self.executable.as_deref(), cache_dir.as_deref())
     }
 

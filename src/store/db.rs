@@ -116,32 +116,37 @@ fn user_version(conn: &Connection) -> Result<usize> {
     Ok(usize::try_from(v).unwrap_or(0))
 }
 
-/// Applies every migration above `user_version`, each in its own exclusive
+/// Applies every migration above `user_version`, all in one exclusive
 /// transaction that re-reads the version first (so concurrent openers apply
-/// each migration once).
+/// each migration once, and a new store pays one commit, not one per
+/// migration; a failing migration leaves the schema as it was).
 pub fn migrate(conn: &Connection) -> Result<()> {
-    if user_version(conn)? > MIGRATIONS.len() {
+    let found = user_version(conn)?;
+    if found > MIGRATIONS.len() {
         return Err(Error::SchemaTooNew {
-            found: user_version(conn)?,
+            found,
             known: MIGRATIONS.len(),
         });
     }
-    while user_version(conn)? < MIGRATIONS.len() {
-        let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Exclusive)
-            .map_err(err("starting a migration"))?;
-        let v = user_version(&tx)?;
-        if v < MIGRATIONS.len() {
-            tx.execute_batch(MIGRATIONS[v])
-                .map_err(err(&format!("applying schema migration {}", v + 1)))?;
-            tx.pragma_update(
-                None,
-                "user_version",
-                i64::try_from(v + 1).unwrap_or(i64::MAX),
-            )
-            .map_err(err("recording the schema version"))?;
-        }
-        tx.commit().map_err(err("committing a migration"))?;
+    if found == MIGRATIONS.len() {
+        return Ok(());
     }
+    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Exclusive)
+        .map_err(err("starting a migration"))?;
+    let start = user_version(&tx)?;
+    for (v, migration) in MIGRATIONS.iter().enumerate().skip(start) {
+        tx.execute_batch(migration)
+            .map_err(err(&format!("applying schema migration {}", v + 1)))?;
+    }
+    if start < MIGRATIONS.len() {
+        tx.pragma_update(
+            None,
+            "user_version",
+            i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX),
+        )
+        .map_err(err("recording the schema version"))?;
+    }
+    tx.commit().map_err(err("committing a migration"))?;
     Ok(())
 }
 

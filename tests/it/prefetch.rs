@@ -164,10 +164,7 @@ fn pages_are_fetched_while_a_first_run_probes_the_interpreter() {
     use std::os::unix::fs::PermissionsExt;
     let server = wide_index();
     let ctx = TestContext::new();
-    let python = ctx.write(
-        "slow-python",
-        "#!/bin/sh\nsleep 3\nexec python3 \"$@\"\n",
-    );
+    let python = ctx.write("slow-python", "#!/bin/sh\nsleep 3\nexec python3 \"$@\"\n");
     std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
     ctx.write(
         "buildout.cfg",
@@ -189,7 +186,16 @@ fn pages_are_fetched_while_a_first_run_probes_the_interpreter() {
     let early = server.requests_for("/simple/app/").len();
     let status = child.wait().unwrap();
     assert!(status.success());
-    assert!(early >= 1, "no page asked for during the probe: {:?}", server.requests());
+    assert!(
+        early >= 1,
+        "no page asked for during the probe: {:?}",
+        server.requests()
+    );
     // Fetched once, whoever asked.
-    assert_eq!(server.requests_for("/simple/app/").len(), 1, "{:?}", server.requests());
+    assert_eq!(
+        server.requests_for("/simple/app/").len(),
+        1,
+        "{:?}",
+        server.requests()
+    );
 }

@@ -206,11 +206,11 @@ impl<'a> IndexProvider<'a> {
         let python = self.env.python_version();
         self.env.reporter.on_lookup(name.as_str());
         // (requests are reported in flight by the client itself)
-        let files = match self.env.client.candidates(name) {
+        let files = match self.env.client.shared_candidates(name) {
             Ok(files) => files,
             Err(e) if self.store_dists(name).next().is_some() => {
                 let _ = e;
-                Vec::new()
+                Default::default()
             }
             Err(index::Error::ProjectNotFound { .. }) => {
                 return Err(ProviderError::NotFound(name.clone()));
@@ -218,7 +218,7 @@ impl<'a> IndexProvider<'a> {
             Err(e) => return Err(ProviderError::Other(e.to_string())),
         };
         let mut by_version: BTreeMap<Version, Vec<DistFile>> = BTreeMap::new();
-        for f in files {
+        for f in files.iter() {
             let usable = match &f.filename {
                 DistFilename::Wheel(w) => w.compatibility(self.env.tags).is_some(),
                 // Every sdist format is unpacked (`build::sdist`).
@@ -230,7 +230,7 @@ impl<'a> IndexProvider<'a> {
             by_version
                 .entry(f.filename.version().clone())
                 .or_default()
-                .push(f);
+                .push(f.clone());
         }
         for files in by_version.values_mut() {
             files.sort_by_key(|f| match &f.filename {

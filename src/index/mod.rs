@@ -42,6 +42,9 @@
 //!   error that says so.
 //! * Credentials (URL `user:pass@`, netrc) are used and never shown; see
 //!   [`http`].
+//! * Host names are looked up once per client, hedged against dropped DNS
+//!   queries (`dns`); the HTTP client is built once and closed off the
+//!   main thread, so nothing still connecting delays the exit.
 //!
 //! On disk (under `cache_dir`): `simple-v1/` (simple and find-links pages,
 //! TTL cache) and `metadata-v1/<sha256>.metadata` (core metadata of files

@@ -3,6 +3,7 @@
 //! is in the Environment table, and every `--option` the Deploying section
 //! gives a binary-cache or deploy command is one that command accepts.
 
+use crate::binary_cache;
 use crate::common::{TestContext, run};
 use std::path::Path;
 
@@ -119,4 +120,42 @@ fn the_deploying_section_uses_only_options_the_commands_accept() {
             "README shows `buildout {command} {option}`, which `{command} --help` lacks:\n{help}"
         );
     }
+}
+
+/// Issue 16's trial: a host with the build machine's configuration and
+/// lock, an empty store and only the cache installs without asking the
+/// index anything (with the lock, nothing is resolved; every locked
+/// distribution is asked of the cache before its file is fetched).
+#[test]
+fn a_locked_buildout_installs_on_a_fresh_host_from_the_cache_alone() {
+    let ctx = TestContext::new();
+    let server = binary_cache::index();
+    let (secret, public) = binary_cache::key(&ctx, "build-1");
+    let signing = format!("secret-key-files = {}", secret.display());
+    ctx.write("buildout.cfg", &binary_cache::config(&server, &signing));
+    ctx.ok(&["lock"]);
+    ctx.ok(&[]);
+    let before = binary_cache::objects(&ctx);
+    let url = format!("file://{}", ctx.root.join("cache").display());
+    let out = ctx.ok(&["push", &url]);
+    assert!(out.contains("Pushed "), "{out}");
+    let lock = std::fs::read_to_string(ctx.path("pylock.buildout.toml")).unwrap();
+
+    binary_cache::fresh_host(&ctx);
+    ctx.write("pylock.buildout.toml", &lock);
+    ctx.write(
+        "buildout.cfg",
+        &binary_cache::config(
+            &server,
+            &format!("substituters = {url}\ntrusted-public-keys = {public}"),
+        ),
+    );
+    server.clear_log();
+    let out = ctx.ok(&["-v"]);
+    let asked: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
+    assert!(asked.is_empty(), "the index was asked {asked:?}:\n{out}");
+    assert!(out.contains("Substituted web-1.0 from"), "{out}");
+    assert!(out.contains("Substituted util-1.5 from"), "{out}");
+    assert_eq!(binary_cache::objects(&ctx), before);
+    binary_cache::verify_clean(&ctx);
 }

@@ -11,7 +11,10 @@
 //! `NarSize`), that the NAR's SHA-256 and size are the signed ones. The
 //! object's references are substituted first (the closure invariant); the
 //! object is then installed by the write path of [`super::add`] (fsync,
-//! rename, one registration with its references and signatures).
+//! rename, one registration with its references and signatures). Objects
+//! whose references are all present (a resolution's distributions) are
+//! checked one by one and then added together by [`Store::add_batch`]
+//! (one `syncfs`, one transaction), as a cold install adds its wheels.
 //!
 //! A substituter that fails (unreachable, tampered, unsigned, truncated)
 //! is reported through [`Substituter::warn`] and the object is built as
@@ -21,7 +24,7 @@ use super::lock::{PathLock, Stage};
 use super::narinfo::NarInfo;
 use super::path::StorePath;
 use super::sign::{self, PublicKey};
-use super::{Error, Kind, NewObject, Result, Store, fsutil};
+use super::{Error, Kind, NewObject, Prepared, Result, Store, fsutil};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::Path;
@@ -115,24 +118,65 @@ impl Store {
             return Ok(done);
         }
         let infos = sub.query(&missing);
-        let mut made = std::collections::HashMap::new();
+        let mut made = std::collections::HashSet::new();
+        let warn = |p: &StorePath, e: &Error| {
+            sub.warn(&format!(
+                "cannot substitute `{}`: {e}; building it instead",
+                self.real_path(p).display()
+            ));
+        };
+        // Objects whose references are all present (a resolution's
+        // distributions) are restored and checked one by one, then added
+        // together as a cold install adds its wheels: one sync of the store
+        // instead of an fsync per file, one transaction. The others go one
+        // at a time, their references first.
+        let mut batch: Vec<(StorePath, Prepared)> = Vec::new();
+        let mut single = Vec::new();
         for (p, info) in missing.iter().zip(infos) {
             let Some(info) = info else { continue };
+            let refs: Vec<StorePath> = info
+                .references
+                .iter()
+                .filter(|r| *r != p)
+                .cloned()
+                .collect();
+            if !self.root_and_check_all(&refs)?.iter().all(|ok| *ok) {
+                single.push((p, info));
+                continue;
+            }
+            match self.prepare_one(sub.as_ref(), p, &info) {
+                Ok(Some(prepared)) => batch.push((p.clone(), prepared)),
+                Ok(None) => {
+                    made.insert(p.clone());
+                }
+                Err(e) => warn(p, &e),
+            }
+        }
+        let (names, prepared): (Vec<StorePath>, Vec<Prepared>) = batch.into_iter().unzip();
+        if !prepared.is_empty() {
+            match self.add_batch(&prepared) {
+                Ok(_) => {
+                    for p in names {
+                        sub.substituted(&p);
+                        made.insert(p);
+                    }
+                }
+                Err(e) => names.iter().for_each(|p| warn(p, &e)),
+            }
+        }
+        for (p, info) in single {
             match self.substitute_one(sub.as_ref(), p, &info, 0) {
                 Ok(()) => {
                     sub.substituted(p);
-                    made.insert(p.clone(), true);
+                    made.insert(p.clone());
                 }
-                Err(e) => sub.warn(&format!(
-                    "cannot substitute `{}`: {e}; building it instead",
-                    self.real_path(p).display()
-                )),
+                Err(e) => warn(p, &e),
             }
         }
         Ok(paths
             .iter()
             .zip(done)
-            .map(|(p, d)| d || made.contains_key(p))
+            .map(|(p, d)| d || made.contains(p))
             .collect())
     }
 
@@ -145,36 +189,18 @@ impl Store {
         info: &NarInfo,
         depth: usize,
     ) -> Result<()> {
-        let fail = |m: String| Err(Error::Substitute(m));
         if depth > MAX_DEPTH {
-            return fail("its references nest too deep".into());
+            return Err(Error::Substitute("its references nest too deep".into()));
         }
-        if &info.path != p {
-            return fail(format!(
-                "the cache's narinfo describes `{}` instead",
-                info.path
-            ));
-        }
-        let trust = sub.trust();
-        let fingerprint = info.fingerprint(self.dir_str());
-        if trust.require_sigs && !sign::trusted(&trust.keys, &fingerprint, &info.sigs) {
-            return fail(if info.sigs.is_empty() {
-                "its narinfo is not signed (require-sigs is true)".into()
-            } else {
-                "it has no valid signature by a key in `trusted-public-keys` \
-                 (the narinfo was changed, or signed by an unknown key)"
-                    .into()
-            });
-        }
-        let Some(kind) = info.kind else {
-            return fail("its narinfo has no `Kind`".into());
-        };
+        believe(sub, self.dir_str(), p, info)?;
         for r in info.references.iter().filter(|r| *r != p) {
             if self.root_and_check(r)? {
                 continue;
             }
             let Some(ri) = sub.query(std::slice::from_ref(r)).pop().flatten() else {
-                return fail(format!("its reference `{r}` is in no substituter"));
+                return Err(Error::Substitute(format!(
+                    "its reference `{r}` is in no substituter"
+                )));
             };
             self.substitute_one(sub, r, &ri, depth + 1)
                 .map_err(|e| Error::Substitute(format!("its reference `{r}`: {e}")))?;
@@ -185,6 +211,47 @@ impl Store {
         if self.is_valid(p)? {
             return Ok(());
         }
+        let (stage, out, obj) = self.restore(sub, p, info)?;
+        fsutil::canonicalise(&out)?;
+        let (again, size) = super::nar::hash_path(&out).map_err(fsutil::err("hash", &out))?;
+        if again != info.nar_sha256 || size != info.nar_size {
+            return Err(unpacked_differs());
+        }
+        self.install(&stage, p, &obj, &again, size)
+    }
+
+    /// [`Store::substitute_one`] of an object whose references are all
+    /// present, up to [`Store::add_batch`]: checked and restored into a
+    /// stage, canonicalised and hashed again. `None` when it is registered
+    /// meanwhile.
+    fn prepare_one(
+        &self,
+        sub: &dyn Substituter,
+        p: &StorePath,
+        info: &NarInfo,
+    ) -> Result<Option<Prepared>> {
+        believe(sub, self.dir_str(), p, info)?;
+        self.add_temp_root(p)?;
+        if self.is_valid(p)? {
+            return Ok(None);
+        }
+        let (stage, out, object) = self.restore(sub, p, info)?;
+        let tree = self.hash_tree_in(stage, out)?;
+        if tree.nar() != (info.nar_sha256, info.nar_size) {
+            return Err(unpacked_differs());
+        }
+        Ok(Some(Prepared { object, tree }))
+    }
+
+    /// Downloads and unpacks `p`'s NAR into a new stage, checking its
+    /// `NarHash` and `NarSize` while it streams: (the stage, the tree, the
+    /// object to register).
+    fn restore(
+        &self,
+        sub: &dyn Substituter,
+        p: &StorePath,
+        info: &NarInfo,
+    ) -> Result<(Stage, std::path::PathBuf, NewObject)> {
         let stage = Stage::new(&self.dir().join(".staging"))?;
         let scratch = stage.path().join("download");
         crate::fs::create_dir_all(&scratch).map_err(fsutil::err("create", &scratch))?;
@@ -199,24 +266,22 @@ impl Store {
             .map_err(|e| Error::Substitute(format!("its NAR: {e}")))?;
         let nar: [u8; 32] = hashing.hasher.finalize().into();
         if nar != info.nar_sha256 || hashing.len != info.nar_size {
-            return fail(format!(
+            return Err(Error::Substitute(format!(
                 "its NAR does not match the narinfo's `NarHash`/`NarSize` ({} bytes read, {} \
                  expected): the cache's file was changed or damaged",
                 hashing.len, info.nar_size
-            ));
+            )));
         }
         fsutil::delete_tree(&scratch)?;
-        fsutil::canonicalise(&out)?;
-        let (again, size) = super::nar::hash_path(&out).map_err(fsutil::err("hash", &out))?;
-        if again != nar || size != info.nar_size {
-            return fail("the unpacked tree does not give back its NAR".into());
-        }
+        let kind = info
+            .kind
+            .ok_or_else(|| Error::Substitute("its narinfo has no `Kind`".into()))?;
         let mut obj = NewObject::known(p.clone(), kind);
         obj.references = info.references.clone();
         obj.deriver = info.deriver.as_deref().and_then(|d| d.parse().ok());
         obj.ca = info.ca.clone();
         obj.signatures = info.sigs.clone();
-        self.install(&stage, p, &obj, &nar, size)
+        Ok((stage, out, obj))
     }
 
     /// Signatures recorded for `p`.
@@ -283,4 +348,35 @@ impl Store {
         }
         Ok(bad)
     }
+}
+
+/// Checks that `info` describes `p`, is signed as `sub`'s trust requires
+/// and says its kind, before anything is downloaded.
+fn believe(sub: &dyn Substituter, store_dir: &str, p: &StorePath, info: &NarInfo) -> Result<()> {
+    let fail = |m: String| Err(Error::Substitute(m));
+    if &info.path != p {
+        return fail(format!(
+            "the cache's narinfo describes `{}` instead",
+            info.path
+        ));
+    }
+    let trust = sub.trust();
+    let fingerprint = info.fingerprint(store_dir);
+    if trust.require_sigs && !sign::trusted(&trust.keys, &fingerprint, &info.sigs) {
+        return fail(if info.sigs.is_empty() {
+            "its narinfo is not signed (require-sigs is true)".into()
+        } else {
+            "it has no valid signature by a key in `trusted-public-keys` \
+             (the narinfo was changed, or signed by an unknown key)"
+                .into()
+        });
+    }
+    if info.kind.is_none() {
+        return fail("its narinfo has no `Kind`".into());
+    }
+    Ok(())
+}
+
+fn unpacked_differs() -> Error {
+    Error::Substitute("the unpacked tree does not give back its NAR".into())
 }

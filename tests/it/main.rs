@@ -16,6 +16,7 @@ mod data_scripts;
 mod deploy;
 mod deploy_actions;
 mod deploy_sshd;
+mod deploy_trial;
 mod examples;
 mod generation_output;
 mod generations;

@@ -1,7 +1,9 @@
 //! The installer's side of the lock file ([`super::super::lock`]): answering
 //! a request from the lock ([`Installer::from_lock`]), the locked versions
 //! as preferences while locking ([`Installer::preferred`]) and recording
-//! what a request resolved to ([`Installer::record`]).
+//! what a request resolved to ([`Installer::record`]). A locked
+//! distribution missing from the store is asked of the binary caches
+//! before its locked file is fetched.
 
 use super::{Installer, Say, dist_env};
 use crate::build::dists::{self, DistEnv, IndexProvider, LocalDist, Wanted};
@@ -11,6 +13,8 @@ use crate::python::PackageName;
 use crate::recipe::{self, DistRequest};
 use crate::resolve::lock::{self, Location};
 use crate::resolve::{self, Resolution, Resolved};
+use crate::store::StorePath;
+use std::path::Path;
 
 fn failed(message: String) -> recipe::Error {
     recipe::Error::Distributions(message)
@@ -212,6 +216,17 @@ impl Installer<'_> {
             self.previews.extend(previews);
             return Ok(Some(entries));
         }
+        // What a binary cache has is downloaded instead of fetching its
+        // locked file (all looked up at once): a host with the lock and a
+        // cache reads no index. `realise_locked` then finds it in the store.
+        let (planned, _) = dists::preview_locked(&env, &wanted, local).map_err(explain)?;
+        let paths: Vec<StorePath> = planned
+            .iter()
+            .filter_map(|e| Path::new(&e.path).file_name()?.to_str()?.parse().ok())
+            .collect();
+        self.store
+            .substitute(&paths)
+            .map_err(|e| failed(format!("{file}: {e}")))?;
         let entries =
             dists::realise_locked(&env, &wanted, local, &mut Say(ctx)).map_err(explain)?;
         Ok(Some(entries))

@@ -95,13 +95,12 @@ fn section_header(line: &str) -> Option<Header<'_>> {
     let name = &rest[..name_end];
     let rest = rest[name_end..].trim_start_matches(char::is_whitespace);
     if let Some(after) = rest.strip_prefix(':') {
-        // The expression runs to the last `]` before any `#`/`;` that is
-        // followed by whitespace only up to there (the greedy match).
+        // The expression runs to the last `]` before any `#`/`;` (the
+        // greedy match); only whitespace may follow that `]` up to there,
+        // which `header_tail` checks.
         let limit = after.find(['#', ';']).unwrap_or(after.len());
         let close = after[..limit].rfind(']')?;
-        if !after[close + 1..limit].chars().all(char::is_whitespace)
-            || !header_tail(&after[close..])
-        {
+        if !header_tail(&after[close..]) {
             return None;
         }
         return Some(Header {

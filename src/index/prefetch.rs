@@ -3,8 +3,10 @@
 //! threads, so that the resolver (which asks one thing at a time) finds
 //! them fetched or in flight instead of waiting for each in turn.
 //!
-//! [`Client::prefetch`] queues requirements. A worker fetches the
-//! project's files ([`Client::candidates`]'s slot: the resolver asking
+//! [`Client::prefetch`] queues requirements ([`Client::prefetch_pages`]:
+//! their projects' pages only, for a caller that does not know the
+//! interpreter's facts yet). A worker fetches the
+//! project's files ([`Client::shared_candidates`]'s slot: the resolver asking
 //! for the same project meanwhile waits for this fetch rather than making
 //! its own), asks the [`Speculator`] which file the resolver is likely to
 //! choose, fetches that wheel's metadata (again into the slot the
@@ -18,7 +20,8 @@
 //! thread. A prefetch that fails leaves no trace (no warning, no
 //! "unreachable" mark): the resolver meets the failure again if it needs
 //! the page, and reports it then. The pool's threads hold the client
-//! weakly and end when the last handle to it is dropped.
+//! weakly and end when the last handle to it is dropped (the installer
+//! leaves its clients to the process's exit).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, Weak, mpsc};
